@@ -1,0 +1,125 @@
+package compile
+
+import "math/bits"
+
+// clock is a set of seconds of the day, 0 to 86399: the wall-clock times at
+// which a term fires on the days it holds. It is a bitset with two summary
+// levels, so "the first second at or after s" costs a few shifts and
+// trailing-zero counts whatever the set looks like — a crontab minute list,
+// a window that wraps past midnight, or every 7 minutes restarting at
+// midnight.
+//
+// A full clock is 11 KiB. Schedules hold a handful, and sharing one
+// representation for every shape of day keeps Next simple and the same speed
+// for both dialects.
+type clock struct {
+	words [clockWords]uint64 // bit s%64 of words[s/64]: second s is in the set
+	sum   [clockSums]uint64  // bit i%64 of sum[i/64]: words[i] is not empty
+	top   uint64             // bit j: sum[j] is not empty
+	n     int                // number of seconds in the set
+	first int                // the earliest second, or -1 when empty
+}
+
+const (
+	clockWords = (daySec + 63) / 64     // 1350
+	clockSums  = (clockWords + 63) / 64 // 22
+)
+
+func newClock() *clock { return &clock{first: -1} }
+
+// add puts second s into the set. seal must be called before next.
+func (c *clock) add(s int64) { c.words[s>>6] |= 1 << (s & 63) }
+
+// addRange puts the seconds lo <= s < hi into the set.
+func (c *clock) addRange(lo, hi int64) {
+	for s := lo; s < hi; {
+		w, b := s>>6, s&63
+		n := min(64-b, hi-s)
+		mask := ^uint64(0)
+		if n < 64 {
+			mask = (1<<n - 1) << b
+		}
+		c.words[w] |= mask
+		s += n
+	}
+}
+
+// intersect keeps only the seconds also in o.
+func (c *clock) intersect(o *clock) {
+	for i := range c.words {
+		c.words[i] &= o.words[i]
+	}
+}
+
+// union adds the seconds of o.
+func (c *clock) union(o *clock) {
+	for i := range c.words {
+		c.words[i] |= o.words[i]
+	}
+}
+
+func (c *clock) equal(o *clock) bool { return c.words == o.words }
+
+// seal rebuilds the summary levels after the set was changed.
+func (c *clock) seal() *clock {
+	c.sum, c.top, c.n, c.first = [clockSums]uint64{}, 0, 0, -1
+	for i, w := range c.words {
+		if w != 0 {
+			c.sum[i>>6] |= 1 << (i & 63)
+			c.n += bits.OnesCount64(w)
+		}
+	}
+	for j, s := range c.sum {
+		if s != 0 {
+			c.top |= 1 << j
+		}
+	}
+	if f, ok := c.next(0); ok {
+		c.first = int(f)
+	}
+	return c
+}
+
+// next returns the smallest second >= s in the set, and false if there is
+// none before the end of the day.
+func (c *clock) next(s int64) (int64, bool) {
+	if s >= daySec {
+		return 0, false
+	}
+	w := s >> 6
+	if b := c.words[w] >> (s & 63); b != 0 {
+		return s + int64(bits.TrailingZeros64(b)), true
+	}
+	// The rest of word w is empty: find the next non-empty word.
+	w++
+	if w >= clockWords {
+		return 0, false
+	}
+	j := w >> 6
+	if b := c.sum[j] >> (w & 63); b != 0 {
+		w += int64(bits.TrailingZeros64(b))
+		return w<<6 + int64(bits.TrailingZeros64(c.words[w])), true
+	}
+	j++
+	if j >= clockSums {
+		return 0, false
+	}
+	t := c.top >> j
+	if t == 0 {
+		return 0, false
+	}
+	j += int64(bits.TrailingZeros64(t))
+	w = j<<6 + int64(bits.TrailingZeros64(c.sum[j]))
+	return w<<6 + int64(bits.TrailingZeros64(c.words[w])), true
+}
+
+// each calls f for every second in the set, in order.
+func (c *clock) each(f func(s int64)) {
+	for i, w := range c.words {
+		for w != 0 {
+			b := bits.TrailingZeros64(w)
+			f(int64(i)<<6 + int64(b))
+			w &= w - 1
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package compile
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+
+	"github.com/kopf/kopf/lang"
+)
+
+var monthAbbr = [...]string{"", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
+// cron compiles a crontab line into one term, with cronie's semantics:
+// a day matches when both day fields do, unless both are restricted (their
+// text does not start with "*"), in which case either one suffices; 7 is
+// Sunday too; a line whose minute and hour fields do not start with "*" is a
+// fixed-time schedule for DST.
+func (c *compiler) cron(cr *lang.Cron) {
+	var mask [5]uint64
+	for i, f := range cr.Fields {
+		mask[i] = c.cronField(f, cr.Macro == "")
+	}
+	f := cr.Fields
+	dow := mask[lang.DayOfWeek]
+	dow = (dow | dow>>7) & uint64(allDow) // 7 is Sunday
+	d := days{
+		dom:    uint32(mask[lang.DayOfMonth]),
+		month:  uint16(mask[lang.Month]),
+		dow:    uint8(dow),
+		either: !f[lang.DayOfMonth].Star() && !f[lang.DayOfWeek].Star(),
+	}
+	clk := newClock()
+	for h := mask[lang.Hour]; h != 0; h &= h - 1 {
+		for m := mask[lang.Minute]; m != 0; m &= m - 1 {
+			clk.add(int64(bits.TrailingZeros64(h))*3600 + int64(bits.TrailingZeros64(m))*60)
+		}
+	}
+	c.terms = append(c.terms, term{
+		days:  d,
+		clock: clk,
+		zone:  c.zone,
+		fixed: !f[lang.Minute].Star() && !f[lang.Hour].Star(),
+	})
+	if cr.Macro == "" {
+		c.cronDayWarnings(f)
+	}
+	c.neverHint = cronNeverHint(d)
+}
+
+// cronField returns the bit mask of a field's values and, when lint is set,
+// warns about lists that do less than they seem to.
+func (c *compiler) cronField(f lang.Field, lint bool) uint64 {
+	var m uint64
+	for _, r := range f.Ranges {
+		var rm uint64
+		for v := r.Lo; v <= r.Hi; v += r.Step {
+			rm |= 1 << v
+		}
+		if lint {
+			c.cronRangeWarnings(f, r, rm, m)
+		}
+		m |= rm
+	}
+	return m
+}
+
+func (c *compiler) cronRangeWarnings(f lang.Field, r lang.Range, rm, before uint64) {
+	lo, hi := f.Kind.Bounds()
+	switch {
+	case rm&before != 0 && (f.Kind != lang.DayOfWeek || rm&before&^1 != 0 || !sundayPair(before, rm)):
+		v := bits.TrailingZeros64(rm & before)
+		c.warnf(r.Pos, "%s %d is already in the %s field %q", valueWord(f.Kind), v, f.Kind, f)
+	case !r.Star && !r.Single && r.Lo == r.Hi:
+		c.warnf(r.Pos, "range %s holds the single value %d", r, r.Lo)
+	case r.HasStep && r.Step == 1:
+		c.warnf(r.Pos, "step 1 in %s changes nothing; write %s", r, r.Span())
+	}
+	if r.Step > 1 && !r.Single {
+		span := r.Hi - r.Lo
+		if r.Step > span {
+			c.warnf(r.Pos, "step %d is larger than the range %s: only %d is selected", r.Step, r.Span(), r.Lo)
+		} else if r.Star && (f.Kind == lang.Minute || f.Kind == lang.Hour) && (hi-lo+1)%r.Step != 0 {
+			last := lo + (hi-lo)/r.Step*r.Step
+			unit := "hour"
+			if f.Kind == lang.Hour {
+				unit = "day"
+			}
+			c.warnf(r.Pos, "%s does not divide the %s: after %s %d comes %d, %d apart instead of %d", r, unit, f.Kind, last, lo, hi+1-last, r.Step)
+		}
+	}
+}
+
+// sundayPair reports whether the only overlap is 0 and 7, both Sunday, as
+// in "0,7" or "*"+"7"; cronie accepts that silently and so do we.
+func sundayPair(a, b uint64) bool {
+	return (a&1 != 0 && b&(1<<7) != 0) || (a&(1<<7) != 0 && b&1 != 0)
+}
+
+func valueWord(k lang.FieldKind) string {
+	switch k {
+	case lang.Month:
+		return "month"
+	case lang.DayOfWeek:
+		return "day"
+	}
+	return "value"
+}
+
+func (c *compiler) cronDayWarnings(f [5]lang.Field) {
+	dom, dow := f[lang.DayOfMonth], f[lang.DayOfWeek]
+	switch {
+	case !dom.Star() && !dow.Star():
+		c.warnf(dow.Pos, "day-of-month %q and day-of-week %q are both restricted: cron fires on days matching EITHER of them", dom, dow)
+	case dom.Star() && !dom.Omitted && dom.String() != "*" && !dow.Star():
+		c.warnf(dom.Pos, "day-of-month %q starts with \"*\", so cron counts it as unrestricted and fires only on days matching BOTH it and day-of-week %q", dom, dow)
+	case dow.Star() && !dow.Omitted && dow.String() != "*" && !dom.Star():
+		c.warnf(dow.Pos, "day-of-week %q starts with \"*\", so cron counts it as unrestricted and fires only on days matching BOTH it and day-of-month %q", dow, dom)
+	}
+	if dom.Star() || !dow.Star() {
+		return
+	}
+	// Days that some selected months lack: cron silently skips those months.
+	var short []string
+	top := 31 - bits.LeadingZeros32(c.lastDays())
+	for m := 1; m <= 12; m++ {
+		if c.monthSelected(m) && maxMonthLen(m) < top {
+			short = append(short, monthAbbr[m])
+		}
+	}
+	if len(short) > 0 && len(short) < c.selectedMonths() {
+		c.warnf(dom.Pos, "day %d does not occur in %s; cron skips those months", top, strings.Join(short, ", "))
+	}
+}
+
+// The helpers below read the term just appended by cron.
+func (c *compiler) lastDays() uint32 { return c.terms[len(c.terms)-1].days.dom }
+
+func (c *compiler) monthSelected(m int) bool {
+	return c.terms[len(c.terms)-1].days.month&(1<<m) != 0
+}
+
+func (c *compiler) selectedMonths() int {
+	return bits.OnesCount16(c.terms[len(c.terms)-1].days.month)
+}
+
+func maxMonthLen(m int) int {
+	if m == 2 {
+		return 29
+	}
+	return monthLen(2001, m)
+}
+
+// cronNeverHint explains the usual way a crontab line never fires: every day
+// of month it names is missing from every month it names.
+func cronNeverHint(d days) string {
+	if d.either && d.dow != 0 {
+		return ""
+	}
+	low := bits.TrailingZeros32(d.dom)
+	var months []string
+	for m := 1; m <= 12; m++ {
+		if d.month&(1<<m) != 0 {
+			if maxMonthLen(m) >= low {
+				return ""
+			}
+			months = append(months, monthAbbr[m])
+		}
+	}
+	if len(months) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(": day %d does not occur in %s", low, strings.Join(months, ", "))
+}

@@ -1,0 +1,80 @@
+package compile
+
+// term is one product in a schedule's union: the wall-clock times clock on
+// the days days, in one zone, under one DST policy.
+type term struct {
+	days  days
+	clock *clock
+	zone  *zone
+	// fixed selects cronie's DST policy for fixed-time schedules: a time
+	// swallowed by a spring-forward gap fires once when the gap ends, and a
+	// time repeated by a fall-back overlap fires only on its first pass.
+	// Wildcard terms (fixed false) fire at every instant whose wall clock
+	// matches: gap times are lost and overlap times fire twice.
+	fixed bool
+}
+
+// nextWall returns the first wall-clock second >= w (seconds since
+// 1970-01-01T00:00 on the zone's wall clock) in the term.
+func (t *term) nextWall(w int64) (int64, bool) {
+	day := floorDiv(w, daySec)
+	n, ok := t.days.next(day)
+	if !ok {
+		return 0, false
+	}
+	if n == day {
+		if s, ok := t.clock.next(w - day*daySec); ok {
+			return day*daySec + s, true
+		}
+		if n, ok = t.days.next(day + 1); !ok {
+			return 0, false
+		}
+	}
+	return n*daySec + int64(t.clock.first), true
+}
+
+// maxSpans bounds the offset spans one search may walk through: enough for
+// a fire time centuries away in a zone that changes offset twice a year. It
+// is a safety valve, not a limit any real schedule reaches.
+const maxSpans = 1 << 16
+
+// next returns the first instant (Unix seconds) >= u at which the term fires.
+//
+// The search walks the zone's offset spans in order. Inside a span the wall
+// clock runs in step with real time, so the first matching wall time maps to
+// one instant; the DST policy decides what happens at the span's edges.
+func (t *term) next(u int64) (int64, bool) {
+	var cached, cachedFrom int64 = 0, noEnd // a wall time found earlier, valid for searches from cachedFrom on
+	for range maxSpans {
+		sp := t.zone.at(u)
+		from := u + sp.off
+		if t.fixed && sp.prev > sp.off {
+			// Just after a fall-back: the wall times up to start+prev were
+			// already passed once, before the change.
+			from = max(from, sp.start+sp.prev)
+		}
+		var w int64
+		if from >= cachedFrom && from <= cached {
+			w = cached
+		} else {
+			var ok bool
+			if w, ok = t.nextWall(from); !ok {
+				return 0, false
+			}
+			cached, cachedFrom = w, from
+		}
+		if sp.end == noEnd || w < sp.end+sp.off {
+			return w - sp.off, true
+		}
+		// w lies beyond this span. If the next span starts with a
+		// spring-forward gap that swallowed w, a fixed term fires as
+		// the gap ends.
+		if t.fixed {
+			if nx := t.zone.at(sp.end); nx.off > sp.off && w < sp.end+nx.off {
+				return sp.end, true
+			}
+		}
+		u = sp.end
+	}
+	return 0, false
+}

@@ -1,0 +1,128 @@
+package compile
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// zone answers "what is the UTC offset at instant u, and over which span of
+// instants does it hold" for a time.Location. time.Location can answer that
+// too, but for the instants of the next decades in a zone whose tzdata ends in
+// a rule string it re-parses the rule on every call; a schedule asks on every
+// Next, so the offsets of 1900-2200 are tabulated once per location.
+type zone struct {
+	loc    *time.Location
+	fixed  bool  // one offset for all time (UTC, Etc/GMT+5, …)
+	off    int64 // that offset
+	starts []int64
+	offs   []int64 // offs[i] holds from starts[i] until starts[i+1]
+	// open says the last offset holds for ever: the zone has no later
+	// transitions. Otherwise the table ends at its last start.
+	open bool
+}
+
+const (
+	noStart = math.MinInt64 / 4
+	noEnd   = math.MaxInt64 / 4
+)
+
+var zones sync.Map // *time.Location -> *zone
+
+func zoneOf(loc *time.Location) *zone {
+	if z, ok := zones.Load(loc); ok {
+		return z.(*zone)
+	}
+	z, _ := zones.LoadOrStore(loc, buildZone(loc))
+	return z.(*zone)
+}
+
+func buildZone(loc *time.Location) *zone {
+	z := &zone{loc: loc}
+	t := time.Date(1900, 1, 1, 0, 0, 0, 0, loc)
+	end := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	for {
+		_, off := t.Zone()
+		s, e := t.ZoneBounds()
+		if n := len(z.offs); n == 0 || z.offs[n-1] != int64(off) {
+			start := int64(noStart)
+			if !s.IsZero() {
+				start = s.Unix()
+			}
+			z.starts = append(z.starts, start)
+			z.offs = append(z.offs, int64(off))
+		}
+		if e.IsZero() {
+			z.open = true
+			break
+		}
+		if !e.After(t) {
+			// Past its tzdata, Go derives spans from the zone's rule and
+			// may end one at the instant it starts (seen at the end of
+			// 2040 in America/New_York); step over it. Offsets are right,
+			// and equal neighbours merge above.
+			e = t.Add(time.Hour)
+		}
+		if e.Unix() >= end {
+			break
+		}
+		t = e
+	}
+	if len(z.starts) == 1 {
+		z.fixed, z.off = true, z.offs[0]
+	}
+	return z
+}
+
+// span describes the offset in effect around an instant: off holds for
+// start <= u < end; prev is the offset just before start.
+type span struct {
+	off, start, end, prev int64
+}
+
+func (z *zone) at(u int64) span {
+	if z.fixed {
+		return span{off: z.off, start: noStart, end: noEnd, prev: z.off}
+	}
+	n := len(z.starts)
+	if z.open && u >= z.starts[n-1] {
+		return span{off: z.offs[n-1], start: z.starts[n-1], end: noEnd, prev: z.offs[max(n-2, 0)]}
+	}
+	if u >= z.starts[0] && u < z.starts[n-1] {
+		// The last segment starting at or before u; a hand-written search
+		// keeps Next free of allocations.
+		lo, hi := 0, n-1 // starts[lo] <= u < starts[hi]
+		for hi-lo > 1 {
+			mid := int(uint(lo+hi) >> 1)
+			if z.starts[mid] <= u {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		i := lo
+		sp := span{off: z.offs[i], start: z.starts[i], end: z.starts[i+1], prev: z.offs[i]}
+		if i > 0 {
+			sp.prev = z.offs[i-1]
+		}
+		return sp
+	}
+	return z.lookup(u)
+}
+
+// lookup asks time.Location directly, for instants outside the table.
+func (z *zone) lookup(u int64) span {
+	t := time.Unix(u, 0).In(z.loc)
+	_, off := t.Zone()
+	s, e := t.ZoneBounds()
+	sp := span{off: int64(off), start: noStart, end: noEnd, prev: int64(off)}
+	if !s.IsZero() {
+		sp.start = s.Unix()
+		_, prev := time.Unix(sp.start-1, 0).In(z.loc).Zone()
+		sp.prev = int64(prev)
+	}
+	if !e.IsZero() {
+		sp.end = e.Unix()
+	}
+	return sp
+}

@@ -1,0 +1,133 @@
+package lang
+
+import (
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// The participle grammar. These structs are the parse tree only; Parse turns
+// them into the exported AST, checking what a grammar cannot say (value
+// ranges, names, spacing inside crontab fields). The every-language is tried
+// first: it always starts with "every", "@" or "in", none of which can start a
+// crontab line, so the choice is made on the first token.
+
+// schedule: prefix? (every | cron)
+type gSchedule struct {
+	Pos    lexer.Position
+	Prefix *gPrefix `parser:"@@?"`
+	Every  *gEvery  `parser:"( @@"`
+	Cron   *gCron   `parser:"| @@ )"`
+}
+
+// prefix: ("CRON_TZ" | "TZ") "=" zone
+type gPrefix struct {
+	Pos  lexer.Position
+	Var  string     `parser:"@(\"CRON_TZ\" | \"TZ\") \"=\""`
+	Zone *gZoneName `parser:"@@"`
+}
+
+// every: part+
+type gEvery struct {
+	Parts []*gPart `parser:"@@+"`
+}
+
+// part: clause | "@" anchors | "in" zone
+type gPart struct {
+	Pos    lexer.Position
+	Clause *gClause   `parser:"@@"`
+	Short  *gAnchors  `parser:"| \"@\" @@"`
+	In     *gZoneName `parser:"| \"in\" @@"`
+}
+
+// clause: "every" period (("@" anchors) | ("offset" amount))*
+type gClause struct {
+	Pos    lexer.Position
+	Period *gPeriod `parser:"\"every\" @@"`
+	Mods   []*gMod  `parser:"@@*"`
+}
+
+type gMod struct {
+	Pos    lexer.Position
+	At     *gAnchors `parser:"\"@\" @@"`
+	Offset *gAmount  `parser:"| \"offset\" @@"`
+}
+
+// anchors: anchor ("," anchor)*
+type gAnchors struct {
+	Pos  lexer.Position
+	List []*gAnchor `parser:"@@ ( \",\" @@ )*"`
+}
+
+// anchor: amount ("-" amount)?
+type gAnchor struct {
+	Pos  lexer.Position
+	From *gAmount `parser:"@@"`
+	To   *gAmount `parser:"( \"-\" @@ )?"`
+}
+
+// amount: Clock | Duration
+type gAmount struct {
+	Pos   lexer.Position
+	Clock string `parser:"@Clock"`
+	Dur   string `parser:"| @Duration"`
+}
+
+// period: Duration | Word
+type gPeriod struct {
+	Pos  lexer.Position
+	Dur  string `parser:"@Duration"`
+	Word string `parser:"| @Word"`
+}
+
+type gZoneName struct {
+	Pos  lexer.Position
+	Name string `parser:"@(Zone | Word)"`
+}
+
+// cron: Macro | field+
+// A crontab line never starts with a word, so a leading word is left for the
+// every-language's error (and "every" alone reports what it lacks).
+type gCron struct {
+	Pos    lexer.Position
+	Macro  string    `parser:"@Macro"`
+	Fields []*gField `parser:"| (?! Word) @@+"`
+}
+
+// field: item ("," item)*
+type gField struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Items  []*gItem `parser:"@@ ( \",\" @@ )*"`
+}
+
+// item: ("*" | value ("-" value)?) ("/" Number)?
+type gItem struct {
+	Pos  lexer.Position
+	Star bool    `parser:"(  @\"*\""`
+	Lo   *gValue `parser:"| @@"`
+	Hi   *gValue `parser:"( \"-\" @@ )? )"`
+	Step *gValue `parser:"( \"/\" @@ )?"`
+}
+
+// value: Number | Word
+type gValue struct {
+	Pos  lexer.Position
+	Num  string `parser:"@Number"`
+	Name string `parser:"| @Word"`
+}
+
+var (
+	parserOptions = []participle.Option{
+		participle.Lexer(lexDef),
+		participle.Elide("Space", "Comment"),
+	}
+	parser = participle.MustBuild[gSchedule](parserOptions...)
+	// everyParser is the every-language part of the same grammar. When the
+	// whole grammar fails on a line that starts like an every-expression,
+	// participle reports the failure of the crontab alternative at the first
+	// token; this parser finds the error the user actually made.
+	everyParser = participle.MustBuild[gEvery](parserOptions...)
+)
+
+// Grammar returns participle's EBNF rendering of the grammar, for the docs.
+func Grammar() string { return parser.String() }

@@ -1,0 +1,85 @@
+package lang
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// The token table for both dialects. Rules are tried in order and the first
+// match wins, so the order carries meaning:
+//
+//   - Macro before Punct: "@hourly" is one token, "@ 5m" is "@" then a duration.
+//   - Clock before Duration before Number: "10:00" must not lex as "10" ":" …,
+//     and "10m" must not lex as the number 10 followed by the word m.
+//   - Duration ends at a word boundary, so "5mon" is not the duration 5m
+//     followed by "on"; it falls through to Number and Word and is reported.
+//   - Zone before Word: "Europe/Berlin" is one token. A zone needs a slash and
+//     a letter after it, so the cron field "mon-fri/2" stays three tokens.
+var lexRules = []lexer.SimpleRule{
+	{Name: "Comment", Pattern: `#[^\n]*`},
+	{Name: "Space", Pattern: `[ \t\r\n]+`},
+	{Name: "Macro", Pattern: `@[A-Za-z]+`},
+	{Name: "Clock", Pattern: `[0-9]+:[0-9]+(:[0-9]+)?`},
+	{Name: "Duration", Pattern: `([0-9]+[smhdw])+\b`},
+	{Name: "Number", Pattern: `[0-9]+`},
+	{Name: "Zone", Pattern: `[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z][A-Za-z0-9_+\-]*)+`},
+	{Name: "Word", Pattern: `[A-Za-z_]+`},
+	{Name: "Punct", Pattern: `[@*/,=\-]`},
+}
+
+var lexDef = lexer.MustSimple(lexRules)
+
+// Token is one lexical token of a schedule.
+type Token struct {
+	Kind string // a rule name from the token table: "Word", "Duration", …
+	Text string
+	Pos  Pos
+}
+
+// Lex splits src into tokens, dropping spaces and comments. It exists so the
+// token boundaries can be tested on their own; Parse does not need it.
+func Lex(src string) ([]Token, error) {
+	lx, err := lexDef.LexString("", src)
+	if err != nil {
+		return nil, err
+	}
+	names := lexer.SymbolsByRune(lexDef)
+	var out []Token
+	for {
+		t, err := lx.Next()
+		if err != nil {
+			return out, convertLexError(err)
+		}
+		if t.EOF() {
+			return out, nil
+		}
+		kind := names[t.Type]
+		if kind == "Space" || kind == "Comment" {
+			continue
+		}
+		out = append(out, Token{Kind: kind, Text: t.Value, Pos: posOf(t.Pos)})
+	}
+}
+
+func posOf(p lexer.Position) Pos {
+	return Pos{Filename: p.Filename, Offset: p.Offset, Line: p.Line, Col: p.Column}
+}
+
+// convertLexError turns participle's lexer error into an *Error that names
+// the character that no token starts with.
+func convertLexError(err error) error {
+	var pe participle.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	msg := pe.Message()
+	if text, ok := strings.CutPrefix(strings.TrimPrefix(msg, "lexer: "), "invalid input text "); ok {
+		if r := []rune(strings.Trim(text, `"`)); len(r) > 0 {
+			return Errorf(posOf(pe.Position()), "unexpected character %q", r[0])
+		}
+	}
+	return Errorf(posOf(pe.Position()), "%s", msg)
+}

@@ -1,0 +1,570 @@
+package lang
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// Parse parses one schedule in either dialect. Its errors are an ErrorList
+// whose entries each carry the position of the token that caused them.
+func Parse(src string) (*Schedule, error) {
+	g, err := parser.ParseString("", src)
+	if err != nil {
+		if startsEvery(src) {
+			if _, everyErr := everyParser.ParseString("", src); everyErr != nil {
+				err = everyErr
+			}
+		}
+		return nil, ErrorList{convertParseError(src, err)}
+	}
+	b := builder{src: src}
+	s := b.schedule(g)
+	if err := b.errs.Err(); err != nil {
+		b.errs.Sort()
+		return nil, b.errs
+	}
+	return s, nil
+}
+
+type builder struct {
+	src  string
+	errs ErrorList
+}
+
+func (b *builder) errorf(p lexer.Position, format string, args ...any) {
+	b.errs.Add(posOf(p), format, args...)
+}
+
+func (b *builder) schedule(g *gSchedule) *Schedule {
+	s := &Schedule{Pos: posOf(g.Pos)}
+	if g.Prefix != nil {
+		s.Zone = &Zone{Pos: posOf(g.Prefix.Zone.Pos), Name: g.Prefix.Zone.Name, Form: g.Prefix.Var}
+	}
+	if g.Every != nil {
+		s.Every = b.every(g.Every, s)
+	} else {
+		s.Cron = b.cron(g.Cron)
+	}
+	return s
+}
+
+// ---- the every-language ----
+
+// calendarWords are the words a period may be, besides a duration.
+var calendarWords = []string{
+	"minute", "hour", "day", "week", "month", "year",
+	"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+	"workday", "weekend",
+}
+
+func (b *builder) every(g *gEvery, s *Schedule) *Every {
+	e := &Every{}
+	for _, p := range g.Parts {
+		switch {
+		case p.Clause != nil:
+			e.Clauses = append(e.Clauses, b.clause(p.Clause))
+		case p.Short != nil:
+			c := &Clause{Pos: posOf(p.Pos), Short: true, Period: Period{Pos: posOf(p.Pos), Word: "day"}}
+			c.Anchors = b.anchors(p.Short)
+			e.Clauses = append(e.Clauses, c)
+		case p.In != nil:
+			if s.Zone != nil {
+				b.errorf(p.Pos, "the zone is already given as %s at %s; a schedule has one zone", s.Zone.Name, s.Zone.Pos)
+				continue
+			}
+			s.Zone = &Zone{Pos: posOf(p.In.Pos), Name: p.In.Name, Form: "in"}
+		}
+	}
+	if len(e.Clauses) == 0 {
+		b.errorf(g.Parts[0].Pos, `expected a clause ("every …" or "@ …"), not only a zone`)
+	}
+	return e
+}
+
+func (b *builder) clause(g *gClause) *Clause {
+	c := &Clause{Pos: posOf(g.Pos), Period: b.period(g.Period)}
+	for _, m := range g.Mods {
+		if m.At != nil {
+			c.Anchors = append(c.Anchors, b.anchors(m.At)...)
+			continue
+		}
+		if c.Offset != nil {
+			b.errorf(m.Pos, "offset is already given as %s; a clause has one offset", c.Offset)
+			continue
+		}
+		a := b.amount(m.Offset, false)
+		c.Offset = &a
+	}
+	return c
+}
+
+func (b *builder) period(g *gPeriod) Period {
+	p := Period{Pos: posOf(g.Pos), Text: g.Word + g.Dur}
+	if g.Word != "" {
+		w := strings.ToLower(g.Word)
+		if !contains(calendarWords, w) {
+			b.errorf(g.Pos, "unknown period %q%s; expected a duration like 10m or one of %s",
+				g.Word, suggest(w, calendarWords), strings.Join(calendarWords, ", "))
+		}
+		p.Word = w
+		return p
+	}
+	p.Sec = b.duration(g.Pos, g.Dur)
+	if p.Sec == 0 {
+		b.errorf(g.Pos, "a period must be longer than zero")
+	}
+	return p
+}
+
+func (b *builder) anchors(g *gAnchors) []Anchor {
+	out := make([]Anchor, 0, len(g.List))
+	for _, a := range g.List {
+		an := Anchor{Pos: posOf(a.Pos), At: b.amount(a.From, false)}
+		if a.To != nil {
+			to := b.amount(a.To, true)
+			an.To = &to
+		}
+		out = append(out, an)
+	}
+	return out
+}
+
+// amount converts a clock time or a duration to seconds. A clock time is
+// checked as a time of day; 24:00 is allowed only where a window ends.
+func (b *builder) amount(g *gAmount, windowEnd bool) Amount {
+	a := Amount{Pos: posOf(g.Pos), Text: g.Clock + g.Dur}
+	if g.Dur != "" {
+		a.Sec = b.duration(g.Pos, g.Dur)
+		return a
+	}
+	a.Clock = true
+	parts := strings.Split(g.Clock, ":")
+	var hms [3]int64
+	for i, part := range parts {
+		n, err := strconv.ParseInt(part, 10, 64)
+		if err != nil || len(part) > 2 {
+			b.errorf(g.Pos, "%s is not a clock time; expected HH:MM or HH:MM:SS", g.Clock)
+			return a
+		}
+		hms[i] = n
+	}
+	h, m, s := hms[0], hms[1], hms[2]
+	switch {
+	case len(parts[1]) != 2 || (len(parts) == 3 && len(parts[2]) != 2):
+		b.errorf(g.Pos, "%s is not a clock time; expected HH:MM or HH:MM:SS with two-digit minutes and seconds", g.Clock)
+	case m > 59 || s > 59:
+		b.errorf(g.Pos, "%s is not a clock time: minutes and seconds run from 00 to 59", g.Clock)
+	case h == 24 && m == 0 && s == 0 && windowEnd:
+	case h > 23:
+		b.errorf(g.Pos, "%s is outside the day: hours run from 00 to 23 (24:00 may only end a window)", g.Clock)
+	}
+	a.Sec = h*3600 + m*60 + s
+	return a
+}
+
+// duration parses "2d8h30m" into seconds.
+func (b *builder) duration(p lexer.Position, text string) int64 {
+	var total int64
+	n := int64(0)
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c >= '0' && c <= '9' {
+			if n > (1<<40)/10 {
+				b.errorf(p, "duration %s is too long", text)
+				return 0
+			}
+			n = n*10 + int64(c-'0')
+			continue
+		}
+		for _, u := range durationUnits {
+			if u.name == c {
+				total += n * u.sec
+			}
+		}
+		n = 0
+		if total > 1<<40 {
+			b.errorf(p, "duration %s is too long", text)
+			return 0
+		}
+	}
+	return total
+}
+
+// ---- crontab lines ----
+
+var macros = map[string]string{
+	"@yearly":   "0 0 1 1 *",
+	"@annually": "0 0 1 1 *",
+	"@monthly":  "0 0 1 * *",
+	"@weekly":   "0 0 * * 0",
+	"@daily":    "0 0 * * *",
+	"@midnight": "0 0 * * *",
+	"@hourly":   "0 * * * *",
+}
+
+var macroNames = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+var (
+	monthNames = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+	dowNames   = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+)
+
+func (b *builder) cron(g *gCron) *Cron {
+	c := &Cron{Pos: posOf(g.Pos)}
+	if g.Macro != "" {
+		return b.macro(g, c)
+	}
+	if len(g.Fields) > 5 {
+		b.errorf(g.Fields[5].Pos, "a crontab schedule has at most five fields (minute hour day-of-month month day-of-week); a user name or command does not belong in it")
+		return c
+	}
+	for i, gf := range g.Fields {
+		if i > 0 && !b.spaceBetween(g.Fields[i-1].EndPos, gf.Pos) {
+			b.errorf(gf.Pos, "expected a space or \",\" before %q", b.src[gf.Pos.Offset:gf.EndPos.Offset])
+		}
+		c.Fields[i] = b.field(FieldKind(i), gf)
+	}
+	for i := len(g.Fields); i < 5; i++ {
+		c.Fields[i] = starField(FieldKind(i))
+	}
+	return c
+}
+
+func (b *builder) macro(g *gCron, c *Cron) *Cron {
+	name := strings.ToLower(g.Macro)
+	c.Macro = name
+	exp, ok := macros[name]
+	switch {
+	case name == "@reboot":
+		b.errorf(g.Pos, "@reboot is not a time schedule; use the job setting run-on-start instead")
+		return c
+	case !ok:
+		b.errorf(g.Pos, "unknown macro %s%s; expected one of %s", g.Macro, suggest(name, macroNames), strings.Join(macroNames, ", "))
+		return c
+	}
+	e, err := Parse(exp)
+	if err != nil {
+		panic("lang: bad macro expansion " + exp + ": " + err.Error())
+	}
+	c.Fields = e.Cron.Fields
+	for i := range c.Fields {
+		c.Fields[i].Omitted = true
+		c.Fields[i].Pos = c.Pos
+	}
+	return c
+}
+
+func starField(k FieldKind) Field {
+	lo, hi := k.Bounds()
+	return Field{Kind: k, Omitted: true, Ranges: []Range{{Star: true, Lo: lo, Hi: hi, Step: 1}}}
+}
+
+// spaceBetween reports whether the source between two fields holds a space:
+// the lexer drops spaces, so "1,2 3" and "1,23" look alike to the grammar.
+func (b *builder) spaceBetween(end, start lexer.Position) bool {
+	return strings.ContainsAny(b.src[end.Offset:start.Offset], " \t\r\n")
+}
+
+func (b *builder) field(k FieldKind, g *gField) Field {
+	f := Field{Kind: k, Pos: posOf(g.Pos)}
+	text := b.src[g.Pos.Offset:g.EndPos.Offset]
+	if i := strings.IndexAny(text, " \t\r\n"); i >= 0 {
+		b.errs.Add(posOf(g.Pos).Shift(text[:i]), "unexpected space inside the %s field %q", k, strings.Join(strings.Fields(text), " "))
+	}
+	lo, hi := k.Bounds()
+	for _, it := range g.Items {
+		r := Range{Pos: posOf(it.Pos), Step: 1}
+		switch {
+		case it.Star:
+			r.Star, r.Lo, r.Hi = true, lo, hi
+		case it.Hi == nil:
+			r.Single = true
+			r.Lo, r.LoName = b.value(k, it.Lo)
+			r.Hi = r.Lo
+		default:
+			r.Lo, r.LoName = b.value(k, it.Lo)
+			r.Hi, r.HiName = b.value(k, it.Hi)
+			if r.Lo > r.Hi {
+				b.errorf(it.Pos, "range %s runs backwards; cron ranges do not wrap around, write %s", r, wrapHint(k, r))
+			}
+		}
+		if it.Step != nil {
+			r.Step, r.HasStep = b.step(k, it, r), true
+		}
+		f.Ranges = append(f.Ranges, r)
+	}
+	return f
+}
+
+// wrapHint splits a backwards range into the two ranges it probably meant:
+// 50-10 is 50-59,0-10 and sat-sun is sat,sun.
+func wrapHint(k FieldKind, r Range) string {
+	lo, hi := k.Bounds()
+	var hiName, loName string
+	if k == DayOfWeek {
+		hi = 6
+		if r.LoName != "" {
+			hiName, loName = dowNames[6], dowNames[0]
+		}
+	}
+	if k == Month && r.LoName != "" {
+		hiName, loName = monthNames[11], monthNames[0]
+	}
+	span := func(a int, an string, b int, bn string) string {
+		if a == b {
+			return valueString(a, an)
+		}
+		return valueString(a, an) + "-" + valueString(b, bn)
+	}
+	return span(r.Lo, r.LoName, hi, hiName) + "," + span(lo, loName, r.Hi, r.HiName)
+}
+
+func (b *builder) step(k FieldKind, it *gItem, r Range) int {
+	if it.Step.Num == "" {
+		b.errorf(it.Step.Pos, "expected a number after \"/\", found %q", it.Step.Name)
+		return 1
+	}
+	if r.Single {
+		b.errorf(it.Pos, "a step needs a range or *: write %s-%d/%s or */%s", valueString(r.Lo, r.LoName), mustHi(k), it.Step.Num, it.Step.Num)
+		return 1
+	}
+	n, err := strconv.Atoi(it.Step.Num)
+	if err != nil || n == 0 || n > 1000 {
+		b.errorf(it.Step.Pos, "step %s is out of range; expected a number from 1 to the size of the %s field", it.Step.Num, k)
+		return 1
+	}
+	return n
+}
+
+func mustHi(k FieldKind) int {
+	_, hi := k.Bounds()
+	if k == DayOfWeek {
+		return 6
+	}
+	return hi
+}
+
+// value reads one number or three-letter name in field k.
+func (b *builder) value(k FieldKind, v *gValue) (int, string) {
+	lo, hi := k.Bounds()
+	if v.Name != "" {
+		var names []string
+		switch k {
+		case Month:
+			names = monthNames
+		case DayOfWeek:
+			names = dowNames
+		default:
+			b.errorf(v.Pos, "unexpected name %q in the %s field; names are allowed only for months and days of the week", v.Name, k)
+			return lo, ""
+		}
+		name := strings.ToLower(v.Name)
+		for i, n := range names {
+			if n == name {
+				if k == Month {
+					return i + 1, name
+				}
+				return i, name
+			}
+		}
+		if len(name) > 3 && contains(names, name[:3]) {
+			b.errorf(v.Pos, "unknown %s name %q; crontab takes the first three letters: %s", k, v.Name, name[:3])
+		} else {
+			b.errorf(v.Pos, "unknown %s name %q%s; expected one of %s", k, v.Name, suggest(name, names), strings.Join(names, ", "))
+		}
+		return lo, ""
+	}
+	n, err := strconv.Atoi(v.Num)
+	if err != nil || n < lo || n > hi {
+		b.errorf(v.Pos, "%s is out of range for the %s field; expected %d to %d", v.Num, k, lo, hi)
+		return lo, ""
+	}
+	return n, ""
+}
+
+// ---- parse errors ----
+
+// tokenWords says in words what a token kind is, for "expected …" messages.
+var tokenWords = map[string]string{
+	"<duration>": "a duration like 10m",
+	"<clock>":    "a clock time like 04:15",
+	"<number>":   "a number",
+	"<word>":     "a word",
+	"<zone>":     "a zone like Europe/Berlin",
+	"<macro>":    "a macro like @daily",
+	`"*"`:        `"*"`,
+	`"@"`:        `"@"`,
+	`"every"`:    `"every"`,
+	`"in"`:       `"in"`,
+	"GAmount":    "a duration like 50m or a clock time like 04:15",
+	"GAnchors":   "a duration like 50m or a clock time like 04:15",
+	"GPeriod":    "a period like 10m, day or monday",
+	"GZoneName":  "a zone name like Europe/Berlin",
+	"GValue":     "a number or a three-letter name",
+	"GItem":      `a number, a range or "*"`,
+	"GField":     "a crontab field",
+	"GCron":      "a crontab line",
+	"GEvery":     `"every" or "@"`,
+	"GPart":      `"every", "@" or "in"`,
+	"GClause":    `"every"`,
+}
+
+// convertParseError rewrites participle's error as "expected X after Y".
+func convertParseError(src string, err error) *Error {
+	var ute *participle.UnexpectedTokenError
+	if errors.As(err, &ute) {
+		pos := posOf(ute.Unexpected.Pos)
+		found := "end of input"
+		if !ute.Unexpected.EOF() {
+			found = fmt.Sprintf("%q", ute.Unexpected.Value)
+		}
+		prev := previousToken(src, pos.Offset)
+		if prev == "" && isWord(ute.Unexpected.Value) {
+			return Errorf(pos, "unknown word %s; a schedule starts with \"every\", \"@\", a zone prefix like CRON_TZ=UTC or a crontab minute field", found)
+		}
+		expect := describeExpected(ute.Message())
+		switch {
+		case expect == "" && prev == "":
+			return Errorf(pos, "unexpected %s", found)
+		case expect == "":
+			return Errorf(pos, "unexpected %s after %q", found, prev)
+		case prev == "":
+			return Errorf(pos, "expected %s, found %s", expect, found)
+		}
+		return Errorf(pos, "expected %s after %q, found %s", expect, prev, found)
+	}
+	if e, ok := convertLexError(err).(*Error); ok {
+		return e
+	}
+	return &Error{Msg: err.Error()}
+}
+
+// describeExpected turns participle's "(expected <duration> | <clock>)"
+// into "a duration like 10m or a clock time like 04:15".
+func describeExpected(msg string) string {
+	i := strings.Index(msg, "(expected ")
+	if i < 0 {
+		return ""
+	}
+	inner := strings.TrimSuffix(msg[i+len("(expected "):], ")")
+	var words []string
+	for _, alt := range strings.Split(inner, "|") {
+		// An alternative may be a sequence ("GPeriod GMod*"); only its
+		// first element can come next.
+		first := strings.Fields(strings.Trim(strings.TrimSpace(alt), "()"))
+		if len(first) == 0 {
+			continue
+		}
+		a := strings.TrimRight(first[0], "*+?")
+		w, ok := tokenWords[a]
+		if !ok {
+			w = a
+		}
+		if !contains(words, w) {
+			words = append(words, w)
+		}
+	}
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// startsEvery reports whether src's first token begins an every-expression.
+func startsEvery(src string) bool {
+	toks, _ := Lex(src)
+	if len(toks) == 0 {
+		return false
+	}
+	switch strings.ToLower(toks[0].Text) {
+	case "every", "@", "in":
+		return true
+	}
+	return false
+}
+
+// previousToken returns the text of the last token that ends at or before
+// offset, or "".
+func previousToken(src string, offset int) string {
+	toks, _ := Lex(src[:offset])
+	if len(toks) == 0 {
+		return ""
+	}
+	return toks[len(toks)-1].Text
+}
+
+// ---- small helpers ----
+
+func isWord(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns ` (did you mean "x"?)` for the closest candidate within a
+// small edit distance, or "".
+func suggest(word string, candidates []string) string {
+	if best := Closest(word, candidates); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// Closest returns the candidate nearest to word by edit distance when it is
+// near enough to be a likely typo (one edit for short words, two for longer
+// ones), or "".
+func Closest(word string, candidates []string) string {
+	limit := 1
+	if len([]rune(word)) > 4 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for _, c := range candidates {
+		if d := editDistance(word, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
