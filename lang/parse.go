@@ -13,6 +13,9 @@ import (
 // Parse parses one schedule in either dialect. Its errors are an ErrorList
 // whose entries each carry the position of the token that caused them.
 func Parse(src string) (*Schedule, error) {
+	if toks, err := Lex(src); err == nil && len(toks) == 0 {
+		return nil, ErrorList{Errorf(Pos{Line: 1, Col: 1}.Shift(src), "the schedule is empty; expected a crontab line like \"0 4 * * *\" or an every-expression like \"every 10m\"")}
+	}
 	g, err := parser.ParseString("", src)
 	if err != nil {
 		if startsEvery(src) {
@@ -403,6 +406,7 @@ var tokenWords = map[string]string{
 	`"in"`:       `"in"`,
 	"GAmount":    "a duration like 50m or a clock time like 04:15",
 	"GAnchors":   "a duration like 50m or a clock time like 04:15",
+	"GAnchor":    "a duration like 50m or a clock time like 04:15",
 	"GPeriod":    "a period like 10m, day or monday",
 	"GZoneName":  "a zone name like Europe/Berlin",
 	"GValue":     "a number or a three-letter name",
