@@ -75,7 +75,7 @@ func (c *compiler) cronRangeWarnings(f lang.Field, r lang.Range, rm, before uint
 	case r.HasStep && r.Step == 1:
 		c.warnf(r.Pos, "step 1 in %s changes nothing; write %s", r, r.Span())
 	}
-	if r.Step > 1 && !r.Single {
+	if r.Step > 1 && !r.Single && r.Lo != r.Hi {
 		span := r.Hi - r.Lo
 		if r.Step > span {
 			c.warnf(r.Pos, "step %d is larger than the range %s: only %d is selected", r.Step, r.Span(), r.Lo)

@@ -193,6 +193,10 @@ func (c *compiler) points(group []clauseUnit) ([]term, bool) {
 		extra, extraText = placed.Offset.Sec, " offset "+placed.Offset.Written()
 	}
 	for _, a := range placed.Anchors {
+		if a.To != nil && a.To.Sec == a.At.Sec {
+			c.errorf(a.Pos, "the window %s-%s is empty: it starts where it ends", a.At.Written(), a.To.Written())
+			return nil, false
+		}
 		if a.To != nil {
 			c.warnf(a.Pos, "a window on the finest clause fires once, at its start (%s); add a finer clause, like \"every 10m\", to fire throughout it", a.At.Written())
 		}

@@ -10,7 +10,7 @@ import (
 // instants does it hold" for a time.Location. time.Location can answer that
 // too, but for the instants of the next decades in a zone whose tzdata ends in
 // a rule string it re-parses the rule on every call; a schedule asks on every
-// Next, so the offsets of 1900-2200 are tabulated once per location.
+// Next, so the offsets up to 2200 are tabulated once per location.
 type zone struct {
 	loc    *time.Location
 	fixed  bool  // one offset for all time (UTC, Etc/GMT+5, …)
@@ -39,7 +39,7 @@ func zoneOf(loc *time.Location) *zone {
 
 func buildZone(loc *time.Location) *zone {
 	z := &zone{loc: loc}
-	t := time.Date(1900, 1, 1, 0, 0, 0, 0, loc)
+	t := time.Date(1800, 1, 1, 0, 0, 0, 0, loc)
 	end := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	for {
 		_, off := t.Zone()
@@ -118,11 +118,49 @@ func (z *zone) lookup(u int64) span {
 	sp := span{off: int64(off), start: noStart, end: noEnd, prev: int64(off)}
 	if !s.IsZero() {
 		sp.start = s.Unix()
-		_, prev := time.Unix(sp.start-1, 0).In(z.loc).Zone()
-		sp.prev = int64(prev)
 	}
 	if !e.IsZero() {
 		sp.end = e.Unix()
 	}
+	if !(sp.start <= u && u < sp.end) {
+		// ZoneBounds can be wrong past the tzdata (see buildZone): find
+		// the edges by probing a day at a time, then bisecting.
+		sp.start = z.edge(u, -1, sp.off)
+		sp.end = z.edge(u, 1, sp.off) + 1
+	}
+	if sp.start != noStart {
+		sp.prev = z.offsetAt(sp.start - 1)
+	}
 	return sp
+}
+
+func (z *zone) offsetAt(u int64) int64 {
+	_, off := time.Unix(u, 0).In(z.loc).Zone()
+	return int64(off)
+}
+
+// edge returns the last instant in direction dir (+1 or -1) from u that still
+// has offset off, assuming offsets change at most once a day.
+func (z *zone) edge(u, dir, off int64) int64 {
+	in := u
+	for range 400 {
+		out := in + dir*daySec
+		if z.offsetAt(out) == off {
+			in = out
+			continue
+		}
+		for (out-in)*dir > 1 {
+			mid := in + (out-in)/2
+			if z.offsetAt(mid) == off {
+				in = mid
+			} else {
+				out = mid
+			}
+		}
+		return in
+	}
+	if dir < 0 {
+		return noStart
+	}
+	return noEnd - 1
 }
