@@ -335,3 +335,29 @@ func TestWarnings(t *testing.T) {
 		})
 	}
 }
+
+func TestDSTNotes(t *testing.T) {
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		src  string
+		want []string
+	}{
+		{"CRON_TZ=America/New_York 30 2 * * *", []string{
+			"on 2026-03-08 02:30:00 does not exist in America/New_York (clocks go forward); this fire time moves to 03:00:00 EDT",
+		}},
+		{"CRON_TZ=America/New_York 30 1 * * *", []string{
+			"on 2026-11-01 01:30:00 happens twice in America/New_York (clocks go back); this schedule fires on the first pass only",
+		}},
+		{"CRON_TZ=America/New_York */20 * * * *", []string{
+			"on 2026-03-08 the wall times from 02:00 to 03:00 do not exist in America/New_York (clocks go forward); fire times in between are skipped",
+			"on 2026-11-01 the wall times from 01:00 to 02:00 happen twice in America/New_York (clocks go back); fire times in between fire twice",
+		}},
+		{"CRON_TZ=America/New_York 0 12 * * *", nil},
+		{"30 2 * * *", nil},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, mustParse(t, tt.src).DSTNotes(from)); diff != "" {
+			t.Errorf("DSTNotes(%q) (-want +got):\n%s", tt.src, diff)
+		}
+	}
+}
