@@ -5,4 +5,7 @@ go 1.26
 require (
 	github.com/alecthomas/participle/v2 v2.1.4 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/sys v0.26.0 // indirect
+	golang.org/x/tools v0.26.0 // indirect
 )

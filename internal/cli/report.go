@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kopf/kopf/compile"
+	"github.com/kopf/kopf/lang"
+)
+
+// lint compiles src in loc and prints its warnings, or its errors, on
+// stderr, each as "prefix line:col: message" and, when e.caret is set,
+// followed by the source line and a caret under the column. It returns nil
+// when src is not a valid schedule (one that never fires included).
+func (e *env) lint(prefix, src string, loc *time.Location) *compile.Schedule {
+	s, err := compile.ParseIn(src, loc)
+	if err != nil {
+		var list lang.ErrorList
+		if !errors.As(err, &list) {
+			fmt.Fprintf(e.stderr, "%s%v\n", prefix, err)
+			return nil
+		}
+		for _, le := range list {
+			e.message(prefix, src, le.Pos, le.Error())
+		}
+		return nil
+	}
+	for _, w := range s.Warnings() {
+		e.message(prefix, src, w.Pos, w.String())
+	}
+	return s
+}
+
+func (e *env) message(prefix, src string, pos lang.Pos, msg string) {
+	fmt.Fprintf(e.stderr, "%s%s\n", prefix, msg)
+	if !e.caret {
+		return
+	}
+	if snip := lang.Snippet(src, pos); snip != "" {
+		fmt.Fprintln(e.stderr, snip)
+	}
+}
+
+// zoneFlag loads the --tz zone: an IANA name, UTC or Local.
+func zoneFlag(name string) (*time.Location, error) {
+	loc, err := compile.LoadLocation(name)
+	if err != nil {
+		return nil, usagef("unknown zone %q for --tz; expected an IANA name like America/New_York, UTC or Local", name)
+	}
+	return loc, nil
+}
