@@ -56,11 +56,9 @@ func runNext(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	after := e.now()
-	if *afterText != "" {
-		if after, err = time.Parse(time.RFC3339, *afterText); err != nil {
-			return usagef("--after %q is not an RFC 3339 time like 2026-03-07T12:00:00Z", *afterText)
-		}
+	after, err := afterFlag(e, *afterText)
+	if err != nil {
+		return err
 	}
 	s := e.lint("", pos[0], loc)
 	if s == nil {

@@ -50,3 +50,15 @@ func zoneFlag(name string) (*time.Location, error) {
 	}
 	return loc, nil
 }
+
+// afterFlag parses --after, an RFC 3339 time; "" is now.
+func afterFlag(e *env, text string) (time.Time, error) {
+	if text == "" {
+		return e.now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, text)
+	if err != nil {
+		return time.Time{}, usagef("--after %q is not an RFC 3339 time like 2026-03-07T12:00:00Z", text)
+	}
+	return t, nil
+}
