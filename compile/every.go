@@ -158,6 +158,7 @@ func (c *compiler) every(e *lang.Every) {
 		terms = c.intersect(cu, terms, sel)
 	}
 	fixed := group[0].u.kind != subDay
+	c.neverHint = ": its clauses have no day and time in common"
 	for _, t := range mergeTerms(terms) {
 		t.zone, t.fixed = c.zone, fixed
 		c.terms = append(c.terms, t)
@@ -256,6 +257,8 @@ func (c *compiler) checkInside(cl *lang.Clause, u unit, p int64, pos lang.Pos, w
 		c.warnf(pos, "%s into a month is past the end of shorter months; those months are skipped", lang.FormatDuration(p))
 	case u.kind == yearUnit && p >= 365*daySec:
 		c.warnf(pos, "%s into a year exists only in leap years", lang.FormatDuration(p))
+	case u.kind == yearUnit && p >= 59*daySec:
+		c.warnf(pos, "%s into a year lands one day earlier in leap years, which have February 29", lang.FormatDuration(p))
 	}
 	return true
 }

@@ -277,7 +277,8 @@ func TestCompileErrors(t *testing.T) {
 		{"every 1h in Mars/Olympus", `1:13: unknown time zone "Mars/Olympus"; expected an IANA name like Europe/Berlin, UTC or Local`},
 		{"0 0 30 2 *", `1:1: "0 0 30 2 *" never fires: day 30 does not occur in feb`},
 		{"0 0 31 4,6,9,11 *", `1:1: "0 0 31 4,6,9,11 *" never fires: day 31 does not occur in apr, jun, sep, nov`},
-		{"every 1d @ 12:00 every month @ 0d-1d every monday every month @ 1d-2d", `1:1: "every 1d @ 12:00 every month @ 0m-1d every monday every month @ 1d-2d" never fires`},
+		{"every 1d @ 12:00 every month @ 0d-1d every monday every month @ 1d-2d", `1:1: "every 1d @ 12:00 every month @ 0m-1d every monday every month @ 1d-2d" never fires: its clauses have no day and time in common`},
+		{"every monday every tuesday", `1:1: "every monday every tuesday" never fires: its clauses have no day and time in common`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -310,6 +311,8 @@ func TestWarnings(t *testing.T) {
 		{"every 2d", []string{"1:7: warning: every 2d counts blocks of 2 days from Monday 1970-01-05 in the schedule's zone, not from today or from the start of a month"}},
 		{"every 1d @ 10:00-11:00", []string{`1:12: warning: a window on the finest clause fires once, at its start (10:00); add a finer clause, like "every 10m", to fire throughout it`}},
 		{"every month offset 30d", []string{"1:20: warning: 30d into a month is past the end of shorter months; those months are skipped"}},
+		{"every year @ 59d", []string{"1:14: warning: 59d into a year lands one day earlier in leap years, which have February 29"}},
+		{"every year @ 58d", nil},
 		{"0 0 1 * 1", []string{`1:9: warning: day-of-month "1" and day-of-week "1" are both restricted: cron fires on days matching EITHER of them`}},
 		{"0 0 */2 * 1", []string{`1:5: warning: day-of-month "*/2" starts with "*", so cron counts it as unrestricted and fires only on days matching BOTH it and day-of-week "1"`}},
 		{"0 0 1 * */2", []string{`1:9: warning: day-of-week "*/2" starts with "*", so cron counts it as unrestricted and fires only on days matching BOTH it and day-of-month "1"`}},

@@ -84,13 +84,14 @@ type gZoneName struct {
 	Name string `parser:"@(Zone | Word)"`
 }
 
-// cron: Macro | field+
+// cron: (Macro | field+) ("in" zone)?
 // A crontab line never starts with a word, so a leading word is left for the
 // every-language's error (and "every" alone reports what it lacks).
 type gCron struct {
 	Pos    lexer.Position
-	Macro  string    `parser:"@Macro"`
-	Fields []*gField `parser:"| (?! Word) @@+"`
+	Macro  string     `parser:"( @Macro"`
+	Fields []*gField  `parser:"| (?! Word) @@+ )"`
+	In     *gZoneName `parser:"( \"in\" @@ )?"`
 }
 
 // field: item ("," item)*
@@ -103,17 +104,22 @@ type gField struct {
 // item: ("*" | value ("-" value)?) ("/" Number)?
 type gItem struct {
 	Pos  lexer.Position
-	Star bool    `parser:"(  @\"*\""`
-	Lo   *gValue `parser:"| @@"`
-	Hi   *gValue `parser:"( \"-\" @@ )? )"`
-	Step *gValue `parser:"( \"/\" @@ )?"`
+	Star bool     `parser:"(  @\"*\""`
+	Lo   *gValue  `parser:"| @@"`
+	Hi   *gValue  `parser:"( \"-\" @@ )? )"`
+	Step *gNumber `parser:"( \"/\" @@ )?"`
+}
+
+type gNumber struct {
+	Pos lexer.Position
+	Num string `parser:"@Number"`
 }
 
 // value: Number | Word
 type gValue struct {
 	Pos  lexer.Position
 	Num  string `parser:"@Number"`
-	Name string `parser:"| @Word"`
+	Name string `parser:"| (?! \"in\") @Word"`
 }
 
 var (

@@ -3,6 +3,7 @@ package lang
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -50,8 +51,15 @@ func (b *builder) schedule(g *gSchedule) *Schedule {
 	}
 	if g.Every != nil {
 		s.Every = b.every(g.Every, s)
-	} else {
-		s.Cron = b.cron(g.Cron)
+		return s
+	}
+	s.Cron = b.cron(g.Cron)
+	if in := g.Cron.In; in != nil {
+		if s.Zone != nil {
+			b.errorf(in.Pos, "the zone is already given as %s at %s; a schedule has one zone", s.Zone.Name, s.Zone.Pos)
+		} else {
+			s.Zone = &Zone{Pos: posOf(in.Pos), Name: in.Name, Form: "in"}
+		}
 	}
 	return s
 }
@@ -328,10 +336,6 @@ func wrapHint(k FieldKind, r Range) string {
 }
 
 func (b *builder) step(k FieldKind, it *gItem, r Range) int {
-	if it.Step.Num == "" {
-		b.errorf(it.Step.Pos, "expected a number after \"/\", found %q", it.Step.Name)
-		return 1
-	}
 	if r.Single {
 		b.errorf(it.Pos, "a step needs a range or *: write %s-%d/%s or */%s", valueString(r.Lo, r.LoName), mustHi(k), it.Step.Num, it.Step.Num)
 		return 1
@@ -410,6 +414,7 @@ var tokenWords = map[string]string{
 	"GPeriod":    "a period like 10m, day or monday",
 	"GZoneName":  "a zone name like Europe/Berlin",
 	"GValue":     "a number or a three-letter name",
+	"GNumber":    "a number",
 	"GItem":      `a number, a range or "*"`,
 	"GField":     "a crontab field",
 	"GCron":      "a crontab line",
@@ -448,6 +453,10 @@ func convertParseError(src string, err error) *Error {
 	return &Error{Msg: err.Error()}
 }
 
+// lookahead matches participle's lookahead groups, which say nothing a
+// user needs to read.
+var lookahead = regexp.MustCompile(`\(\?[!=][^)]*\)\s*`)
+
 // describeExpected turns participle's "(expected <duration> | <clock>)"
 // into "a duration like 10m or a clock time like 04:15".
 func describeExpected(msg string) string {
@@ -456,6 +465,7 @@ func describeExpected(msg string) string {
 		return ""
 	}
 	inner := strings.TrimSuffix(msg[i+len("(expected "):], ")")
+	inner = lookahead.ReplaceAllString(inner, "")
 	var words []string
 	for _, alt := range strings.Split(inner, "|") {
 		// An alternative may be a sequence ("GPeriod GMod*"); only its

@@ -42,6 +42,8 @@ func TestParseCanonical(t *testing.T) {
 		{"macro", "@Daily", "@daily"},
 		{"cron tz", "CRON_TZ=America/New_York 30 2 * * *", "CRON_TZ=America/New_York 30 2 * * *"},
 		{"tz", "TZ=UTC @hourly", "TZ=UTC @hourly"},
+		{"cron with a trailing zone", "0 9 * * 1-5 in Europe/Berlin", "0 9 * * 1-5 in Europe/Berlin"},
+		{"macro with a trailing zone", "@daily in UTC", "@daily in UTC"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,7 +115,8 @@ func TestParseErrors(t *testing.T) {
 		{"every 5m in", `1:12: expected a zone name like Europe/Berlin after "in", found end of input`},
 		{"every 10m @", `1:12: expected a duration like 50m or a clock time like 04:15 after "@", found end of input`},
 		{"every 10m @ 5m,", `1:16: expected a duration like 50m or a clock time like 04:15 after ",", found end of input`},
-		{"*/", `1:3: expected a number or a three-letter name after "/", found end of input`},
+		{"*/", `1:3: expected a number after "/", found end of input`},
+		{"*/mon", `1:3: expected a number after "/", found "mon"`},
 		{"foo", `1:1: unknown word "foo"; a schedule starts with "every", "@", a zone prefix like CRON_TZ=UTC or a crontab minute field`},
 		{"every 10m ^", `1:11: unexpected character '^'`},
 		{"", `1:1: the schedule is empty; expected a crontab line like "0 4 * * *" or an every-expression like "every 10m"`},
@@ -127,6 +130,7 @@ func TestParseErrors(t *testing.T) {
 		{"every 10m offset 1m offset 2m", `1:21: offset is already given as 1m; a clause has one offset`},
 		{"every 1h in UTC in Europe/Paris", `1:17: the zone is already given as UTC at 1:13; a schedule has one zone`},
 		{"in UTC", `1:1: expected a clause ("every …" or "@ …"), not only a zone`},
+		{"CRON_TZ=UTC 0 9 * * * in UTC", `1:26: the zone is already given as UTC at 1:9; a schedule has one zone`},
 		// Crontab lines: stricter than cronie only where cronie is silently wrong.
 		{"5 4 * * * chrome-bot", `1:11: a crontab schedule has at most five fields (minute hour day-of-month month day-of-week); a user name or command does not belong in it`},
 		{"5-2 * * * *", `1:1: range 5-2 runs backwards; cron ranges do not wrap around, write 5-59,0-2`},
