@@ -1,0 +1,282 @@
+// Package job is the decision core of a job: something expected to end,
+// started by schedule fires, a period, triggers from other jobs or from
+// outside, never twice at once. The daemon's jobs (processes) and the
+// in-process scheduler's jobs (Go functions) both run on it, so the two
+// cannot drift apart.
+//
+// A Job is a pure state machine: it is fed events with the time they
+// happened and answers what to do, with a reason in words for every
+// decision. It never reads the clock or sleeps, so every policy is tested
+// without waiting. It is not safe for concurrent use; one goroutine owns it.
+//
+// The rules, from kopf.md:
+//
+//   - A fire or trigger that arrives while the job runs queues exactly one
+//     next run. The arguments of every trigger collected until that run
+//     starts are all passed to it, in arrival order.
+//   - idle delays a run that a trigger (or a schedule fire, which is a
+//     trigger too) asked for: it starts idle after the first trigger, or
+//     idle after the end of the previous run, whichever is later. Triggers
+//     arriving meanwhile join that run.
+//   - period and pause are the job's own rhythm: the next periodic start is
+//     at least period after the previous start and at least pause after the
+//     previous end, plus a random fraction of random, drawn each round.
+//   - Any start resets the rhythm; a periodic start takes the triggers
+//     collected so far with it.
+//
+// Use:
+//
+//	j := job.New(spec, now, nil)
+//	for {
+//		j.Advance(now)
+//		if run, ok := j.Due(now); ok {
+//			start(run) // later: j.Ended(now)
+//		}
+//		wake, _ := j.Wake() // sleep until then, or until an event
+//	}
+package job
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/kopf/kopf/compile"
+)
+
+// Source is one schedule that starts the job, with the arguments each of
+// its fires adds (a kopf.md cron map entry); Name is how it reads in logs.
+type Source struct {
+	Name     string
+	Schedule *compile.Schedule
+	Args     []string
+}
+
+// Spec is everything that decides when a job runs.
+type Spec struct {
+	Sources []Source
+	Period  time.Duration // least time from a start to the next periodic start
+	Pause   time.Duration // least time from an end to the next periodic start
+	Random  time.Duration // up to this much is added to each periodic wait
+	Idle    time.Duration // wait after a trigger, or after the previous end, before a triggered run
+	Timeout time.Duration // a run longer than this is stopped; 0 = no limit
+	// RunOnStart runs the job as soon as it is loaded. For a job with a
+	// period or pause it also decides whether the rhythm's first run is at
+	// load (true) or one period later (false).
+	RunOnStart bool
+}
+
+// Periodic reports whether the spec has a rhythm of its own.
+func (s Spec) Periodic() bool { return s.Period > 0 || s.Pause > 0 }
+
+// Run is one run the job should start now.
+type Run struct {
+	Start    time.Time
+	Args     []string  // extra arguments, in the order their triggers arrived
+	Reasons  []string  // why it runs, oldest first
+	Deadline time.Time // when to stop it; zero without a timeout
+}
+
+// Job is the state of one job. The zero value is not usable; call New.
+type Job struct {
+	spec  Spec
+	rnd   func() float64
+	fires []time.Time // next fire of each source; zero when it has none
+
+	running   bool
+	lastStart time.Time
+	lastEnd   time.Time
+	periodic  time.Time // next periodic start; zero while running or without a rhythm
+	queued    *queued
+}
+
+// queued is the one run waiting to start.
+type queued struct {
+	first     time.Time // when its first trigger arrived
+	immediate bool      // started without waiting for idle (run-on-start)
+	args      []string
+	reasons   []string
+}
+
+// New returns a job loaded at now. rnd returns numbers in [0, 1) for
+// random; nil uses math/rand.
+func New(spec Spec, now time.Time, rnd func() float64) *Job {
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	j := &Job{spec: spec, rnd: rnd, fires: make([]time.Time, len(spec.Sources))}
+	for i, s := range spec.Sources {
+		j.fires[i], _ = s.Schedule.Next(now)
+	}
+	switch {
+	case spec.Periodic() && spec.RunOnStart:
+		j.periodic = now
+	case spec.Periodic():
+		j.periodic = now.Add(spec.Period + j.jitter())
+	case spec.RunOnStart:
+		j.queued = &queued{first: now, immediate: true, reasons: []string{"run-on-start"}}
+	}
+	return j
+}
+
+func (j *Job) jitter() time.Duration {
+	if j.spec.Random <= 0 {
+		return 0
+	}
+	return time.Duration(j.rnd() * float64(j.spec.Random))
+}
+
+// Running reports whether a run has started and not ended.
+func (j *Job) Running() bool { return j.running }
+
+// LastStart and LastEnd are the times of the latest start and end; zero
+// before the first.
+func (j *Job) LastStart() time.Time { return j.lastStart }
+func (j *Job) LastEnd() time.Time   { return j.lastEnd }
+
+// Advance turns the schedule fires due by now into triggers. Fires that were
+// missed because nobody asked in time (a suspended machine, a busy loop) are
+// not dropped: each source's missed fires join one run, and the note says
+// how many there were.
+func (j *Job) Advance(now time.Time) []string {
+	var notes []string
+	for i, s := range j.spec.Sources {
+		at := j.fires[i]
+		if at.IsZero() || at.After(now) {
+			continue
+		}
+		n := 0
+		for !at.IsZero() && !at.After(now) && n < 1000 {
+			n++
+			at, _ = s.Schedule.Next(at)
+		}
+		if !at.IsZero() && !at.After(now) {
+			// Over a thousand missed fires: jump rather than count on.
+			at, _ = s.Schedule.Next(now)
+		}
+		reason := fmt.Sprintf("%s fired at %s", s.Name, j.fires[i].Format(time.RFC3339))
+		if n > 1 {
+			reason = fmt.Sprintf("%s fired %d times from %s to %s; the fires join one run",
+				s.Name, n, j.fires[i].Format(time.RFC3339), now.Format(time.RFC3339))
+		}
+		j.fires[i] = at
+		notes = append(notes, j.Trigger(now, s.Args, reason))
+	}
+	return notes
+}
+
+// Trigger asks for a run with extra arguments, for the given reason, and
+// says what became of the request.
+func (j *Job) Trigger(now time.Time, args []string, reason string) string {
+	if j.queued == nil {
+		j.queued = &queued{first: now}
+	}
+	q := j.queued
+	q.args = append(q.args, args...)
+	q.reasons = append(q.reasons, reason)
+	switch {
+	case j.running:
+		return fmt.Sprintf("%s: queued; the job is running since %s and runs again when it ends",
+			reason, j.lastStart.Format(time.RFC3339))
+	case len(q.reasons) > 1:
+		return fmt.Sprintf("%s: joins the run queued for %s", reason, j.queuedAt().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("%s: runs at %s", reason, j.queuedAt().Format(time.RFC3339))
+}
+
+// queuedAt is when the queued run may start, ignoring whether the job runs.
+func (j *Job) queuedAt() time.Time {
+	q := j.queued
+	if q.immediate {
+		return q.first
+	}
+	at := q.first
+	if j.lastEnd.After(at) {
+		at = j.lastEnd
+	}
+	return at.Add(j.spec.Idle)
+}
+
+// Due returns the run to start at now, if any, and marks the job running.
+func (j *Job) Due(now time.Time) (Run, bool) {
+	if j.running {
+		return Run{}, false
+	}
+	triggered := j.queued != nil && !j.queuedAt().After(now)
+	periodic := !j.periodic.IsZero() && !j.periodic.After(now)
+	if !triggered && !periodic {
+		return Run{}, false
+	}
+	r := Run{Start: now}
+	if periodic {
+		r.Reasons = append(r.Reasons, j.periodicReason())
+	}
+	if q := j.queued; q != nil {
+		// A periodic start takes the triggers collected so far with it.
+		r.Args = q.args
+		r.Reasons = append(r.Reasons, q.reasons...)
+	}
+	if j.spec.Timeout > 0 {
+		r.Deadline = now.Add(j.spec.Timeout)
+	}
+	j.running, j.lastStart, j.queued, j.periodic = true, now, nil, time.Time{}
+	return r, true
+}
+
+func (j *Job) periodicReason() string {
+	if j.lastStart.IsZero() {
+		if j.spec.RunOnStart {
+			return "run-on-start"
+		}
+		return "period: first run, one period after loading"
+	}
+	return fmt.Sprintf("period: last start %s, last end %s", j.lastStart.Format(time.RFC3339), j.lastEnd.Format(time.RFC3339))
+}
+
+// Ended records the end of the running run at now.
+func (j *Job) Ended(now time.Time) {
+	if !j.running {
+		return
+	}
+	j.running, j.lastEnd = false, now
+	if j.spec.Periodic() {
+		next := j.lastStart.Add(j.spec.Period)
+		if p := now.Add(j.spec.Pause); p.After(next) {
+			next = p
+		}
+		j.periodic = next.Add(j.jitter())
+	}
+}
+
+// Wake returns when the job next needs attention without an outside event:
+// a schedule fire, or (while idle) the queued or periodic start. False means
+// only an outside event can make it run again.
+func (j *Job) Wake() (time.Time, bool) {
+	var at time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	for _, f := range j.fires {
+		earliest(f)
+	}
+	if !j.running {
+		if j.queued != nil {
+			earliest(j.queuedAt())
+		}
+		earliest(j.periodic)
+	}
+	return at, !at.IsZero()
+}
+
+// NextFire returns the job's next schedule fire, for status displays.
+func (j *Job) NextFire() (time.Time, bool) {
+	var at time.Time
+	for _, f := range j.fires {
+		if !f.IsZero() && (at.IsZero() || f.Before(at)) {
+			at = f
+		}
+	}
+	return at, !at.IsZero()
+}

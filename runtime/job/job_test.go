@@ -1,0 +1,272 @@
+package job
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/compile"
+)
+
+var t0 = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+
+// sec is t0 plus n seconds.
+func sec(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
+
+// trig is an outside trigger at a time.
+type trig struct {
+	at   int
+	args []string
+}
+
+// simulate drives a job the way a runner does, from t0 until the end second,
+// with runs lasting the given durations in turn (the last one repeats), and
+// returns each start as "@second args [reasons]".
+func simulate(t *testing.T, spec Spec, rnd func() float64, trigs []trig, durations []int, end int) []string {
+	t.Helper()
+	j := New(spec, t0, rnd)
+	var out []string
+	runEnd := -1
+	k := 0
+	for now := 0; now <= end; now++ {
+		at := sec(now)
+		if runEnd == now {
+			j.Ended(at)
+			runEnd = -1
+		}
+		for _, tr := range trigs {
+			if tr.at == now {
+				j.Trigger(at, tr.args, fmt.Sprintf("trigger@%d", now))
+			}
+		}
+		j.Advance(at)
+		if r, ok := j.Due(at); ok {
+			if runEnd >= 0 {
+				t.Fatalf("second %d: a second run started while one runs", now)
+			}
+			out = append(out, fmt.Sprintf("@%d %v [%s]", now, r.Args, strings.Join(r.Reasons, "; ")))
+			d := durations[min(k, len(durations)-1)]
+			k++
+			runEnd = now + d
+		}
+		// Wake must never be later than the next moment something is due.
+		if w, ok := j.Wake(); ok && w.Before(at) {
+			t.Fatalf("second %d: Wake() = %s is in the past", now, w)
+		}
+	}
+	return out
+}
+
+func every(t *testing.T, src string) Source {
+	s, err := compile.Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Source{Name: "schedule " + src, Schedule: s}
+}
+
+func TestNoOverlapQueuesOneRun(t *testing.T) {
+	spec := Spec{Sources: []Source{every(t, "every 10s")}}
+	got := simulate(t, spec, nil, nil, []int{25, 1}, 45)
+	want := []string{
+		"@10 [] [schedule every 10s fired at 2026-11-23T00:00:10Z]",
+		// 20 and 30 fired while it ran: one run, right when it ends.
+		"@35 [] [schedule every 10s fired at 2026-11-23T00:00:20Z; schedule every 10s fired at 2026-11-23T00:00:30Z]",
+		"@40 [] [schedule every 10s fired at 2026-11-23T00:00:40Z]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestTriggerArgumentsInArrivalOrder(t *testing.T) {
+	trigs := []trig{{0, []string{"a"}}, {2, []string{"b", "c"}}, {3, nil}, {4, []string{"d"}}, {20, []string{"e"}}}
+	got := simulate(t, Spec{}, nil, trigs, []int{10}, 40)
+	want := []string{
+		"@0 [a] [trigger@0]",
+		"@10 [b c d] [trigger@2; trigger@3; trigger@4]",
+		"@20 [e] [trigger@20]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestIdle(t *testing.T) {
+	spec := Spec{Idle: 5 * time.Second}
+	// 0: first trigger, run at 5; 3 joins it; 6 arrives while it runs;
+	// the run ends at 8, so the next starts idle after the end: 13.
+	trigs := []trig{{0, []string{"a"}}, {3, []string{"b"}}, {6, []string{"c"}}, {10, []string{"d"}}}
+	got := simulate(t, spec, nil, trigs, []int{3}, 30)
+	want := []string{
+		"@5 [a b] [trigger@0; trigger@3]",
+		"@13 [c d] [trigger@6; trigger@10]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestIdleAppliesToScheduleFires(t *testing.T) {
+	spec := Spec{Sources: []Source{every(t, "every 20s")}, Idle: 3 * time.Second}
+	got := simulate(t, spec, nil, nil, []int{1}, 45)
+	want := []string{
+		"@23 [] [schedule every 20s fired at 2026-11-23T00:00:20Z]",
+		"@43 [] [schedule every 20s fired at 2026-11-23T00:00:40Z]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestPeriodAndPause(t *testing.T) {
+	tests := []struct {
+		name      string
+		spec      Spec
+		durations []int
+		want      []int
+	}{
+		{"period from start to start", Spec{Period: 30 * time.Second, RunOnStart: true}, []int{10}, []int{0, 30, 60, 90}},
+		{"a long run delays the next start until it ends", Spec{Period: 30 * time.Second, RunOnStart: true}, []int{40, 5}, []int{0, 40, 70, 100}},
+		{"pause from end to start", Spec{Pause: 10 * time.Second, RunOnStart: true}, []int{5}, []int{0, 15, 30, 45, 60, 75, 90}},
+		{"pause slips the period's rhythm", Spec{Period: 30 * time.Second, Pause: 10 * time.Second, RunOnStart: true}, []int{25, 5}, []int{0, 35, 65, 95}},
+		{"without run-on-start the rhythm starts one period in", Spec{Period: 30 * time.Second}, []int{1}, []int{30, 60, 90}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []int
+			for _, s := range simulate(t, tt.spec, nil, nil, tt.durations, 100) {
+				var n int
+				fmt.Sscanf(s, "@%d", &n)
+				got = append(got, n)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("starts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRandomIsDrawnEachRound(t *testing.T) {
+	// kopf.md: {"random":3600,"period":3600} runs with one to two hours
+	// between starts. The draws here are 0.5, then 0.25, then 0.
+	draws := []float64{0.5, 0.25, 0}
+	i := 0
+	rnd := func() float64 { v := draws[i%len(draws)]; i++; return v }
+	spec := Spec{Period: time.Hour, Random: time.Hour, RunOnStart: true}
+	j := New(spec, t0, rnd)
+	var starts []time.Duration
+	now := t0
+	for range 4 {
+		r, ok := j.Due(now)
+		if !ok {
+			w, _ := j.Wake()
+			now = w
+			r, ok = j.Due(now)
+			if !ok {
+				t.Fatalf("not due at its wake time %s", now)
+			}
+		}
+		starts = append(starts, r.Start.Sub(t0))
+		now = now.Add(time.Minute)
+		j.Ended(now)
+	}
+	want := []time.Duration{0, 90 * time.Minute, 90*time.Minute + 75*time.Minute, 90*time.Minute + 75*time.Minute + 60*time.Minute}
+	if diff := cmp.Diff(want, starts); diff != "" {
+		t.Errorf("starts (-want +got):\n%s", diff)
+	}
+}
+
+func TestPeriodicStartTakesQueuedTriggers(t *testing.T) {
+	spec := Spec{Period: 20 * time.Second, Idle: 15 * time.Second, RunOnStart: true}
+	// The trigger at 12 would run at 27, but the period comes first.
+	got := simulate(t, spec, nil, []trig{{12, []string{"x"}}}, []int{2}, 30)
+	want := []string{
+		"@0 [] [run-on-start]",
+		"@20 [x] [period: last start 2026-11-23T00:00:00Z, last end 2026-11-23T00:00:02Z; trigger@12]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestRunOnStartWithSchedule(t *testing.T) {
+	spec := Spec{Sources: []Source{every(t, "every 30s")}, RunOnStart: true, Idle: 10 * time.Second}
+	got := simulate(t, spec, nil, nil, []int{1}, 40)
+	want := []string{
+		"@0 [] [run-on-start]", // not delayed by idle: nothing triggered it
+		"@40 [] [schedule every 30s fired at 2026-11-23T00:00:30Z]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestScheduleArgs(t *testing.T) {
+	src := every(t, "every 10s")
+	src.Args = []string{"--from-cron", "a b;c"}
+	got := simulate(t, Spec{Sources: []Source{src}}, nil, nil, []int{15, 1}, 30)
+	want := []string{
+		"@10 [--from-cron a b;c] [schedule every 10s fired at 2026-11-23T00:00:10Z]",
+		"@25 [--from-cron a b;c] [schedule every 10s fired at 2026-11-23T00:00:20Z]",
+		"@30 [--from-cron a b;c] [schedule every 10s fired at 2026-11-23T00:00:30Z]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestMissedFiresJoinOneRunAndSaySo(t *testing.T) {
+	j := New(Spec{Sources: []Source{every(t, "every 10m")}}, t0, nil)
+	late := t0.Add(time.Hour + 5*time.Minute) // asleep for an hour
+	notes := j.Advance(late)
+	want := []string{"schedule every 10m fired 6 times from 2026-11-23T00:10:00Z to 2026-11-23T01:05:00Z; the fires join one run: runs at 2026-11-23T01:05:00Z"}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+	r, ok := j.Due(late)
+	if !ok || len(r.Reasons) != 1 {
+		t.Fatalf("Due = %+v, %v; want one run", r, ok)
+	}
+	if w, _ := j.Wake(); !w.Equal(t0.Add(70 * time.Minute)) {
+		t.Errorf("next wake %s, want the next fire at 01:10", w)
+	}
+}
+
+func TestTriggerNotes(t *testing.T) {
+	j := New(Spec{Idle: 5 * time.Second}, t0, nil)
+	got := []string{j.Trigger(t0, nil, "a"), j.Trigger(sec(1), nil, "b")}
+	if _, ok := j.Due(sec(5)); !ok {
+		t.Fatal("not due after idle")
+	}
+	got = append(got, j.Trigger(sec(6), nil, "c"))
+	want := []string{
+		"a: runs at 2026-11-23T00:00:05Z",
+		"b: joins the run queued for 2026-11-23T00:00:05Z",
+		"c: queued; the job is running since 2026-11-23T00:00:05Z and runs again when it ends",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestTimeoutDeadline(t *testing.T) {
+	j := New(Spec{Timeout: 2 * time.Hour, RunOnStart: true}, t0, nil)
+	r, ok := j.Due(t0)
+	if !ok || !r.Deadline.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("Due = %+v, %v; want a deadline two hours on", r, ok)
+	}
+	if _, ok := j.Due(t0); ok || !j.Running() {
+		t.Error("a running job is due again")
+	}
+}
+
+func TestWakeWithNothingToDo(t *testing.T) {
+	j := New(Spec{}, t0, nil)
+	if w, ok := j.Wake(); ok {
+		t.Errorf("a job with no schedule, period or trigger wakes at %s", w)
+	}
+}
