@@ -41,12 +41,13 @@ func benchZones(b *testing.B) []*time.Location {
 // BenchmarkNext measures Next as a scheduler calls it: each answer is the
 // next question, so the search always starts from a fresh instant and walks
 // through DST changes, month ends and leap days. The walk restarts in 2026
-// once it passes 2126, which keeps it inside the range a scheduler sees
-// (and feb-29 from running off towards year 10000).
+// once it passes 2096, which keeps feb-29 from running off towards year
+// 10000 and matches bench/, whose peers give up on the eight-year gap
+// between the leap days around 2100.
 func BenchmarkNext(b *testing.B) {
 	for _, loc := range benchZones(b) {
 		start := time.Date(2026, 1, 1, 0, 0, 0, 0, loc)
-		horizon := time.Date(2126, 1, 1, 0, 0, 0, 0, loc)
+		horizon := time.Date(2096, 1, 1, 0, 0, 0, 0, loc)
 		for _, e := range benchExprs {
 			b.Run(loc.String()+"/"+e.name, func(b *testing.B) {
 				s, err := compile.ParseIn(e.src, loc)
