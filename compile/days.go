@@ -24,6 +24,7 @@ type days struct {
 	cycle, cycleStart, cycleLen int64
 
 	// Derived by prepare.
+	all        bool      // every day is in the set: next is the identity
 	dowDom     [7]uint32 // for a month starting on weekday w: the days of month whose weekday is in dow
 	cyclePat   uint64    // for cycle <= 33: bit j set when j mod cycle < cycleLen
 	limitYears int64     // how far a search may look before the set has repeated
@@ -42,6 +43,8 @@ func monthDays(n int) uint32 { return uint32(1)<<(n+1) - 2 }
 
 // prepare fills the derived fields; call it once the set is final.
 func (s *days) prepare() {
+	s.all = s.month == allMonth && s.leap == 0 && s.cycle <= 1 &&
+		(s.dom == allDom && s.dow == allDow || s.either && (s.dom == allDom || s.dow == allDow))
 	for w := range 7 {
 		var m uint32
 		for d := 1; d <= 31; d++ {
@@ -68,9 +71,9 @@ func (s *days) prepare() {
 	}
 }
 
-// inMonth returns the mask of days of month m of year y that the set holds.
-func (s *days) inMonth(y int64, m int) uint32 {
-	first := dayNumber(y, m, 1)
+// inMonth returns the mask of days of month m of year y, which starts on
+// day first, that the set holds.
+func (s *days) inMonth(y int64, m int, first int64) uint32 {
 	w := s.dowDom[weekday(first)]
 	var c uint32
 	if s.either {
@@ -117,21 +120,29 @@ func (s *days) yearOK(y int64) bool {
 // empty: after limitYears the calendar has repeated, so nothing later can
 // match either.
 func (s *days) next(n int64) (int64, bool) {
+	if s.all {
+		return n, true
+	}
 	y, m, d := civil(n)
+	first := n - int64(d) + 1 // day 1 of month m
 	endYear := y + s.limitYears
 	for y <= endYear {
 		if s.month&(1<<m) != 0 && s.yearOK(y) {
-			if c := s.inMonth(y, m) >> d << d; c != 0 {
-				return dayNumber(y, m, bits.TrailingZeros32(c)), true
+			if c := s.inMonth(y, m, first) >> d << d; c != 0 {
+				return first + int64(bits.TrailingZeros32(c)) - 1, true
 			}
 		}
 		// On to the next month the set holds, this year or a later one.
 		d = 1
 		if later := s.month >> (m + 1) << (m + 1); later != 0 {
-			m = bits.TrailingZeros16(later)
+			next := bits.TrailingZeros16(later)
+			for ; m < next; m++ {
+				first += int64(monthLen(y, m))
+			}
 		} else {
 			y++
 			m = bits.TrailingZeros16(s.month)
+			first = dayNumber(y, m, 1)
 		}
 	}
 	return 0, false

@@ -15,20 +15,23 @@ type term struct {
 }
 
 // nextWall returns the first wall-clock second >= w (seconds since
-// 1970-01-01T00:00 on the zone's wall clock) in the term.
+// 1970-01-01T00:00 on the zone's wall clock) in the term. Today's clock is
+// asked first, so each call searches the days once.
 func (t *term) nextWall(w int64) (int64, bool) {
 	day := floorDiv(w, daySec)
-	n, ok := t.days.next(day)
-	if !ok {
-		return 0, false
-	}
-	if n == day {
-		if s, ok := t.clock.next(w - day*daySec); ok {
-			return day*daySec + s, true
-		}
-		if n, ok = t.days.next(day + 1); !ok {
+	if s, ok := t.clock.next(w - day*daySec); ok {
+		n, ok := t.days.next(day)
+		if !ok {
 			return 0, false
 		}
+		if n == day {
+			return day*daySec + s, true
+		}
+		return n*daySec + int64(t.clock.first), true
+	}
+	n, ok := t.days.next(day + 1)
+	if !ok {
+		return 0, false
 	}
 	return n*daySec + int64(t.clock.first), true
 }
@@ -45,8 +48,8 @@ const maxSpans = 1 << 16
 // one instant; the DST policy decides what happens at the span's edges.
 func (t *term) next(u int64) (int64, bool) {
 	var cached, cachedFrom int64 = 0, noEnd // a wall time found earlier, valid for searches from cachedFrom on
+	sp := t.zone.at(u)
 	for range maxSpans {
-		sp := t.zone.at(u)
 		from := u + sp.off
 		if t.fixed && sp.prev > sp.off {
 			// Just after a fall-back: the wall times up to start+prev were
@@ -69,12 +72,17 @@ func (t *term) next(u int64) (int64, bool) {
 		// w lies beyond this span. If the next span starts with a
 		// spring-forward gap that swallowed w, a fixed term fires as
 		// the gap ends.
-		if t.fixed {
-			if nx := t.zone.at(sp.end); nx.off > sp.off && w < sp.end+nx.off {
-				return sp.end, true
-			}
+		nx := t.zone.after(sp)
+		if t.fixed && nx.off > sp.off && w < sp.end+nx.off {
+			return sp.end, true
 		}
-		u = sp.end
+		if nx.start+nx.off >= cachedFrom {
+			// No wall time of nx comes before the search's start, so
+			// the spans whose wall clock ends before w hold no fire time,
+			// not even in an overlap: skip them.
+			nx = t.zone.toward(nx, w)
+		}
+		u, sp = nx.start, nx
 	}
 	return 0, false
 }

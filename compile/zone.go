@@ -75,18 +75,64 @@ func buildZone(loc *time.Location) *zone {
 }
 
 // span describes the offset in effect around an instant: off holds for
-// start <= u < end; prev is the offset just before start.
+// start <= u < end; prev is the offset just before start. i is the span's
+// index in the zone's table, or -1 for a span found outside it.
 type span struct {
 	off, start, end, prev int64
+	i                     int
+}
+
+// after returns the span that follows sp, stepping through the table where
+// it can rather than searching it again.
+func (z *zone) after(sp span) span {
+	if sp.i >= 0 && sp.i+2 < len(z.starts) {
+		return z.span(sp.i + 1)
+	}
+	return z.at(sp.end)
+}
+
+// span returns table span i, for 0 < i < len(starts)-1.
+func (z *zone) span(i int) span {
+	return span{off: z.offs[i], start: z.starts[i], end: z.starts[i+1], prev: z.offs[i-1], i: i}
+}
+
+// toward skips ahead from sp to the table span where wall time w is, or to
+// the span just before it when w falls in the gap that opens that span, so
+// the caller's DST rules see the gap. It returns sp when the table does not
+// reach that far. Wall-clock ends grow along the table (a change of offset
+// never outweighs the months between changes), so it is a binary search.
+func (z *zone) toward(sp span, w int64) span {
+	if sp.i < 1 {
+		return sp
+	}
+	lo, hi := sp.i, len(z.starts)-1 // the first span whose wall clock ends past w is in [lo, hi]
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if z.starts[mid+1]+z.offs[mid] > w {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo >= len(z.starts)-1 {
+		return sp
+	}
+	if w < z.starts[lo]+z.offs[lo] && lo > sp.i {
+		lo--
+	}
+	if lo == sp.i {
+		return sp
+	}
+	return z.span(lo)
 }
 
 func (z *zone) at(u int64) span {
 	if z.fixed {
-		return span{off: z.off, start: noStart, end: noEnd, prev: z.off}
+		return span{off: z.off, start: noStart, end: noEnd, prev: z.off, i: -1}
 	}
 	n := len(z.starts)
 	if z.open && u >= z.starts[n-1] {
-		return span{off: z.offs[n-1], start: z.starts[n-1], end: noEnd, prev: z.offs[max(n-2, 0)]}
+		return span{off: z.offs[n-1], start: z.starts[n-1], end: noEnd, prev: z.offs[max(n-2, 0)], i: -1}
 	}
 	if u >= z.starts[0] && u < z.starts[n-1] {
 		// The last segment starting at or before u; a hand-written search
@@ -101,7 +147,7 @@ func (z *zone) at(u int64) span {
 			}
 		}
 		i := lo
-		sp := span{off: z.offs[i], start: z.starts[i], end: z.starts[i+1], prev: z.offs[i]}
+		sp := span{off: z.offs[i], start: z.starts[i], end: z.starts[i+1], prev: z.offs[i], i: i}
 		if i > 0 {
 			sp.prev = z.offs[i-1]
 		}
@@ -115,7 +161,7 @@ func (z *zone) lookup(u int64) span {
 	t := time.Unix(u, 0).In(z.loc)
 	_, off := t.Zone()
 	s, e := t.ZoneBounds()
-	sp := span{off: int64(off), start: noStart, end: noEnd, prev: int64(off)}
+	sp := span{off: int64(off), start: noStart, end: noEnd, prev: int64(off), i: -1}
 	if !s.IsZero() {
 		sp.start = s.Unix()
 	}

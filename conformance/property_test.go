@@ -342,3 +342,38 @@ func TestReferenceSelf(t *testing.T) {
 		}
 	}
 }
+
+// Rare schedules make one Next walk through years of DST changes, which the
+// compiler skips over with a binary search through its offset table; these
+// check that skipping against the reference, fire by fire, over decades.
+func TestRareSchedulesAcrossYearsOfDST(t *testing.T) {
+	lines := []string{
+		"30 1 1 11 *",   // fixed, in the overlap when November 1 is the first Sunday
+		"*/30 1 1 11 *", // the same as a wildcard: twice in those years
+		"30 2 8 3 *",    // fixed, in the gap when March 8 is the second Sunday
+		"* 2 8-14 3 0",  // wildcard inside the gap: lost on the change day
+		"30 2 * 3 0",    // every Sunday of March at 02:30
+		"0 1 1-7 11 0",  // the first Sunday of November at 01:00
+		"0 0 29 2 *",    // every four years, eight across 2100
+		"15 3 29 2 1",   // either rule: February 29 or any Monday, at 03:15
+		"0 0 29 2 */7",  // both rules: a February 29 that is a Sunday
+	}
+	zones := []*time.Location{newYork(t)}
+	for _, name := range []string{"Europe/Berlin", "Australia/Lord_Howe", "America/Santiago"} {
+		if loc, err := time.LoadLocation(name); err == nil {
+			zones = append(zones, loc)
+		}
+	}
+	after := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	end := time.Date(2060, 1, 1, 0, 0, 0, 0, time.UTC)
+	if testing.Short() {
+		end = time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	for _, loc := range zones {
+		for _, line := range lines {
+			if msg := checkLine(line, line, loc, window{loc: loc, after: after, end: end, limit: 400}); msg != "" {
+				t.Error(msg)
+			}
+		}
+	}
+}
