@@ -16,8 +16,7 @@ type clock struct {
 	words [clockWords]uint64 // bit s%64 of words[s/64]: second s is in the set
 	sum   [clockSums]uint64  // bit i%64 of sum[i/64]: words[i] is not empty
 	top   uint64             // bit j: sum[j] is not empty
-	n     int                // number of seconds in the set
-	first int                // the earliest second, or -1 when empty
+	first int                // the earliest second, or -1 when empty; set by seal
 }
 
 const (
@@ -27,8 +26,19 @@ const (
 
 func newClock() *clock { return &clock{first: -1} }
 
-// add puts second s into the set. seal must be called before next.
-func (c *clock) add(s int64) { c.words[s>>6] |= 1 << (s & 63) }
+// add puts second s into the set. The summary levels follow every change;
+// seal must be called before first is read.
+func (c *clock) add(s int64) {
+	w := s >> 6
+	c.words[w] |= 1 << (s & 63)
+	c.mark(w)
+}
+
+// mark records that word w is not empty.
+func (c *clock) mark(w int64) {
+	c.sum[w>>6] |= 1 << (w & 63)
+	c.top |= 1 << (w >> 6)
+}
 
 // addRange puts the seconds lo <= s < hi into the set.
 func (c *clock) addRange(lo, hi int64) {
@@ -40,6 +50,7 @@ func (c *clock) addRange(lo, hi int64) {
 			mask = (1<<n - 1) << b
 		}
 		c.words[w] |= mask
+		c.mark(w)
 		s += n
 	}
 }
@@ -49,6 +60,7 @@ func (c *clock) intersect(o *clock) {
 	for i := range c.words {
 		c.words[i] &= o.words[i]
 	}
+	c.summarize()
 }
 
 // union adds the seconds of o.
@@ -56,28 +68,39 @@ func (c *clock) union(o *clock) {
 	for i := range c.words {
 		c.words[i] |= o.words[i]
 	}
+	c.summarize()
 }
 
 func (c *clock) equal(o *clock) bool { return c.words == o.words }
 
-// seal rebuilds the summary levels after the set was changed.
-func (c *clock) seal() *clock {
-	c.sum, c.top, c.n, c.first = [clockSums]uint64{}, 0, 0, -1
+// summarize rebuilds the summary levels from the words.
+func (c *clock) summarize() {
+	c.sum, c.top = [clockSums]uint64{}, 0
 	for i, w := range c.words {
 		if w != 0 {
-			c.sum[i>>6] |= 1 << (i & 63)
-			c.n += bits.OnesCount64(w)
+			c.mark(int64(i))
 		}
 	}
-	for j, s := range c.sum {
-		if s != 0 {
-			c.top |= 1 << j
-		}
-	}
+}
+
+// seal records the earliest second once the set is final.
+func (c *clock) seal() *clock {
+	c.first = -1
 	if f, ok := c.next(0); ok {
 		c.first = int(f)
 	}
 	return c
+}
+
+func (c *clock) empty() bool { return c.top == 0 }
+
+// count is the number of seconds in the set.
+func (c *clock) count() int {
+	n := 0
+	for _, w := range c.words {
+		n += bits.OnesCount64(w)
+	}
+	return n
 }
 
 // next returns the smallest second >= s in the set, and false if there is

@@ -45,14 +45,14 @@ func monthDays(n int) uint32 { return uint32(1)<<(n+1) - 2 }
 func (s *days) prepare() {
 	s.all = s.month == allMonth && s.leap == 0 && s.cycle <= 1 &&
 		(s.dom == allDom && s.dow == allDow || s.either && (s.dom == allDom || s.dow == allDow))
+	// Bit i of rep is set when weekday i%7 is in the set; day d of a month
+	// starting on weekday w falls on weekday (w+d-1)%7.
+	var rep uint64
+	for k := 0; k < 6; k++ {
+		rep |= uint64(s.dow) << (7 * k)
+	}
 	for w := range 7 {
-		var m uint32
-		for d := 1; d <= 31; d++ {
-			if s.dow&(1<<((w+d-1)%7)) != 0 {
-				m |= 1 << d
-			}
-		}
-		s.dowDom[w] = m
+		s.dowDom[w] = uint32(rep>>w<<1) & allDom
 	}
 	s.cyclePat = 0
 	if s.cycle > 1 && s.cycle <= 33 {

@@ -453,6 +453,7 @@ func monthSpans(y, j0, j1 int64, leap int8) []days {
 
 // intersect keeps the points that lie in one of the selected spans.
 func (c *compiler) intersect(cu clauseUnit, points, sel []term) []term {
+	sel = mergeTerms(sel) // a window wrapping midnight on every day is one term
 	var out []term
 	for _, p := range points {
 		for _, s := range sel {
@@ -461,8 +462,12 @@ func (c *compiler) intersect(cu clauseUnit, points, sel []term) []term {
 				c.errorf(cu.cl.Pos, "two multi-day periods in one schedule are not supported; keep one of them")
 				return nil
 			}
-			clk := newClock()
-			clk.union(p.clock)
+			clk := p.clock
+			if len(sel) > 1 {
+				// p's clock meets several spans: each product needs its own.
+				clk = newClock()
+				clk.union(p.clock)
+			}
 			clk.intersect(s.clock)
 			out = append(out, term{days: d, clock: clk})
 		}

@@ -124,8 +124,7 @@ type gValue struct {
 
 var (
 	parserOptions = []participle.Option{
-		participle.Lexer(lexDef),
-		participle.Elide("Space", "Comment"),
+		participle.Lexer(scanner), // drops spaces and comments itself
 	}
 	parser = participle.MustBuild[gSchedule](parserOptions...)
 	// everyParser is the every-language part of the same grammar. When the

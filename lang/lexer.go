@@ -2,6 +2,7 @@ package lang
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/participle/v2"
@@ -42,7 +43,13 @@ type Token struct {
 // Lex splits src into tokens, dropping spaces and comments. It exists so the
 // token boundaries can be tested on their own; Parse does not need it.
 func Lex(src string) ([]Token, error) {
-	lx, err := lexDef.LexString("", src)
+	return lexWith(scanner, src)
+}
+
+// lexWith lexes src with def; tests compare the parser's lexer with the
+// regular-expression definition this way.
+func lexWith(def lexer.StringDefinition, src string) ([]Token, error) {
+	lx, err := def.LexString("", src)
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +83,9 @@ func convertLexError(err error) error {
 		return err
 	}
 	msg := pe.Message()
-	if text, ok := strings.CutPrefix(strings.TrimPrefix(msg, "lexer: "), "invalid input text "); ok {
-		if r := []rune(strings.Trim(text, `"`)); len(r) > 0 {
-			return Errorf(posOf(pe.Position()), "unexpected character %q", r[0])
+	if quoted, ok := strings.CutPrefix(strings.TrimPrefix(msg, "lexer: "), "invalid input text "); ok {
+		if text, err := strconv.Unquote(quoted); err == nil && text != "" {
+			return Errorf(posOf(pe.Position()), "unexpected character %q", []rune(text)[0])
 		}
 	}
 	return Errorf(posOf(pe.Position()), "%s", msg)

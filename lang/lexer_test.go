@@ -77,3 +77,27 @@ func TestLexPositionsCountRunes(t *testing.T) {
 		t.Errorf("error mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// The parser's hand-written lexer and the token table's regular expressions
+// cut every input into the same tokens, at the same positions, and fail on
+// the same character.
+func FuzzLexersAgree(f *testing.F) {
+	for _, s := range []string{
+		"every 10m every 1d @ 10:00-01:00", "5mon", "1d2x", "10m,20m", "2d8h30m", "@hourly", "@ 5m", "@",
+		"CRON_TZ=Europe/Berlin 0 9 * * mon-fri/2", "Etc/GMT+5", "a/b/", "a/1", "10:", "10:5:", "1:2:3:4",
+		"# comment\n\t5 4 * * *", "_x", "every\r\n1h", "é", "0-59/10 0,10-23 * * *", "in America/Port-au-Prince",
+		"12s3", "3w_", "7d-", "@ 04:15", "x@y", "::", "9999999999999999999999m",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		want, wantErr := lexWith(lexDef, src)
+		got, gotErr := lexWith(scanner, src)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("tokens of %q differ (-regexp +scanner):\n%s", src, diff)
+		}
+		if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() {
+			t.Fatalf("errors for %q differ: regexp %v, scanner %v", src, wantErr, gotErr)
+		}
+	})
+}

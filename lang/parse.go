@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -234,10 +235,13 @@ func (b *builder) cron(g *gCron) *Cron {
 		b.errorf(g.Fields[5].Pos, "a crontab schedule has at most five fields (minute hour day-of-month month day-of-week); a user name or command does not belong in it")
 		return c
 	}
+	prevEnd := -1
 	for i, gf := range g.Fields {
-		if i > 0 && !b.spaceBetween(g.Fields[i-1].EndPos, gf.Pos) {
-			b.errorf(gf.Pos, "expected a space or \",\" before %q", b.src[gf.Pos.Offset:gf.EndPos.Offset])
+		end := b.fieldEnd(FieldKind(i), gf)
+		if i > 0 && prevEnd == gf.Pos.Offset {
+			b.errorf(gf.Pos, "expected a space or \",\" before %q", b.src[gf.Pos.Offset:end])
 		}
+		prevEnd = end
 		c.Fields[i] = b.field(FieldKind(i), gf)
 	}
 	for i := len(g.Fields); i < 5; i++ {
@@ -258,11 +262,7 @@ func (b *builder) macro(g *gCron, c *Cron) *Cron {
 		b.errorf(g.Pos, "unknown macro %s%s; expected one of %s", g.Macro, suggest(name, macroNames), strings.Join(macroNames, ", "))
 		return c
 	}
-	e, err := Parse(exp)
-	if err != nil {
-		panic("lang: bad macro expansion " + exp + ": " + err.Error())
-	}
-	c.Fields = e.Cron.Fields
+	c.Fields = macroFields(exp)
 	for i := range c.Fields {
 		c.Fields[i].Omitted = true
 		c.Fields[i].Pos = c.Pos
@@ -270,23 +270,62 @@ func (b *builder) macro(g *gCron, c *Cron) *Cron {
 	return c
 }
 
+var (
+	macroMu    sync.Mutex
+	macroCache = map[string][5]Field{}
+)
+
+// macroFields parses a macro's expansion once and hands out copies.
+func macroFields(exp string) [5]Field {
+	macroMu.Lock()
+	defer macroMu.Unlock()
+	f, ok := macroCache[exp]
+	if !ok {
+		e, err := Parse(exp)
+		if err != nil {
+			panic("lang: bad macro expansion " + exp + ": " + err.Error())
+		}
+		f = e.Cron.Fields
+		macroCache[exp] = f
+	}
+	for i := range f {
+		f[i].Ranges = append([]Range(nil), f[i].Ranges...)
+	}
+	return f
+}
+
 func starField(k FieldKind) Field {
 	lo, hi := k.Bounds()
 	return Field{Kind: k, Omitted: true, Ranges: []Range{{Star: true, Lo: lo, Hi: hi, Step: 1}}}
 }
 
-// spaceBetween reports whether the source between two fields holds a space:
-// the lexer drops spaces, so "1,2 3" and "1,23" look alike to the grammar.
-func (b *builder) spaceBetween(end, start lexer.Position) bool {
-	return strings.ContainsAny(b.src[end.Offset:start.Offset], " \t\r\n")
+// fieldEnd returns the byte offset just past a field's last token, and
+// reports a space (or comment) between two of its tokens: the lexer drops
+// spaces, so "1,2 ,3" and "1,2,3" look alike to the grammar.
+func (b *builder) fieldEnd(k FieldKind, g *gField) int {
+	s := b.src[g.Pos.Offset:g.EndPos.Offset]
+	end, gap := 0, -1
+	for i := 0; i < len(s); {
+		kind, n := match(s[i:])
+		if n == 0 {
+			break
+		}
+		if kind != kSpace && kind != kComment {
+			if i != end && gap < 0 {
+				gap = end
+			}
+			end = i + n
+		}
+		i += n
+	}
+	if gap >= 0 {
+		b.errs.Add(posOf(g.Pos).Shift(s[:gap]), "unexpected space inside the %s field %q", k, strings.Join(strings.Fields(s[:end]), " "))
+	}
+	return g.Pos.Offset + end
 }
 
 func (b *builder) field(k FieldKind, g *gField) Field {
 	f := Field{Kind: k, Pos: posOf(g.Pos)}
-	text := b.src[g.Pos.Offset:g.EndPos.Offset]
-	if i := strings.IndexAny(text, " \t\r\n"); i >= 0 {
-		b.errs.Add(posOf(g.Pos).Shift(text[:i]), "unexpected space inside the %s field %q", k, strings.Join(strings.Fields(text), " "))
-	}
 	lo, hi := k.Bounds()
 	for _, it := range g.Items {
 		r := Range{Pos: posOf(it.Pos), Step: 1}
