@@ -50,15 +50,30 @@ func (c *clock) addRange(lo, hi int64) {
 			mask = (1<<n - 1) << b
 		}
 		c.words[w] |= mask
-		c.mark(w)
 		s += n
+	}
+	if lo < hi {
+		c.markRange(lo>>6, (hi-1)>>6)
 	}
 }
 
-// intersect keeps only the seconds also in o.
-func (c *clock) intersect(o *clock) {
+// markRange records that words w0..w1 are not empty.
+func (c *clock) markRange(w0, w1 int64) {
+	for j := w0 >> 6; j <= w1>>6; j++ {
+		lo, hi := max(w0, j<<6)-j<<6, min(w1, j<<6+63)-j<<6
+		c.sum[j] |= (^uint64(0) >> (63 - hi)) &^ (1<<lo - 1)
+		c.top |= 1 << j
+	}
+}
+
+// keep clears every second outside the ranges.
+func (c *clock) keep(rs []secRange) {
+	var in clock
+	for _, r := range rs {
+		in.addRange(r.lo, r.hi)
+	}
 	for i := range c.words {
-		c.words[i] &= o.words[i]
+		c.words[i] &= in.words[i]
 	}
 	c.summarize()
 }
@@ -75,10 +90,18 @@ func (c *clock) equal(o *clock) bool { return c.words == o.words }
 
 // summarize rebuilds the summary levels from the words.
 func (c *clock) summarize() {
-	c.sum, c.top = [clockSums]uint64{}, 0
-	for i, w := range c.words {
-		if w != 0 {
-			c.mark(int64(i))
+	c.top = 0
+	for j := range c.sum {
+		var m uint64
+		words := c.words[j*64 : min(j*64+64, clockWords)]
+		for i, w := range words {
+			if w != 0 {
+				m |= 1 << i
+			}
+		}
+		c.sum[j] = m
+		if m != 0 {
+			c.top |= 1 << j
 		}
 	}
 }

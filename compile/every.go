@@ -263,8 +263,18 @@ func (c *compiler) checkInside(cl *lang.Clause, u unit, p int64, pos lang.Pos, w
 	return true
 }
 
-// selection returns the spans a coarser clause selects, as terms.
-func (c *compiler) selection(cu clauseUnit) ([]term, bool) {
+// selected is part of what a coarser clause selects: some times of day (ranges
+// of seconds, lo <= s < hi) on a set of days. Selections stay ranges; only
+// the points are clocks, so selecting is clearing the points outside them.
+type selected struct {
+	days   days
+	ranges []secRange
+}
+
+type secRange struct{ lo, hi int64 }
+
+// selection returns the spans a coarser clause selects.
+func (c *compiler) selection(cu clauseUnit) ([]selected, bool) {
 	cl, u := cu.cl, cu.u
 	L := u.length()
 	if len(cl.Anchors) > 0 && cl.Offset != nil {
@@ -305,10 +315,10 @@ func (c *compiler) selection(cu clauseUnit) ([]term, bool) {
 		}
 		ws = append(ws, window{a.At.Sec, a.To.Sec})
 	}
-	var out []term
+	var out []selected
 	for _, w := range ws {
 		if u.kind == subDay {
-			out = append(out, term{days: everyDay(), clock: subDayWindow(u.sec, w.from, w.to)})
+			out = append(out, selected{days: everyDay(), ranges: subDayWindow(u.sec, w.from, w.to)})
 			continue
 		}
 		if w.to > w.from {
@@ -324,32 +334,35 @@ func (c *compiler) selection(cu clauseUnit) ([]term, bool) {
 	return out, true
 }
 
-// subDayWindow is the clock of [from, to) in every unit of a sub-day period;
-// to < from wraps into the next unit.
-func subDayWindow(period, from, to int64) *clock {
-	clk := newClock()
-	for t := int64(0); t < daySec; t += period {
-		if to > from {
-			clk.addRange(t+from, min(t+to, daySec))
-		} else {
-			clk.addRange(t, min(t+to, daySec))
-			clk.addRange(min(t+from, daySec), min(t+period, daySec))
+// subDayWindow is [from, to) in every unit of a sub-day period, as ranges of
+// the day; to < from wraps into the next unit.
+func subDayWindow(period, from, to int64) []secRange {
+	var out []secRange
+	add := func(lo, hi int64) {
+		if lo < hi {
+			out = append(out, secRange{lo, hi})
 		}
 	}
-	return clk
+	for t := int64(0); t < daySec; t += period {
+		if to > from {
+			add(t+from, min(t+to, daySec))
+		} else {
+			add(t, min(t+to, daySec))
+			add(min(t+from, daySec), min(t+period, daySec))
+		}
+	}
+	return out
 }
 
 // spanTerms turns [from, to) within a unit (to the unit's end when toEnd) into
-// terms, one per run of whole or partial days; next selects the unit after
+// spans, one per run of whole or partial days; next selects the unit after
 // a selected one (for windows that wrap).
-func spanTerms(u unit, from, to int64, toEnd, next bool) []term {
+func spanTerms(u unit, from, to int64, toEnd, next bool) []selected {
 	d0, s0 := from/daySec, from%daySec
-	var out []term
+	var out []selected
 	add := func(j0, j1 int64, end bool, lo, hi int64) {
 		for _, d := range relDays(u, j0, j1, end, next) {
-			clk := newClock()
-			clk.addRange(lo, hi)
-			out = append(out, term{days: d, clock: clk})
+			out = append(out, selected{days: d, ranges: []secRange{{lo, hi}}})
 		}
 	}
 	if toEnd {
@@ -452,8 +465,8 @@ func monthSpans(y, j0, j1 int64, leap int8) []days {
 }
 
 // intersect keeps the points that lie in one of the selected spans.
-func (c *compiler) intersect(cu clauseUnit, points, sel []term) []term {
-	sel = mergeTerms(sel) // a window wrapping midnight on every day is one term
+func (c *compiler) intersect(cu clauseUnit, points []term, sel []selected) []term {
+	sel = mergeSpans(sel) // a window wrapping midnight on every day is one span
 	var out []term
 	for _, p := range points {
 		for _, s := range sel {
@@ -468,9 +481,25 @@ func (c *compiler) intersect(cu clauseUnit, points, sel []term) []term {
 				clk = newClock()
 				clk.union(p.clock)
 			}
-			clk.intersect(s.clock)
+			clk.keep(s.ranges)
 			out = append(out, term{days: d, clock: clk})
 		}
+	}
+	return out
+}
+
+// mergeSpans joins the ranges of spans on the same days.
+func mergeSpans(ss []selected) []selected {
+	var out []selected
+next:
+	for _, s := range ss {
+		for i := range out {
+			if sameDays(out[i].days, s.days) {
+				out[i].ranges = append(out[i].ranges, s.ranges...)
+				continue next
+			}
+		}
+		out = append(out, s)
 	}
 	return out
 }

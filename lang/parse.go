@@ -231,23 +231,63 @@ func (b *builder) cron(g *gCron) *Cron {
 	if g.Macro != "" {
 		return b.macro(g, c)
 	}
-	if len(g.Fields) > 5 {
-		b.errorf(g.Fields[5].Pos, "a crontab schedule has at most five fields (minute hour day-of-month month day-of-week); a user name or command does not belong in it")
+	fields := b.splitFields(g.Items)
+	if len(fields) > 5 {
+		b.errorf(fields[5][0].Pos, "a crontab schedule has at most five fields (minute hour day-of-month month day-of-week); a user name or command does not belong in it")
 		return c
 	}
-	prevEnd := -1
-	for i, gf := range g.Fields {
-		end := b.fieldEnd(FieldKind(i), gf)
-		if i > 0 && prevEnd == gf.Pos.Offset {
-			b.errorf(gf.Pos, "expected a space or \",\" before %q", b.src[gf.Pos.Offset:end])
-		}
-		prevEnd = end
-		c.Fields[i] = b.field(FieldKind(i), gf)
+	for i, items := range fields {
+		c.Fields[i] = b.field(FieldKind(i), items)
 	}
-	for i := len(g.Fields); i < 5; i++ {
+	for i := len(fields); i < 5; i++ {
 		c.Fields[i] = starField(FieldKind(i))
 	}
 	return c
+}
+
+// splitFields groups the items into fields: an item followed by "," goes on
+// in the same field. It reports a space inside a field, a missing space
+// between two fields and a list that ends in ",".
+func (b *builder) splitFields(items []*gItem) [][]*gItem {
+	var fields [][]*gItem
+	start := 0
+	for i, it := range items {
+		end := itemEnd(it)
+		if i+1 == len(items) {
+			if it.Comma {
+				comma := end + strings.IndexByte(b.src[end:], ',')
+				b.errs.Add(posOf(it.Pos).Shift(b.src[it.Pos.Offset:comma+1]), "expected a value after \",\"")
+			}
+			fields = append(fields, items[start:])
+			break
+		}
+		next := items[i+1]
+		gap := b.src[end:next.Pos.Offset]
+		switch {
+		case it.Comma && gap != ",":
+			text := strings.Join(strings.Fields(b.src[items[start].Pos.Offset:itemEnd(next)]), " ")
+			space := max(strings.IndexAny(gap, " \t\r\n#"), 0)
+			b.errs.Add(posOf(it.Pos).Shift(b.src[it.Pos.Offset:end+space]), "unexpected space inside the %s field %q", FieldKind(len(fields)%5), text)
+		case it.Comma:
+		case gap == "":
+			b.errorf(next.Pos, "expected a space or \",\" before %q", b.src[next.Pos.Offset:itemEnd(next)])
+			fallthrough
+		default:
+			fields = append(fields, items[start:i+1])
+			start = i + 1
+		}
+	}
+	return fields
+}
+
+// itemEnd is the offset just past an item's last token, its comma aside.
+func itemEnd(it *gItem) int {
+	for _, t := range []lexer.Token{it.Step, it.Hi, it.Lo} {
+		if t.Value != "" {
+			return t.Pos.Offset + len(t.Value)
+		}
+	}
+	return it.Pos.Offset + 1 // "*"
 }
 
 func (b *builder) macro(g *gCron, c *Cron) *Cron {
@@ -299,40 +339,15 @@ func starField(k FieldKind) Field {
 	return Field{Kind: k, Omitted: true, Ranges: []Range{{Star: true, Lo: lo, Hi: hi, Step: 1}}}
 }
 
-// fieldEnd returns the byte offset just past a field's last token, and
-// reports a space (or comment) between two of its tokens: the lexer drops
-// spaces, so "1,2 ,3" and "1,2,3" look alike to the grammar.
-func (b *builder) fieldEnd(k FieldKind, g *gField) int {
-	s := b.src[g.Pos.Offset:g.EndPos.Offset]
-	end, gap := 0, -1
-	for i := 0; i < len(s); {
-		kind, n := match(s[i:])
-		if n == 0 {
-			break
-		}
-		if kind != kSpace && kind != kComment {
-			if i != end && gap < 0 {
-				gap = end
-			}
-			end = i + n
-		}
-		i += n
-	}
-	if gap >= 0 {
-		b.errs.Add(posOf(g.Pos).Shift(s[:gap]), "unexpected space inside the %s field %q", k, strings.Join(strings.Fields(s[:end]), " "))
-	}
-	return g.Pos.Offset + end
-}
-
-func (b *builder) field(k FieldKind, g *gField) Field {
-	f := Field{Kind: k, Pos: posOf(g.Pos)}
+func (b *builder) field(k FieldKind, items []*gItem) Field {
+	f := Field{Kind: k, Pos: posOf(items[0].Pos)}
 	lo, hi := k.Bounds()
-	for _, it := range g.Items {
+	for _, it := range items {
 		r := Range{Pos: posOf(it.Pos), Step: 1}
 		switch {
 		case it.Star:
 			r.Star, r.Lo, r.Hi = true, lo, hi
-		case it.Hi == nil:
+		case it.Hi.Value == "":
 			r.Single = true
 			r.Lo, r.LoName = b.value(k, it.Lo)
 			r.Hi = r.Lo
@@ -343,7 +358,7 @@ func (b *builder) field(k FieldKind, g *gField) Field {
 				b.errorf(it.Pos, "range %s runs backwards; cron ranges do not wrap around, write %s", r, wrapHint(k, r))
 			}
 		}
-		if it.Step != nil {
+		if it.Step.Value != "" {
 			r.Step, r.HasStep = b.step(k, it, r), true
 		}
 		f.Ranges = append(f.Ranges, r)
@@ -376,12 +391,12 @@ func wrapHint(k FieldKind, r Range) string {
 
 func (b *builder) step(k FieldKind, it *gItem, r Range) int {
 	if r.Single {
-		b.errorf(it.Pos, "a step needs a range or *: write %s-%d/%s or */%s", valueString(r.Lo, r.LoName), mustHi(k), it.Step.Num, it.Step.Num)
+		b.errorf(it.Pos, "a step needs a range or *: write %s-%d/%s or */%s", valueString(r.Lo, r.LoName), mustHi(k), it.Step.Value, it.Step.Value)
 		return 1
 	}
-	n, err := strconv.Atoi(it.Step.Num)
+	n, err := strconv.Atoi(it.Step.Value)
 	if err != nil || n == 0 || n > 1000 {
-		b.errorf(it.Step.Pos, "step %s is out of range; expected a number from 1 to the size of the %s field", it.Step.Num, k)
+		b.errorf(it.Step.Pos, "step %s is out of range; expected a number from 1 to the size of the %s field", it.Step.Value, k)
 		return 1
 	}
 	return n
@@ -396,9 +411,9 @@ func mustHi(k FieldKind) int {
 }
 
 // value reads one number or three-letter name in field k.
-func (b *builder) value(k FieldKind, v *gValue) (int, string) {
+func (b *builder) value(k FieldKind, v lexer.Token) (int, string) {
 	lo, hi := k.Bounds()
-	if v.Name != "" {
+	if !isDigit(v.Value[0]) {
 		var names []string
 		switch k {
 		case Month:
@@ -406,10 +421,10 @@ func (b *builder) value(k FieldKind, v *gValue) (int, string) {
 		case DayOfWeek:
 			names = dowNames
 		default:
-			b.errorf(v.Pos, "unexpected name %q in the %s field; names are allowed only for months and days of the week", v.Name, k)
+			b.errorf(v.Pos, "unexpected name %q in the %s field; names are allowed only for months and days of the week", v.Value, k)
 			return lo, ""
 		}
-		name := strings.ToLower(v.Name)
+		name := strings.ToLower(v.Value)
 		for i, n := range names {
 			if n == name {
 				if k == Month {
@@ -419,15 +434,15 @@ func (b *builder) value(k FieldKind, v *gValue) (int, string) {
 			}
 		}
 		if len(name) > 3 && contains(names, name[:3]) {
-			b.errorf(v.Pos, "unknown %s name %q; crontab takes the first three letters: %s", k, v.Name, name[:3])
+			b.errorf(v.Pos, "unknown %s name %q; crontab takes the first three letters: %s", k, v.Value, name[:3])
 		} else {
-			b.errorf(v.Pos, "unknown %s name %q%s; expected one of %s", k, v.Name, suggest(name, names), strings.Join(names, ", "))
+			b.errorf(v.Pos, "unknown %s name %q%s; expected one of %s", k, v.Value, suggest(name, names), strings.Join(names, ", "))
 		}
 		return lo, ""
 	}
-	n, err := strconv.Atoi(v.Num)
+	n, err := strconv.Atoi(v.Value)
 	if err != nil || n < lo || n > hi {
-		b.errorf(v.Pos, "%s is out of range for the %s field; expected %d to %d", v.Num, k, lo, hi)
+		b.errorf(v.Pos, "%s is out of range for the %s field; expected %d to %d", v.Value, k, lo, hi)
 		return lo, ""
 	}
 	return n, ""
@@ -452,10 +467,7 @@ var tokenWords = map[string]string{
 	"GAnchor":    "a duration like 50m or a clock time like 04:15",
 	"GPeriod":    "a period like 10m, day or monday",
 	"GZoneName":  "a zone name like Europe/Berlin",
-	"GValue":     "a number or a three-letter name",
-	"GNumber":    "a number",
 	"GItem":      `a number, a range or "*"`,
-	"GField":     "a crontab field",
 	"GCron":      "a crontab line",
 	"GEvery":     `"every" or "@"`,
 	"GPart":      `"every", "@" or "in"`,

@@ -204,3 +204,23 @@ func TestClosest(t *testing.T) {
 		}
 	}
 }
+
+func TestCronSpacing(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"1, 2", `1:3: unexpected space inside the minute field "1, 2"`},
+		{"1,", `1:3: expected a value after ","`},
+		{"0 9 * * mon,", `1:13: expected a value after ","`},
+		{"*/5*", `1:4: expected a space or "," before "*"`},
+		{"0 # a comment between fields\n 9", ""},
+	}
+	for _, tt := range tests {
+		_, err := Parse(tt.in)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Parse(%q) (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
