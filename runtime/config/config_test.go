@@ -1,0 +1,296 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/kopf/kopf/compile"
+	"github.com/kopf/kopf/lang"
+)
+
+// cmpConfig compares configs by meaning: schedules by their canonical text
+// and zone, zones by name. Positions are compared unless ignored.
+var cmpConfig = cmp.Options{
+	cmp.Comparer(func(a, b *time.Location) bool { return a.String() == b.String() }),
+	cmp.Comparer(func(a, b *compile.Schedule) bool {
+		return a.String() == b.String() && a.Location().String() == b.Location().String()
+	}),
+}
+
+var ignorePositions = cmp.Options{
+	cmpopts.IgnoreFields(Config{}, "File"),
+	cmpopts.IgnoreFields(Unit{}, "Pos"),
+	cmpopts.IgnoreFields(Schedule{}, "Pos"),
+	cmpopts.IgnoreFields(Trigger{}, "Pos"),
+}
+
+func load(t *testing.T, path string) *Config {
+	t.Helper()
+	cfg, warnings, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", path, err)
+	}
+	if len(warnings) > 0 {
+		t.Fatalf("Load(%s) warnings: %v", path, warnings)
+	}
+	return cfg
+}
+
+func parse(t *testing.T, file, src string) *Config {
+	t.Helper()
+	cfg, warnings, err := Parse(file, []byte(src))
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", file, err)
+	}
+	if len(warnings) > 0 {
+		t.Fatalf("Parse(%s) warnings: %v", file, warnings)
+	}
+	return cfg
+}
+
+func sched(t *testing.T, key, src string, loc *time.Location, args ...string) Schedule {
+	t.Helper()
+	c, err := compile.ParseIn(src, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Schedule{Key: key, Source: src, Args: args, Compiled: c}
+}
+
+func zone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := compile.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// TestEveryKey reads testdata/all.json, where every key is set away from
+// its default, and its YAML twin, and compares both with the model.
+func TestEveryKey(t *testing.T) {
+	berlin := zone(t, "Europe/Berlin")
+	want := &Config{
+		Jobs: []*Job{
+			{
+				Unit: Unit{
+					Name:      "backup",
+					Command:   []string{"/bin/sh", "-c", "tar czf /var/backups/etc.tgz /etc"},
+					Shell:     true,
+					Dir:       "/var/backups",
+					Env:       []string{"LEVEL=9", "TZ=UTC", "VERBOSE=true"},
+					Title:     "nightly backup",
+					LogStart:  false,
+					LogOutput: true,
+					Idle:      time.Minute,
+					StopTime:  30 * time.Second,
+					MailTo:    []string{"ops@example.com", "Root <root@example.com>"},
+					MailFrom:  "kopf@example.com",
+					Location:  berlin,
+				},
+				Period:     24 * time.Hour,
+				Pause:      time.Hour,
+				Random:     30 * time.Minute,
+				Timeout:    2 * time.Hour,
+				RunOnStart: false,
+				Schedules: []Schedule{
+					sched(t, "schedule", "@ 04:15", berlin),
+					sched(t, "schedule", "every 1w @ 03:00", berlin),
+					sched(t, "cron", "0 17", berlin, "--full"),
+					sched(t, "cron", "30 2 * * sat", berlin, "--weekly"),
+				},
+				Triggers: []Trigger{{Job: "report", Args: []string{"--from", "backup"}}},
+			},
+			{
+				Unit: Unit{
+					Name:     "report",
+					Command:  []string{"/usr/local/bin/report", "--mail"},
+					Title:    "report",
+					LogStart: true,
+					StopTime: 10 * time.Second,
+					Location: time.UTC,
+				},
+				Schedules: []Schedule{
+					sched(t, "scheduling", "every 1d @ 09:00", time.UTC),
+					sched(t, "cron", "0 12 * * mon-fri", time.UTC),
+					sched(t, "cron", "0 18", time.UTC),
+				},
+			},
+			{
+				Unit: Unit{
+					Name:     "rotate",
+					Command:  []string{"/bin/sh", "-c", "logrotate /etc/logrotate.conf"},
+					Shell:    true,
+					Title:    "rotate",
+					LogStart: true,
+					StopTime: 10 * time.Second,
+					MailTo:   []string{"ops@example.com"},
+					Location: time.UTC,
+				},
+				Triggers: []Trigger{{Job: "report"}},
+			},
+		},
+		Procs: []*Proc{{
+			Unit: Unit{
+				Name:     "tor",
+				Command:  []string{"/usr/local/bin/tor", "-f", "tor.rc"},
+				Title:    "tor",
+				LogStart: true,
+				Idle:     2500 * time.Millisecond,
+				StopTime: 10 * time.Second,
+				Location: time.Local,
+			},
+			Backoff: []time.Duration{time.Second, 10 * time.Second, 90 * time.Second, time.Hour},
+		}},
+	}
+	for _, file := range []string{"testdata/all.json", "testdata/all.yaml"} {
+		got := load(t, file)
+		if got.File != file {
+			t.Errorf("Load(%s).File = %q", file, got.File)
+		}
+		if diff := cmp.Diff(want, got, cmpConfig, ignorePositions); diff != "" {
+			t.Errorf("Load(%s) mismatch (-want +got):\n%s", file, diff)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	got := parse(t, "k.json", `{"jobs": {"j": {"command": "x"}}, "procs": {"p": {"command": ["p"]}}}`)
+	want := &Config{
+		Jobs: []*Job{{Unit: Unit{
+			Name: "j", Command: []string{"/bin/sh", "-c", "x"}, Shell: true, Title: "j",
+			LogStart: true, LogOutput: false, Idle: 0, StopTime: 10 * time.Second, Location: time.UTC,
+		}}},
+		Procs: []*Proc{{
+			Unit: Unit{
+				Name: "p", Command: []string{"p"}, Title: "p",
+				LogStart: true, LogOutput: false, Idle: 10 * time.Second, StopTime: 10 * time.Second, Location: time.UTC,
+			},
+			Backoff: []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute},
+		}},
+	}
+	if diff := cmp.Diff(want, got, cmpConfig, ignorePositions); diff != "" {
+		t.Errorf("defaults mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunOnStartDefault(t *testing.T) {
+	tests := []struct {
+		settings string
+		want     bool
+	}{
+		{`"cron": "0 4"`, false},
+		{`"period": 60`, true},
+		{`"pause": "1m"`, true},
+		{`"period": 0`, false},
+		{`"period": 60, "run-on-start": false`, false},
+		{`"cron": "0 4", "run-on-start": true`, true},
+	}
+	for _, tt := range tests {
+		cfg := parse(t, "k.json", `{"jobs": {"j": {"command": "x", `+tt.settings+`}}}`)
+		if got := cfg.Jobs[0].RunOnStart; got != tt.want {
+			t.Errorf("{%s}: RunOnStart = %v, want %v", tt.settings, got, tt.want)
+		}
+	}
+}
+
+func TestSorted(t *testing.T) {
+	cfg := parse(t, "k.yaml", "jobs:\n  b: {command: x}\n  a: {command: x}\n  c: {command: x}\nprocs:\n  z: {command: x}\n  y: {command: x}\n")
+	var names []string
+	for _, j := range cfg.Jobs {
+		names = append(names, j.Name)
+	}
+	for _, p := range cfg.Procs {
+		names = append(names, p.Name)
+	}
+	if diff := cmp.Diff([]string{"a", "b", "c", "y", "z"}, names); diff != "" {
+		t.Errorf("order mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestJSONAndYAML loads equivalent files and expects the same config.
+func TestJSONAndYAML(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"testdata/all.json", "testdata/all.yaml"},
+		{"../../examples/service-manager.json", "../../examples/service-manager.yaml"},
+	} {
+		j, y := load(t, pair[0]), load(t, pair[1])
+		if diff := cmp.Diff(j, y, cmpConfig, ignorePositions); diff != "" {
+			t.Errorf("%s and %s differ (-json +yaml):\n%s", pair[0], pair[1], diff)
+		}
+	}
+}
+
+func TestPositions(t *testing.T) {
+	src := "{\"jobs\": {\n  \"a\": {\"command\": \"x\", \"schedule\": [\"@ 04:15\", \"0 17\"], \"trigger\": [\"b\"]},\n  \"b\": {\"command\": \"y\"}},\n \"procs\": {\"ü\": {\"command\": \"z\"}}}"
+	cfg := parse(t, "k.json", src)
+	pos := func(line, col int) lang.Pos {
+		return newSource("k.json", []byte(src)).pos(newSource("k.json", []byte(src)).offset(line, col))
+	}
+	got := []lang.Pos{cfg.Jobs[0].Pos, cfg.Jobs[0].Schedules[0].Pos, cfg.Jobs[0].Schedules[1].Pos, cfg.Jobs[0].Triggers[0].Pos, cfg.Jobs[1].Pos, cfg.Procs[0].Pos}
+	want := []lang.Pos{pos(2, 3), pos(2, 39), pos(2, 50), pos(2, 70), pos(3, 3), pos(4, 12)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("positions mismatch (-want +got):\n%s", diff)
+	}
+	if p := cfg.Procs[0].Pos; p.Filename != "k.json" || p.Line != 4 || p.Col != 12 || p.Offset != len("{\"jobs\": {\n  \"a\": {\"command\": \"x\", \"schedule\": [\"@ 04:15\", \"0 17\"], \"trigger\": [\"b\"]},\n  \"b\": {\"command\": \"y\"}},\n \"procs\": {") {
+		t.Errorf("proc position = %#v", p)
+	}
+	y := parse(t, "k.yaml", "jobs:\n  a:\n    command: x\n    cron: {'0 17': [--x]}\n    schedule: \"@ 04:15\"\n")
+	if got, want := []string{y.Jobs[0].Pos.String(), y.Jobs[0].Schedules[0].Pos.String(), y.Jobs[0].Schedules[1].Pos.String()}, []string{"k.yaml:2:3", "k.yaml:4:13", "k.yaml:5:16"}; !cmp.Equal(want, got) {
+		t.Errorf("YAML positions = %v, want %v", got, want)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "kopf.json")
+	_, _, err := Load(missing)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load(missing) error %v does not wrap fs.ErrNotExist", err)
+	}
+	if want := missing + ": no such file"; err == nil || err.Error() != want {
+		t.Errorf("Load(missing) = %v, want %q", err, want)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d.yaml"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Load(filepath.Join(dir, "d.yaml"))
+	if want := filepath.Join(dir, "d.yaml") + ": is a directory"; err == nil || err.Error() != want {
+		t.Errorf("Load(directory) = %v, want %q", err, want)
+	}
+	_, _, err = Load(filepath.Join(dir, "kopf.toml"))
+	if want := filepath.Join(dir, "kopf.toml") + ": unknown config file type; expected a name ending in .json, .yaml or .yml"; err == nil || err.Error() != want {
+		t.Errorf("Load(toml) = %v, want %q", err, want)
+	}
+	var list lang.ErrorList
+	if !errors.As(err, &list) {
+		t.Errorf("Load(toml) error is not a lang.ErrorList")
+	}
+}
+
+func TestErrorListIsSortedAndComplete(t *testing.T) {
+	// Problems are found in one pass over the file and come out in file
+	// order, from the syntax tree, the settings and the cross checks.
+	src := `{"procs": {"p": {}, "q": {"command": "x", "cron": "5"}}, "jobs": {"a": {"trigger": "p", "idle": -1}}}`
+	got := problems(t, "k.json", src)
+	want := []string{
+		`k.json:1:12: proc "p" has no "command"; a proc needs one to run`,
+		`k.json:1:43: "cron" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "q" under "jobs")`,
+		`k.json:1:84: "p" is a proc; only jobs can be triggered`,
+		`k.json:1:97: "idle" must not be negative, found -1`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems mismatch (-want +got):\n%s", diff)
+	}
+	_, _, err := Parse("k.json", []byte(src))
+	if want := `k.json:1:12: proc "p" has no "command"; a proc needs one to run (and 3 more errors)`; err.Error() != want {
+		t.Errorf("Error() = %q, want %q", err, want)
+	}
+}

@@ -1,0 +1,540 @@
+package config
+
+import (
+	"fmt"
+	"net/mail"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kopf/kopf/compile"
+	"github.com/kopf/kopf/lang"
+)
+
+// The keys of a job or proc's settings.
+var (
+	unitKeys = []string{"command", "dir", "env", "idle", "log-output", "log-start", "mail-from", "mail-to", "stop-time", "timezone", "title"}
+	jobKeys  = append(slices.Clone(unitKeys), "cron", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger")
+	procKeys = append(slices.Clone(unitKeys), "backoff")
+)
+
+// Expected types, as messages name them.
+const (
+	wantDuration = `a duration: seconds as a number, or a string like "90s", "1h30m" or "2d"`
+	wantArgs     = "an argument string or an array of them"
+)
+
+// rawTrigger is a trigger before its target is known to be a job.
+type rawTrigger struct {
+	from   *Job
+	target *node
+	args   []string
+}
+
+func (l *loader) config(root *node) *Config {
+	cfg := &Config{}
+	if root.kind != kindObject {
+		l.errorf(root.pos, "expected an object with \"jobs\" and/or \"procs\", found %s", root.found())
+		return cfg
+	}
+	var jobs, procs *node
+	for _, m := range root.members {
+		switch m.key.text {
+		case "jobs":
+			jobs = m.val
+		case "procs":
+			procs = m.val
+		default:
+			l.unknownTopKey(m.key)
+		}
+	}
+	// Names of every entry, also those too broken to load, so that a
+	// trigger to one is not a second error.
+	jobNames := map[string]*node{}
+	procNames := map[string]*node{}
+	shapes := map[*node]bool{} // keys whose settings are an object
+	var triggers []rawTrigger
+	for _, m := range l.section("jobs", jobs) {
+		jobNames[m.key.text] = m.key
+		shapes[m.key] = m.val.kind == kindObject
+		if j, ts := l.job(m.key, m.val); j != nil {
+			cfg.Jobs = append(cfg.Jobs, j)
+			triggers = append(triggers, ts...)
+		}
+	}
+	for _, m := range l.section("procs", procs) {
+		procNames[m.key.text] = m.key
+		shapes[m.key] = m.val.kind == kindObject
+		if p := l.proc(m.key, m.val); p != nil {
+			cfg.Procs = append(cfg.Procs, p)
+		}
+	}
+	sort.Slice(cfg.Jobs, func(i, k int) bool { return cfg.Jobs[i].Name < cfg.Jobs[k].Name })
+	sort.Slice(cfg.Procs, func(i, k int) bool { return cfg.Procs[i].Name < cfg.Procs[k].Name })
+	// A clash between entries that are not even objects (kopf.md's own
+	// example has "command" in both) would only add noise.
+	for name, key := range procNames {
+		if j, ok := jobNames[name]; ok && shapes[key] && shapes[j] {
+			l.errorf(key.pos, "%s is the name of a job (at %d:%d) and of a proc; names must differ", quote(name), j.pos.Line, j.pos.Col)
+		}
+	}
+	l.triggers(cfg, triggers, jobNames, procNames)
+	return cfg
+}
+
+func (l *loader) unknownTopKey(key *node) {
+	switch {
+	case slices.Contains(procKeys, key.text) || slices.Contains(jobKeys, key.text):
+		l.errorf(key.pos, "unknown top-level key %s: settings go inside a named job or proc, like {\"jobs\": {\"NAME\": {%s: …}}}", quote(key.text), quote(key.text))
+	default:
+		hint := "; expected \"jobs\" or \"procs\""
+		if s := closestKey(key.text, []string{"jobs", "procs"}); s != "" {
+			hint = fmt.Sprintf(" (did you mean %s?)", quote(s))
+		}
+		l.errorf(key.pos, "unknown top-level key %s%s", quote(key.text), hint)
+	}
+}
+
+// section returns the entries of "jobs" or "procs"; null is none.
+func (l *loader) section(name string, n *node) []member {
+	switch {
+	case n == nil || n.kind == kindNull:
+		return nil
+	case n.kind != kindObject:
+		l.errorf(n.pos, "%s must be an object from names to settings, found %s", quote(name), n.found())
+		return nil
+	}
+	return n.members
+}
+
+// settings checks that an entry is an object of known keys and returns
+// them by key; kind is "job" or "proc".
+func (l *loader) settings(kind string, key, val *node) map[string]*node {
+	if key.text == "" {
+		l.errorf(key.pos, "a %s needs a name; \"\" is none", kind)
+		return nil
+	}
+	if val.kind != kindObject {
+		hint := ""
+		if slices.Contains(jobKeys, key.text) || slices.Contains(procKeys, key.text) {
+			hint = fmt.Sprintf("; %s is a setting: put it inside a named %s, like {\"%ss\": {\"NAME\": {%s: …}}}", quote(key.text), kind, kind, quote(key.text))
+		}
+		l.errorf(val.pos, "%s %s must be an object of settings, found %s%s", kind, quote(key.text), val.found(), hint)
+		return nil
+	}
+	own, other := jobKeys, procKeys
+	if kind == "proc" {
+		own, other = procKeys, jobKeys
+	}
+	set := map[string]*node{}
+	for _, m := range val.members {
+		k := m.key.text
+		switch {
+		case slices.Contains(own, k):
+			set[k] = m.val
+		case slices.Contains(other, k) && kind == "proc":
+			l.errorf(m.key.pos, "%s is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move %s under \"jobs\")", quote(k), quote(key.text))
+		case slices.Contains(other, k):
+			l.errorf(m.key.pos, "%s is only for procs: jobs are not restarted when they end (a job that should always run is a proc; move %s under \"procs\")", quote(k), quote(key.text))
+		default:
+			hint := ""
+			if s := closestKey(k, own); s != "" {
+				hint = fmt.Sprintf(" (did you mean %s?)", quote(s))
+			}
+			l.errorf(m.key.pos, "unknown key %s in %s %s%s", quote(k), kind, quote(key.text), hint)
+		}
+	}
+	return set
+}
+
+// closestKey suggests a key for a misspelt one: the same key with
+// underscores or capitals (stop_time, Log-Start), or the closest by edits.
+func closestKey(k string, keys []string) string {
+	if norm := strings.ToLower(strings.ReplaceAll(k, "_", "-")); slices.Contains(keys, norm) {
+		return norm
+	}
+	return lang.Closest(k, keys)
+}
+
+func (l *loader) job(key, val *node) (*Job, []rawTrigger) {
+	set := l.settings("job", key, val)
+	if set == nil {
+		return nil, nil
+	}
+	j := &Job{}
+	l.unit(&j.Unit, key, set, 0)
+	j.Period = l.duration("period", set["period"])
+	j.Pause = l.duration("pause", set["pause"])
+	j.Random = l.duration("random", set["random"])
+	j.Timeout = l.duration("timeout", set["timeout"])
+	j.RunOnStart = j.Period > 0 || j.Pause > 0
+	if n := set["run-on-start"]; n != nil {
+		j.RunOnStart = l.boolean("run-on-start", n, j.RunOnStart)
+	}
+	l.schedules(j, val)
+	triggers := l.jobTriggers(j, set["trigger"])
+
+	if j.Command == nil && set["trigger"] == nil && set["command"] == nil {
+		l.warnf(key.pos, "job %s has neither \"command\" nor \"trigger\": it does nothing", quote(j.Name))
+	}
+	if n := set["timeout"]; n != nil && j.Timeout > 0 && j.Timeout < j.StopTime {
+		l.warnf(n.pos, "timeout %s is shorter than stop-time %s: a run that times out may go on for longer than it was allowed to run while it stops", formatDuration(j.Timeout), formatDuration(j.StopTime))
+	}
+	if n := set["random"]; n != nil && j.Random > 0 && j.Period == 0 && j.Pause == 0 {
+		l.warnf(n.pos, "\"random\" has no effect without \"period\" or \"pause\"")
+	}
+	return j, triggers
+}
+
+func (l *loader) proc(key, val *node) *Proc {
+	set := l.settings("proc", key, val)
+	if set == nil {
+		return nil
+	}
+	p := &Proc{Backoff: slices.Clone(defaultBackoff)}
+	l.unit(&p.Unit, key, set, defaultProcIdle)
+	if set["command"] == nil {
+		l.errorf(key.pos, "proc %s has no \"command\"; a proc needs one to run", quote(p.Name))
+	}
+	if n := set["backoff"]; n != nil {
+		p.Backoff = l.backoff(n)
+	}
+	return p
+}
+
+// unit reads the settings jobs and procs share.
+func (l *loader) unit(u *Unit, key *node, set map[string]*node, idle time.Duration) {
+	u.Name, u.Pos = key.text, key.pos
+	u.Title = u.Name
+	u.LogStart = true
+	u.Idle = idle
+	u.StopTime = defaultStopTime
+	u.Location = time.UTC
+	if n := set["command"]; n != nil {
+		u.Command, u.Shell = l.command(n)
+	}
+	if n := set["dir"]; n != nil {
+		u.Dir = l.str("dir", n)
+		l.noNUL("dir", n, u.Dir)
+	}
+	if n := set["env"]; n != nil {
+		u.Env = l.env(n)
+	}
+	if n := set["title"]; n != nil {
+		if u.Title = l.str("title", n); u.Title == "" && n.kind == kindString {
+			l.errorf(n.pos, "\"title\" is empty; leave it out to use the name")
+		}
+	}
+	u.LogStart = l.boolean("log-start", set["log-start"], u.LogStart)
+	u.LogOutput = l.boolean("log-output", set["log-output"], u.LogOutput)
+	if n := set["idle"]; n != nil {
+		u.Idle = l.duration("idle", n)
+	}
+	if n := set["stop-time"]; n != nil {
+		u.StopTime = l.duration("stop-time", n)
+	}
+	if n := set["mail-to"]; n != nil {
+		for _, e := range l.stringList("mail-to", n, "an email address or an array of them") {
+			if a := l.address("mail-to", e); a != "" {
+				u.MailTo = append(u.MailTo, a)
+			}
+		}
+	}
+	if n := set["mail-from"]; n != nil {
+		if l.str("mail-from", n); n.kind == kindString {
+			u.MailFrom = l.address("mail-from", n)
+		}
+		if set["mail-to"] == nil && n.kind == kindString {
+			l.warnf(n.pos, "\"mail-from\" has no effect without \"mail-to\"")
+		}
+	}
+	if n := set["timezone"]; n != nil {
+		u.Location = l.timezone(n)
+	}
+}
+
+func (l *loader) str(key string, n *node) string {
+	if n.kind != kindString {
+		l.errorf(n.pos, "%s must be a string, found %s", quote(key), n.found())
+		return ""
+	}
+	return n.text
+}
+
+// boolean returns n's value, or def when n is absent or not a boolean.
+func (l *loader) boolean(key string, n *node, def bool) bool {
+	switch {
+	case n == nil:
+		return def
+	case n.kind != kindBool:
+		l.errorf(n.pos, "%s must be true or false, found %s", quote(key), n.found())
+		return def
+	}
+	return strings.EqualFold(n.text, "true")
+}
+
+// duration reads a duration; absent is 0.
+func (l *loader) duration(key string, n *node) time.Duration {
+	if n == nil {
+		return 0
+	}
+	var d time.Duration
+	var problem string
+	switch n.kind {
+	case kindNumber:
+		d, problem = secondsDuration(n.num)
+	case kindString:
+		d, problem = parseDuration(n.text)
+	default:
+		l.errorf(n.pos, "%s must be %s; found %s", quote(key), wantDuration, n.found())
+		return 0
+	}
+	switch problem {
+	case "":
+		return d
+	case "negative":
+		l.errorf(n.pos, "%s must not be negative, found %s", quote(key), n.text)
+	case "too long", "not a number":
+		l.errorf(n.pos, "%s is %s: %s", quote(key), problem, n.text)
+	default:
+		l.errorf(n.pos, "invalid duration %s for %s: %s", quote(n.text), quote(key), problem)
+	}
+	return 0
+}
+
+// stringList reads a string or an array of strings, the way kopf.md
+// writes lists; it returns the string nodes.
+func (l *loader) stringList(key string, n *node, want string) []*node {
+	switch n.kind {
+	case kindString:
+		return []*node{n}
+	case kindArray:
+		var out []*node
+		for _, e := range n.elems {
+			if e.kind != kindString {
+				l.errorf(e.pos, "the elements of %s must be strings, found %s", quote(key), e.found())
+				continue
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	l.errorf(n.pos, "%s must be %s, found %s", quote(key), want, n.found())
+	return nil
+}
+
+func texts(ns []*node) []string {
+	out := []string{}
+	for _, n := range ns {
+		out = append(out, n.text)
+	}
+	return out
+}
+
+func (l *loader) noNUL(key string, n *node, s string) {
+	if strings.IndexByte(s, 0) >= 0 {
+		l.errorf(n.pos, "%s contains a NUL character, which no command line or path can hold", quote(key))
+	}
+}
+
+// command reads a string (run by /bin/sh -c) or an array of strings (run
+// directly).
+func (l *loader) command(n *node) ([]string, bool) {
+	switch n.kind {
+	case kindString:
+		if strings.TrimSpace(n.text) == "" {
+			l.errorf(n.pos, "\"command\" is empty")
+			return nil, true
+		}
+		l.noNUL("command", n, n.text)
+		return []string{"/bin/sh", "-c", n.text}, true
+	case kindArray:
+		if len(n.elems) == 0 {
+			l.errorf(n.pos, "\"command\" is an empty array; it needs at least the program to run")
+			return nil, false
+		}
+		argv := texts(l.stringList("command", n, ""))
+		if len(argv) < len(n.elems) {
+			return nil, false
+		}
+		if argv[0] == "" {
+			l.errorf(n.elems[0].pos, "the program in \"command\" is empty")
+		}
+		for i, a := range argv {
+			l.noNUL("command", n.elems[i], a)
+		}
+		return argv, false
+	}
+	l.errorf(n.pos, "\"command\" must be a string (run by /bin/sh -c) or an array of strings (run directly), found %s", n.found())
+	return nil, false
+}
+
+// env reads an object of variables; numbers and booleans are their text.
+func (l *loader) env(n *node) []string {
+	if n.kind != kindObject {
+		l.errorf(n.pos, "\"env\" must be an object from variable names to values, found %s", n.found())
+		return nil
+	}
+	ms := slices.Clone(n.members)
+	sort.SliceStable(ms, func(i, k int) bool { return ms[i].key.text < ms[k].key.text })
+	var out []string
+	for _, m := range ms {
+		name, v := m.key.text, m.val
+		switch {
+		case name == "":
+			l.errorf(m.key.pos, "an environment variable needs a name; \"\" is none")
+			continue
+		case strings.ContainsAny(name, "=\x00"):
+			l.errorf(m.key.pos, "invalid environment variable name %s: it contains %s", quote(name), map[bool]string{true: "'='", false: "a NUL character"}[strings.Contains(name, "=")])
+			continue
+		}
+		switch v.kind {
+		case kindString, kindNumber, kindBool:
+		default:
+			l.errorf(v.pos, "the value of %s in \"env\" must be a string, number or boolean, found %s", quote(name), v.found())
+			continue
+		}
+		l.noNUL("env", v, v.text)
+		out = append(out, name+"="+v.text)
+	}
+	return out
+}
+
+// address validates an email address; it returns "" after an error.
+func (l *loader) address(key string, n *node) string {
+	if n.kind != kindString {
+		return ""
+	}
+	if _, err := mail.ParseAddress(n.text); err != nil {
+		l.errorf(n.pos, "invalid email address %s in %s: %s", quote(n.text), quote(key), strings.TrimPrefix(err.Error(), "mail: "))
+		return ""
+	}
+	return n.text
+}
+
+func (l *loader) timezone(n *node) *time.Location {
+	name := l.str("timezone", n)
+	if n.kind != kindString {
+		return time.UTC
+	}
+	if name == "" {
+		l.errorf(n.pos, "\"timezone\" is empty; expected an IANA name like Europe/Berlin, UTC or Local")
+		return time.UTC
+	}
+	loc, err := compile.LoadLocation(name)
+	if err != nil {
+		l.errorf(n.pos, "unknown time zone %s; expected an IANA name like Europe/Berlin, UTC or Local", quote(name))
+		return time.UTC
+	}
+	return loc
+}
+
+func (l *loader) backoff(n *node) []time.Duration {
+	if n.kind != kindArray {
+		l.errorf(n.pos, "\"backoff\" must be an array of durations (seconds as numbers, or strings like \"5s\" or \"1m\"), found %s", n.found())
+		return slices.Clone(defaultBackoff)
+	}
+	if len(n.elems) == 0 {
+		l.errorf(n.pos, "\"backoff\" is empty; give at least one duration (the last one repeats)")
+		return slices.Clone(defaultBackoff)
+	}
+	var out []time.Duration
+	for _, e := range n.elems {
+		out = append(out, l.duration("backoff", e))
+	}
+	return out
+}
+
+// schedules reads schedule, scheduling and cron in file order.
+func (l *loader) schedules(j *Job, val *node) {
+	given := false
+	for _, m := range val.members {
+		switch k := m.key.text; k {
+		case "schedule", "scheduling":
+			if given {
+				l.errorf(m.key.pos, "\"schedule\" and \"scheduling\" are the same key; give one")
+				continue
+			}
+			given = true
+			for _, s := range l.stringList(k, m.val, "a schedule or an array of schedules") {
+				l.schedule(j, k, s, nil, false)
+			}
+		case "cron":
+			if m.val.kind != kindObject {
+				for _, s := range l.stringList(k, m.val, "a crontab line, an array of them, or an object from crontab lines to extra arguments") {
+					l.schedule(j, k, s, nil, true)
+				}
+				continue
+			}
+			for _, e := range m.val.members {
+				args := l.args(e.val)
+				l.schedule(j, k, e.key, args, true)
+			}
+		}
+	}
+}
+
+// args reads the extra arguments of a cron or trigger map entry.
+func (l *loader) args(n *node) []string {
+	return texts(l.stringList("arguments", n, wantArgs))
+}
+
+// schedule compiles one schedule in the job's zone, with its errors and
+// warnings moved from the schedule text into the file.
+func (l *loader) schedule(j *Job, key string, n *node, args []string, cronOnly bool) {
+	ast, err := lang.Parse(n.text)
+	if err != nil {
+		l.scheduleErrors(n, err)
+		return
+	}
+	if cronOnly && ast.Cron == nil {
+		l.errorf(n.start(l.src), "%s is not a crontab line; write the every-language under \"schedule\"", quote(n.text))
+		return
+	}
+	c, err := compile.Compile(ast, j.Location)
+	if err != nil {
+		l.scheduleErrors(n, err)
+		return
+	}
+	for _, w := range c.Warnings() {
+		l.warnings = append(l.warnings, compile.Warning{Pos: n.at(l.src, w.Pos), Msg: w.Msg})
+	}
+	j.Schedules = append(j.Schedules, Schedule{Key: key, Source: n.text, Args: args, Compiled: c, Pos: n.start(l.src)})
+}
+
+func (l *loader) scheduleErrors(n *node, err error) {
+	list, ok := err.(lang.ErrorList)
+	if !ok {
+		l.errorf(n.start(l.src), "%v", err)
+		return
+	}
+	for _, e := range list {
+		l.errs = append(l.errs, &lang.Error{Pos: n.at(l.src, e.Pos), Msg: e.Msg, Err: e.Err})
+	}
+}
+
+// jobTriggers reads trigger: a job name, an array of them, or an object
+// from job names to extra arguments.
+func (l *loader) jobTriggers(j *Job, n *node) []rawTrigger {
+	if n == nil {
+		return nil
+	}
+	var out []rawTrigger
+	if n.kind == kindObject {
+		for _, m := range n.members {
+			out = append(out, rawTrigger{from: j, target: m.key, args: l.args(m.val)})
+		}
+		return out
+	}
+	seen := map[string]*node{}
+	for _, t := range l.stringList("trigger", n, "a job name, an array of them, or an object from job names to extra arguments") {
+		if first, dup := seen[t.text]; dup {
+			l.errorf(t.pos, "%s is triggered twice; the first is at %d:%d", quote(t.text), first.pos.Line, first.pos.Col)
+			continue
+		}
+		seen[t.text] = t
+		out = append(out, rawTrigger{from: j, target: t})
+	}
+	return out
+}

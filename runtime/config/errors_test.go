@@ -1,0 +1,325 @@
+package config
+
+import "testing"
+
+// Each error and warning kind, with the exact message kopf check prints.
+// Columns count characters from 1; a JSON string's text starts one column
+// after its opening quote.
+
+func TestStructureErrors(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"empty object is a valid config", "", `{}`, nil},
+		{"null sections are empty", "", `{"jobs": null, "procs": null}`, nil},
+		{"top level not an object", "", `["jobs"]`, []string{
+			`k.json:1:1: expected an object with "jobs" and/or "procs", found an array`,
+		}},
+		{"unknown top-level key with a suggestion", "", `{"job": {}}`, []string{
+			`k.json:1:2: unknown top-level key "job" (did you mean "jobs"?)`,
+		}},
+		{"unknown top-level key", "", `{"name": "cleanup_logs"}`, []string{
+			`k.json:1:2: unknown top-level key "name"; expected "jobs" or "procs"`,
+		}},
+		{"setting at the top level", "", `{"command": "true"}`, []string{
+			`k.json:1:2: unknown top-level key "command": settings go inside a named job or proc, like {"jobs": {"NAME": {"command": …}}}`,
+		}},
+		{"jobs not an object", "", `{"jobs": ["a"]}`, []string{
+			`k.json:1:10: "jobs" must be an object from names to settings, found an array`,
+		}},
+		{"procs not an object", "", `{"procs": "tor"}`, []string{
+			`k.json:1:11: "procs" must be an object from names to settings, found the string "tor"`,
+		}},
+		{"job not an object", "", `{"jobs": {"a": "echo hi"}}`, []string{
+			`k.json:1:16: job "a" must be an object of settings, found the string "echo hi"`,
+		}},
+		{"proc not an object", "", `{"procs": {"tor": true}}`, []string{
+			`k.json:1:19: proc "tor" must be an object of settings, found a boolean (true)`,
+		}},
+		{"empty name", "", `{"jobs": {"": {"command": "x"}}}`, []string{
+			`k.json:1:11: a job needs a name; "" is none`,
+		}},
+		{"job and proc share a name", "", `{"jobs": {"x": {"command": "a"}}, "procs": {"x": {"command": "b"}}}`, []string{
+			`k.json:1:45: "x" is the name of a job (at 1:11) and of a proc; names must differ`,
+		}},
+		{"proc without command", "", `{"procs": {"tor": {}}}`, []string{
+			`k.json:1:12: proc "tor" has no "command"; a proc needs one to run`,
+		}},
+	})
+}
+
+func TestKeyErrors(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"unknown key with underscore", "", `{"jobs": {"a": {"command": "x", "stop_time": 5}}}`, []string{
+			`k.json:1:33: unknown key "stop_time" in job "a" (did you mean "stop-time"?)`,
+		}},
+		{"unknown key with a typo", "", `{"procs": {"p": {"command": "x", "comand": 1}}}`, []string{
+			`k.json:1:34: unknown key "comand" in proc "p" (did you mean "command"?)`,
+		}},
+		{"unknown key in capitals", "", `{"jobs": {"a": {"command": "x", "Log-Start": true}}}`, []string{
+			`k.json:1:33: unknown key "Log-Start" in job "a" (did you mean "log-start"?)`,
+		}},
+		{"unknown key without a suggestion", "", `{"jobs": {"a": {"command": "x", "tool": "y"}}}`, []string{
+			`k.json:1:33: unknown key "tool" in job "a"`,
+		}},
+		{"job key on a proc", "", `{"procs": {"tor": {"command": "tor", "cron": "5"}}}`, []string{
+			`k.json:1:38: "cron" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "tor" under "jobs")`,
+		}},
+		{"backoff on a job", "", `{"jobs": {"a": {"command": "x", "backoff": [1]}}}`, []string{
+			`k.json:1:33: "backoff" is only for procs: jobs are not restarted when they end (a job that should always run is a proc; move "a" under "procs")`,
+		}},
+		{"duplicate key", "", `{"jobs": {"a": {"command": "x", "command": "y"}}}`, []string{
+			`k.json:1:33: duplicate key "command"; the first is at 1:17`,
+		}},
+		{"duplicate job", "", "{\"jobs\": {\n  \"a\": {\"command\": \"x\"},\n  \"a\": {}}}", []string{
+			`k.json:3:3: duplicate key "a"; the first is at 2:3`,
+		}},
+		{"schedule and scheduling", "", `{"jobs": {"a": {"command": "x", "scheduling": "@ 04:15", "schedule": "@ 05:15"}}}`, []string{
+			`k.json:1:58: "schedule" and "scheduling" are the same key; give one`,
+		}},
+	})
+}
+
+func TestTypeErrors(t *testing.T) {
+	job := func(settings string) string { return `{"jobs": {"a": {` + settings + `}}}` }
+	// The value of the first setting starts at column 17 + len(key) + 4.
+	runProblems(t, []problemTest{
+		{"string", "", job(`"dir": 5, "command": "x"`), []string{
+			`k.json:1:24: "dir" must be a string, found a number (5)`,
+		}},
+		{"boolean", "", job(`"log-start": "yes", "command": "x"`), []string{
+			`k.json:1:30: "log-start" must be true or false, found the string "yes"`,
+		}},
+		{"duration", "", job(`"period": true, "command": "x"`), []string{
+			`k.json:1:27: "period" must be a duration: seconds as a number, or a string like "90s", "1h30m" or "2d"; found a boolean (true)`,
+		}},
+		{"command", "", job(`"command": {"run": "x"}`), []string{
+			`k.json:1:28: "command" must be a string (run by /bin/sh -c) or an array of strings (run directly), found an object`,
+		}},
+		{"command element", "", job(`"command": ["sleep", 5]`), []string{
+			`k.json:1:38: the elements of "command" must be strings, found a number (5)`,
+		}},
+		{"env", "", job(`"command": "x", "env": ["A=1"]`), []string{
+			`k.json:1:40: "env" must be an object from variable names to values, found an array`,
+		}},
+		{"env value", "", job(`"command": "x", "env": {"A": null, "B": [1]}`), []string{
+			`k.json:1:46: the value of "A" in "env" must be a string, number or boolean, found null`,
+			`k.json:1:57: the value of "B" in "env" must be a string, number or boolean, found an array`,
+		}},
+		{"mail-to", "", job(`"command": "x", "mail-to": {"a": "b"}`), []string{
+			`k.json:1:44: "mail-to" must be an email address or an array of them, found an object`,
+		}},
+		{"mail-from", "", job(`"command": "x", "mail-to": "a@b.c", "mail-from": ["a@b.c"]`), []string{
+			`k.json:1:66: "mail-from" must be a string, found an array`,
+		}},
+		{"timezone", "", job(`"command": "x", "timezone": 1`), []string{
+			`k.json:1:45: "timezone" must be a string, found a number (1)`,
+		}},
+		{"schedule", "", job(`"command": "x", "schedule": {"@ 04:15": []}`), []string{
+			`k.json:1:45: "schedule" must be a schedule or an array of schedules, found an object`,
+		}},
+		{"scheduling element", "", job(`"command": "x", "scheduling": ["@ 04:15", 5]`), []string{
+			`k.json:1:59: the elements of "scheduling" must be strings, found a number (5)`,
+		}},
+		{"cron", "", job(`"command": "x", "cron": 5`), []string{
+			`k.json:1:41: "cron" must be a crontab line, an array of them, or an object from crontab lines to extra arguments, found a number (5)`,
+		}},
+		{"cron arguments", "", job(`"command": "x", "cron": {"0 17": {"x": 1}}`), []string{
+			`k.json:1:50: "arguments" must be an argument string or an array of them, found an object`,
+		}},
+		{"trigger", "", job(`"command": "x", "trigger": 5`), []string{
+			`k.json:1:44: "trigger" must be a job name, an array of them, or an object from job names to extra arguments, found a number (5)`,
+		}},
+		{"trigger arguments", "", `{"jobs": {"a": {"command": "x", "trigger": {"b": [1]}}, "b": {"command": "y"}}}`, []string{
+			`k.json:1:51: the elements of "arguments" must be strings, found a number (1)`,
+		}},
+		{"backoff", "", `{"procs": {"p": {"command": "x", "backoff": "5s"}}}`, []string{
+			`k.json:1:45: "backoff" must be an array of durations (seconds as numbers, or strings like "5s" or "1m"), found the string "5s"`,
+		}},
+	})
+}
+
+func TestValueErrors(t *testing.T) {
+	job := func(settings string) string { return `{"jobs": {"a": {"command": "x", ` + settings + `}}}` }
+	// The value of the setting starts at column 33 + len(key) + 4.
+	runProblems(t, []problemTest{
+		{"negative number", "", job(`"pause": -5`), []string{
+			`k.json:1:42: "pause" must not be negative, found -5`,
+		}},
+		{"negative string", "", job(`"pause": "-5m"`), []string{
+			`k.json:1:42: "pause" must not be negative, found -5m`,
+		}},
+		{"duration without unit", "", job(`"period": "90"`), []string{
+			`k.json:1:43: invalid duration "90" for "period": a number without a unit; write 90 (no quotes) for seconds, or "90s"`,
+		}},
+		{"duration with an unknown unit", "", job(`"period": "2 days"`), []string{
+			`k.json:1:43: invalid duration "2 days" for "period": expected a unit (s, m, h, d or w) after "2"`,
+		}},
+		{"empty duration", "", job(`"timeout": ""`), []string{
+			`k.json:1:44: invalid duration "" for "timeout": it is empty`,
+		}},
+		{"duration too long", "", job(`"random": 1e300`), []string{
+			`k.json:1:43: "random" is too long: 1e300`,
+		}},
+		{"duration string too long", "", job(`"random": "300000w"`), []string{
+			`k.json:1:43: "random" is too long: 300000w`,
+		}},
+		{"empty command", "", `{"procs": {"p": {"command": "  "}}}`, []string{
+			`k.json:1:29: "command" is empty`,
+		}},
+		{"empty command array", "", `{"procs": {"p": {"command": []}}}`, []string{
+			`k.json:1:29: "command" is an empty array; it needs at least the program to run`,
+		}},
+		{"empty program", "", `{"procs": {"p": {"command": ["", "x"]}}}`, []string{
+			`k.json:1:30: the program in "command" is empty`,
+		}},
+		{"NUL in a command", "", `{"procs": {"p": {"command": ["a\u0000b"]}}}`, []string{
+			`k.json:1:30: "command" contains a NUL character, which no command line or path can hold`,
+		}},
+		{"environment names", "", job(`"env": {"": 1, "A=B": 2, "OK": 3}`), []string{
+			`k.json:1:41: an environment variable needs a name; "" is none`,
+			`k.json:1:48: invalid environment variable name "A=B": it contains '='`,
+		}},
+		{"email addresses", "", job(`"mail-to": ["ops@example.com", "ops"], "mail-from": "kopf@"`), []string{
+			`k.json:1:64: invalid email address "ops" in "mail-to": missing '@' or angle-addr`,
+			`k.json:1:85: invalid email address "kopf@" in "mail-from": missing '@' or angle-addr`,
+		}},
+		{"unknown zone", "", job(`"timezone": "Europe/Berln"`), []string{
+			`k.json:1:45: unknown time zone "Europe/Berln"; expected an IANA name like Europe/Berlin, UTC or Local`,
+		}},
+		{"empty zone", "", job(`"timezone": ""`), []string{
+			`k.json:1:45: "timezone" is empty; expected an IANA name like Europe/Berlin, UTC or Local`,
+		}},
+		{"empty title", "", job(`"title": ""`), []string{
+			`k.json:1:42: "title" is empty; leave it out to use the name`,
+		}},
+		{"empty backoff", "", `{"procs": {"p": {"command": "x", "backoff": []}}}`, []string{
+			`k.json:1:45: "backoff" is empty; give at least one duration (the last one repeats)`,
+		}},
+		{"bad backoff element", "", `{"procs": {"p": {"command": "x", "backoff": [1, "-1s"]}}}`, []string{
+			`k.json:1:49: "backoff" must not be negative, found -1s`,
+		}},
+	})
+}
+
+func TestScheduleProblems(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"error inside a JSON string", "", `{"jobs": {"a": {"command": "x", "schedule": "every 1d offset"}}}`, []string{
+			// The string's text starts at column 46; the error is at the
+			// compiler's column 16, the end of the text.
+			`k.json:1:61: expected a duration like 50m or a clock time like 04:15 after "offset", found end of input`,
+		}},
+		{"every error of a schedule", "", `{"jobs": {"a": {"command": "x", "cron": "70 25 * * *"}}}`, []string{
+			`k.json:1:42: 70 is out of range for the minute field; expected 0 to 59`,
+			`k.json:1:45: 25 is out of range for the hour field; expected 0 to 23`,
+		}},
+		{"escapes before the error", "", `{"jobs": {"a": {"command": "x", "schedule": "every\t1d \u0040 25:00"}}}`, []string{
+			`k.json:1:63: 25:00 is outside the day: hours run from 00 to 23 (24:00 may only end a window)`,
+		}},
+		{"characters before the error count once", "", `{"jobs": {"a": {"command": "x", "title": "Zürich", "schedule": "@ 04:15 in Zürich"}}}`, []string{
+			`k.json:1:77: unexpected character 'ü'`,
+		}},
+		{"second line of an array", "", "{\"jobs\": {\"a\": {\"command\": \"x\", \"schedule\": [\n  \"@ 04:15\",\n  \"every 7m\"]}}}", []string{
+			`k.json:3:10: warning: 7m does not divide a day: times restart at midnight, so 23:55 is followed by 00:00, 5m later`,
+		}},
+		{"cron map key", "", `{"jobs": {"a": {"command": "x", "cron": {"*/7 * * * *": ["--x"]}}}}`, []string{
+			`k.json:1:43: warning: */7 does not divide the hour: after minute 56 comes 0, 4 apart instead of 7`,
+		}},
+		{"never fires", "", `{"jobs": {"a": {"command": "x", "cron": ["0 0 30 2 *"]}}}`, []string{
+			`k.json:1:43: "0 0 30 2 *" never fires: day 30 does not occur in feb`,
+		}},
+		{"empty schedule", "", `{"jobs": {"a": {"command": "x", "schedule": ""}}}`, []string{
+			`k.json:1:46: the schedule is empty; expected a crontab line like "0 4 * * *" or an every-expression like "every 10m"`,
+		}},
+		{"every-language under cron", "", `{"jobs": {"a": {"command": "x", "cron": "every 5m"}}}`, []string{
+			`k.json:1:42: "every 5m" is not a crontab line; write the every-language under "schedule"`,
+		}},
+		{"crontab line under schedule", "", `{"jobs": {"a": {"command": "x", "schedule": "*/5 * * * *"}}}`, nil},
+		{"zone of the schedule", "", `{"jobs": {"a": {"command": "x", "schedule": "@ 04:15 in Mars/Base"}}}`, []string{
+			`k.json:1:57: unknown time zone "Mars/Base"; expected an IANA name like Europe/Berlin, UTC or Local`,
+		}},
+	})
+}
+
+func TestTriggerProblems(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"unknown job with a suggestion", "", `{"jobs": {"a": {"trigger": "reprot"}, "report": {"command": "x"}}}`, []string{
+			`k.json:1:28: no job named "reprot" to trigger (did you mean "report"?)`,
+		}},
+		{"unknown job", "", `{"jobs": {"a": {"trigger": ["nope"]}}}`, []string{
+			`k.json:1:29: no job named "nope" to trigger`,
+		}},
+		{"a proc", "", `{"jobs": {"a": {"trigger": {"tor": "--reload"}}}, "procs": {"tor": {"command": "tor"}}}`, []string{
+			`k.json:1:29: "tor" is a proc; only jobs can be triggered`,
+		}},
+		{"twice", "", `{"jobs": {"a": {"trigger": ["b", "b"]}, "b": {"command": "x"}}}`, []string{
+			`k.json:1:34: "b" is triggered twice; the first is at 1:29`,
+		}},
+		{"a broken job is no second error", "", `{"jobs": {"a": {"trigger": "b"}, "b": 5}}`, []string{
+			`k.json:1:39: job "b" must be an object of settings, found a number (5)`,
+		}},
+		{"itself", "", `{"jobs": {"a": {"command": "x", "trigger": "a"}}}`, []string{
+			`k.json:1:44: trigger cycle: a → a`,
+		}},
+		{"two jobs", "", "{\"jobs\": {\n\"b\": {\"command\": \"x\", \"trigger\": \"a\"},\n\"a\": {\"command\": \"y\", \"trigger\": [\"c\", \"b\"]},\n\"c\": {\"command\": \"z\"}}}", []string{
+			`k.json:3:40: trigger cycle: a → b → a`,
+		}},
+		{"three jobs and a second ring", "", `{"jobs": {
+"c": {"trigger": "a"},
+"b": {"trigger": "c"},
+"a": {"trigger": {"b": ["x"]}},
+"y": {"trigger": "z"},
+"z": {"trigger": "y"}}}`, []string{
+			`k.json:4:19: trigger cycle: a → b → c → a`,
+			`k.json:5:18: trigger cycle: y → z → y`,
+		}},
+		{"shortest way around", "", `{"jobs": {
+"a": {"trigger": ["b", "c"]},
+"b": {"trigger": "c"},
+"c": {"trigger": "a"}}}`, []string{
+			`k.json:2:24: trigger cycle: a → c → a`,
+		}},
+	})
+}
+
+func TestWarnings(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"does nothing", "", `{"jobs": {"idle": {"period": 60}}}`, []string{
+			`k.json:1:11: warning: job "idle" has neither "command" nor "trigger": it does nothing`,
+		}},
+		{"only triggers is something", "", `{"jobs": {"a": {"trigger": "b"}, "b": {"command": "x"}}}`, nil},
+		{"timeout shorter than stop-time", "", `{"jobs": {"a": {"command": "x", "timeout": 5}}}`, []string{
+			`k.json:1:44: warning: timeout 5s is shorter than stop-time 10s: a run that times out may go on for longer than it was allowed to run while it stops`,
+		}},
+		{"timeout at stop-time", "", `{"jobs": {"a": {"command": "x", "timeout": "10s"}}}`, nil},
+		{"random without period or pause", "", `{"jobs": {"a": {"command": "x", "random": "1h", "cron": "0 4"}}}`, []string{
+			`k.json:1:43: warning: "random" has no effect without "period" or "pause"`,
+		}},
+		{"random with pause", "", `{"jobs": {"a": {"command": "x", "random": "1h", "pause": "1h"}}}`, nil},
+		{"mail-from without mail-to", "", `{"procs": {"p": {"command": "x", "mail-from": "kopf@example.com"}}}`, []string{
+			`k.json:1:47: warning: "mail-from" has no effect without "mail-to"`,
+		}},
+		{"warnings come with errors", "", `{"jobs": {"a": {"command": "x", "cron": "*/7", "period": "x"}}}`, []string{
+			`k.json:1:58: invalid duration "x" for "period": expected a number at "x"`,
+			`k.json:1:42: warning: */7 does not divide the hour: after minute 56 comes 0, 4 apart instead of 7`,
+		}},
+	})
+}
+
+func TestKopfMDExample(t *testing.T) {
+	// kopf.md's own example puts the settings straight under "jobs" and
+	// "procs"; kopf says where they belong.
+	runProblems(t, []problemTest{{"kopf.md", "kopf-md.json", mustRead(t, "../../examples/kopf-md.json"), []string{
+		`kopf-md.json:3:17: job "command" must be an object of settings, found an array; "command" is a setting: put it inside a named job, like {"jobs": {"NAME": {"command": …}}}`,
+		`kopf-md.json:4:16: job "pause" must be an object of settings, found a number (10); "pause" is a setting: put it inside a named job, like {"jobs": {"NAME": {"pause": …}}}`,
+		`kopf-md.json:5:17: job "period" must be an object of settings, found a number (30); "period" is a setting: put it inside a named job, like {"jobs": {"NAME": {"period": …}}}`,
+		`kopf-md.json:8:17: proc "command" must be an object of settings, found an array; "command" is a setting: put it inside a named proc, like {"procs": {"NAME": {"command": …}}}`,
+	}}})
+}
+
+func TestServiceManagerMissingComma(t *testing.T) {
+	// service-manager.md's cron task lacks the commas after "args": [] and
+	// after the scheduling array. hujson notices the first only at
+	// "scheduling", after a comment line; kopf points at the end of [].
+	runProblems(t, []problemTest{{"cron task", "service-manager-broken.json", mustRead(t, "../../examples/service-manager-broken.json"), []string{
+		`service-manager-broken.json:6:13: missing comma after this value; the next one starts at 8:3`,
+	}}})
+}

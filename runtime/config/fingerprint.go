@@ -1,0 +1,51 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Fingerprint is a canonical text of everything that affects how the job
+// runs: equal fingerprints mean a reload leaves it running untouched.
+// Positions, the key a schedule came from (schedule, scheduling or cron)
+// and how it was written (every 90m or every 1h30m) do not count, nor do
+// the order of its schedules and triggers, which are sets.
+func (j *Job) Fingerprint() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "job %q\n", j.Name)
+	j.Unit.fingerprint(&b)
+	fmt.Fprintf(&b, "period %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\n",
+		j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart)
+	var lines []string
+	for _, s := range j.Schedules {
+		lines = append(lines, fmt.Sprintf("schedule %q in %q args %q", s.Compiled, s.Compiled.Location(), s.Args))
+	}
+	for _, t := range j.Triggers {
+		lines = append(lines, fmt.Sprintf("trigger %q args %q", t.Job, t.Args))
+	}
+	sort.Strings(lines)
+	for _, line := range lines {
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// Fingerprint is a canonical text of everything that affects how the proc
+// runs: equal fingerprints mean a reload leaves it running untouched.
+func (p *Proc) Fingerprint() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "proc %q\n", p.Name)
+	p.Unit.fingerprint(&b)
+	fmt.Fprintf(&b, "backoff %v\n", p.Backoff)
+	return b.String()
+}
+
+// fingerprint writes the shared settings. Shell is left out: a string
+// command is exactly its /bin/sh -c argv.
+func (u *Unit) fingerprint(b *strings.Builder) {
+	fmt.Fprintf(b, "command %q\ndir %q\nenv %q\ntitle %q\nlog-start %t\nlog-output %t\n",
+		u.Command, u.Dir, u.Env, u.Title, u.LogStart, u.LogOutput)
+	fmt.Fprintf(b, "idle %v\nstop-time %v\nmail-to %q\nmail-from %q\ntimezone %q\n",
+		u.Idle, u.StopTime, u.MailTo, u.MailFrom, u.Location)
+}

@@ -1,0 +1,235 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// baseJob is a job with every job key set; baseProc a proc with every proc
+// key set. Each is a list of "key": value pairs so a test can replace one.
+var (
+	baseJob = [][2]string{
+		{"command", `"backup --all"`},
+		{"dir", `"/tmp"`},
+		{"env", `{"A": "1", "B": 2}`},
+		{"title", `"the backup"`},
+		{"log-start", `true`},
+		{"log-output", `false`},
+		{"idle", `0`},
+		{"stop-time", `10`},
+		{"mail-to", `"a@example.com"`},
+		{"mail-from", `"k@example.com"`},
+		{"timezone", `"Europe/Berlin"`},
+		{"period", `3600`},
+		{"pause", `0`},
+		{"random", `60`},
+		{"timeout", `"2h"`},
+		{"run-on-start", `true`},
+		{"schedule", `["every 1h30m", "0 4"]`},
+		{"cron", `{"0 17": ["--x"]}`},
+		{"trigger", `{"k": ["--y"]}`},
+	}
+	baseProc = [][2]string{
+		{"command", `["tor", "-f", "tor.rc"]`},
+		{"dir", `"/var/lib/tor"`},
+		{"env", `{"HOME": "/var/lib/tor"}`},
+		{"title", `"onion"`},
+		{"log-start", `true`},
+		{"log-output", `true`},
+		{"idle", `10`},
+		{"stop-time", `"10s"`},
+		{"mail-to", `["a@example.com"]`},
+		{"mail-from", `"k@example.com"`},
+		{"timezone", `"UTC"`},
+		{"backoff", `[0, 5, 15, 60]`},
+	}
+)
+
+// with returns settings with key's value replaced (added when absent;
+// dropped when value is ""); a key "old=new" also renames the key.
+func with(settings [][2]string, key, value string) [][2]string {
+	var out [][2]string
+	old, renamed, rename := strings.Cut(key, "=")
+	found := false
+	for _, kv := range settings {
+		if kv[0] != old {
+			out = append(out, kv)
+			continue
+		}
+		found = true
+		if value == "" {
+			continue
+		}
+		if rename {
+			kv[0] = renamed
+		}
+		out = append(out, [2]string{kv[0], value})
+	}
+	if !found {
+		out = append(out, [2]string{key, value})
+	}
+	return out
+}
+
+func object(settings [][2]string) string {
+	var parts []string
+	for _, kv := range settings {
+		parts = append(parts, `"`+kv[0]+`": `+kv[1])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func fingerprints(t *testing.T, file, src string) (job, proc string) {
+	t.Helper()
+	cfg := parse(t, file, src)
+	return cfg.Jobs[0].Fingerprint(), cfg.Procs[0].Fingerprint()
+}
+
+func configOf(job, proc [][2]string) string {
+	return `{"jobs": {"j": ` + object(job) + `, "k": {"command": "k"}}, "procs": {"p": ` + object(proc) + `}}`
+}
+
+func TestFingerprintEqual(t *testing.T) {
+	wantJob, wantProc := fingerprints(t, "k.json", configOf(baseJob, baseProc))
+	reordered := make([][2]string, len(baseJob))
+	for i, kv := range baseJob {
+		reordered[len(baseJob)-1-i] = kv
+	}
+	tests := []struct {
+		name string
+		file string
+		src  string
+	}{
+		{"formatting, comments and trailing commas", "k.json", strings.TrimSuffix(strings.ReplaceAll(configOf(baseJob, baseProc), ", ", ",\n    /* note */\n    "), "}") + ",\n}\n"},
+		{"keys in another order", "k.json", configOf(reordered, baseProc)},
+		{"YAML", "k.yaml", `
+jobs:
+  k: {command: k}
+  j:
+    command: backup --all
+    dir: /tmp
+    env: {B: 2, A: "1"}
+    title: the backup
+    log-start: true
+    log-output: false
+    idle: 0s
+    stop-time: 10s
+    mail-to: a@example.com
+    mail-from: k@example.com
+    timezone: Europe/Berlin
+    period: 1h
+    pause: 0
+    random: 1m
+    timeout: 7200
+    run-on-start: true
+    schedule: ["0 4", every 90m]
+    cron: {"0 17": --x}
+    trigger: {k: --y}
+procs:
+  p:
+    command: [tor, -f, tor.rc]
+    dir: /var/lib/tor
+    env: {HOME: /var/lib/tor}
+    title: onion
+    log-start: true
+    log-output: true
+    idle: 10
+    stop-time: 10
+    mail-to: [a@example.com]
+    mail-from: k@example.com
+    timezone: UTC
+    backoff: [0s, 5s, 15s, 1m]
+`},
+		{"defaults written out or left out", "k.json", configOf(
+			with(with(with(with(baseJob, "log-start", ""), "log-output", ""), "idle", ""), "run-on-start", ""),
+			with(with(with(with(baseProc, "idle", ""), "stop-time", ""), "timezone", ""), "backoff", ""))},
+		{"durations written alike", "k.json", configOf(with(with(baseJob, "period", `"60m"`), "random", `"1m0s"`), with(baseProc, "idle", `"10000ms"`))},
+		{"a string command is its sh -c argv", "k.json", configOf(with(baseJob, "command", `["/bin/sh", "-c", "backup --all"]`), baseProc)},
+		{"scheduling is schedule", "k.json", configOf(with(baseJob, "schedule=scheduling", `["every 1h30m", "0 4"]`), baseProc)},
+		{"a schedule moved to cron", "k.json", configOf(with(with(baseJob, "schedule", `"every 1h30m"`), "cron", `{"0 17": ["--x"], "0 4 * * *": []}`), baseProc)},
+		{"one-element lists", "k.json", configOf(with(baseJob, "mail-to", `["a@example.com"]`), with(baseProc, "mail-to", `"a@example.com"`))},
+		{"numbers in env", "k.json", configOf(with(baseJob, "env", `{"B": "2", "A": "1"}`), baseProc)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job, proc := fingerprints(t, tt.file, tt.src)
+			if job != wantJob {
+				t.Errorf("job fingerprint differs:\n%s\nwant:\n%s", job, wantJob)
+			}
+			if proc != wantProc {
+				t.Errorf("proc fingerprint differs:\n%s\nwant:\n%s", proc, wantProc)
+			}
+		})
+	}
+}
+
+func TestFingerprintDiffers(t *testing.T) {
+	baseJobFP, baseProcFP := fingerprints(t, "k.json", configOf(baseJob, baseProc))
+	jobChanges := []struct{ key, value string }{
+		{"command", `"backup --some"`},
+		{"command", `["backup", "--all"]`},
+		{"dir", `"/var/tmp"`},
+		{"dir", ""},
+		{"env", `{"A": "1", "B": 3}`},
+		{"env", `{"A": "1", "B": 2, "C": ""}`},
+		{"title", `"backup"`},
+		{"log-start", `false`},
+		{"log-output", `true`},
+		{"idle", `5`},
+		{"stop-time", `20`},
+		{"mail-to", `["a@example.com", "b@example.com"]`},
+		{"mail-from", `"kopf@example.com"`},
+		{"timezone", `"UTC"`},
+		{"timezone", `"Local"`},
+		{"period", `3601`},
+		{"pause", `1`},
+		{"random", `61`},
+		{"timeout", `"3h"`},
+		{"timeout", ""},
+		{"run-on-start", `false`},
+		{"schedule", `["every 1h30m", "0 5"]`},
+		{"schedule", `"every 1h30m"`},
+		{"schedule=scheduling", `["every 1h", "0 4"]`},
+		{"cron", `{"0 17": ["--z"]}`},
+		{"cron", `{"0 17": []}`},
+		{"cron", `{"0 18": ["--x"]}`},
+		{"cron", `"0 17"`},
+		{"trigger", `{"k": ["--z"]}`},
+		{"trigger", `"k"`},
+		{"trigger", ""},
+	}
+	for _, c := range jobChanges {
+		job, _ := fingerprints(t, "k.json", configOf(with(baseJob, c.key, c.value), baseProc))
+		if job == baseJobFP {
+			t.Errorf("job with %s: %s has the same fingerprint", c.key, c.value)
+		}
+	}
+	procChanges := []struct{ key, value string }{
+		{"command", `["tor", "-f", "torrc"]`},
+		{"command", `"tor -f tor.rc"`},
+		{"dir", `"/"`},
+		{"env", `{"HOME": "/"}`},
+		{"env", ""},
+		{"title", `"tor"`},
+		{"log-start", `false`},
+		{"log-output", `false`},
+		{"idle", `11`},
+		{"stop-time", `"1m"`},
+		{"mail-to", `["b@example.com"]`},
+		{"mail-from", `"a@example.com"`},
+		{"timezone", `"Asia/Tokyo"`},
+		{"backoff", `[0, 5, 15]`},
+		{"backoff", `[0, 5, 15, 61]`},
+	}
+	for _, c := range procChanges {
+		_, proc := fingerprints(t, "k.json", configOf(baseJob, with(baseProc, c.key, c.value)))
+		if proc == baseProcFP {
+			t.Errorf("proc with %s: %s has the same fingerprint", c.key, c.value)
+		}
+	}
+	// The name is part of it: a renamed unit is another unit.
+	renamed := parse(t, "k.json", `{"jobs": {"i": `+object(baseJob)+`, "k": {"command": "k"}}}`)
+	if renamed.Jobs[0].Fingerprint() == baseJobFP {
+		t.Error("a renamed job has the same fingerprint")
+	}
+}

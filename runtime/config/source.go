@@ -1,0 +1,66 @@
+package config
+
+import (
+	"sort"
+	"unicode/utf8"
+
+	"github.com/kopf/kopf/lang"
+)
+
+// source is a config file's text with an index of its lines, to turn byte
+// offsets into lang positions and back.
+type source struct {
+	file  string
+	text  []byte
+	lines []int // byte offset of the start of each line
+}
+
+func newSource(file string, text []byte) *source {
+	s := &source{file: file, text: text, lines: []int{0}}
+	for i, c := range text {
+		if c == '\n' {
+			s.lines = append(s.lines, i+1)
+		}
+	}
+	return s
+}
+
+// pos returns the position of byte offset off; the column counts runes.
+func (s *source) pos(off int) lang.Pos {
+	off = max(0, min(off, len(s.text)))
+	i := sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off }) - 1
+	return lang.Pos{
+		Filename: s.file,
+		Offset:   off,
+		Line:     i + 1,
+		Col:      1 + utf8.RuneCount(s.text[s.lines[i]:off]),
+	}
+}
+
+// offset returns the byte offset of line and rune column col (both 1-based),
+// clamped to the line's end.
+func (s *source) offset(line, col int) int {
+	if line < 1 {
+		return 0
+	}
+	if line > len(s.lines) {
+		return len(s.text)
+	}
+	off := s.lines[line-1]
+	for ; col > 1 && off < len(s.text) && s.text[off] != '\n'; col-- {
+		_, n := utf8.DecodeRune(s.text[off:])
+		off += n
+	}
+	return off
+}
+
+// byteColumn is offset for a column that counts bytes, as hujson's do.
+func (s *source) byteColumn(line, col int) int {
+	if line < 1 {
+		return 0
+	}
+	if line > len(s.lines) {
+		return len(s.text)
+	}
+	return min(s.lines[line-1]+col-1, len(s.text))
+}

@@ -1,0 +1,209 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kopf/kopf/lang"
+)
+
+// parseYAML parses one YAML document into the config tree. Duplicate keys
+// are errors, as in JSON; aliases stand for what they name.
+func parseYAML(src *source) (*node, lang.ErrorList) {
+	dec := yaml.NewDecoder(bytes.NewReader(src.text))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, lang.ErrorList{lang.Errorf(src.pos(0), "the file is empty; expected an object with \"jobs\" and/or \"procs\"")}
+		}
+		return nil, lang.ErrorList{yamlSyntaxError(src, err)}
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, lang.ErrorList{lang.Errorf(src.pos(src.offset(extra.Line, extra.Column)), "a second YAML document; a config file holds one")}
+	case !errors.Is(err, io.EOF):
+		return nil, lang.ErrorList{yamlSyntaxError(src, err)}
+	}
+	c := &yamlConv{src: src}
+	return c.value(&doc), c.errs
+}
+
+type yamlConv struct {
+	src  *source
+	errs lang.ErrorList
+}
+
+func (c *yamlConv) value(y *yaml.Node) *node {
+	for y.Kind == yaml.DocumentNode && len(y.Content) == 1 || y.Kind == yaml.AliasNode && y.Alias != nil {
+		if y.Kind == yaml.DocumentNode {
+			y = y.Content[0]
+		} else {
+			y = y.Alias
+		}
+	}
+	n := &node{pos: c.src.pos(c.src.offset(y.Line, y.Column))}
+	switch y.Kind {
+	case yaml.MappingNode:
+		n.kind = kindObject
+		seen := map[string]*node{}
+		for i := 0; i+1 < len(y.Content); i += 2 {
+			ky := y.Content[i]
+			key, val := c.value(ky), c.value(y.Content[i+1])
+			switch {
+			case ky.ShortTag() == "!!merge":
+				c.errs.Add(key.pos, "YAML merge keys (<<) are not supported; write the settings out")
+				continue
+			case key.kind == kindObject || key.kind == kindArray:
+				c.errs.Add(key.pos, "expected a key that is a string, found %s", key.found())
+				continue
+			}
+			if first, dup := seen[key.text]; dup {
+				c.errs.Add(key.pos, "duplicate key %s; the first is at %d:%d", quote(key.text), first.pos.Line, first.pos.Col)
+				continue
+			}
+			seen[key.text] = key
+			n.members = append(n.members, member{key, val})
+		}
+	case yaml.SequenceNode:
+		n.kind = kindArray
+		for _, e := range y.Content {
+			n.elems = append(n.elems, c.value(e))
+		}
+	case yaml.ScalarNode:
+		n.text = y.Value
+		switch y.ShortTag() {
+		case "!!null":
+			n.kind = kindNull
+		case "!!bool":
+			n.kind = kindBool
+		case "!!int", "!!float":
+			n.kind = kindNumber
+			if err := y.Decode(&n.num); err != nil {
+				n.num = math.Inf(1) // too large for a float64, refused where used
+			}
+		default: // !!str, and timestamps or binary taken as the text written
+			n.kind = kindString
+			n.offs = c.offsets(y)
+		}
+	}
+	return n
+}
+
+// offsets maps the decoded text of a scalar written on one line to the
+// file; other layouts return nil, and errors inside them point at the
+// scalar's start.
+func (c *yamlConv) offsets(y *yaml.Node) []int {
+	text := c.src.text
+	start := c.src.offset(y.Line, y.Column)
+	var offs []int
+	switch y.Style {
+	case 0:
+		if !bytes.HasPrefix(text[start:], []byte(y.Value)) || strings.Contains(y.Value, "\n") {
+			return nil
+		}
+		for i := range len(y.Value) + 1 {
+			offs = append(offs, start+i)
+		}
+		return offs
+	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+	default:
+		return nil
+	}
+	var b strings.Builder
+	emit := func(r rune, at int) {
+		n := b.Len()
+		b.WriteRune(r)
+		for range b.Len() - n {
+			offs = append(offs, at)
+		}
+	}
+	q := text[start]
+	i := start + 1
+	for ; i < len(text) && text[i] != '\n'; i++ {
+		at := i
+		switch {
+		case q == '\'' && text[i] == '\'':
+			if i+1 >= len(text) || text[i+1] != '\'' {
+				goto end
+			}
+			i++
+			emit('\'', at)
+		case q == '"' && text[i] == '"':
+			goto end
+		case q == '"' && text[i] == '\\' && i+1 < len(text):
+			i++
+			if r, size, ok := yamlEscape(text[i:]); ok {
+				emit(r, at)
+				i += size - 1
+			} else {
+				return nil
+			}
+		default:
+			r, size := utf8.DecodeRune(text[i:])
+			emit(r, at)
+			i += size - 1
+		}
+	}
+	return nil // the scalar goes on past the line
+end:
+	if b.String() != y.Value {
+		return nil
+	}
+	return append(offs, i)
+}
+
+// yamlEscape decodes the escape after a backslash in a double-quoted YAML
+// scalar and says how many bytes it took.
+func yamlEscape(b []byte) (rune, int, bool) {
+	simple := map[byte]rune{
+		'0': 0, 'a': '\a', 'b': '\b', 't': '\t', '\t': '\t', 'n': '\n', 'v': '\v', 'f': '\f',
+		'r': '\r', 'e': 0x1b, ' ': ' ', '"': '"', '/': '/', '\\': '\\', 'N': 0x85, '_': 0xa0,
+		'L': 0x2028, 'P': 0x2029,
+	}
+	if r, ok := simple[b[0]]; ok {
+		return r, 1, true
+	}
+	digits := map[byte]int{'x': 2, 'u': 4, 'U': 8}[b[0]]
+	if digits == 0 || len(b) < 1+digits {
+		return 0, 0, false
+	}
+	n, err := strconv.ParseUint(string(b[1:1+digits]), 16, 32)
+	if err != nil {
+		return 0, 0, false
+	}
+	return rune(n), 1 + digits, true
+}
+
+var yamlWhere = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlSyntaxError places yaml.v3's error, which names a line but no
+// column, at the first non-blank character of that line. A value that
+// starts with * (an alias to YAML) or @ (reserved) is the usual cause in a
+// config with crontab lines, so the message says to quote it.
+func yamlSyntaxError(src *source, err error) *lang.Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	at := src.pos(0)
+	if m := yamlWhere.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		msg = m[2]
+		off := src.offset(line, 1)
+		for off < len(src.text) && (src.text[off] == ' ' || src.text[off] == '\t') {
+			off++
+		}
+		at = src.pos(off)
+	}
+	if strings.Contains(msg, "did not find expected alphabetic or numeric character") ||
+		strings.Contains(msg, "found character that cannot start any token") {
+		msg += `; a value that starts with * or @ must be quoted, like "*/5 * * * *"`
+	}
+	return lang.Errorf(at, "%s", msg)
+}
