@@ -1,0 +1,42 @@
+package config
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestDocs keeps docs/config.md honest: its first example loads, in JSON
+// and YAML alike, and its table of settings names exactly the keys kopf
+// knows.
+func TestDocs(t *testing.T) {
+	doc := mustRead(t, "../../docs/config.md")
+	block := func(fence string) string {
+		_, after, ok := strings.Cut(doc, "```"+fence+"\n")
+		if !ok {
+			t.Fatalf("docs/config.md has no %s block", fence)
+		}
+		text, _, _ := strings.Cut(after, "```")
+		return text
+	}
+	j := parse(t, "kopf.json", block("jsonc"))
+	y := parse(t, "kopf.yaml", block("yaml"))
+	if diff := cmp.Diff(j, y, cmpConfig, ignorePositions); diff != "" {
+		t.Errorf("the JSON and YAML examples differ (-json +yaml):\n%s", diff)
+	}
+
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| \\[`([a-z-]+)`\\]").FindAllStringSubmatch(doc, -1) {
+		documented = append(documented, m[1])
+	}
+	known := slices.Concat(jobKeys, procKeys)
+	slices.Sort(known)
+	known = slices.Compact(known)
+	slices.Sort(documented)
+	if diff := cmp.Diff(known, documented); diff != "" {
+		t.Errorf("docs/config.md's table of settings mismatch (-known +documented):\n%s", diff)
+	}
+}
