@@ -1,0 +1,331 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	// ErrClosed is returned by Start and Signal once the Host is closed.
+	ErrClosed = errors.New("proc: host is closed")
+	// ErrHostOpen is returned by NewHost while another Host is open: two wait
+	// loops would steal each other's exit statuses.
+	ErrHostOpen = errors.New("proc: another Host is open in this process")
+)
+
+// hostOpen is set while a Host is open.
+var hostOpen atomic.Bool
+
+// Spec is one process to start.
+type Spec struct {
+	// Argv[0] is looked up, when it has no slash, in the PATH of Env, or in
+	// kopf's own PATH when Env sets none. Relative PATH entries are skipped.
+	Argv []string
+	Dir  string // "" = the current directory
+	// Env is the complete environment of the child: nil is an empty one,
+	// not kopf's (pass os.Environ() for that). Of entries with the same
+	// name, the last one wins, as in os/exec: append overrides.
+	Env []string
+	// Output, when set, receives the child's stdout and stderr line by line
+	// ("stdout"/"stderr", the line without its newline); lines longer than
+	// 64 KiB are split. Calls for one process never overlap, and each
+	// stream's lines come in order. When nil, output is discarded.
+	Output func(stream, line string)
+}
+
+// Exit is how a process ended.
+type Exit struct {
+	Pid    int
+	Code   int            // the exit status, or 128+signal when a signal killed it
+	Signal syscall.Signal // the signal that killed it; 0 for a normal exit
+}
+
+// Host starts and reaps processes. There is one per daemon.
+type Host struct {
+	// mu is held by the spawner from fork to registration and by the wait
+	// loop around each wait4, so a pid is always registered before it can be
+	// reaped; Signal holds it so it never signals a pid already reaped.
+	mu     sync.Mutex
+	procs  map[int]*Process // started and not yet reaped
+	closed bool
+
+	devnull *os.File // stdin of every child; stdout and stderr without Output
+	reqs    chan startReq
+	sigchld chan os.Signal
+	quit    chan struct{}
+
+	loopDone    chan struct{}
+	spawnerDone chan struct{}
+}
+
+type startReq struct {
+	path  string
+	spec  Spec
+	files []*os.File
+	p     *Process
+	reply chan error
+}
+
+// NewHost makes the calling process a child subreaper (PR_SET_CHILD_SUBREAPER),
+// so that orphans of its children are reparented to it, and starts the one
+// wait loop that reaps every child: its own, orphans, and — when it runs as
+// PID 1 — every zombie of the container.
+//
+// It registers for SIGCHLD (signal.Notify) and starts two goroutines: the
+// wait loop, and the spawner, locked to its OS thread. Only one Host may be
+// open at a time (ErrHostOpen).
+func NewHost() (*Host, error) {
+	if !hostOpen.CompareAndSwap(false, true) {
+		return nil, ErrHostOpen
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		hostOpen.Store(false)
+		return nil, fmt.Errorf("proc: become a child subreaper: %w", err)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		hostOpen.Store(false)
+		return nil, fmt.Errorf("proc: %w", err)
+	}
+	h := &Host{
+		procs:       make(map[int]*Process),
+		devnull:     devnull,
+		reqs:        make(chan startReq),
+		sigchld:     make(chan os.Signal, 1),
+		quit:        make(chan struct{}),
+		loopDone:    make(chan struct{}),
+		spawnerDone: make(chan struct{}),
+	}
+	// Subscribe before the first reap, so no SIGCHLD falls between them.
+	signal.Notify(h.sigchld, unix.SIGCHLD)
+	go h.spawner()
+	go h.waitLoop()
+	return h, nil
+}
+
+// Start starts a process in its own process group (Setpgid) with Pdeathsig
+// SIGKILL, so a SIGKILLed kopf leaves no child behind. The fork happens on
+// the Host's spawner thread, whatever goroutine calls Start. Its stdin is
+// /dev/null.
+func (h *Host) Start(s Spec) (*Process, error) {
+	if len(s.Argv) == 0 {
+		return nil, errors.New("proc: start: empty Argv")
+	}
+	s.Env = dedupEnv(s.Env)
+	path, err := lookPath(s.Argv[0], s.Env)
+	if err != nil {
+		return nil, err
+	}
+	if s.Dir != "" {
+		// The child would report a missing Dir as an exec error on Argv[0].
+		if fi, err := os.Stat(s.Dir); err != nil {
+			return nil, fmt.Errorf("proc: start %q: dir: %w", s.Argv[0], err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("proc: start %q: dir %s: %w", s.Argv[0], s.Dir, syscall.ENOTDIR)
+		}
+	}
+	p := &Process{host: h, output: s.Output, done: make(chan Exit, 1)}
+	files := []*os.File{h.devnull, h.devnull, h.devnull}
+	var ours, theirs []*os.File // pipe ends: parent's, child's
+	if s.Output != nil {
+		for i := 1; i <= 2; i++ {
+			r, w, err := os.Pipe()
+			if err != nil {
+				closeAll(ours)
+				closeAll(theirs)
+				return nil, fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
+			}
+			ours, theirs = append(ours, r), append(theirs, w)
+			files[i] = w
+		}
+		p.open = 2
+	}
+	req := startReq{path: path, spec: s, files: files, p: p, reply: make(chan error, 1)}
+	select {
+	case h.reqs <- req:
+		err = <-req.reply
+	case <-h.quit:
+		err = ErrClosed
+	}
+	closeAll(theirs)
+	if err != nil {
+		closeAll(ours)
+		return nil, err
+	}
+	if s.Output != nil {
+		go p.read("stdout", ours[0])
+		go p.read("stderr", ours[1])
+	}
+	return p, nil
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+// spawner forks every child from one OS thread: Pdeathsig fires when the
+// thread that forked the child ends, so that thread must outlive them.
+func (h *Host) spawner() {
+	runtime.LockOSThread() // never unlocked; see the end
+	for {
+		select {
+		case r := <-h.reqs:
+			r.reply <- h.spawn(r)
+		case <-h.quit:
+			h.mu.Lock()
+			live := len(h.procs)
+			h.mu.Unlock()
+			close(h.spawnerDone)
+			if live > 0 {
+				// Ending this thread would SIGKILL the children still running,
+				// and unlocking it would let any goroutine that locks it and
+				// exits do the same; so it stays parked until kopf exits.
+				select {}
+			}
+			return // the thread ends with the goroutine; no child depends on it
+		}
+	}
+}
+
+// spawn forks and registers r's process under h.mu, on the spawner thread.
+func (h *Host) spawn(r startReq) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	op, err := os.StartProcess(r.path, r.spec.Argv, &os.ProcAttr{
+		Dir:   r.spec.Dir,
+		Env:   r.spec.Env,
+		Files: r.files,
+		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		return fmt.Errorf("proc: start %q: %w", r.spec.Argv[0], err)
+	}
+	r.p.pid, r.p.os = op.Pid, op
+	h.procs[op.Pid] = r.p
+	return nil
+}
+
+// waitLoop reaps every child, on each SIGCHLD, until Close.
+func (h *Host) waitLoop() {
+	defer close(h.loopDone)
+	defer signal.Stop(h.sigchld)
+	h.reapAll() // children that ended before NewHost subscribed
+	for {
+		select {
+		case <-h.sigchld:
+			h.reapAll()
+		case <-h.quit:
+			return
+		}
+	}
+}
+
+// reapAll reaps until no child is left to reap. SIGCHLDs coalesce, but one
+// that arrives during the pass queues another pass, so no exit waits long.
+func (h *Host) reapAll() {
+	for {
+		var ws unix.WaitStatus
+		h.mu.Lock()
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			h.mu.Unlock()
+			continue
+		}
+		if err != nil || pid <= 0 { // ECHILD: no children; 0: none ended
+			h.mu.Unlock()
+			return
+		}
+		p := h.procs[pid] // nil for an orphan: reaped and forgotten
+		delete(h.procs, pid)
+		h.mu.Unlock()
+		if p != nil {
+			p.reaped(exitOf(pid, ws))
+		}
+	}
+}
+
+func exitOf(pid int, ws unix.WaitStatus) Exit {
+	if ws.Signaled() {
+		return Exit{Pid: pid, Code: 128 + int(ws.Signal()), Signal: ws.Signal()}
+	}
+	return Exit{Pid: pid, Code: ws.ExitStatus()}
+}
+
+// Close stops the wait loop and the spawner; processes still running are not
+// touched, but their exits are no longer delivered, and Start and Signal
+// return ErrClosed. While any is running, the spawner's OS thread stays
+// parked for the rest of kopf's life, since its end would fire their
+// Pdeathsig. Another Host may be made after Close.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	h.mu.Unlock()
+	close(h.quit)
+	<-h.loopDone
+	<-h.spawnerDone
+	err := h.devnull.Close()
+	hostOpen.Store(false)
+	return err
+}
+
+// lookPath finds name in env's PATH, or in kopf's when env sets none.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := os.Getenv("PATH")
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		// An empty or relative entry means a directory that depends on where
+		// kopf runs; exec.LookPath refuses those too (exec.ErrDot).
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("proc: start %q: %w", name, exec.ErrNotFound)
+}
+
+// dedupEnv keeps the last entry of each name, in the order of those entries.
+// It never returns nil: os.StartProcess would pass kopf's own environment.
+func dedupEnv(env []string) []string {
+	seen := make(map[string]bool, len(env))
+	out := make([]string, 0, len(env))
+	for i := len(env) - 1; i >= 0; i-- {
+		name, _, _ := strings.Cut(env[i], "=")
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, env[i])
+		}
+	}
+	slices.Reverse(out)
+	return out
+}

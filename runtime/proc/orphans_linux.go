@@ -1,0 +1,157 @@
+package proc
+
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pollOrphans is how often KillOrphans looks whether its orphans are gone.
+const pollOrphans = 10 * time.Millisecond
+
+// task is one process as /proc/<pid>/stat shows it. start (clock ticks since
+// boot) tells a process from a later one that reuses its pid.
+type task struct {
+	pid, ppid int
+	state     byte
+	start     uint64
+}
+
+// readStat reads /proc/<pid>/stat; ok is false when there is no such process.
+func readStat(pid int) (t task, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return task{}, false
+	}
+	// The command name, in parentheses, may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return task{}, false
+	}
+	f := bytes.Fields(b[i+1:]) // from field 3, state
+	if len(f) < 20 || len(f[0]) != 1 {
+		return task{}, false
+	}
+	ppid, err1 := strconv.Atoi(string(f[1]))
+	start, err2 := strconv.ParseUint(string(f[19]), 10, 64) // field 22
+	if err1 != nil || err2 != nil {
+		return task{}, false
+	}
+	return task{pid: pid, ppid: ppid, state: f[0][0], start: start}, true
+}
+
+// children lists the running (not zombie) children of this process.
+func children() []task {
+	d, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var out []task
+	for _, e := range d {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if t, ok := readStat(pid); ok && t.ppid == self && t.running() {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (t task) running() bool { return t.state != 'Z' && t.state != 'X' }
+
+// orphans lists the running children that the Host did not start.
+func (h *Host) orphans() []task {
+	// Scan without the lock, filter with it: Start holds the lock from fork
+	// to registration, so a child seen by the scan is registered by now if
+	// Start made it.
+	cs := children()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.DeleteFunc(cs, func(t task) bool { return h.procs[t.pid] != nil })
+}
+
+// Orphans returns the pids, ascending, of processes reparented to kopf that
+// it did not start, still running.
+func (h *Host) Orphans() []int {
+	var pids []int
+	for _, t := range h.orphans() {
+		pids = append(pids, t.pid)
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// KillOrphans sends SIGTERM to every orphan, then SIGKILL after grace to
+// those still alive, and returns when they are gone (reaped) or grace+1s has
+// passed. Orphans that appear meanwhile (children of dying orphans) are
+// found at grace and whenever all earlier ones are gone, and get the signal
+// of the moment: SIGTERM before grace, SIGKILL after.
+// A pid that was reaped and reused in between is never signalled.
+func (h *Host) KillOrphans(grace time.Duration) {
+	killAt := time.Now().Add(grace)
+	giveUp := killAt.Add(time.Second)
+	var list []task
+	killed := false
+	for {
+		if len(list) == 0 {
+			if list = h.orphans(); len(list) == 0 {
+				return
+			}
+			if killed {
+				signalAll(list, unix.SIGKILL)
+			} else {
+				signalAll(list, unix.SIGTERM)
+			}
+		}
+		now := time.Now()
+		if !killed && !now.Before(killAt) {
+			list = append(list, h.orphans()...) // duplicates are harmless
+			signalAll(list, unix.SIGKILL)
+			killed = true
+		}
+		if !now.Before(giveUp) {
+			return
+		}
+		time.Sleep(pollOrphans)
+		list = slices.DeleteFunc(list, gone)
+	}
+}
+
+// gone reports whether t has been reaped (a zombie is not gone yet).
+func gone(t task) bool {
+	now, ok := readStat(t.pid)
+	return !ok || now.start != t.start || now.ppid != os.Getpid()
+}
+
+func signalAll(ts []task, sig unix.Signal) {
+	for _, t := range ts {
+		signalTask(t, sig)
+	}
+}
+
+// signalTask signals t unless its pid now names another process: the pidfd
+// pins the process it was opened on, and the check after opening it tells
+// whether that is still t.
+func signalTask(t task, sig unix.Signal) {
+	fd, err := unix.PidfdOpen(t.pid, 0)
+	if err == unix.ENOSYS { // before Linux 5.3: check, then kill
+		if !gone(t) {
+			unix.Kill(t.pid, sig)
+		}
+		return
+	}
+	if err != nil {
+		return // ESRCH: reaped
+	}
+	defer unix.Close(fd)
+	if !gone(t) {
+		unix.PidfdSendSignal(fd, sig, nil, 0)
+	}
+}
