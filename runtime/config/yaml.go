@@ -104,6 +104,9 @@ func (c *yamlConv) value(y *yaml.Node) *node {
 func (c *yamlConv) offsets(y *yaml.Node) []int {
 	text := c.src.text
 	start := c.src.offset(y.Line, y.Column)
+	if start >= len(text) {
+		return nil // a line break kopf does not count as one, like a lone \r
+	}
 	var offs []int
 	switch y.Style {
 	case 0:
@@ -127,6 +130,9 @@ func (c *yamlConv) offsets(y *yaml.Node) []int {
 		}
 	}
 	q := text[start]
+	if q != '\'' && q != '"' {
+		return nil
+	}
 	i := start + 1
 	for ; i < len(text) && text[i] != '\n'; i++ {
 		at := i

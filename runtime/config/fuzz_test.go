@@ -1,0 +1,56 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/kopf/kopf/lang"
+)
+
+// FuzzParse feeds arbitrary files to both formats: Parse must not panic,
+// and every error and warning must carry a position inside the file whose
+// line and column agree with its offset.
+func FuzzParse(f *testing.F) {
+	for _, pattern := range []string{"testdata/*", "../../examples/*"} {
+		files, _ := filepath.Glob(pattern)
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil {
+				f.Add(string(b))
+			}
+		}
+	}
+	f.Add(`{"jobs": {"a": {"schedule": "every\t1d \u0040 25:00", "cron": {"70": "x"}}}}`)
+	f.Add("jobs:\n  a: {schedule: \"every\\t1d \\x40 25:00\", cron: ['0 ''17']}\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		for _, file := range []string{"f.json", "f.yaml"} {
+			_, warnings, err := Parse(file, []byte(src))
+			s := newSource(file, []byte(src))
+			check := func(what string, p lang.Pos) {
+				if !p.IsValid() || p.Filename != file || p.Offset < 0 || p.Offset > len(src) {
+					t.Fatalf("%s: %s has a bad position %#v", file, what, p)
+				}
+				if want := s.pos(p.Offset); want != p {
+					t.Fatalf("%s: %s at %#v, but its offset is at %#v", file, what, p, want)
+				}
+				if !utf8.ValidString(src[:p.Offset]) {
+					return // columns count runes only in valid text
+				}
+			}
+			var list lang.ErrorList
+			if err != nil {
+				if !errors.As(err, &list) {
+					t.Fatalf("%s: error %v is not a lang.ErrorList", file, err)
+				}
+				for _, e := range list {
+					check(e.Msg, e.Pos)
+				}
+			}
+			for _, w := range warnings {
+				check(w.Msg, w.Pos)
+			}
+		}
+	})
+}
