@@ -48,7 +48,7 @@ type command struct {
 	run func(ctx context.Context, e *env, args []string) error
 }
 
-var commands = []*command{nextCmd, checkCmd}
+var commands = []*command{nextCmd, checkCmd, runCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {
@@ -67,6 +67,9 @@ type env struct {
 	// caret says to print the source line and a caret under the column
 	// after each positioned message.
 	caret bool
+	// terminal says stderr is a terminal: kopf run logs text there, JSON
+	// elsewhere.
+	terminal bool
 }
 
 // Main runs kopf with the process's arguments and streams and returns the
@@ -78,6 +81,7 @@ func Main() int {
 		now:    time.Now,
 		caret:  wantCaret(os.Getenv(caretEnv), os.Stderr),
 	}
+	e.terminal = isTerminal(os.Stderr)
 	return run(context.Background(), e, os.Args[1:])
 }
 
@@ -153,7 +157,7 @@ func help(e *env, args []string) int {
 }
 
 func mainUsage(w io.Writer) {
-	fmt.Fprintf(w, "kopf compiles schedules, previews when they fire and lints them.\n\nUsage:\n")
+	fmt.Fprintf(w, "kopf compiles schedules, previews when they fire, lints them, and runs jobs\nand procs on them.\n\nUsage:\n")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  kopf %s %s\n", c.name, c.synopsis)
 	}

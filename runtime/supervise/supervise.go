@@ -1,0 +1,366 @@
+// Package supervise runs a kopf config: procs, which always run and are
+// restarted whatever their exit, and jobs, which run on schedules, periods
+// and triggers and never twice at once.
+//
+// One goroutine owns all state. Timers, process exits, reloads and outside
+// triggers arrive as events on its loop; the decisions are made by pure
+// objects fed the current time — runtime/job's Job for jobs (the same core
+// the in-process scheduler uses) and restarts for procs — and every decision
+// is logged with its reason. In tests, testing/synctest's bubble supplies the
+// time and a fake Host the processes, so no policy test waits on the clock.
+//
+// Use:
+//
+//	s := supervise.New(supervise.Options{Host: host, Logger: log})
+//	go func() { for cfg := range reloads { s.Reload(cfg) } }()
+//	err := s.Run(ctx, cfg) // returns when ctx is done and everything has stopped
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/job"
+	"github.com/kopf/kopf/runtime/proc"
+)
+
+// Host starts processes; *proc.Host is one (through ProcHost), tests use a
+// fake.
+type Host interface {
+	Start(proc.Spec) (Process, error)
+	// KillOrphans stops processes reparented to kopf that it did not start.
+	KillOrphans(grace time.Duration)
+}
+
+// Process is a started process.
+type Process interface {
+	Pid() int
+	Done() <-chan proc.Exit
+	Stop(grace time.Duration) // SIGTERM to its group, SIGKILL after grace
+}
+
+// ProcHost adapts the OS process layer to Host.
+func ProcHost(h *proc.Host) Host { return procHost{h} }
+
+type procHost struct{ h *proc.Host }
+
+func (p procHost) Start(s proc.Spec) (Process, error) { return p.h.Start(s) }
+func (p procHost) KillOrphans(grace time.Duration)    { p.h.KillOrphans(grace) }
+
+// Options configure a Supervisor.
+type Options struct {
+	Host   Host
+	Logger *slog.Logger // nil discards
+	// Dir is what a relative `dir` is relative to; "" is kopf's working
+	// directory.
+	Dir string
+	// Environ is kopf's own environment, which each unit's env extends; nil
+	// is os.Environ().
+	Environ []string
+	// Rand returns numbers in [0, 1) for jobs' random delays; nil is
+	// math/rand.
+	Rand func() float64
+	// OrphanGrace is how long orphans get after SIGTERM when kopf stops;
+	// 0 is 10 seconds.
+	OrphanGrace time.Duration
+}
+
+// Supervisor runs one config at a time; Reload swaps it.
+type Supervisor struct {
+	opts     Options
+	log      *slog.Logger
+	exits    chan exitEvent
+	reloads  chan *config.Config
+	triggers chan triggerRequest
+	done     chan struct{} // closed when Run returns
+
+	// Owned by the loop goroutine.
+	jobs     map[string]*jobUnit
+	procs    map[string]*procUnit
+	alive    int // processes started and not yet reaped
+	stopping bool
+	nextID   uint64
+}
+
+type exitEvent struct {
+	run  *running
+	exit proc.Exit
+}
+
+type triggerRequest struct {
+	job, reason string
+	args        []string
+	reply       chan error
+}
+
+// New returns a Supervisor; Run starts it.
+func New(opts Options) *Supervisor {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ()
+	}
+	if opts.OrphanGrace == 0 {
+		opts.OrphanGrace = 10 * time.Second
+	}
+	return &Supervisor{
+		opts:     opts,
+		log:      opts.Logger,
+		exits:    make(chan exitEvent),
+		reloads:  make(chan *config.Config),
+		triggers: make(chan triggerRequest),
+		done:     make(chan struct{}),
+		jobs:     map[string]*jobUnit{},
+		procs:    map[string]*procUnit{},
+	}
+}
+
+// ErrStopped is returned by Trigger once the supervisor has stopped.
+var ErrStopped = errors.New("supervisor stopped")
+
+// Run starts cfg's procs and jobs and supervises them until ctx is done.
+// Then it stops every proc and running job (SIGTERM, stop-time, SIGKILL),
+// waits for them, stops the orphans left behind, and returns nil.
+func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
+	s.apply(cfg, time.Now())
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	done := ctx.Done()
+	for {
+		now := time.Now()
+		s.tick(now)
+		if s.stopping && s.alive == 0 {
+			break
+		}
+		s.arm(timer, now)
+		select {
+		case <-done:
+			done = nil
+			s.stopAll()
+		case ev := <-s.exits:
+			s.exited(ev, time.Now())
+		case cfg := <-s.reloads:
+			if !s.stopping {
+				s.apply(cfg, time.Now())
+			}
+		case req := <-s.triggers:
+			req.reply <- s.trigger(req, time.Now())
+		case <-timer.C:
+		}
+	}
+	s.log.Info("stopped every proc and job; stopping orphans", "grace", s.opts.OrphanGrace)
+	s.opts.Host.KillOrphans(s.opts.OrphanGrace)
+	close(s.done)
+	return nil
+}
+
+// Reload replaces the running config: unchanged units keep running
+// untouched, changed ones restart, removed ones stop, new ones start. It
+// returns ErrStopped once Run has returned.
+func (s *Supervisor) Reload(cfg *config.Config) error {
+	select {
+	case s.reloads <- cfg:
+		return nil
+	case <-s.done:
+		return ErrStopped
+	}
+}
+
+// Trigger asks job to run with extra arguments, as a trigger from another
+// job would. It returns ErrStopped once kopf is stopping.
+func (s *Supervisor) Trigger(job string, args []string, reason string) error {
+	req := triggerRequest{job: job, args: args, reason: reason, reply: make(chan error, 1)}
+	select {
+	case s.triggers <- req:
+		return <-req.reply
+	case <-s.done:
+		return ErrStopped
+	}
+}
+
+// arm sets the timer to the earliest time any unit needs attention.
+func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
+	var at time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	if !s.stopping {
+		for _, u := range s.jobs {
+			switch {
+			case u.run == nil:
+				if w, ok := u.core.Wake(); ok {
+					earliest(w)
+				}
+			default:
+				// Nothing starts before the run ends (which is an event),
+				// but schedule fires are collected at their time, and a
+				// run past its deadline is stopped.
+				if w, ok := u.core.NextFire(); ok {
+					earliest(w)
+				}
+				if !u.run.stopSent {
+					earliest(u.run.deadline)
+				}
+			}
+		}
+		for _, u := range s.procs {
+			if u.run == nil {
+				earliest(u.startAt)
+			}
+		}
+	}
+	d := time.Hour
+	if !at.IsZero() {
+		d = max(at.Sub(now), 0)
+	}
+	timer.Reset(d)
+}
+
+// tick starts what is due at now and stops runs past their deadline. A job
+// without a command ends at once and may trigger others, so it loops until
+// nothing changes.
+func (s *Supervisor) tick(now time.Time) {
+	if s.stopping {
+		return
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, name := range sortedKeys(s.jobs) {
+			changed = s.tickJob(s.jobs[name], now) || changed
+		}
+	}
+	for _, name := range sortedKeys(s.procs) {
+		u := s.procs[name]
+		if u.run == nil && !u.startAt.IsZero() && !u.startAt.After(now) {
+			s.startProc(u, now)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// stopAll stops every process for kopf's own shutdown.
+func (s *Supervisor) stopAll() {
+	s.stopping = true
+	s.log.Info("stopping every proc and running job", "running", s.alive)
+	for _, name := range sortedKeys(s.jobs) {
+		if u := s.jobs[name]; u.run != nil {
+			s.stopRun(u.run, u.cfg.StopTime, "kopf is stopping")
+		}
+	}
+	for _, name := range sortedKeys(s.procs) {
+		if u := s.procs[name]; u.run != nil {
+			s.stopRun(u.run, u.cfg.StopTime, "kopf is stopping")
+		}
+	}
+}
+
+// running is one started run of a job or proc.
+type running struct {
+	id       uint64
+	unit     string // the job or proc name
+	title    string
+	proc     bool
+	p        Process // nil for a job without a command
+	start    time.Time
+	deadline time.Time // job timeout; zero without one
+	stopSent bool      // kopf stopped it (reload, removal, timeout or shutdown)
+	timedOut bool
+	core     *job.Job // the job core that started it; nil for procs
+}
+
+// spawn starts argv for a unit and watches for its exit.
+func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string) error {
+	spec := proc.Spec{
+		Argv: argv,
+		Dir:  s.dir(u.Dir),
+		Env:  append(slices.Clip(s.opts.Environ), u.Env...),
+	}
+	if u.LogOutput {
+		log := s.log.With("unit", r.title)
+		spec.Output = func(stream, line string) {
+			log.Info(r.title+": "+line, "stream", stream)
+		}
+	}
+	p, err := s.opts.Host.Start(spec)
+	if err != nil {
+		return err
+	}
+	r.p = p
+	s.alive++
+	go func() {
+		ex := <-p.Done()
+		s.exits <- exitEvent{run: r, exit: ex}
+	}()
+	return nil
+}
+
+func (s *Supervisor) dir(d string) string {
+	if d == "" || filepath.IsAbs(d) {
+		return d
+	}
+	if s.opts.Dir == "" {
+		return d
+	}
+	return filepath.Join(s.opts.Dir, d)
+}
+
+func (s *Supervisor) stopRun(r *running, grace time.Duration, why string) {
+	if r.stopSent || r.p == nil {
+		return
+	}
+	r.stopSent = true
+	s.log.Info("stopping "+r.title+": "+why, "unit", r.unit, "pid", r.p.Pid(), "stop-time", grace)
+	r.p.Stop(grace)
+}
+
+// exited handles the end of a process.
+func (s *Supervisor) exited(ev exitEvent, now time.Time) {
+	s.alive--
+	r := ev.run
+	if r.proc {
+		s.procExited(r, ev.exit, now)
+	} else {
+		s.jobExited(r, ev.exit, now)
+	}
+}
+
+func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time, logStart bool) {
+	if !logStart {
+		return
+	}
+	how := fmt.Sprintf("exit %d", ex.Code)
+	if ex.Signal != 0 {
+		how = "killed by " + unix.SignalName(ex.Signal)
+	}
+	s.log.Info(fmt.Sprintf("end %s: %s after %s", r.title, how, now.Sub(r.start).Round(time.Millisecond)),
+		"unit", r.unit, "pid", ex.Pid, "code", ex.Code, "signal", int(ex.Signal), "duration", now.Sub(r.start))
+}
+
+func quoteArgs(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return strings.Join(q, " ")
+}

@@ -1,0 +1,322 @@
+package supervise
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/runtime/config"
+)
+
+// session runs a supervisor on cfg inside the current synctest bubble.
+type session struct {
+	t      *testing.T
+	s      *Supervisor
+	host   *fakeHost
+	logs   *logBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t *testing.T, host *fakeHost, cfg *config.Config, opts Options) *session {
+	t.Helper()
+	logs := &logBuffer{}
+	opts.Host, opts.Logger = host, newLogger(logs)
+	if opts.Environ == nil {
+		opts.Environ = []string{"PATH=/bin"}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ss := &session{t: t, s: New(opts), host: host, logs: logs, cancel: cancel, done: make(chan error, 1)}
+	go func() { ss.done <- ss.s.Run(ctx, cfg) }()
+	synctest.Wait()
+	return ss
+}
+
+// until lets the bubble's clock run to the given second since the start.
+func (ss *session) until(sec float64) {
+	d := time.Duration(sec*float64(time.Second)) - time.Since(epoch)
+	time.Sleep(d)
+	synctest.Wait()
+}
+
+// stop cancels the supervisor and waits for Run to return.
+func (ss *session) stop() {
+	ss.cancel()
+	if err := <-ss.done; err != nil {
+		ss.t.Errorf("Run returned %v", err)
+	}
+}
+
+func TestJobNeverRunsTwiceAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 25 * time.Second} }}
+		j := &config.Job{Unit: unit("work", "work"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}}
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
+		ss.until(61)
+		ss.stop()
+		// Fires at 20 and 30 land while the first run (10..35) runs: one run
+		// at 35. Fires at 40 and 50 queue behind it; it ends at 60, which is
+		// also a fire: one run at 60.
+		want := []string{"work@10", "work@35", "work@60"}
+		if diff := cmp.Diff(want, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(ss.logs.String(), `start work: schedule \"every 10s\" fired at 2000-01-01T00:00:20Z; schedule \"every 10s\" fired at 2000-01-01T00:00:30Z`) {
+			t.Errorf("the log does not say why the second run started:\n%s", ss.logs)
+		}
+	})
+}
+
+func TestTriggersCarryArgumentsInArrivalOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			if argv[0] == "long" {
+				return behaviour{run: 10 * time.Second}
+			}
+			return behaviour{run: time.Second}
+		}}
+		a := &config.Job{Unit: unit("a", "a"), RunOnStart: true,
+			Triggers: []config.Trigger{{Job: "b", Args: []string{"ignored by b: b has no command"}}}}
+		b := &config.Job{Unit: unit("b"), Triggers: []config.Trigger{{Job: "c", Args: []string{"from b"}}}}
+		c := &config.Job{Unit: unit("c", "c")}
+		long := &config.Job{Unit: unit("long", "long"), RunOnStart: true}
+		ss := start(t, host, cfgOf([]*config.Job{a, b, c, long}, nil), Options{})
+		for i, arg := range []string{"1", "2 two", "3;three"} {
+			ss.until(float64(2 + i))
+			if err := ss.s.Trigger("long", []string{arg}, "manual"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ss.s.Trigger("nope", nil, "manual"); err == nil {
+			t.Error("triggering an unknown job succeeded")
+		}
+		ss.until(12)
+		ss.stop()
+		want := []string{
+			"a@0", "long@0", // run-on-start
+			"c from b@1", // a ended at 1 and triggered b, which only triggers c
+			"long 1 2 two 3;three@10",
+		}
+		if diff := cmp.Diff(want, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestShellCommandArgumentsAreNotReparsed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
+		j := &config.Job{Unit: unit("sh", "/bin/sh", "-c", "echo hi"),
+			Schedules: []config.Schedule{sched(t, "cron", "* * * * *", "a b;c", "$(touch x)")}}
+		j.Shell = true
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
+		ss.until(61)
+		ss.stop()
+		host.mu.Lock()
+		defer host.mu.Unlock()
+		if len(host.starts) != 1 {
+			t.Fatalf("starts: %v", host.starts)
+		}
+		want := []string{"/bin/sh", "-c", `echo hi "$@"`, "sh", "a b;c", "$(touch x)"}
+		if diff := cmp.Diff(want, host.starts[0].argv); diff != "" {
+			t.Errorf("argv (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestProcRestartsAfterEveryExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := 0
+		host := &fakeHost{how: func([]string) behaviour {
+			n++
+			return behaviour{run: time.Second, code: n % 2} // exit 1, 0, 1, …: all restart
+		}}
+		p := &config.Proc{Unit: unit("web", "web"), Backoff: []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute}}
+		p.Idle = 10 * time.Second
+		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{})
+		ss.until(100)
+		ss.stop()
+		// Each run lasts 1 s. Restart at the later of exit+backoff and
+		// start+idle: 0, 10 (idle), 20 (idle beats 5 s), 36 (15 s), 97 (1 min).
+		want := []string{"web@0", "web@10", "web@20", "web@36", "web@97"}
+		if diff := cmp.Diff(want, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(ss.logs.String(), "restart web at 2000-01-01T00:01:37Z: backoff 1m0s") {
+			t.Errorf("the log does not explain the restart:\n%s", ss.logs)
+		}
+	})
+}
+
+func TestTimeoutStopsTheRunAndStillTriggers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			if argv[0] == "slow" {
+				return behaviour{ignoreTerm: true} // runs until killed
+			}
+			return behaviour{run: time.Second}
+		}}
+		slow := &config.Job{Unit: unit("slow", "slow"), RunOnStart: true, Timeout: 5 * time.Second,
+			Triggers: []config.Trigger{{Job: "after"}}}
+		slow.StopTime = 2 * time.Second
+		after := &config.Job{Unit: unit("after", "after")}
+		ss := start(t, host, cfgOf([]*config.Job{slow, after}, nil), Options{})
+		ss.until(10)
+		ss.stop()
+		// SIGTERM at 5 (timeout), ignored; SIGKILL at 7 (stop-time); the
+		// end triggers "after".
+		if diff := cmp.Diff([]string{"slow@0", "after@7"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"1001@5"}, host.stops); diff != "" {
+			t.Errorf("stops (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(ss.logs.String(), "end slow: killed by SIGKILL after 7s") {
+			t.Errorf("the end is not logged as a kill:\n%s", ss.logs)
+		}
+	})
+}
+
+func TestReloadKeepsRestartsStopsAndStarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{}
+		keep := &config.Proc{Unit: unit("keep", "keep")}
+		change := &config.Proc{Unit: unit("change", "change", "v1")}
+		remove := &config.Proc{Unit: unit("remove", "remove")}
+		ss := start(t, host, cfgOf(nil, []*config.Proc{change, keep, remove}), Options{})
+		ss.until(5)
+		changed := &config.Proc{Unit: unit("change", "change", "v2")}
+		keepAgain := &config.Proc{Unit: unit("keep", "keep")} // equal content, new value
+		add := &config.Proc{Unit: unit("add", "add")}
+		ss.s.Reload(cfgOf(nil, []*config.Proc{add, changed, keepAgain}))
+		synctest.Wait()
+		ss.until(6)
+		ss.stop()
+		want := []string{"change v1@0", "keep@0", "remove@0", "add@5", "change v2@5"}
+		if diff := cmp.Diff(want, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		// Stopped by the reload at 5: the old "change" (1001) and "remove"
+		// (1003); at the shutdown at 6, by name: add, change, keep.
+		wantStops := []string{"1001@5", "1003@5", "1004@6", "1005@6", "1002@6"}
+		if diff := cmp.Diff(wantStops, host.stops); diff != "" {
+			t.Errorf("stops (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(ss.logs.String(), "config test.json: 1 kept, 1 restarted, 1 stopped, 1 started") {
+			t.Errorf("the reload is not summarised:\n%s", ss.logs)
+		}
+	})
+}
+
+func TestReloadedJobDoesNotOverlapItsOldRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour { return behaviour{ignoreTerm: true} }}
+		old := &config.Job{Unit: unit("j", "old"), RunOnStart: true}
+		old.StopTime = 3 * time.Second
+		ss := start(t, host, cfgOf([]*config.Job{old}, nil), Options{})
+		ss.until(1)
+		ss.s.Reload(cfgOf([]*config.Job{{Unit: unit("j", "new"), RunOnStart: true}}, nil))
+		synctest.Wait()
+		ss.until(10)
+		ss.stop()
+		// The old run ignores SIGTERM and dies at 4; the new one starts then.
+		if diff := cmp.Diff([]string{"old@0", "new@4"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestShutdownStopsEverythingThenOrphans(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			return behaviour{ignoreTerm: argv[0] == "stubborn"}
+		}}
+		stubborn := &config.Proc{Unit: unit("stubborn", "stubborn")}
+		stubborn.StopTime = 3 * time.Second
+		polite := &config.Proc{Unit: unit("polite", "polite")}
+		job := &config.Job{Unit: unit("j", "j"), RunOnStart: true}
+		ss := start(t, host, cfgOf([]*config.Job{job}, []*config.Proc{polite, stubborn}), Options{})
+		ss.until(1)
+		began := time.Now()
+		ss.stop()
+		if took := time.Since(began); took != 3*time.Second {
+			t.Errorf("shutdown took %s, want the stubborn proc's stop-time, 3s", took)
+		}
+		if len(host.stops) != 3 || host.orphans != 1 {
+			t.Errorf("stops %v, KillOrphans calls %d; want all three stopped, then orphans", host.stops, host.orphans)
+		}
+		if err := ss.s.Trigger("j", nil, "late"); err != ErrStopped {
+			t.Errorf("Trigger after Run returned %v, want ErrStopped", err)
+		}
+	})
+}
+
+func TestPeriodicJobWithRandomAndPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 2 * time.Second} }}
+		j := &config.Job{Unit: unit("p", "p"), Period: 30 * time.Second, Pause: 20 * time.Second,
+			Random: 10 * time.Second, RunOnStart: true}
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Rand: func() float64 { return 0.5 }})
+		ss.until(80)
+		ss.stop()
+		// Next start: max(start+30, end+20) + 5 of random: 0, 35, 70.
+		if diff := cmp.Diff([]string{"p@0", "p@35", "p@70"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestOutputEnvAndDir(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour {
+			return behaviour{output: []string{"hello from the child"}}
+		}}
+		p := &config.Proc{Unit: unit("talker", "talker")}
+		p.Title, p.LogOutput, p.Dir, p.Env = "Talker", true, "sub", []string{"A=1"}
+		quiet := &config.Proc{Unit: unit("quiet", "quiet")}
+		quiet.LogStart = false
+		ss := start(t, host, cfgOf(nil, []*config.Proc{p, quiet}), Options{Dir: "/srv", Environ: []string{"PATH=/bin"}})
+		ss.stop()
+		logs := ss.logs.String()
+		if !strings.Contains(logs, `msg="Talker: hello from the child" unit=Talker stream=stdout`) {
+			t.Errorf("output not forwarded with the title:\n%s", logs)
+		}
+		if strings.Contains(logs, "start quiet") || !strings.Contains(logs, "start Talker") {
+			t.Errorf("log-start not honoured:\n%s", logs)
+		}
+		host.mu.Lock()
+		defer host.mu.Unlock()
+		var talker startRecord
+		for _, s := range host.starts {
+			if s.argv[0] == "talker" {
+				talker = s
+			}
+		}
+		if diff := cmp.Diff([]string{"PATH=/bin", "A=1"}, talker.env); diff != "" || talker.dir != "/srv/sub" {
+			t.Errorf("env (-want +got):\n%s\ndir %q, want /srv/sub", diff, talker.dir)
+		}
+	})
+}
+
+func TestStartFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{startErr: errNoSuchFile} }}
+		p := &config.Proc{Unit: unit("missing", "missing"), Backoff: []time.Duration{0, 5 * time.Second}}
+		j := &config.Job{Unit: unit("jmissing", "jmissing"), RunOnStart: true}
+		ss := start(t, host, cfgOf([]*config.Job{j}, []*config.Proc{p}), Options{})
+		ss.until(9)
+		ss.stop()
+		logs := ss.logs.String()
+		// The proc keeps trying with its backoff: at 0, again at once, at 5.
+		if n := strings.Count(logs, "start missing failed"); n != 3 {
+			t.Errorf("proc start attempts logged %d times, want 3:\n%s", n, logs)
+		}
+		if n := strings.Count(logs, "start jmissing failed"); n != 1 {
+			t.Errorf("job start failures logged %d times, want 1:\n%s", n, logs)
+		}
+	})
+}
