@@ -15,8 +15,10 @@ func (j *Job) Fingerprint() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "job %q\n", j.Name)
 	j.Unit.fingerprint(&b)
-	fmt.Fprintf(&b, "period %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\n",
-		j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart)
+	// A job's extra arguments reach a string command as "$@" and an argv
+	// as more argv entries, so for a job the two forms differ.
+	fmt.Fprintf(&b, "shell %t\nperiod %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\n",
+		j.Shell, j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart)
 	var lines []string
 	for _, s := range j.Schedules {
 		lines = append(lines, fmt.Sprintf("schedule %q in %q args %q", s.Compiled, s.Compiled.Location(), s.Args))
@@ -41,8 +43,8 @@ func (p *Proc) Fingerprint() string {
 	return b.String()
 }
 
-// fingerprint writes the shared settings. Shell is left out: a string
-// command is exactly its /bin/sh -c argv.
+// fingerprint writes the shared settings. Shell is left out: for a proc a
+// string command is exactly its /bin/sh -c argv.
 func (u *Unit) fingerprint(b *strings.Builder) {
 	fmt.Fprintf(b, "command %q\ndir %q\nenv %q\ntitle %q\nlog-start %t\nlog-output %t\n",
 		u.Command, u.Dir, u.Env, u.Title, u.LogStart, u.LogOutput)

@@ -144,7 +144,6 @@ procs:
 			with(with(with(with(baseJob, "log-start", ""), "log-output", ""), "idle", ""), "run-on-start", ""),
 			with(with(with(with(baseProc, "idle", ""), "stop-time", ""), "timezone", ""), "backoff", ""))},
 		{"durations written alike", "k.json", configOf(with(with(baseJob, "period", `"60m"`), "random", `"1m0s"`), with(baseProc, "idle", `"10000ms"`))},
-		{"a string command is its sh -c argv", "k.json", configOf(with(baseJob, "command", `["/bin/sh", "-c", "backup --all"]`), baseProc)},
 		{"scheduling is schedule", "k.json", configOf(with(baseJob, "schedule=scheduling", `["every 1h30m", "0 4"]`), baseProc)},
 		{"a schedule moved to cron", "k.json", configOf(with(with(baseJob, "schedule", `"every 1h30m"`), "cron", `{"0 17": ["--x"], "0 4 * * *": []}`), baseProc)},
 		{"one-element lists", "k.json", configOf(with(baseJob, "mail-to", `["a@example.com"]`), with(baseProc, "mail-to", `"a@example.com"`))},
@@ -166,6 +165,9 @@ procs:
 func TestFingerprintDiffers(t *testing.T) {
 	baseJobFP, baseProcFP := fingerprints(t, "k.json", configOf(baseJob, baseProc))
 	jobChanges := []struct{ key, value string }{
+		// A job's extra arguments reach a string command as "$@", and an
+		// argv as more argv entries: the two forms run differently.
+		{"command", `["/bin/sh", "-c", "backup --all"]`},
 		{"command", `"backup --some"`},
 		{"command", `["backup", "--all"]`},
 		{"dir", `"/var/tmp"`},
@@ -231,5 +233,27 @@ func TestFingerprintDiffers(t *testing.T) {
 	renamed := parse(t, "k.json", `{"jobs": {"i": `+object(baseJob)+`, "k": {"command": "k"}}}`)
 	if renamed.Jobs[0].Fingerprint() == baseJobFP {
 		t.Error("a renamed job has the same fingerprint")
+	}
+}
+
+// For a proc a string command is exactly the /bin/sh -c argv it stands for;
+// for a job it is not, because extra arguments reach a string command as
+// "$@" and an argv as further argv entries.
+func TestFingerprintShellForm(t *testing.T) {
+	load := func(command string) (string, string) {
+		t.Helper()
+		cfg, _, err := Parse("k.json", []byte(`{"jobs": {"j": {"command": `+command+`}}, "procs": {"p": {"command": `+command+`}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Jobs[0].Fingerprint(), cfg.Procs[0].Fingerprint()
+	}
+	js, ps := load(`"tor -f tor.rc"`)
+	ja, pa := load(`["/bin/sh", "-c", "tor -f tor.rc"]`)
+	if ps != pa {
+		t.Errorf("proc fingerprints differ:\n%s\n%s", ps, pa)
+	}
+	if js == ja {
+		t.Errorf("job fingerprints are equal, but the forms pass extra arguments differently:\n%s", js)
 	}
 }
