@@ -12,10 +12,13 @@ import (
 	"github.com/kopf/kopf/internal/cli"
 )
 
-// TestMain registers kopf's real Main, so scripts run the CLI as users do.
+// TestMain registers kopf's real Main, so scripts run the CLI as users do,
+// and kopftest, the program of the processes kopf run supervises in
+// run_test.go.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"kopf": func() { os.Exit(cli.Main()) },
+		"kopf":     func() { os.Exit(cli.Main()) },
+		"kopftest": func() { os.Exit(kopftest(os.Args[1:])) },
 	})
 }
 

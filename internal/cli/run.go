@@ -124,7 +124,11 @@ func logConfigError(log *slog.Logger, what, file string, err error) {
 		log.Error(fmt.Sprintf("%s: %v", what, err), "file", file)
 		return
 	}
-	log.Error(fmt.Sprintf("%s: %s has %d errors", what, file, len(list)), "file", file)
+	noun := "errors"
+	if len(list) == 1 {
+		noun = "error"
+	}
+	log.Error(fmt.Sprintf("%s: %s has %d %s", what, file, len(list), noun), "file", file)
 	for _, le := range list {
 		log.Error(le.Error(), "file", file, "line", le.Pos.Line, "col", le.Pos.Col)
 	}

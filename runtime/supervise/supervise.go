@@ -159,7 +159,7 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 		case <-timer.C:
 		}
 	}
-	s.log.Info("stopped every proc and job; stopping orphans", "grace", s.opts.OrphanGrace)
+	s.log.Info("stopped every proc and job; stopping orphans", "grace", s.opts.OrphanGrace.String())
 	s.opts.Host.KillOrphans(s.opts.OrphanGrace)
 	close(s.done)
 	return nil
@@ -330,7 +330,7 @@ func (s *Supervisor) stopRun(r *running, grace time.Duration, why string) {
 		return
 	}
 	r.stopSent = true
-	s.log.Info("stopping "+r.title+": "+why, "unit", r.unit, "pid", r.p.Pid(), "stop-time", grace)
+	s.log.Info("stopping "+r.title+": "+why, "unit", r.unit, "pid", r.p.Pid(), "stop-time", grace.String())
 	r.p.Stop(grace)
 }
 
@@ -354,7 +354,7 @@ func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time, logStart bo
 		how = "killed by " + unix.SignalName(ex.Signal)
 	}
 	s.log.Info(fmt.Sprintf("end %s: %s after %s", r.title, how, now.Sub(r.start).Round(time.Millisecond)),
-		"unit", r.unit, "pid", ex.Pid, "code", ex.Code, "signal", int(ex.Signal), "duration", now.Sub(r.start))
+		"unit", r.unit, "pid", ex.Pid, "code", ex.Code, "signal", int(ex.Signal), "duration", now.Sub(r.start).String())
 }
 
 func quoteArgs(argv []string) string {
