@@ -134,6 +134,16 @@ func (j *Job) Running() bool { return j.running }
 func (j *Job) LastStart() time.Time { return j.lastStart }
 func (j *Job) LastEnd() time.Time   { return j.lastEnd }
 
+// Queued returns the reasons of the run waiting to start, oldest first, and
+// nil when none waits: how a caller sees that a fire or trigger was queued
+// behind a running run rather than lost.
+func (j *Job) Queued() []string {
+	if j.queued == nil {
+		return nil
+	}
+	return append([]string(nil), j.queued.reasons...)
+}
+
 // Advance turns the schedule fires due by now into triggers. Fires that were
 // missed because nobody asked in time (a suspended machine, a busy loop) are
 // not dropped: each source's missed fires join one run, and the note says

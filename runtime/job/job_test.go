@@ -243,6 +243,9 @@ func TestTriggerNotes(t *testing.T) {
 		t.Fatal("not due after idle")
 	}
 	got = append(got, j.Trigger(sec(6), nil, "c"))
+	if diff := cmp.Diff([]string{"c"}, j.Queued()); diff != "" {
+		t.Errorf("Queued() (-want +got):\n%s", diff)
+	}
 	want := []string{
 		"a: runs at 2026-11-23T00:00:05Z",
 		"b: joins the run queued for 2026-11-23T00:00:05Z",
