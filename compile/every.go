@@ -490,32 +490,28 @@ func (c *compiler) intersect(cu clauseUnit, points []term, sel []selected) []ter
 
 // mergeSpans joins the ranges of spans on the same days.
 func mergeSpans(ss []selected) []selected {
-	var out []selected
-next:
-	for _, s := range ss {
-		for i := range out {
-			if sameDays(out[i].days, s.days) {
-				out[i].ranges = append(out[i].ranges, s.ranges...)
-				continue next
-			}
-		}
-		out = append(out, s)
-	}
-	return out
+	return mergeByDays(ss, func(s *selected) days { return s.days },
+		func(into, s *selected) { into.ranges = append(into.ranges, s.ranges...) })
 }
 
 // mergeTerms unites the clocks of terms on the same days.
 func mergeTerms(ts []term) []term {
-	var out []term
+	return mergeByDays(ts, func(t *term) days { return t.days },
+		func(into, t *term) { into.clock.union(t.clock) })
+}
+
+// mergeByDays folds the items on the same days into the first of them.
+func mergeByDays[T any](items []T, daysOf func(*T) days, join func(into, from *T)) []T {
+	var out []T
 next:
-	for _, t := range ts {
-		for i := range out {
-			if sameDays(out[i].days, t.days) {
-				out[i].clock.union(t.clock)
+	for i := range items {
+		for j := range out {
+			if sameDays(daysOf(&out[j]), daysOf(&items[i])) {
+				join(&out[j], &items[i])
 				continue next
 			}
 		}
-		out = append(out, t)
+		out = append(out, items[i])
 	}
 	return out
 }

@@ -38,6 +38,17 @@ func (r *recorder) get() []string {
 	return append([]string(nil), r.events...)
 }
 
+// starts returns the "started" events only.
+func (r *recorder) starts() []string {
+	var out []string
+	for _, e := range r.get() {
+		if strings.Contains(e, " started@") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func (r *recorder) onEvent(ev Event) {
 	s := fmt.Sprintf("%s %s@%g", ev.Job, ev.Kind, ev.Time.Sub(epoch).Seconds())
 	if ev.Err != nil {
@@ -119,12 +130,7 @@ func TestRunOnStartAndInterval(t *testing.T) {
 		stop(t, s)
 		// An interval counts from start to start; without RunOnStart the
 		// first run is one interval in.
-		var starts []string
-		for _, e := range rec.get() {
-			if strings.Contains(e, "started") {
-				starts = append(starts, e)
-			}
-		}
+		starts := rec.starts()
 		want := []string{"now started@0", "later started@20", "now started@20", "later started@40", "now started@40"}
 		if diff := cmp.Diff(want, starts); diff != "" {
 			t.Errorf("starts (-want +got):\n%s", diff)
@@ -312,12 +318,7 @@ func TestConcurrencyBound(t *testing.T) {
 		synctest.Wait()
 		waiting, _ := s.Status("e")
 		stop(t, s)
-		var starts []string
-		for _, e := range rec.get() {
-			if strings.Contains(e, "started") {
-				starts = append(starts, e)
-			}
-		}
+		starts := rec.starts()
 		// All five are due at 60; two slots: a and b, then c and d at 70,
 		// e at 80 (stopped at 65, so e never ran here).
 		want := []string{"a started@60", "b started@60"}
@@ -339,12 +340,7 @@ func TestLimitHandsFreedSlotsToTheLongestWaiting(t *testing.T) {
 			Job{Name: "hog", Schedule: "every 1m", Func: sleepFor(20 * time.Second)})
 		time.Sleep(90 * time.Second)
 		stop(t, s)
-		var starts []string
-		for _, e := range rec.get() {
-			if strings.Contains(e, "started") {
-				starts = append(starts, e)
-			}
-		}
+		starts := rec.starts()
 		// hog holds the only slot from 60 to 80; z-early (due at 65) has
 		// waited longer than a-late (due at 70), whatever their names.
 		want := []string{"z-early started@5", "a-late started@10", "hog started@60", "z-early started@80", "a-late started@81"}
