@@ -86,8 +86,6 @@ func (c *clock) union(o *clock) {
 	c.summarize()
 }
 
-func (c *clock) equal(o *clock) bool { return c.words == o.words }
-
 // summarize rebuilds the summary levels from the words.
 func (c *clock) summarize() {
 	c.top = 0
@@ -116,15 +114,6 @@ func (c *clock) seal() *clock {
 }
 
 func (c *clock) empty() bool { return c.top == 0 }
-
-// count is the number of seconds in the set.
-func (c *clock) count() int {
-	n := 0
-	for _, w := range c.words {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
 
 // next returns the smallest second >= s in the set, and false if there is
 // none before the end of the day.
@@ -157,15 +146,4 @@ func (c *clock) next(s int64) (int64, bool) {
 	j += int64(bits.TrailingZeros64(t))
 	w = j<<6 + int64(bits.TrailingZeros64(c.sum[j]))
 	return w<<6 + int64(bits.TrailingZeros64(c.words[w])), true
-}
-
-// each calls f for every second in the set, in order.
-func (c *clock) each(f func(s int64)) {
-	for i, w := range c.words {
-		for w != 0 {
-			b := bits.TrailingZeros64(w)
-			f(int64(i)<<6 + int64(b))
-			w &= w - 1
-		}
-	}
 }

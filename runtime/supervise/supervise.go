@@ -24,7 +24,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -355,12 +354,4 @@ func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time, logStart bo
 	}
 	s.log.Info(fmt.Sprintf("end %s: %s after %s", r.title, how, now.Sub(r.start).Round(time.Millisecond)),
 		"unit", r.unit, "pid", ex.Pid, "code", ex.Code, "signal", int(ex.Signal), "duration", now.Sub(r.start).String())
-}
-
-func quoteArgs(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = fmt.Sprintf("%q", a)
-	}
-	return strings.Join(q, " ")
 }
