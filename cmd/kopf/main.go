@@ -1,4 +1,5 @@
-// Command kopf compiles schedules, previews their fire times and lints them.
+// Command kopf compiles schedules, previews their fire times, lints them and
+// runs jobs and procs on them (kopf run).
 // The CLI lives in internal/cli, where tests run it in-process.
 package main
 
