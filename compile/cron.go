@@ -42,7 +42,7 @@ func (c *compiler) cron(cr *lang.Cron) {
 		fixed: !f[lang.Minute].Star() && !f[lang.Hour].Star(),
 	})
 	if cr.Macro == "" {
-		c.cronDayWarnings(f)
+		c.cronDayWarnings(f, d)
 	}
 	c.neverHint = cronNeverHint(d)
 }
@@ -106,7 +106,7 @@ func valueWord(k lang.FieldKind) string {
 	return "value"
 }
 
-func (c *compiler) cronDayWarnings(f [5]lang.Field) {
+func (c *compiler) cronDayWarnings(f [5]lang.Field, d days) {
 	dom, dow := f[lang.DayOfMonth], f[lang.DayOfWeek]
 	switch {
 	case !dom.Star() && !dow.Star():
@@ -121,26 +121,15 @@ func (c *compiler) cronDayWarnings(f [5]lang.Field) {
 	}
 	// Days that some selected months lack: cron silently skips those months.
 	var short []string
-	top := 31 - bits.LeadingZeros32(c.lastDays())
+	top := 31 - bits.LeadingZeros32(d.dom)
 	for m := 1; m <= 12; m++ {
-		if c.monthSelected(m) && maxMonthLen(m) < top {
+		if d.month&(1<<m) != 0 && maxMonthLen(m) < top {
 			short = append(short, monthAbbr[m])
 		}
 	}
-	if len(short) > 0 && len(short) < c.selectedMonths() {
+	if len(short) > 0 && len(short) < bits.OnesCount16(d.month) {
 		c.warnf(dom.Pos, "day %d does not occur in %s; cron skips those months", top, strings.Join(short, ", "))
 	}
-}
-
-// The helpers below read the term just appended by cron.
-func (c *compiler) lastDays() uint32 { return c.terms[len(c.terms)-1].days.dom }
-
-func (c *compiler) monthSelected(m int) bool {
-	return c.terms[len(c.terms)-1].days.month&(1<<m) != 0
-}
-
-func (c *compiler) selectedMonths() int {
-	return bits.OnesCount16(c.terms[len(c.terms)-1].days.month)
 }
 
 func maxMonthLen(m int) int {

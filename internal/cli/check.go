@@ -61,8 +61,7 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet("check")
 	var srcs schedules
 	fs.Var(&srcs, "e", "")
-	tz := fs.String("tz", "UTC", "")
-	afterText := fs.String("after", "", "")
+	times := addTimeFlags(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -70,11 +69,7 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	if len(files) == 0 && len(srcs) == 0 {
 		return usagef("missing -e SCHEDULE or FILE")
 	}
-	loc, err := zoneFlag(*tz)
-	if err != nil {
-		return err
-	}
-	after, err := afterFlag(e, *afterText)
+	loc, after, err := times.resolve(e)
 	if err != nil {
 		return err
 	}

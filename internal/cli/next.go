@@ -37,8 +37,7 @@ that never fires, 2 for a usage error.
 
 func runNext(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet("next")
-	tz := fs.String("tz", "UTC", "")
-	afterText := fs.String("after", "", "")
+	times := addTimeFlags(fs)
 	n := fs.Int("n", 10, "")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -52,11 +51,7 @@ func runNext(_ context.Context, e *env, args []string) error {
 	case *n < 1:
 		return usagef("-n must be at least 1, got %d", *n)
 	}
-	loc, err := zoneFlag(*tz)
-	if err != nil {
-		return err
-	}
-	after, err := afterFlag(e, *afterText)
+	loc, after, err := times.resolve(e)
 	if err != nil {
 		return err
 	}

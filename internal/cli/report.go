@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"time"
 
@@ -42,23 +43,28 @@ func (e *env) message(prefix, src string, pos lang.Pos, msg string) {
 	}
 }
 
-// zoneFlag loads the --tz zone: an IANA name, UTC or Local.
-func zoneFlag(name string) (*time.Location, error) {
-	loc, err := compile.LoadLocation(name)
-	if err != nil {
-		return nil, usagef("unknown zone %q for --tz; expected an IANA name like America/New_York, UTC or Local", name)
-	}
-	return loc, nil
+// timeFlags are --tz and --after, which next and check share.
+type timeFlags struct {
+	tz, after *string
 }
 
-// afterFlag parses --after, an RFC 3339 time; "" is now.
-func afterFlag(e *env, text string) (time.Time, error) {
-	if text == "" {
-		return e.now(), nil
-	}
-	t, err := time.Parse(time.RFC3339, text)
+func addTimeFlags(fs *flag.FlagSet) timeFlags {
+	return timeFlags{tz: fs.String("tz", "UTC", ""), after: fs.String("after", "", "")}
+}
+
+// resolve loads the --tz zone (an IANA name, UTC or Local) and parses
+// --after (an RFC 3339 time; "" is now).
+func (f timeFlags) resolve(e *env) (*time.Location, time.Time, error) {
+	loc, err := compile.LoadLocation(*f.tz)
 	if err != nil {
-		return time.Time{}, usagef("--after %q is not an RFC 3339 time like 2026-03-07T12:00:00Z", text)
+		return nil, time.Time{}, usagef("unknown zone %q for --tz; expected an IANA name like America/New_York, UTC or Local", *f.tz)
 	}
-	return t, nil
+	if *f.after == "" {
+		return loc, e.now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, *f.after)
+	if err != nil {
+		return nil, time.Time{}, usagef("--after %q is not an RFC 3339 time like 2026-03-07T12:00:00Z", *f.after)
+	}
+	return loc, t, nil
 }

@@ -88,7 +88,6 @@ type Supervisor struct {
 	procs    map[string]*procUnit
 	alive    int // processes started and not yet reaped
 	stopping bool
-	nextID   uint64
 }
 
 type exitEvent struct {
@@ -276,7 +275,6 @@ func (s *Supervisor) stopAll() {
 
 // running is one started run of a job or proc.
 type running struct {
-	id       uint64
 	unit     string // the job or proc name
 	title    string
 	proc     bool

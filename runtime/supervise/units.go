@@ -149,7 +149,7 @@ func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
 	if !ok {
 		return false
 	}
-	r := &running{id: s.id(), unit: u.cfg.Name, title: u.cfg.Title, start: now, deadline: run.Deadline, core: u.core}
+	r := &running{unit: u.cfg.Name, title: u.cfg.Title, start: now, deadline: run.Deadline, core: u.core}
 	reasons := strings.Join(run.Reasons, "; ")
 	if u.cfg.Command == nil {
 		// Nothing to run: the job only triggers others.
@@ -241,7 +241,7 @@ func (s *Supervisor) trigger(req triggerRequest, now time.Time) error {
 }
 
 func (s *Supervisor) startProc(u *procUnit, now time.Time) {
-	r := &running{id: s.id(), unit: u.cfg.Name, title: u.cfg.Title, proc: true, start: now}
+	r := &running{unit: u.cfg.Name, title: u.cfg.Title, proc: true, start: now}
 	u.startAt = time.Time{}
 	if err := s.spawn(r, &u.cfg.Unit, u.cfg.Command); err != nil {
 		at, reason := u.restarts.exited(now, now)
@@ -274,9 +274,4 @@ func (s *Supervisor) procExited(r *running, ex proc.Exit, now time.Time) {
 		u.startAt = at
 		s.log.Info(fmt.Sprintf("restart %s at %s: %s", r.title, at.Format(time.RFC3339), reason), "unit", r.unit)
 	}
-}
-
-func (s *Supervisor) id() uint64 {
-	s.nextID++
-	return s.nextID
 }
