@@ -22,6 +22,9 @@ func (p Pos) IsValid() bool { return p.Line > 0 }
 
 // String renders p as "file:line:col", or "line:col" without a file name.
 func (p Pos) String() string {
+	if !p.IsValid() {
+		return p.Filename // a whole file, like a script, or nothing
+	}
 	s := fmt.Sprintf("%d:%d", p.Line, p.Col)
 	if p.Filename != "" {
 		s = p.Filename + ":" + s
@@ -53,7 +56,7 @@ type Error struct {
 func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
-	if !e.Pos.IsValid() {
+	if e.Pos.String() == "" {
 		return e.Msg
 	}
 	return e.Pos.String() + ": " + e.Msg

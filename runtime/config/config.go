@@ -14,17 +14,31 @@ import (
 	"github.com/kopf/kopf/lang"
 )
 
-// Config is one config file: its jobs and procs.
+// Config is the jobs and procs of one config file, of one file of a
+// services directory, of a scripts directory's scripts, or of all of a
+// daemon's sources merged.
 type Config struct {
-	File  string
+	File  string  // the file it was loaded from; "" for a merged config
 	Jobs  []*Job  // sorted by name
 	Procs []*Proc // sorted by name
+
+	// defs names every entry, in file order, also those too broken to
+	// load: checkRefs needs them so that a trigger to a broken job is not a
+	// second error, and Merge to find a name defined twice.
+	defs []def
+}
+
+// def is an entry's name and where it is defined.
+type def struct {
+	name string
+	job  bool
+	pos  lang.Pos
 }
 
 // Unit is what jobs and procs share.
 type Unit struct {
 	Name      string
-	Pos       lang.Pos       // of the entry's name in the file
+	Pos       lang.Pos       // of the entry's name in its file; a script's has only the file name
 	Command   []string       // argv; a string command becomes ["/bin/sh", "-c", s]; nil for a job without command
 	Shell     bool           // command was written as a string
 	Dir       string         // as written; "" = kopf's working directory
@@ -37,6 +51,9 @@ type Unit struct {
 	MailTo    []string       // validated with net/mail; delivery comes later
 	MailFrom  string         // validated with net/mail
 	Location  *time.Location // `timezone` (default UTC), the zone of the unit's schedules
+	// Digest is a hash of a script's content, for a proc from a scripts
+	// directory: a changed script restarts its proc. "" otherwise.
+	Digest string
 }
 
 // Job is something expected to end, started by schedules, a period or
@@ -126,6 +143,17 @@ func checkExt(filename string) error {
 // Parse is Load for a file already read; filename decides the format and
 // names the file in positions.
 func Parse(filename string, src []byte) (*Config, []compile.Warning, error) {
+	return parseFile(filename, src, true)
+}
+
+// ParsePart is Parse for a config file that is one of several sources of a
+// daemon: a trigger's target may be in another source, so triggers are
+// checked by Merge, not here.
+func ParsePart(filename string, src []byte) (*Config, []compile.Warning, error) {
+	return parseFile(filename, src, false)
+}
+
+func parseFile(filename string, src []byte, whole bool) (*Config, []compile.Warning, error) {
 	if err := checkExt(filename); err != nil {
 		return nil, nil, err
 	}
@@ -141,13 +169,60 @@ func Parse(filename string, src []byte) (*Config, []compile.Warning, error) {
 	var cfg *Config
 	if root != nil {
 		cfg = l.config(root)
+		if whole {
+			l.errs = append(l.errs, checkRefs(cfg, cfg.defs)...)
+		}
 	}
+	return l.result(cfg)
+}
+
+// result returns what the loader made of its file: cfg, or nil and the
+// errors sorted by position; the warnings in either case.
+func (l *loader) result(cfg *Config) (*Config, []compile.Warning, error) {
 	warnings := l.sortedWarnings()
 	if err := l.sortedErrors().Err(); err != nil {
 		return nil, warnings, err
 	}
-	cfg.File = filename
+	cfg.File = l.src.file
 	return cfg, warnings, nil
+}
+
+// Merge combines the parts of a daemon's config — its config file, the
+// files of its services directories, its scripts — into one, and checks
+// what spans them: each name is defined once, each trigger's target is a
+// job, and no jobs trigger each other in a ring. A name defined twice is
+// reported at the later part, naming the earlier place. The parts are not
+// modified.
+func Merge(parts ...*Config) (*Config, error) {
+	out := &Config{}
+	var errs lang.ErrorList
+	type first struct {
+		part int
+		pos  lang.Pos
+	}
+	seen := map[string]first{}
+	for i, p := range parts {
+		out.Jobs = append(out.Jobs, p.Jobs...)
+		out.Procs = append(out.Procs, p.Procs...)
+		out.defs = append(out.defs, p.defs...)
+		for _, d := range p.defs {
+			f, dup := seen[d.name]
+			switch {
+			case !dup:
+				seen[d.name] = first{i, d.pos}
+			case f.part != i: // inside one part, its loader has said so
+				errs.Add(d.pos, "%s is also defined at %s; a name must be unique across the config file and directories", quote(d.name), f.pos)
+			}
+		}
+	}
+	if len(parts) == 1 {
+		out.File = parts[0].File
+	}
+	sort.Slice(out.Jobs, func(i, k int) bool { return out.Jobs[i].Name < out.Jobs[k].Name })
+	sort.Slice(out.Procs, func(i, k int) bool { return out.Procs[i].Name < out.Procs[k].Name })
+	errs = append(errs, checkRefs(out, out.defs)...)
+	errs.Sort()
+	return out, errs.Err()
 }
 
 // loader turns the config tree into a Config, collecting every problem.

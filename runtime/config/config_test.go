@@ -22,6 +22,7 @@ var cmpConfig = cmp.Options{
 	cmp.Comparer(func(a, b *compile.Schedule) bool {
 		return a.String() == b.String() && a.Location().String() == b.Location().String()
 	}),
+	cmpopts.IgnoreUnexported(Config{}),
 }
 
 var ignorePositions = cmp.Options{

@@ -25,13 +25,6 @@ const (
 	wantArgs     = "an argument string or an array of them"
 )
 
-// rawTrigger is a trigger before its target is known to be a job.
-type rawTrigger struct {
-	from   *Job
-	target *node
-	args   []string
-}
-
 func (l *loader) config(root *node) *Config {
 	cfg := &Config{}
 	if root.kind != kindObject {
@@ -54,18 +47,18 @@ func (l *loader) config(root *node) *Config {
 	jobNames := map[string]*node{}
 	procNames := map[string]*node{}
 	shapes := map[*node]bool{} // keys whose settings are an object
-	var triggers []rawTrigger
 	for _, m := range l.section("jobs", jobs) {
 		jobNames[m.key.text] = m.key
 		shapes[m.key] = m.val.kind == kindObject
-		if j, ts := l.job(m.key, m.val); j != nil {
+		cfg.defs = append(cfg.defs, def{name: m.key.text, job: true, pos: m.key.pos})
+		if j := l.job(m.key, m.val); j != nil {
 			cfg.Jobs = append(cfg.Jobs, j)
-			triggers = append(triggers, ts...)
 		}
 	}
 	for _, m := range l.section("procs", procs) {
 		procNames[m.key.text] = m.key
 		shapes[m.key] = m.val.kind == kindObject
+		cfg.defs = append(cfg.defs, def{name: m.key.text, pos: m.key.pos})
 		if p := l.proc(m.key, m.val); p != nil {
 			cfg.Procs = append(cfg.Procs, p)
 		}
@@ -79,7 +72,6 @@ func (l *loader) config(root *node) *Config {
 			l.errorf(key.pos, "%s is the name of a job (at %d:%d) and of a proc; names must differ", quote(name), j.pos.Line, j.pos.Col)
 		}
 	}
-	l.triggers(cfg, triggers, jobNames, procNames)
 	return cfg
 }
 
@@ -157,10 +149,10 @@ func closestKey(k string, keys []string) string {
 	return lang.Closest(k, keys)
 }
 
-func (l *loader) job(key, val *node) (*Job, []rawTrigger) {
+func (l *loader) job(key, val *node) *Job {
 	set := l.settings("job", key, val)
 	if set == nil {
-		return nil, nil
+		return nil
 	}
 	j := &Job{}
 	l.unit(&j.Unit, key, set, 0)
@@ -173,7 +165,7 @@ func (l *loader) job(key, val *node) (*Job, []rawTrigger) {
 		j.RunOnStart = l.boolean("run-on-start", n, j.RunOnStart)
 	}
 	l.schedules(j, val)
-	triggers := l.jobTriggers(j, set["trigger"])
+	l.jobTriggers(j, set["trigger"])
 
 	if j.Command == nil && set["trigger"] == nil && set["command"] == nil {
 		l.warnf(key.pos, "job %s has neither \"command\" nor \"trigger\": it does nothing", quote(j.Name))
@@ -184,7 +176,7 @@ func (l *loader) job(key, val *node) (*Job, []rawTrigger) {
 	if n := set["random"]; n != nil && j.Random > 0 && j.Period == 0 && j.Pause == 0 {
 		l.warnf(n.pos, "\"random\" has no effect without \"period\" or \"pause\"")
 	}
-	return j, triggers
+	return j
 }
 
 func (l *loader) proc(key, val *node) *Proc {
@@ -515,17 +507,18 @@ func (l *loader) scheduleErrors(n *node, err error) {
 }
 
 // jobTriggers reads trigger: a job name, an array of them, or an object
-// from job names to extra arguments.
-func (l *loader) jobTriggers(j *Job, n *node) []rawTrigger {
+// from job names to extra arguments. Whether each target is a job is
+// checked once every source is loaded (checkRefs), since a job may trigger
+// one defined in another file.
+func (l *loader) jobTriggers(j *Job, n *node) {
 	if n == nil {
-		return nil
+		return
 	}
-	var out []rawTrigger
 	if n.kind == kindObject {
 		for _, m := range n.members {
-			out = append(out, rawTrigger{from: j, target: m.key, args: l.args(m.val)})
+			j.Triggers = append(j.Triggers, Trigger{Job: m.key.text, Args: l.args(m.val), Pos: m.key.pos})
 		}
-		return out
+		return
 	}
 	seen := map[string]*node{}
 	for _, t := range l.stringList("trigger", n, "a job name, an array of them, or an object from job names to extra arguments") {
@@ -534,7 +527,6 @@ func (l *loader) jobTriggers(j *Job, n *node) []rawTrigger {
 			continue
 		}
 		seen[t.text] = t
-		out = append(out, rawTrigger{from: j, target: t})
+		j.Triggers = append(j.Triggers, Trigger{Job: t.text, Pos: t.pos})
 	}
-	return out
 }

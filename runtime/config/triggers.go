@@ -5,40 +5,52 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/kopf/kopf/lang"
 )
 
-// triggers resolves each trigger's target and refuses cycles: a job that
-// triggers itself, directly or through others, would never stop running.
-func (l *loader) triggers(cfg *Config, raw []rawTrigger, jobs, procs map[string]*node) {
+// checkRefs checks what spans a daemon's sources once they are merged:
+// each trigger's target is a job, and no jobs trigger each other in a ring
+// (a job that triggers itself, directly or through others, would never stop
+// running). defs names every entry, also those too broken to load, so that
+// a trigger to one is not a second error.
+func checkRefs(cfg *Config, defs []def) lang.ErrorList {
+	var errs lang.ErrorList
+	jobs := map[string]bool{}
+	procs := map[string]bool{}
 	var jobNames []string
-	for name := range jobs {
-		jobNames = append(jobNames, name)
+	for _, d := range defs {
+		if d.job {
+			jobs[d.name] = true
+			jobNames = append(jobNames, d.name)
+		} else {
+			procs[d.name] = true
+		}
 	}
 	sort.Strings(jobNames)
-	for _, t := range raw {
-		name := t.target.text
-		if _, ok := jobs[name]; !ok {
-			switch _, isProc := procs[name]; {
-			case isProc:
-				l.errorf(t.target.pos, "%s is a proc; only jobs can be triggered", quote(name))
+	for _, j := range cfg.Jobs {
+		for _, t := range j.Triggers {
+			switch {
+			case jobs[t.Job]:
+			case procs[t.Job]:
+				errs.Add(t.Pos, "%s is a proc; only jobs can be triggered", quote(t.Job))
 			default:
 				hint := ""
-				if s := closestKey(name, jobNames); s != "" {
+				if s := closestKey(t.Job, jobNames); s != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", quote(s))
 				}
-				l.errorf(t.target.pos, "no job named %s to trigger%s", quote(name), hint)
+				errs.Add(t.Pos, "no job named %s to trigger%s", quote(t.Job), hint)
 			}
-			continue
 		}
-		t.from.Triggers = append(t.from.Triggers, Trigger{Job: name, Args: t.args, Pos: t.target.pos})
 	}
-	l.cycles(cfg)
+	return append(errs, cycles(cfg)...)
 }
 
 // cycles reports one cycle for each group of jobs that trigger each other
 // in a ring (a strongly connected component), starting from the group's
 // first name and at the trigger that leaves it.
-func (l *loader) cycles(cfg *Config) {
+func cycles(cfg *Config) lang.ErrorList {
+	var errs lang.ErrorList
 	byName := map[string]*Job{}
 	for _, j := range cfg.Jobs {
 		byName[j.Name] = j
@@ -53,8 +65,9 @@ func (l *loader) cycles(cfg *Config) {
 		if path == nil {
 			continue // a single job that does not trigger itself
 		}
-		l.errorf(t.Pos, "trigger cycle: %s", strings.Join(path, " → "))
+		errs.Add(t.Pos, "trigger cycle: %s", strings.Join(path, " → "))
 	}
+	return errs
 }
 
 // components is Tarjan's algorithm over the trigger graph; each component
