@@ -1,0 +1,396 @@
+// Package sources reads a daemon's config from all its sources — a kopf
+// config file, services directories (service-manager.md's layout, one JSON
+// file per service) and scripts directories (cronmon's layout, one
+// executable per proc) — and reads them again after a change.
+//
+// A Set remembers what each file held when it last read it: a file whose
+// bytes did not change is not parsed again, and a file that became invalid
+// keeps its last valid version while its errors are logged, so a bad save
+// never stops what is running. After each Rescan the parts are merged; when
+// anything changed and the merge is valid, the merged config goes to the
+// supervisor, whose fingerprints decide what restarts.
+//
+// Use, with runtime/watch telling when to look again:
+//
+//	set := sources.New(spec, log)
+//	cfg, err := set.Load() // for the start; refuses an invalid config file
+//	go watch.Watch(ctx, set.Paths(), watch.Options{}, func() {
+//		if cfg := set.Rescan(); cfg != nil {
+//			supervisor.Reload(cfg)
+//		}
+//	})
+package sources
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/kopf/kopf/compile"
+	"github.com/kopf/kopf/lang"
+	"github.com/kopf/kopf/runtime/config"
+)
+
+// Spec names a daemon's sources.
+type Spec struct {
+	File     string   // a kopf config file; "" for none
+	Services []string // services directories
+	Scripts  []string // scripts directories
+}
+
+// Paths are the files and directories to watch for changes.
+func (s Spec) Paths() []string {
+	var out []string
+	if s.File != "" {
+		out = append(out, s.File)
+	}
+	out = append(out, s.Services...)
+	return append(out, s.Scripts...)
+}
+
+// Set is a Spec and what was last read from each of its files. Its methods
+// may be called from any goroutine.
+type Set struct {
+	spec Spec
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	files   map[string]*file // by path
+	missing map[string]bool  // directories known not to exist
+}
+
+// file is what a Set last read from one file.
+type file struct {
+	sum  string         // of the bytes last read (a script: of its content)
+	stat statKey        // a script's, to skip hashing an unchanged file
+	part *config.Config // the last valid version; nil when it never was
+}
+
+// statKey identifies a file's content without reading it: the same inode,
+// size and change time mean the same bytes.
+type statKey struct {
+	dev, ino   uint64
+	size       int64
+	ctimeNanos int64
+	mtimeNanos int64
+}
+
+// New returns a Set for spec that logs to log (nil discards). Scripts
+// directories are made absolute: a script runs in its directory, so its
+// command must not be relative to kopf's.
+func New(spec Spec, log *slog.Logger) *Set {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	spec.Scripts = slices.Clone(spec.Scripts)
+	for i, dir := range spec.Scripts {
+		if abs, err := filepath.Abs(dir); err == nil {
+			spec.Scripts[i] = abs
+		}
+	}
+	return &Set{spec: spec, log: log, files: map[string]*file{}, missing: map[string]bool{}}
+}
+
+// Paths are the files and directories to watch for changes.
+func (s *Set) Paths() []string { return s.spec.Paths() }
+
+// Load reads every source for the daemon's start and returns the merged
+// config. A config file that is missing or invalid is an error, and so is
+// a merge that fails (a name defined twice, a trigger to no job); an
+// invalid file in a directory is logged and left out, so that one bad drop-
+// in does not keep the others from running, and a directory that does not
+// exist yet is logged and watched for.
+func (s *Set) Load() (*config.Config, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.spec.File; f != "" {
+		if _, _, err := s.readConfig(f); err != nil {
+			return nil, err
+		}
+	}
+	s.readDirs()
+	cfg, err := config.Merge(s.parts()...)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Rescan reads every source again. It returns the merged config when a
+// file changed, appeared or went away and the merge is valid; otherwise it
+// returns nil, having logged whatever is wrong.
+func (s *Set) Rescan() *config.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := false
+	if f := s.spec.File; f != "" {
+		ch, _, err := s.readConfig(f)
+		if err != nil {
+			LogErrors(s.log, f, "keeping its last valid version", err)
+		}
+		changed = changed || ch
+	}
+	changed = s.readDirs() || changed
+	if !changed {
+		return nil
+	}
+	cfg, err := config.Merge(s.parts()...)
+	if err != nil {
+		LogErrors(s.log, "", "the sources do not fit together; keeping the running config", err)
+		return nil
+	}
+	return cfg
+}
+
+// parts returns the last valid part of every file, the config file first,
+// then each directory's files in the order of the Spec and their names.
+func (s *Set) parts() []*config.Config {
+	var out []*config.Config
+	if f := s.files[s.spec.File]; f != nil && f.part != nil {
+		out = append(out, f.part)
+	}
+	var rest []string
+	for path, f := range s.files {
+		if path != s.spec.File && f.part != nil {
+			rest = append(rest, path)
+		}
+	}
+	dirs := append(slices.Clone(s.spec.Services), s.spec.Scripts...)
+	slices.SortFunc(rest, func(a, b string) int {
+		da, db := slices.Index(dirs, filepath.Dir(a)), slices.Index(dirs, filepath.Dir(b))
+		if da != db {
+			return da - db
+		}
+		return strings.Compare(a, b)
+	})
+	for _, path := range rest {
+		out = append(out, s.files[path].part)
+	}
+	return out
+}
+
+// readConfig reads the kopf config file. It reports whether its bytes
+// changed and, when they did and are invalid, why; the file then keeps
+// its last valid part.
+func (s *Set) readConfig(path string) (changed bool, warnings []compile.Warning, err error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		// A config file that went away keeps its last version: a running
+		// daemon stops nothing because a file was briefly missing.
+		return false, nil, readError(path, err)
+	}
+	return s.parse(path, src, config.ParsePart)
+}
+
+// parse parses src into path's part unless the bytes are the same as last
+// time; warnings are logged once, when the bytes change.
+func (s *Set) parse(path string, src []byte, parse func(string, []byte) (*config.Config, []compile.Warning, error)) (bool, []compile.Warning, error) {
+	sum := digest(src)
+	f := s.files[path]
+	if f == nil {
+		f = &file{}
+		s.files[path] = f
+	}
+	if f.sum == sum {
+		return false, nil, nil
+	}
+	f.sum = sum
+	cfg, warnings, err := parse(path, src)
+	for _, w := range warnings {
+		s.log.Warn(w.String(), "file", path)
+	}
+	if err != nil {
+		return false, warnings, err
+	}
+	f.part = cfg
+	return true, warnings, nil
+}
+
+// readDirs reads every services and scripts directory and reports whether
+// any file of theirs changed, appeared or went away.
+func (s *Set) readDirs() bool {
+	seen := map[string]bool{}
+	changed := false
+	for _, dir := range s.spec.Services {
+		paths, err := ServiceFiles(dir)
+		if err != nil {
+			s.dirError(dir, err, seen)
+			continue
+		}
+		s.dirFound(dir)
+		for _, path := range paths {
+			seen[path] = true
+			src, err := os.ReadFile(path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				delete(seen, path) // gone since the directory was read
+				continue
+			case err != nil:
+				LogErrors(s.log, path, "keeping its last valid version", readError(path, err))
+				continue
+			}
+			ch, _, err := s.parse(path, src, config.ParseService)
+			if err != nil {
+				what := "keeping its last valid version"
+				if s.files[path].part == nil {
+					what = "not starting it"
+				}
+				LogErrors(s.log, path, what, err)
+			}
+			changed = changed || ch
+		}
+	}
+	for _, dir := range s.spec.Scripts {
+		paths, err := ScriptFiles(dir)
+		if err != nil {
+			s.dirError(dir, err, seen)
+			continue
+		}
+		s.dirFound(dir)
+		for _, path := range paths {
+			ch, err := s.script(path)
+			if err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					s.log.Error(fmt.Sprintf("%s: %v; keeping its last version", path, err), "file", path)
+					seen[path] = true
+				}
+				continue
+			}
+			seen[path] = true
+			changed = changed || ch
+		}
+	}
+	for path := range s.files {
+		if path != s.spec.File && !seen[path] {
+			changed = changed || s.files[path].part != nil
+			delete(s.files, path)
+		}
+	}
+	return changed
+}
+
+// dirError logs a directory that cannot be read. One that does not exist
+// has no files; one that cannot be read for another reason keeps the files
+// last read from it.
+func (s *Set) dirError(dir string, err error, seen map[string]bool) {
+	if errors.Is(err, fs.ErrNotExist) {
+		if !s.missing[dir] {
+			s.missing[dir] = true
+			s.log.Info(fmt.Sprintf("directory %s does not exist; kopf starts its files when it appears", dir), "dir", dir)
+		}
+		return
+	}
+	s.log.Error(fmt.Sprintf("cannot read directory %s: %v; keeping the files last read from it", dir, err), "dir", dir)
+	for path := range s.files {
+		if filepath.Dir(path) == dir {
+			seen[path] = true
+		}
+	}
+}
+
+// dirFound notes that a directory exists, saying so when it was missing.
+func (s *Set) dirFound(dir string) {
+	if s.missing[dir] {
+		delete(s.missing, dir)
+		s.log.Info(fmt.Sprintf("directory %s appeared", dir), "dir", dir)
+	}
+}
+
+// script reads one executable of a scripts directory; its content is
+// hashed again only when its inode, size or times changed.
+func (s *Set) script(path string) (bool, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	key := statOf(info)
+	f := s.files[path]
+	if f != nil && f.stat == key {
+		return false, nil
+	}
+	sum, err := hashFile(path)
+	if err != nil {
+		return false, err
+	}
+	if f == nil {
+		f = &file{}
+		s.files[path] = f
+	}
+	f.stat = key
+	if f.sum == sum {
+		return false, nil // touched, not changed
+	}
+	f.sum = sum
+	f.part = config.Script(path, sum)
+	return true, nil
+}
+
+func statOf(info fs.FileInfo) statKey {
+	k := statKey{size: info.Size(), mtimeNanos: info.ModTime().UnixNano()}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		k.dev, k.ino = uint64(st.Dev), st.Ino
+		k.ctimeNanos = st.Ctim.Nano()
+	}
+	return k
+}
+
+func digest(b []byte) string {
+	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)), nil
+}
+
+// readError turns an error reading path into a message without Go's
+// "open PATH:" prefix.
+func readError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: no such file", path)
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// LogErrors logs each error of an invalid source as its own record, with
+// file:line:col in the message, so it reads the same in text and JSON logs.
+func LogErrors(log *slog.Logger, path, what string, err error) {
+	var list lang.ErrorList
+	if !errors.As(err, &list) {
+		log.Error(fmt.Sprintf("%v; %s", err, what), "file", path)
+		return
+	}
+	noun := "errors"
+	if len(list) == 1 {
+		noun = "error"
+	}
+	head := fmt.Sprintf("%d %s", len(list), noun)
+	if path != "" {
+		head = fmt.Sprintf("%s has %s", path, head)
+	}
+	log.Error(head+"; "+what, "file", path)
+	for _, le := range list {
+		log.Error(le.Error(), "file", le.Pos.Filename, "line", le.Pos.Line, "col", le.Pos.Col)
+	}
+}
