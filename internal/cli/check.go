@@ -4,18 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/lang"
 	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/sources"
 )
 
 var checkCmd = &command{
 	name:     "check",
-	synopsis: "[--tz ZONE] [--after TIME] [-e SCHEDULE ...] [FILE ...]",
+	synopsis: "[--tz ZONE] [--after TIME] [-e SCHEDULE ...] [--services DIR]... [--scripts DIR]... [FILE ...]",
 	summary:  "lint schedules and config files",
 	help: `Checks each SCHEDULE given with -e, in either dialect, and each config FILE
 (JSON or YAML, see docs/config.md), and prints their errors and warnings on
@@ -30,6 +33,11 @@ text:
   kopf check kopf.json
   kopf.json:12:22: unknown key "stop_time" in job "backup" (did you mean …
   kopf.json:14:26: warning: */7 does not divide the hour: …
+With --services or --scripts, FILE (at most one) and the directories are
+checked together as one daemon's sources, the way kopf run loads them:
+each services file on its own, then what spans them — a name defined twice
+(both places named), a trigger to a job of another source, a trigger cycle:
+  kopf check --services /etc/kopf/services kopf.json
 For a schedule in a zone with daylight saving time, notes say which of its
 wall times the DST changes of the year after TIME skip or repeat, and what
 kopf does then:
@@ -44,6 +52,8 @@ Flags:
                schedules use their job's timezone
   --after TIME start of the year the DST notes cover, an RFC 3339 time
                like 2026-01-01T00:00:00Z (default now)
+  --services DIR  a services directory to check with FILE; repeat for more
+  --scripts DIR   a scripts directory to check with FILE; repeat for more
 Exit status: 0 when every schedule and file is valid (warnings allowed), 1
 when any has an error, a schedule never fires or a file cannot be read, 2
 for a usage error.
@@ -62,12 +72,17 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	var srcs schedules
 	fs.Var(&srcs, "e", "")
 	times := addTimeFlags(fs)
+	services, scripts := sourceFlags(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 && len(srcs) == 0 {
-		return usagef("missing -e SCHEDULE or FILE")
+	daemon := len(*services)+len(*scripts) > 0
+	switch {
+	case len(files) == 0 && len(srcs) == 0 && !daemon:
+		return usagef("missing -e SCHEDULE, FILE or a directory")
+	case daemon && len(files) > 1:
+		return usagef("with --services or --scripts, give at most one FILE: together they are one daemon's sources")
 	}
 	loc, after, err := times.resolve(e)
 	if err != nil {
@@ -88,9 +103,17 @@ func runCheck(_ context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "%snote: %s\n", prefix, note)
 		}
 	}
-	for _, file := range files {
-		if !e.checkFile(file, after) {
-			failed = true
+	if daemon {
+		spec := sources.Spec{Services: *services, Scripts: *scripts}
+		if len(files) == 1 {
+			spec.File = files[0]
+		}
+		failed = !e.checkSources(spec, after) || failed
+	} else {
+		for _, file := range files {
+			if !e.checkFile(file, after) {
+				failed = true
+			}
 		}
 	}
 	if failed {
@@ -99,12 +122,18 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	return nil
 }
 
-// checkFile loads a config file and prints its errors, warnings and DST
-// notes in file order, each as "file:line:col: message" and, when e.caret
-// is set, followed by the source line and a caret. It reports whether the
+// checkFile loads a config file and reports it; it reports whether the
 // file is valid.
 func (e *env) checkFile(path string, after time.Time) bool {
 	cfg, warnings, err := config.Load(path)
+	e.report(path, cfg, warnings, err, after)
+	return err == nil
+}
+
+// report prints what loading a file found — its errors, warnings and DST
+// notes in file order, each as "file:line:col: message" and, when e.caret
+// is set, followed by the source line and a caret.
+func (e *env) report(path string, cfg *config.Config, warnings []compile.Warning, err error, after time.Time) {
 	type message struct {
 		pos  lang.Pos
 		text string
@@ -133,14 +162,74 @@ func (e *env) checkFile(path string, after time.Time) bool {
 	}
 	// Errors came first, so at one position they stay first.
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].pos.Offset < msgs[j].pos.Offset })
-	var src string
-	if e.caret && len(msgs) > 0 {
-		if b, err := os.ReadFile(path); err == nil {
-			src = string(b)
+	for _, m := range msgs {
+		e.message("", e.caretSource(m.pos.Filename), m.pos, m.text)
+	}
+}
+
+// caretSource returns the text of file when carets are printed.
+func (e *env) caretSource(file string) string {
+	if !e.caret || file == "" {
+		return ""
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// checkSources checks a daemon's sources together, as kopf run would load
+// them: each file on its own, then what spans them (a name defined twice,
+// a trigger to a job of another source). It reports whether all is valid.
+func (e *env) checkSources(spec sources.Spec, after time.Time) bool {
+	ok := true
+	var parts []*config.Config
+	add := func(path string, cfg *config.Config, warnings []compile.Warning, err error) {
+		e.report(path, cfg, warnings, err, after)
+		if err != nil {
+			ok = false
+			return
+		}
+		parts = append(parts, cfg)
+	}
+	parse := func(path string, parser func(string, []byte) (*config.Config, []compile.Warning, error)) {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			add(path, nil, nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err)))
+			return
+		}
+		cfg, warnings, err := parser(path, src)
+		add(path, cfg, warnings, err)
+	}
+	if spec.File != "" {
+		parse(spec.File, config.ParsePart)
+	}
+	dir := func(d string, list func(string) ([]string, error), each func(string)) {
+		paths, err := list(d)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			fmt.Fprintf(e.stderr, "%s: warning: no such directory; kopf run starts its files when it appears\n", d)
+		case err != nil:
+			fmt.Fprintf(e.stderr, "%s: %v\n", d, errors.Unwrap(err))
+			ok = false
+		}
+		for _, p := range paths {
+			each(p)
 		}
 	}
-	for _, m := range msgs {
-		e.message("", src, m.pos, m.text)
+	for _, d := range spec.Services {
+		dir(d, sources.ServiceFiles, func(path string) { parse(path, config.ParseService) })
 	}
-	return err == nil
+	for _, d := range spec.Scripts {
+		dir(d, sources.ScriptFiles, func(path string) { parts = append(parts, config.Script(path, "")) })
+	}
+	_, err := config.Merge(parts...)
+	var list lang.ErrorList
+	errors.As(err, &list)
+	for _, le := range list {
+		e.message("", e.caretSource(le.Pos.Filename), le.Pos, le.Error())
+		ok = false
+	}
+	return ok
 }

@@ -64,6 +64,7 @@ func lookup(name string) *command {
 type env struct {
 	stdout, stderr io.Writer
 	now            func() time.Time
+	getenv         func(string) string
 	// caret says to print the source line and a caret under the column
 	// after each positioned message.
 	caret bool
@@ -79,6 +80,7 @@ func Main() int {
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		now:    time.Now,
+		getenv: os.Getenv,
 		caret:  wantCaret(os.Getenv(caretEnv), os.Stderr),
 	}
 	e.terminal = isTerminal(os.Stderr)

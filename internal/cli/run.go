@@ -3,67 +3,112 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 
-	"github.com/kopf/kopf/lang"
-	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/proc"
+	"github.com/kopf/kopf/runtime/sources"
 	"github.com/kopf/kopf/runtime/supervise"
+	"github.com/kopf/kopf/runtime/watch"
 )
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--log-format text|json] FILE",
-	summary:  "run the jobs and procs of a config file",
-	help: `Runs the procs (always running, restarted after every exit) and jobs (run
-on schedules, periods and triggers, never twice at once) of FILE, a JSON or
-YAML config; see docs/config.md.
+	synopsis: "[--services DIR]... [--scripts DIR]... [--log-format text|json] [FILE]",
+	summary:  "run the jobs and procs of a config file and config directories",
+	help: `Runs procs (always running, restarted after every exit) and jobs (run on
+schedules, periods and triggers, never twice at once) from up to three kinds
+of source, in any combination (see docs/config.md):
+  FILE              a kopf config file, JSON or YAML
+  --services DIR    a directory of service files in service-manager's
+                    layout, one *.json file per job or proc
+  --scripts DIR     a directory of executables in cronmon's layout, each
+                    one a proc
+With no FILE and no directory, kopf runs the scripts of
+$XDG_CONFIG_HOME/kopf/scripts (~/.config/kopf/scripts when unset). A name
+defined in two sources is an error that names both places.
+
+kopf watches every source and applies changes without a signal, once the
+files have been quiet for 250ms: a new service starts, a removed one stops
+(SIGTERM, its stop-time, SIGKILL), a changed one restarts, and one whose
+content did not change (a touch, an editor's save of the same text) keeps
+running. A file that becomes invalid is reported with file:line:col and
+its running version keeps running. A directory that does not exist yet is
+watched for.
 
 Signals:
   SIGTERM, SIGINT  stop every proc and running job (SIGTERM, then SIGKILL
                    after its stop-time), stop orphans left behind, exit 0
-  SIGHUP           reload FILE: unchanged jobs and procs keep running,
-                   changed ones restart, removed ones stop, new ones start;
-                   an invalid file is reported and the running set kept
+  SIGHUP           read every source again now
 
 kopf's own log goes to stderr: text when stderr is a terminal, JSON lines
 otherwise.
 
 Flags:
+  --services DIR  a services directory; repeat for more
+  --scripts DIR   a scripts directory; repeat for more
   --log-format F  text or json, whatever stderr is
 
-Exit status: 0 after a signal stopped kopf, 1 when FILE is invalid or kopf
-cannot supervise, 2 for a usage error.
+Exit status: 0 after a signal stopped kopf, 1 when FILE is invalid, the
+sources do not fit together, or kopf cannot supervise, 2 for a usage error.
 `,
 	run: runRun,
+}
+
+// dirs is a repeatable directory flag.
+type dirs []string
+
+func (d *dirs) String() string { return strings.Join(*d, ", ") }
+func (d *dirs) Set(v string) error {
+	if v == "" {
+		return errors.New("empty directory name")
+	}
+	*d = append(*d, v)
+	return nil
+}
+
+// sourceFlags adds the flags that name a daemon's directories to fs.
+func sourceFlags(fs *flag.FlagSet) (services, scripts *dirs) {
+	services, scripts = &dirs{}, &dirs{}
+	fs.Var(services, "services", "")
+	fs.Var(scripts, "scripts", "")
+	return services, scripts
 }
 
 func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("run")
 	format := fs.String("log-format", "", "")
+	services, scripts := sourceFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("expected one config FILE, got %d arguments", len(pos))
+	if len(pos) > 1 {
+		return usagef("expected at most one config FILE, got %d arguments", len(pos))
 	}
-	file := pos[0]
 	log, err := e.logger(*format)
 	if err != nil {
 		return err
 	}
-	cfg, warnings, err := config.Load(file)
-	if err != nil {
-		logConfigError(log, "refusing to start", file, err)
-		return errFailed
+	spec := sources.Spec{Services: *services, Scripts: *scripts}
+	if len(pos) == 1 {
+		spec.File = pos[0]
 	}
-	for _, w := range warnings {
-		log.Warn(w.String(), "file", file)
+	if len(spec.Paths()) == 0 {
+		spec.Scripts = []string{e.defaultScripts()}
+	}
+	set := sources.New(spec, log)
+	cfg, err := set.Load()
+	if err != nil {
+		sources.LogErrors(log, spec.File, "refusing to start", err)
+		return errFailed
 	}
 	host, err := proc.NewHost()
 	if err != nil {
@@ -75,62 +120,64 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	defer stop()
 	dir, _ := os.Getwd()
 	s := supervise.New(supervise.Options{Host: supervise.ProcHost(host), Logger: log, Dir: dir})
-	stopReloads := reloadOnHangup(ctx, log, file, s)
-	defer stopReloads()
-	log.Info(fmt.Sprintf("kopf running %s: %d jobs, %d procs", file, len(cfg.Jobs), len(cfg.Procs)), "file", file, "pid", os.Getpid())
+	rescan := func() {
+		if cfg := set.Rescan(); cfg != nil {
+			s.Reload(cfg)
+		}
+	}
+	stopWatching := watchSources(ctx, log, set, rescan)
+	defer stopWatching()
+	log.Info(fmt.Sprintf("kopf running %s: %d jobs, %d procs", strings.Join(spec.Paths(), ", "), len(cfg.Jobs), len(cfg.Procs)),
+		"sources", spec.Paths(), "pid", os.Getpid())
 	return s.Run(ctx, cfg)
 }
 
-// reloadOnHangup reloads file into s on every SIGHUP until ctx is done or
-// the returned function is called.
-func reloadOnHangup(ctx context.Context, log *slog.Logger, file string, s *supervise.Supervisor) func() {
+// defaultScripts is cronmon's scripts directory under kopf's name.
+func (e *env) defaultScripts() string {
+	base := e.getenv("XDG_CONFIG_HOME")
+	if !filepath.IsAbs(base) { // the XDG spec: a relative value is invalid
+		base = filepath.Join(e.getenv("HOME"), ".config")
+	}
+	return filepath.Join(base, "kopf", "scripts")
+}
+
+// watchSources calls rescan after each change to the sources and on every
+// SIGHUP, one call at a time, until ctx is done or the returned function
+// is called; that function returns once no call is running.
+func watchSources(ctx context.Context, log *slog.Logger, set *sources.Set, rescan func()) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var mu sync.Mutex // one rescan at a time, from the watcher or a signal
+	once := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() == nil {
+			rescan()
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		err := watch.Watch(ctx, set.Paths(), watch.Options{Logger: log}, once)
+		if err != nil && ctx.Err() == nil {
+			log.Error(fmt.Sprintf("cannot watch the sources: %v; changes apply on SIGHUP only", err))
+		}
+	})
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
+	wg.Go(func() {
 		for {
 			select {
 			case <-hup:
+				log.Info("SIGHUP: reading every source again")
+				once()
 			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			}
-			cfg, warnings, err := config.Load(file)
-			if err != nil {
-				logConfigError(log, "reload refused, keeping the running config", file, err)
-				continue
-			}
-			for _, w := range warnings {
-				log.Warn(w.String(), "file", file)
-			}
-			if s.Reload(cfg) != nil {
 				return
 			}
 		}
-	}()
+	})
 	return func() {
 		signal.Stop(hup)
-		close(done)
-	}
-}
-
-// logConfigError logs each error of an invalid config as its own record,
-// with file:line:col in the message text, so it reads the same in text and
-// JSON logs.
-func logConfigError(log *slog.Logger, what, file string, err error) {
-	var list lang.ErrorList
-	if !errors.As(err, &list) {
-		log.Error(fmt.Sprintf("%s: %v", what, err), "file", file)
-		return
-	}
-	noun := "errors"
-	if len(list) == 1 {
-		noun = "error"
-	}
-	log.Error(fmt.Sprintf("%s: %s has %d %s", what, file, len(list), noun), "file", file)
-	for _, le := range list {
-		log.Error(le.Error(), "file", file, "line", le.Pos.Line, "col", le.Pos.Col)
+		cancel()
+		wg.Wait()
 	}
 }
 

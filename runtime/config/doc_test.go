@@ -40,3 +40,22 @@ func TestDocs(t *testing.T) {
 		t.Errorf("docs/config.md's table of settings mismatch (-known +documented):\n%s", diff)
 	}
 }
+
+// The services-file examples of docs/config.md load as services files.
+func TestDocsServiceExamples(t *testing.T) {
+	doc := mustRead(t, "../../docs/config.md")
+	_, section, ok := strings.Cut(doc, "### Services directories")
+	if !ok {
+		t.Fatal("docs/config.md has no section on services directories")
+	}
+	section, _, _ = strings.Cut(section, "\n### ")
+	blocks := regexp.MustCompile("(?s)```jsonc\n(.*?)```").FindAllStringSubmatch(section, -1)
+	if len(blocks) < 2 {
+		t.Fatalf("found %d examples, want at least 2", len(blocks))
+	}
+	for i, b := range blocks {
+		if _, _, err := ParseService("example.json", []byte(b[1])); err != nil {
+			t.Errorf("example %d: %v\n%s", i+1, err, b[1])
+		}
+	}
+}

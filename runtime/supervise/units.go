@@ -123,7 +123,11 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 			s.procs[name] = &procUnit{cfg: p, restarts: newRestarts(p.Backoff, p.Idle), startAt: now}
 		}
 	}
-	s.log.Info(fmt.Sprintf("config %s: %d kept, %d restarted, %d stopped, %d started", cfg.File,
+	what := "config"
+	if cfg.File != "" {
+		what += " " + cfg.File
+	}
+	s.log.Info(fmt.Sprintf("%s: %d kept, %d restarted, %d stopped, %d started", what,
 		len(kept), len(restarted), len(stopped), len(started)),
 		"file", cfg.File, "kept", kept, "restarted", restarted, "stopped", stopped, "started", started)
 }
