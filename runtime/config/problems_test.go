@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/lang"
 )
 
@@ -14,15 +15,21 @@ import (
 // strings kopf check prints.
 func problems(t *testing.T, file, src string) []string {
 	t.Helper()
-	cfg, warnings, err := Parse(file, []byte(src))
+	return problemsOf(t, Parse, file, src)
+}
+
+// problemsOf is problems for any of the package's parsers.
+func problemsOf(t *testing.T, parse func(string, []byte) (*Config, []compile.Warning, error), file, src string) []string {
+	t.Helper()
+	cfg, warnings, err := parse(file, []byte(src))
 	var out []string
 	if err != nil {
 		var list lang.ErrorList
 		if !errors.As(err, &list) {
-			t.Fatalf("Parse(%s) error %v is not a lang.ErrorList", file, err)
+			t.Fatalf("parsing %s: error %v is not a lang.ErrorList", file, err)
 		}
 		if cfg != nil {
-			t.Errorf("Parse(%s) returned a config with errors", file)
+			t.Errorf("parsing %s returned a config with errors", file)
 		}
 		for _, e := range list {
 			if e.Pos.Filename != file {

@@ -1,13 +1,10 @@
 package config
 
 import (
-	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/kopf/kopf/lang"
 )
 
 func parseService(t *testing.T, file, src string) *Config {
@@ -17,29 +14,6 @@ func parseService(t *testing.T, file, src string) *Config {
 		t.Fatalf("ParseService(%s): %v", file, err)
 	}
 	return cfg
-}
-
-// serviceProblems is problems for a services file.
-func serviceProblems(t *testing.T, file, src string) []string {
-	t.Helper()
-	cfg, warnings, err := ParseService(file, []byte(src))
-	var out []string
-	if err != nil {
-		var list lang.ErrorList
-		if !errors.As(err, &list) {
-			t.Fatalf("ParseService(%s) error %v is not a lang.ErrorList", file, err)
-		}
-		if cfg != nil {
-			t.Errorf("ParseService(%s) returned a config with errors", file)
-		}
-		for _, e := range list {
-			out = append(out, e.Error())
-		}
-	}
-	for _, w := range warnings {
-		out = append(out, w.String())
-	}
-	return out
 }
 
 // The two examples of service-manager.md, as files of a services
@@ -173,7 +147,7 @@ func TestServiceProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := serviceProblems(t, "s.json", tt.src)
+			got := problemsOf(t, ParseService, "s.json", tt.src)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
@@ -182,7 +156,7 @@ func TestServiceProblems(t *testing.T) {
 }
 
 func TestServiceManagerBrokenExampleAsServiceFile(t *testing.T) {
-	got := serviceProblems(t, "cleanup_logs.json", mustRead(t, "../../examples/service-manager-broken.json"))
+	got := problemsOf(t, ParseService, "cleanup_logs.json", mustRead(t, "../../examples/service-manager-broken.json"))
 	want := []string{`cleanup_logs.json:6:13: missing comma after this value; the next one starts at 8:3`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
