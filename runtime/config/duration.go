@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -105,4 +106,15 @@ func formatDuration(d time.Duration) string {
 		return d.String()
 	}
 	return lang.FormatDuration(int64(d / time.Second))
+}
+
+// ParseDuration reads a duration as the config file writes one ("90s",
+// "1h30m", "2d"), for flags that take the same form; the error says what
+// is wrong in words.
+func ParseDuration(s string) (time.Duration, error) {
+	d, problem := parseDuration(s)
+	if problem != "" {
+		return 0, fmt.Errorf("invalid duration %q: %s", s, problem)
+	}
+	return d, nil
 }

@@ -188,3 +188,12 @@ func TestParseDuration(t *testing.T) {
 		t.Error("the duration help names no compound example")
 	}
 }
+
+func TestExportedParseDuration(t *testing.T) {
+	if d, err := ParseDuration("1d2h"); err != nil || d != 26*time.Hour {
+		t.Errorf(`ParseDuration("1d2h") = %v, %v; want 26h`, d, err)
+	}
+	if _, err := ParseDuration("-5m"); err == nil || err.Error() != `invalid duration "-5m": negative` {
+		t.Errorf(`ParseDuration("-5m") error = %v`, err)
+	}
+}

@@ -1,0 +1,96 @@
+package journal
+
+import "time"
+
+// The types of events. docs/operations.md describes each with its fields.
+const (
+	// The daemon's own life.
+	Acquired     = "acquired"      // JournalID, PID, BootID: a daemon took the journal
+	State        = "state"         // Running, Jobs: what the daemon holds, first in a file after rotation
+	LogTruncated = "log_truncated" // Reason: kopf cut a torn or unreadable part of the journal
+	Warning      = "warning"       // Component, Error: a non-fatal problem
+	Quit         = "quit"          // the daemon stopped every process and exits
+
+	// Config.
+	Source = "source" // Op, Unit, Kind, File: a unit was added, updated or removed
+
+	// Processes.
+	Spawned    = "spawned"     // Unit, Kind, PID, StartTicks, Argv, Args, Reasons: a process started
+	SpawnError = "spawn_error" // Unit, Kind, Error, Argv: a process could not be started
+	Exited     = "exited"      // Unit, Kind, PID, Code, Signal, Seconds, Graceful, StoppedBy
+	Leftover   = "leftover"    // Unit, PID, StartTicks, Action, Reason: a process of an earlier daemon found at start
+
+	// Job decisions.
+	Fired     = "fired"     // Unit, Source, At, Count: a schedule fired (Count fires joined when several were missed)
+	CatchUp   = "catch_up"  // Unit, Source, At: a run at start makes up for the fire At, missed while kopf was down
+	Triggered = "triggered" // Unit, By, Args: a trigger from a job or from outside
+	Queued    = "queued"    // Unit, Reason: a run waits for the running one to end
+	Skipped   = "skipped"   // Unit, Reason: a fire or trigger that starts no run of its own
+)
+
+// Event is one line of the journal. Which fields are set depends on Type;
+// the rest are left out of the line.
+type Event struct {
+	Time time.Time `json:"time"`
+	Type string    `json:"type"`
+
+	Unit string `json:"unit,omitempty"` // a job or proc's name
+	Kind string `json:"kind,omitempty"` // "job" or "proc"
+
+	// acquired
+	JournalID string `json:"journal_id,omitempty"` // random, one per daemon run
+	BootID    string `json:"boot_id,omitempty"`    // /proc/sys/kernel/random/boot_id
+
+	// source
+	Op   string `json:"op,omitempty"`   // "add", "update" or "remove"
+	File string `json:"file,omitempty"` // where the unit is defined
+
+	// spawned, exited, leftover, acquired
+	PID int `json:"pid,omitempty"`
+	// StartTicks is the process's start time, field 22 of /proc/PID/stat
+	// (clock ticks after boot): with BootID and PID it names one process,
+	// so a reused pid is never taken for kopf's.
+	StartTicks uint64   `json:"start_ticks,omitempty"`
+	Argv       []string `json:"argv,omitempty"`
+	Args       []string `json:"args,omitempty"`    // a run's extra arguments (spawned, triggered)
+	Reasons    []string `json:"reasons,omitempty"` // why a job's run started
+
+	// exited
+	Code     *int    `json:"code,omitempty"`   // exit status; absent when a signal ended it
+	Signal   string  `json:"signal,omitempty"` // "SIGTERM", …
+	Seconds  float64 `json:"seconds,omitempty"`
+	Graceful bool    `json:"graceful,omitempty"` // exit 0, or ended on kopf's SIGTERM before the SIGKILL
+	// StoppedBy says why kopf stopped the process: "reload", "removed",
+	// "timeout", "shutdown"; empty when it ended by itself.
+	StoppedBy string `json:"stopped_by,omitempty"`
+
+	// fired, catch_up
+	Source string    `json:"source,omitempty"` // the schedule, as `schedule "every 1h"`
+	At     time.Time `json:"at,omitzero"`      // the (first) fire time
+	Count  int       `json:"count,omitempty"`  // fires that joined one run, when more than one
+
+	// triggered
+	By string `json:"by,omitempty"` // the job that triggered, or "control" / "signal"
+
+	// leftover
+	Action string `json:"action,omitempty"` // "stopped", "killed", "gone", "left alone"
+
+	// queued, skipped, log_truncated, leftover
+	Reason string `json:"reason,omitempty"`
+
+	// warning, spawn_error
+	Component string `json:"component,omitempty"`
+	Error     string `json:"error,omitempty"`
+
+	// state
+	Running []Proc   `json:"running,omitempty"` // processes started and not yet seen to exit
+	Jobs    []string `json:"jobs,omitempty"`    // the jobs the daemon runs, sorted
+}
+
+// Proc is a process a daemon started and has not seen exit.
+type Proc struct {
+	Unit       string `json:"unit"`
+	Kind       string `json:"kind"`
+	PID        int    `json:"pid"`
+	StartTicks uint64 `json:"start_ticks"`
+}
