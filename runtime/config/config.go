@@ -65,8 +65,11 @@ type Job struct {
 	// Pause is set (there is no previous start to keep a distance from),
 	// false otherwise.
 	RunOnStart bool
-	Schedules  []Schedule // from `schedule` / `scheduling` and `cron`, in file order
-	Triggers   []Trigger  // from `trigger`, in file order
+	// CatchUp is `catch-up: last`: at start, run once if a schedule fired
+	// while kopf was down.
+	CatchUp   bool
+	Schedules []Schedule // from `schedule` / `scheduling` and `cron`, in file order
+	Triggers  []Trigger  // from `trigger`, in file order
 }
 
 // Schedule is one schedule of a job.

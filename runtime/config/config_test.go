@@ -101,6 +101,7 @@ func TestEveryKey(t *testing.T) {
 				Random:     30 * time.Minute,
 				Timeout:    2 * time.Hour,
 				RunOnStart: false,
+				CatchUp:    true,
 				Schedules: []Schedule{
 					sched(t, "schedule", "@ 04:15", berlin),
 					sched(t, "schedule", "every 1w @ 03:00", berlin),

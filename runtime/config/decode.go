@@ -15,7 +15,7 @@ import (
 // The keys of a job or proc's settings.
 var (
 	unitKeys = []string{"command", "dir", "env", "idle", "log-output", "log-start", "mail-from", "mail-to", "stop-time", "timezone", "title"}
-	jobKeys  = append(slices.Clone(unitKeys), "cron", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger")
+	jobKeys  = append(slices.Clone(unitKeys), "catch-up", "cron", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger")
 	procKeys = append(slices.Clone(unitKeys), "backoff")
 )
 
@@ -166,6 +166,12 @@ func (l *loader) job(key, val *node) *Job {
 	}
 	l.schedules(j, val)
 	l.jobTriggers(j, set["trigger"])
+	if n := set["catch-up"]; n != nil {
+		j.CatchUp = l.catchUp(n)
+		if j.CatchUp && len(j.Schedules) == 0 {
+			l.warnf(n.pos, "\"catch-up\" has no effect without a schedule")
+		}
+	}
 
 	if j.Command == nil && set["trigger"] == nil && set["command"] == nil {
 		l.warnf(key.pos, "job %s has neither \"command\" nor \"trigger\": it does nothing", quote(j.Name))
@@ -193,6 +199,19 @@ func (l *loader) proc(key, val *node) *Proc {
 		p.Backoff = l.backoff(n)
 	}
 	return p
+}
+
+// catchUp reads catch-up: "none" or "last".
+func (l *loader) catchUp(n *node) bool {
+	switch v := l.str("catch-up", n); {
+	case n.kind != kindString:
+	case v == "last":
+		return true
+	case v == "none":
+	default:
+		l.errorf(n.pos, "\"catch-up\" must be \"none\" or \"last\", found %s", quote(v))
+	}
+	return false
 }
 
 // unit reads the settings jobs and procs share.

@@ -141,6 +141,12 @@ func TestValueErrors(t *testing.T) {
 	job := func(settings string) string { return `{"jobs": {"a": {"command": "x", ` + settings + `}}}` }
 	// The value of the setting starts at column 33 + len(key) + 4.
 	runProblems(t, []problemTest{
+		{"catch-up value", "", job(`"catch-up": "all", "cron": "0 4"`), []string{
+			`k.json:1:45: "catch-up" must be "none" or "last", found "all"`,
+		}},
+		{"catch-up type", "", job(`"catch-up": true, "cron": "0 4"`), []string{
+			`k.json:1:45: "catch-up" must be a string, found a boolean (true)`,
+		}},
 		{"negative number", "", job(`"pause": -5`), []string{
 			`k.json:1:42: "pause" must not be negative, found -5`,
 		}},
@@ -292,6 +298,9 @@ func TestWarnings(t *testing.T) {
 		{"timeout at stop-time", "", `{"jobs": {"a": {"command": "x", "timeout": "10s"}}}`, nil},
 		{"random without period or pause", "", `{"jobs": {"a": {"command": "x", "random": "1h", "cron": "0 4"}}}`, []string{
 			`k.json:1:43: warning: "random" has no effect without "period" or "pause"`,
+		}},
+		{"catch-up without a schedule", "", `{"jobs": {"a": {"command": "x", "period": "1h", "catch-up": "last"}}}`, []string{
+			`k.json:1:61: warning: "catch-up" has no effect without a schedule`,
 		}},
 		{"random with pause", "", `{"jobs": {"a": {"command": "x", "random": "1h", "pause": "1h"}}}`, nil},
 		{"mail-from without mail-to", "", `{"procs": {"p": {"command": "x", "mail-from": "kopf@example.com"}}}`, []string{

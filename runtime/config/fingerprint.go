@@ -17,8 +17,8 @@ func (j *Job) Fingerprint() string {
 	j.Unit.fingerprint(&b)
 	// A job's extra arguments reach a string command as "$@" and an argv
 	// as more argv entries, so for a job the two forms differ.
-	fmt.Fprintf(&b, "shell %t\nperiod %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\n",
-		j.Shell, j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart)
+	fmt.Fprintf(&b, "shell %t\nperiod %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\ncatch-up %t\n",
+		j.Shell, j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart, j.CatchUp)
 	var lines []string
 	for _, s := range j.Schedules {
 		lines = append(lines, fmt.Sprintf("schedule %q in %q args %q", s.Compiled, s.Compiled.Location(), s.Args))

@@ -15,7 +15,7 @@ var serviceKeys = []string{"args", "cmd", "name", "root_directory", "stop_time",
 
 // jobOnlyKeys make a services file a job; without them it is a proc, as in
 // service-manager.md, where a file with "scheduling" is a cron task.
-var jobOnlyKeys = []string{"cron", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
+var jobOnlyKeys = []string{"catch-up", "cron", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
 
 // ParseService reads one file of a services directory, in
 // service-manager.md's layout: a JSON object (comments and trailing commas
