@@ -144,12 +144,20 @@ func (j *Job) Queued() []string {
 	return append([]string(nil), j.queued.reasons...)
 }
 
+// Fire is a source's fire that Advance turned into a trigger.
+type Fire struct {
+	Source string    // the source's Name
+	At     time.Time // its (first) fire time
+	Count  int       // how many fires joined: more than 1 when some were missed
+	Note   string    // what became of it, in words
+}
+
 // Advance turns the schedule fires due by now into triggers. Fires that were
 // missed because nobody asked in time (a suspended machine, a busy loop) are
 // not dropped: each source's missed fires join one run, and the note says
 // how many there were.
-func (j *Job) Advance(now time.Time) []string {
-	var notes []string
+func (j *Job) Advance(now time.Time) []Fire {
+	var fires []Fire
 	for i, s := range j.spec.Sources {
 		at := j.fires[i]
 		if at.IsZero() || at.After(now) {
@@ -169,10 +177,11 @@ func (j *Job) Advance(now time.Time) []string {
 			reason = fmt.Sprintf("%s fired %d times from %s to %s; the fires join one run",
 				s.Name, n, j.fires[i].Format(time.RFC3339), now.Format(time.RFC3339))
 		}
+		first := j.fires[i]
 		j.fires[i] = at
-		notes = append(notes, j.Trigger(now, s.Args, reason))
+		fires = append(fires, Fire{Source: s.Name, At: first, Count: n, Note: j.Trigger(now, s.Args, reason)})
 	}
-	return notes
+	return fires
 }
 
 // Trigger asks for a run with extra arguments, for the given reason, and

@@ -222,10 +222,13 @@ func TestScheduleArgs(t *testing.T) {
 func TestMissedFiresJoinOneRunAndSaySo(t *testing.T) {
 	j := New(Spec{Sources: []Source{every(t, "every 10m")}}, t0, nil)
 	late := t0.Add(time.Hour + 5*time.Minute) // asleep for an hour
-	notes := j.Advance(late)
-	want := []string{"schedule every 10m fired 6 times from 2026-11-23T00:10:00Z to 2026-11-23T01:05:00Z; the fires join one run: runs at 2026-11-23T01:05:00Z"}
-	if diff := cmp.Diff(want, notes); diff != "" {
-		t.Errorf("notes (-want +got):\n%s", diff)
+	fires := j.Advance(late)
+	want := []Fire{{
+		Source: "schedule every 10m", At: t0.Add(10 * time.Minute), Count: 6,
+		Note: "schedule every 10m fired 6 times from 2026-11-23T00:10:00Z to 2026-11-23T01:05:00Z; the fires join one run: runs at 2026-11-23T01:05:00Z",
+	}}
+	if diff := cmp.Diff(want, fires); diff != "" {
+		t.Errorf("fires (-want +got):\n%s", diff)
 	}
 	r, ok := j.Due(late)
 	if !ok || len(r.Reasons) != 1 {

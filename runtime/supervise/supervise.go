@@ -30,6 +30,7 @@ import (
 
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/job"
+	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
 )
 
@@ -72,6 +73,16 @@ type Options struct {
 	// OrphanGrace is how long orphans get after SIGTERM when kopf stops;
 	// 0 is 10 seconds.
 	OrphanGrace time.Duration
+	// Journal records every decision the supervisor acts on, as the
+	// journal's events; nil records nothing.
+	Journal func(journal.Event)
+	// Resume is what the journal says of the daemon before this one: jobs
+	// with catch-up run at start for fires missed since it was last seen.
+	// nil for none.
+	Resume *journal.Previous
+	// StartTicks returns a process's start time for the journal (see
+	// journal.Event); nil reads /proc.
+	StartTicks func(pid int) uint64
 }
 
 // Supervisor runs one config at a time; Reload swaps it.
@@ -112,6 +123,12 @@ func New(opts Options) *Supervisor {
 	if opts.OrphanGrace == 0 {
 		opts.OrphanGrace = 10 * time.Second
 	}
+	if opts.Journal == nil {
+		opts.Journal = func(journal.Event) {}
+	}
+	if opts.StartTicks == nil {
+		opts.StartTicks = func(pid int) uint64 { n, _ := proc.StartTicks(pid); return n }
+	}
 	return &Supervisor{
 		opts:     opts,
 		log:      opts.Logger,
@@ -131,7 +148,9 @@ var ErrStopped = errors.New("supervisor stopped")
 // Then it stops every proc and running job (SIGTERM, stop-time, SIGKILL),
 // waits for them, stops the orphans left behind, and returns nil.
 func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
-	s.apply(cfg, time.Now())
+	now := time.Now()
+	s.apply(cfg, now)
+	s.catchUp(now)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	done := ctx.Done()
@@ -145,7 +164,7 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 		select {
 		case <-done:
 			done = nil
-			s.stopAll()
+			s.stopAll(time.Now())
 		case ev := <-s.exits:
 			s.exited(ev, time.Now())
 		case cfg := <-s.reloads:
@@ -258,19 +277,41 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // stopAll stops every process for kopf's own shutdown.
-func (s *Supervisor) stopAll() {
+func (s *Supervisor) stopAll(now time.Time) {
 	s.stopping = true
 	s.log.Info("stopping every proc and running job", "running", s.alive)
 	for _, name := range sortedKeys(s.jobs) {
 		if u := s.jobs[name]; u.run != nil {
-			s.stopRun(u.run, u.cfg.StopTime, "kopf is stopping")
+			s.stopRun(u.run, u.cfg.StopTime, causeShutdown, "kopf is stopping")
 		}
 	}
 	for _, name := range sortedKeys(s.procs) {
 		if u := s.procs[name]; u.run != nil {
-			s.stopRun(u.run, u.cfg.StopTime, "kopf is stopping")
+			s.stopRun(u.run, u.cfg.StopTime, causeShutdown, "kopf is stopping")
 		}
 	}
+}
+
+// Why kopf stopped a run, for the journal's stopped_by.
+const (
+	causeReload   = "reload"
+	causeRemoved  = "removed"
+	causeTimeout  = "timeout"
+	causeShutdown = "shutdown"
+)
+
+// record journals ev at now.
+func (s *Supervisor) record(now time.Time, ev journal.Event) {
+	ev.Time = now
+	s.opts.Journal(ev)
+}
+
+// kind names a run's unit kind as the journal does.
+func (r *running) kind() string {
+	if r.proc {
+		return "proc"
+	}
+	return "job"
 }
 
 // running is one started run of a job or proc.
@@ -282,12 +323,14 @@ type running struct {
 	start    time.Time
 	deadline time.Time // job timeout; zero without one
 	stopSent bool      // kopf stopped it (reload, removal, timeout or shutdown)
+	cause    string    // why, as the journal's stopped_by
 	timedOut bool
 	core     *job.Job // the job core that started it; nil for procs
 }
 
-// spawn starts argv for a unit and watches for its exit.
-func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string) error {
+// spawn starts argv for a unit and watches for its exit; a job's run
+// comes with its arguments and reasons, for the journal.
+func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string, run job.Run) error {
 	spec := proc.Spec{
 		Argv: argv,
 		Dir:  s.dir(u.Dir),
@@ -301,10 +344,15 @@ func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string) error {
 	}
 	p, err := s.opts.Host.Start(spec)
 	if err != nil {
+		s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
 		return err
 	}
 	r.p = p
 	s.alive++
+	s.record(r.start, journal.Event{
+		Type: journal.Spawned, Unit: r.unit, Kind: r.kind(), PID: p.Pid(), StartTicks: s.opts.StartTicks(p.Pid()),
+		Argv: argv, Args: run.Args, Reasons: run.Reasons,
+	})
 	go func() {
 		ex := <-p.Done()
 		s.exits <- exitEvent{run: r, exit: ex}
@@ -322,11 +370,11 @@ func (s *Supervisor) dir(d string) string {
 	return filepath.Join(s.opts.Dir, d)
 }
 
-func (s *Supervisor) stopRun(r *running, grace time.Duration, why string) {
+func (s *Supervisor) stopRun(r *running, grace time.Duration, cause, why string) {
 	if r.stopSent || r.p == nil {
 		return
 	}
-	r.stopSent = true
+	r.stopSent, r.cause = true, cause
 	s.log.Info("stopping "+r.title+": "+why, "unit", r.unit, "pid", r.p.Pid(), "stop-time", grace.String())
 	r.p.Stop(grace)
 }
@@ -335,11 +383,29 @@ func (s *Supervisor) stopRun(r *running, grace time.Duration, why string) {
 func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 	s.alive--
 	r := ev.run
+	s.recordExit(r, ev.exit, now)
 	if r.proc {
 		s.procExited(r, ev.exit, now)
 	} else {
 		s.jobExited(r, ev.exit, now)
 	}
+}
+
+// recordExit journals the end of a process.
+func (s *Supervisor) recordExit(r *running, ex proc.Exit, now time.Time) {
+	ev := journal.Event{
+		Type: journal.Exited, Unit: r.unit, Kind: r.kind(), PID: ex.Pid,
+		Seconds: now.Sub(r.start).Seconds(), StoppedBy: r.cause,
+	}
+	if ex.Signal != 0 {
+		ev.Signal = unix.SignalName(ex.Signal)
+	} else {
+		ev.Code = &ex.Code
+	}
+	// Graceful: a clean exit, or an end on kopf's request that did not
+	// need SIGKILL.
+	ev.Graceful = ex.Signal == 0 && ex.Code == 0 || r.stopSent && ex.Signal != unix.SIGKILL
+	s.record(now, ev)
 }
 
 func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time, logStart bool) {

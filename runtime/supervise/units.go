@@ -9,6 +9,7 @@ import (
 
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/job"
+	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
 )
 
@@ -69,18 +70,20 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 		switch {
 		case !ok:
 			stopped = append(stopped, name)
+			s.recordSource(now, "remove", "job", &u.cfg.Unit)
 			u.removed = true
 			if u.run == nil {
 				delete(s.jobs, name)
 			} else {
-				s.stopRun(u.run, u.cfg.StopTime, "removed from the config")
+				s.stopRun(u.run, u.cfg.StopTime, causeRemoved, "removed from the config")
 			}
 		case nj.Fingerprint() == u.cfg.Fingerprint():
 			kept = append(kept, name)
 		default:
 			restarted = append(restarted, name)
+			s.recordSource(now, "update", "job", &nj.Unit)
 			if u.run != nil {
-				s.stopRun(u.run, u.cfg.StopTime, "changed in the config")
+				s.stopRun(u.run, u.cfg.StopTime, causeReload, "changed in the config")
 			}
 			u.cfg, u.core, u.removed = nj, s.newJob(nj, now), false
 		}
@@ -91,19 +94,21 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 		switch {
 		case !ok:
 			stopped = append(stopped, name)
+			s.recordSource(now, "remove", "proc", &u.cfg.Unit)
 			u.removed, u.startAt = true, time.Time{}
 			if u.run == nil {
 				delete(s.procs, name)
 			} else {
-				s.stopRun(u.run, u.cfg.StopTime, "removed from the config")
+				s.stopRun(u.run, u.cfg.StopTime, causeRemoved, "removed from the config")
 			}
 		case np.Fingerprint() == u.cfg.Fingerprint():
 			kept = append(kept, name)
 		default:
 			restarted = append(restarted, name)
+			s.recordSource(now, "update", "proc", &np.Unit)
 			u.cfg, u.restarts, u.removed = np, newRestarts(np.Backoff, np.Idle), false
 			if u.run != nil {
-				s.stopRun(u.run, u.cfg.StopTime, "changed in the config")
+				s.stopRun(u.run, u.cfg.StopTime, causeReload, "changed in the config")
 				u.startAt = time.Time{} // started again once the old one has exited
 			} else {
 				u.startAt = now
@@ -113,6 +118,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 	for _, name := range sortedKeys(newJobs) {
 		if _, ok := s.jobs[name]; !ok {
 			started = append(started, name)
+			s.recordSource(now, "add", "job", &newJobs[name].Unit)
 			s.jobs[name] = &jobUnit{cfg: newJobs[name], core: s.newJob(newJobs[name], now)}
 		}
 	}
@@ -120,6 +126,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 		if _, ok := s.procs[name]; !ok {
 			started = append(started, name)
 			p := newProcs[name]
+			s.recordSource(now, "add", "proc", &p.Unit)
 			s.procs[name] = &procUnit{cfg: p, restarts: newRestarts(p.Backoff, p.Idle), startAt: now}
 		}
 	}
@@ -132,17 +139,83 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 		"file", cfg.File, "kept", kept, "restarted", restarted, "stopped", stopped, "started", started)
 }
 
+func (s *Supervisor) recordSource(now time.Time, op, kind string, u *config.Unit) {
+	s.record(now, journal.Event{Type: journal.Source, Op: op, Unit: u.Name, Kind: kind, File: u.Pos.Filename})
+}
+
+// catchUp asks each job with catch-up to run once if one of its schedules
+// fired while kopf was down: after the previous daemon's last event and
+// up to now. Only jobs the previous daemon ran have anything to catch up.
+func (s *Supervisor) catchUp(now time.Time) {
+	prev := s.opts.Resume
+	if prev == nil || prev.LastSeen.IsZero() {
+		return
+	}
+	for _, name := range sortedKeys(s.jobs) {
+		u := s.jobs[name]
+		if !u.cfg.CatchUp || !prev.Jobs[name] {
+			continue
+		}
+		var missed time.Time
+		var from config.Schedule
+		for _, sc := range u.cfg.Schedules {
+			if at, ok := lastFire(sc.Compiled, prev.LastSeen, now); ok && at.After(missed) {
+				missed, from = at, sc
+			}
+		}
+		if missed.IsZero() {
+			continue
+		}
+		source := jobSpec(&config.Job{Schedules: []config.Schedule{from}}).Sources[0].Name
+		reason := fmt.Sprintf("catch-up: %s fired at %s while kopf was down", source, missed.Format(time.RFC3339))
+		s.record(now, journal.Event{Type: journal.CatchUp, Unit: name, Kind: "job", Source: source, At: missed})
+		s.log.Info(u.core.Trigger(now, from.Args, reason), "unit", name)
+	}
+}
+
+// lastFire returns the latest fire of sc in (from, to]. It looks back from
+// to over windows that double, so a dense schedule is not stepped through
+// a long downtime fire by fire.
+func lastFire(sc interface {
+	Next(time.Time) (time.Time, bool)
+}, from, to time.Time) (time.Time, bool) {
+	for w := time.Minute; ; w *= 2 {
+		start := to.Add(-w)
+		if !start.After(from) {
+			start = from
+		}
+		var last time.Time
+		for at, ok := sc.Next(start); ok && !at.After(to); at, ok = sc.Next(at) {
+			last = at
+		}
+		if !last.IsZero() {
+			return last, true
+		}
+		if start.Equal(from) {
+			return time.Time{}, false
+		}
+	}
+}
+
 // tickJob starts the job if it is due and stops a run past its deadline. It
 // reports whether it changed anything another job could see (a run of a job
 // without a command ends at once and triggers others).
 func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
-	for _, note := range u.core.Advance(now) {
-		s.log.Debug(note, "unit", u.cfg.Name)
+	busy, waiting := u.core.Running(), u.core.Queued() != nil
+	for _, f := range u.core.Advance(now) {
+		s.log.Debug(f.Note, "unit", u.cfg.Name)
+		ev := journal.Event{Type: journal.Fired, Unit: u.cfg.Name, Kind: "job", Source: f.Source, At: f.At}
+		if f.Count > 1 {
+			ev.Count = f.Count
+		}
+		s.record(now, ev)
+		s.recordRequest(now, u.cfg.Name, busy, waiting, f.Note)
+		waiting = true
 	}
 	if r := u.run; r != nil {
 		if !r.deadline.IsZero() && !r.deadline.After(now) && !r.stopSent {
 			r.timedOut = true
-			s.stopRun(r, u.cfg.StopTime, fmt.Sprintf("timeout %s reached", u.cfg.Timeout))
+			s.stopRun(r, u.cfg.StopTime, causeTimeout, fmt.Sprintf("timeout %s reached", u.cfg.Timeout))
 		}
 		return false
 	}
@@ -165,7 +238,7 @@ func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
 		return true
 	}
 	argv := commandLine(u.cfg, run.Args)
-	if err := s.spawn(r, &u.cfg.Unit, argv); err != nil {
+	if err := s.spawn(r, &u.cfg.Unit, argv, run); err != nil {
 		s.log.Error(fmt.Sprintf("start %s failed: %v", r.title, err), "unit", r.unit, "argv", argv, "reasons", run.Reasons)
 		u.core.Ended(now)
 		return false
@@ -226,7 +299,10 @@ func (s *Supervisor) fireTriggers(u *jobUnit, how string, now time.Time) {
 			s.log.Warn(fmt.Sprintf("%s cannot trigger %s: no such job", u.cfg.Title, t.Job), "unit", u.cfg.Name)
 			continue
 		}
+		s.record(now, journal.Event{Type: journal.Triggered, Unit: t.Job, Kind: "job", By: u.cfg.Name, Args: t.Args})
+		busy, waiting := target.core.Running(), target.core.Queued() != nil
 		note := target.core.Trigger(now, t.Args, fmt.Sprintf("triggered by %s (%s)", u.cfg.Title, how))
+		s.recordRequest(now, t.Job, busy, waiting, note)
 		s.log.Debug(note, "unit", t.Job)
 	}
 }
@@ -240,14 +316,31 @@ func (s *Supervisor) trigger(req triggerRequest, now time.Time) error {
 	if u == nil || u.removed {
 		return fmt.Errorf("no job %q", req.job)
 	}
-	s.log.Info(u.core.Trigger(now, req.args, req.reason), "unit", req.job, "args", req.args)
+	s.record(now, journal.Event{Type: journal.Triggered, Unit: req.job, Kind: "job", By: req.reason, Args: req.args})
+	busy, waiting := u.core.Running(), u.core.Queued() != nil
+	note := u.core.Trigger(now, req.args, req.reason)
+	s.recordRequest(now, req.job, busy, waiting, note)
+	s.log.Info(note, "unit", req.job, "args", req.args)
 	return nil
+}
+
+// recordRequest journals what became of a fire or trigger that does not
+// start a run of its own: queued behind the running run, or joining the
+// run already waiting. A request that makes a new run is journaled when
+// the run is spawned, with its reasons.
+func (s *Supervisor) recordRequest(now time.Time, unit string, busy, waiting bool, note string) {
+	switch {
+	case busy:
+		s.record(now, journal.Event{Type: journal.Queued, Unit: unit, Kind: "job", Reason: note})
+	case waiting:
+		s.record(now, journal.Event{Type: journal.Skipped, Unit: unit, Kind: "job", Reason: note})
+	}
 }
 
 func (s *Supervisor) startProc(u *procUnit, now time.Time) {
 	r := &running{unit: u.cfg.Name, title: u.cfg.Title, proc: true, start: now}
 	u.startAt = time.Time{}
-	if err := s.spawn(r, &u.cfg.Unit, u.cfg.Command); err != nil {
+	if err := s.spawn(r, &u.cfg.Unit, u.cfg.Command, job.Run{}); err != nil {
 		at, reason := u.restarts.exited(now, now)
 		u.startAt = at
 		s.log.Error(fmt.Sprintf("start %s failed: %v; next try at %s (%s)", r.title, err, at.Format(time.RFC3339), reason),

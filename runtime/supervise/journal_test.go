@@ -1,0 +1,237 @@
+package supervise
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/compile"
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+// events collects what the supervisor journals; the loop goroutine is its
+// only writer, and tests read it after Run returned.
+type events []journal.Event
+
+func (e *events) record(ev journal.Event) { *e = append(*e, ev) }
+
+// brief renders events as "SECONDS TYPE UNIT details" lines.
+func (e events) brief() []string {
+	var out []string
+	for _, ev := range e {
+		line := fmt.Sprintf("%g %s %s", ev.Time.Sub(epoch).Seconds(), ev.Type, ev.Unit)
+		switch ev.Type {
+		case journal.Source:
+			line += " " + ev.Op + " " + ev.File
+		case journal.Spawned:
+			line += fmt.Sprintf(" pid %d args %q", ev.PID, ev.Args)
+		case journal.Exited:
+			how := ev.Signal
+			if ev.Code != nil {
+				how = fmt.Sprintf("code %d", *ev.Code)
+			}
+			line += fmt.Sprintf(" pid %d %s after %gs graceful=%t", ev.PID, how, ev.Seconds, ev.Graceful)
+			if ev.StoppedBy != "" {
+				line += " stopped by " + ev.StoppedBy
+			}
+		case journal.Fired, journal.CatchUp:
+			line += fmt.Sprintf(" %s at %s", ev.Source, ev.At.Format("15:04:05"))
+			if ev.Count > 0 {
+				line += fmt.Sprintf(" x%d", ev.Count)
+			}
+		case journal.Triggered:
+			line += fmt.Sprintf(" by %s args %q", ev.By, ev.Args)
+		case journal.SpawnError:
+			line += " " + ev.Error
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func TestJournalRecordsEveryDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			switch argv[0] {
+			case "work":
+				return behaviour{run: 25 * time.Second}
+			case "crash":
+				return behaviour{run: 5 * time.Second, code: 3}
+			case "missing":
+				return behaviour{startErr: errNoSuchFile}
+			}
+			return behaviour{run: time.Second}
+		}}
+		work := &config.Job{Unit: unit("work", "work"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")},
+			Triggers: []config.Trigger{{Job: "report", Args: []string{"--from", "work"}}}}
+		work.Pos.Filename = "kopf.json"
+		report := &config.Job{Unit: unit("report", "report")}
+		broken := &config.Job{Unit: unit("broken", "missing"), Schedules: []config.Schedule{sched(t, "schedule", "@ 00:00:40")}}
+		crash := &config.Proc{Unit: unit("crash", "crash"), Backoff: []time.Duration{time.Minute}}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{broken, report, work}, []*config.Proc{crash}),
+			Options{Journal: got.record, StartTicks: func(pid int) uint64 { return uint64(pid) * 10 }})
+		ss.until(36)
+		ss.stop()
+		want := []string{
+			"0 source broken add ",
+			"0 source report add ",
+			"0 source work add kopf.json",
+			"0 source crash add ",
+			`0 spawned crash pid 1001 args []`,
+			`5 exited crash pid 1001 code 3 after 5s graceful=false`,
+			`10 fired work schedule "every 10s" at 00:00:10`,
+			`10 spawned work pid 1002 args []`,
+			`20 fired work schedule "every 10s" at 00:00:20`,
+			`20 queued work`,
+			`30 fired work schedule "every 10s" at 00:00:30`,
+			`30 queued work`,
+			`35 exited work pid 1002 code 0 after 25s graceful=true`,
+			`35 triggered report by work args ["--from" "work"]`,
+			`35 spawned report pid 1003 args ["--from" "work"]`,
+			`35 spawned work pid 1004 args []`,
+			`36 exited report pid 1003 code 0 after 1s graceful=true`,
+			`36 exited work pid 1004 SIGTERM after 1s graceful=true stopped by shutdown`,
+		}
+		// broken fires at 00:00:40, after the end; its spawn error is
+		// tested below.
+		if diff := cmp.Diff(want, got.brief()); diff != "" {
+			t.Errorf("journal (-want +got):\n%s", diff)
+		}
+		for _, ev := range got {
+			if ev.Type == journal.Spawned && ev.StartTicks != uint64(ev.PID)*10 {
+				t.Errorf("spawned %s: start ticks %d, want the host's", ev.Unit, ev.StartTicks)
+			}
+			if ev.Type == journal.Spawned && ev.Unit == "work" && len(ev.Reasons) == 0 {
+				t.Errorf("spawned work without reasons")
+			}
+		}
+	})
+}
+
+func TestJournalSpawnErrorAndSkipped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			if argv[0] == "missing" {
+				return behaviour{startErr: errNoSuchFile}
+			}
+			return behaviour{run: time.Second}
+		}}
+		// Two schedules fire at once while the job waits for idle: the
+		// second joins the first's run.
+		j := &config.Job{Unit: unit("j", "run"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s"), sched(t, "schedule", "every 20s")}}
+		j.Idle = 5 * time.Second
+		broken := &config.Job{Unit: unit("broken", "missing"), Schedules: []config.Schedule{sched(t, "schedule", "every 1m")}}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{broken, j}, nil), Options{Journal: got.record})
+		ss.until(60)
+		ss.stop()
+		var lines []string
+		for _, l := range got.brief() {
+			if strings.HasPrefix(l, "20 ") || strings.HasPrefix(l, "25 ") || strings.HasPrefix(l, "60 ") && strings.Contains(l, "broken") {
+				lines = append(lines, l)
+			}
+		}
+		want := []string{
+			`20 fired j schedule "every 10s" at 00:00:20`,
+			`20 fired j schedule "every 20s" at 00:00:20`,
+			`20 skipped j`,
+			`25 spawned j pid 1002 args []`,
+			`60 fired broken schedule "every 1m" at 00:01:00`,
+			`60 spawn_error broken exec: no such file`,
+		}
+		if diff := cmp.Diff(want, lines); diff != "" {
+			t.Errorf("journal (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestCatchUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
+		job := func(name, schedule string, catchUp bool, args ...string) *config.Job {
+			j := &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", schedule, args...)}, CatchUp: catchUp}
+			return j
+		}
+		// kopf was last seen at 21:00 the day before the bubble's epoch.
+		prev := &journal.Previous{
+			LastSeen: epoch.Add(-3 * time.Hour),
+			Jobs:     map[string]bool{"nightly": true, "plain": true, "early": true, "dense": true, "two": true},
+		}
+		two := job("two", "@ 21:30", true, "--half")
+		two.Schedules = append(two.Schedules, sched(t, "cron", "0 22 * * *", "--ten"))
+		jobs := []*config.Job{
+			job("nightly", "@ 22:00", true, "--missed"), // missed at 22:00: runs
+			job("fresh", "@ 22:00", true),               // the previous daemon did not run it
+			job("plain", "@ 22:00", false),              // no catch-up
+			job("early", "@ 20:00", true),               // fired before kopf went down
+			job("dense", "every 1s", true),              // fires at the start instant itself
+			two,                                         // the latest of its schedules counts
+		}
+		var got events
+		ss := start(t, host, cfgOf(jobs, nil), Options{Journal: got.record, Resume: prev})
+		ss.until(0.5)
+		ss.stop()
+		var caught, spawned []string
+		for _, ev := range got {
+			switch ev.Type {
+			case journal.CatchUp:
+				caught = append(caught, fmt.Sprintf("%s %s at %s", ev.Unit, ev.Source, ev.At.Format(time.RFC3339)))
+			case journal.Spawned:
+				spawned = append(spawned, fmt.Sprintf("%s %q", ev.Unit, ev.Args))
+			}
+		}
+		slices.Sort(spawned)
+		wantCaught := []string{
+			`dense schedule "every 1s" at 2000-01-01T00:00:00Z`,
+			`nightly schedule "@ 22:00" at 1999-12-31T22:00:00Z`,
+			`two cron "0 22 * * *" at 1999-12-31T22:00:00Z`,
+		}
+		wantSpawned := []string{`dense []`, `nightly ["--missed"]`, `two ["--ten"]`}
+		if diff := cmp.Diff(wantCaught, caught); diff != "" {
+			t.Errorf("catch_up events (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantSpawned, spawned); diff != "" {
+			t.Errorf("runs at start (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestLastFire(t *testing.T) {
+	at := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		schedule, from, to, want string // want "" for none
+	}{
+		{"every 1s", "2026-01-01T00:00:00Z", "2026-01-31T12:34:56Z", "2026-01-31T12:34:56Z"},
+		{"0 0 29 2 *", "2001-03-01T00:00:00Z", "2004-03-01T00:00:00Z", "2004-02-29T00:00:00Z"},
+		{"0 0 29 2 *", "2004-03-01T00:00:00Z", "2007-12-31T00:00:00Z", ""},
+		{"@ 04:15", "2026-06-01T04:15:00Z", "2026-06-02T04:14:59Z", ""}, // from itself is not missed
+		{"@ 04:15", "2026-06-01T04:15:00Z", "2026-06-02T04:15:00Z", "2026-06-02T04:15:00Z"},
+	}
+	for _, tt := range tests {
+		s, err := compile.Parse(tt.schedule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := lastFire(s, at(tt.from), at(tt.to))
+		switch {
+		case tt.want == "" && ok:
+			t.Errorf("lastFire(%s, %s, %s) = %s, want none", tt.schedule, tt.from, tt.to, got.Format(time.RFC3339))
+		case tt.want != "" && (!ok || !got.Equal(at(tt.want))):
+			t.Errorf("lastFire(%s, %s, %s) = %s, %v; want %s", tt.schedule, tt.from, tt.to, got.Format(time.RFC3339), ok, tt.want)
+		}
+	}
+}
