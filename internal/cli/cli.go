@@ -48,7 +48,7 @@ type command struct {
 	run func(ctx context.Context, e *env, args []string) error
 }
 
-var commands = []*command{nextCmd, checkCmd, runCmd}
+var commands = []*command{nextCmd, checkCmd, runCmd, journalCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {
@@ -165,7 +165,7 @@ func mainUsage(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  kopf help [COMMAND]\n\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'kopf help COMMAND' for a command's flags and exit statuses.\n")
 }

@@ -12,7 +12,10 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
 	"github.com/kopf/kopf/runtime/sources"
 	"github.com/kopf/kopf/runtime/supervise"
@@ -21,7 +24,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--log-format text|json] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--journal PATH] [--log-format text|json] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from up to three kinds
@@ -43,6 +46,15 @@ running. A file that becomes invalid is reported with file:line:col and
 its running version keeps running. A directory that does not exist yet is
 watched for.
 
+Every decision kopf acts on is a line of its journal (see docs/operations.md
+and kopf journal). One daemon holds a journal at a time: a second kopf run
+on the same journal exits 1 and names the holder's pid. At start kopf reads
+what the previous daemon wrote: processes it started that still run (it was
+SIGKILLed while a child had left its reach) are stopped before anything
+starts, confirmed by pid and start time so that a reused pid is never
+touched; and jobs with catch-up: last run once if a schedule fired while
+kopf was down.
+
 Signals:
   SIGTERM, SIGINT  stop every proc and running job (SIGTERM, then SIGKILL
                    after its stop-time), stop orphans left behind, exit 0
@@ -54,10 +66,13 @@ otherwise.
 Flags:
   --services DIR  a services directory; repeat for more
   --scripts DIR   a scripts directory; repeat for more
+  --journal PATH  the journal (default $XDG_STATE_HOME/kopf/journal.jsonl,
+                  ~/.local/state/kopf/journal.jsonl when unset)
   --log-format F  text or json, whatever stderr is
 
 Exit status: 0 after a signal stopped kopf, 1 when FILE is invalid, the
-sources do not fit together, or kopf cannot supervise, 2 for a usage error.
+sources do not fit together, another kopf holds the journal, or kopf cannot
+supervise, 2 for a usage error.
 `,
 	run: runRun,
 }
@@ -85,6 +100,7 @@ func sourceFlags(fs *flag.FlagSet) (services, scripts *dirs) {
 func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("run")
 	format := fs.String("log-format", "", "")
+	journalPath := fs.String("journal", "", "")
 	services, scripts := sourceFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -97,6 +113,23 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The journal's lock comes first: a second daemon must change
+	// nothing, not even read the config, before it gives up.
+	if *journalPath == "" {
+		*journalPath = journal.DefaultPath(e.getenv)
+	}
+	jnl, prev, err := journal.Open(*journalPath, journal.Options{
+		OnError: func(err error) {
+			log.Error(fmt.Sprintf("journal: %v; kopf carries on without it", err), "journal", *journalPath)
+		},
+	})
+	if err != nil {
+		log.Error(fmt.Sprintf("refusing to start: %v", err), "journal", *journalPath)
+		return errFailed
+	}
+	defer jnl.Close()
+	log = slog.New(journalWarnings{log.Handler(), jnl})
+
 	spec := sources.Spec{Services: *services, Scripts: *scripts}
 	if len(pos) == 1 {
 		spec.File = pos[0]
@@ -108,8 +141,10 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	cfg, err := set.Load()
 	if err != nil {
 		sources.LogErrors(log, spec.File, "refusing to start", err)
+		jnl.Record(journal.Event{Type: journal.Quit})
 		return errFailed
 	}
+	stopLeftovers(log, jnl, prev, cfg)
 	host, err := proc.NewHost()
 	if err != nil {
 		return fmt.Errorf("cannot supervise processes: %w", err)
@@ -119,7 +154,10 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	dir, _ := os.Getwd()
-	s := supervise.New(supervise.Options{Host: supervise.ProcHost(host), Logger: log, Dir: dir})
+	s := supervise.New(supervise.Options{
+		Host: supervise.ProcHost(host), Logger: log, Dir: dir,
+		Journal: jnl.Record, Resume: prev,
+	})
 	rescan := func() {
 		if cfg := set.Rescan(); cfg != nil {
 			s.Reload(cfg)
@@ -128,8 +166,90 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	stopWatching := watchSources(ctx, log, set, rescan)
 	defer stopWatching()
 	log.Info(fmt.Sprintf("kopf running %s: %d jobs, %d procs", strings.Join(spec.Paths(), ", "), len(cfg.Jobs), len(cfg.Procs)),
-		"sources", spec.Paths(), "pid", os.Getpid())
-	return s.Run(ctx, cfg)
+		"sources", spec.Paths(), "pid", os.Getpid(), "journal", jnl.Path())
+	err = s.Run(ctx, cfg)
+	jnl.Record(journal.Event{Type: journal.Quit})
+	return err
+}
+
+// stopLeftovers stops the processes that the previous daemon started and
+// did not see end, before anything starts: the same service never runs
+// twice. Each gets its unit's stop-time (10s for a unit no longer in the
+// config). A pid that now belongs to another process is left alone.
+func stopLeftovers(log *slog.Logger, jnl *journal.Journal, prev *journal.Previous, cfg *config.Config) {
+	grace := map[string]time.Duration{}
+	for _, j := range cfg.Jobs {
+		grace[j.Name] = j.StopTime
+	}
+	for _, p := range cfg.Procs {
+		grace[p.Name] = p.StopTime
+	}
+	boot := journal.BootID()
+	for _, p := range prev.Running {
+		ev := journal.Event{Type: journal.Leftover, Unit: p.Unit, Kind: p.Kind, PID: p.PID, StartTicks: p.StartTicks}
+		switch g, ok := grace[p.Unit]; {
+		case p.BootID != "" && p.BootID != boot:
+			ev.Action, ev.Reason = proc.LeftoverGone, "the machine has rebooted since"
+		default:
+			if !ok {
+				g = 10 * time.Second
+			}
+			action, err := proc.StopLeftover(p.PID, p.StartTicks, g)
+			ev.Action = action
+			switch {
+			case err != nil:
+				ev.Action, ev.Reason = journal.LeftoverFailed, err.Error()
+			case action == proc.LeftoverLeftAlone:
+				ev.Reason = "the pid belongs to another process now (its start time differs)"
+			case action == proc.LeftoverStopped || action == proc.LeftoverKilled:
+				ev.Reason = "started by the previous kopf, still running"
+			}
+		}
+		jnl.Record(ev)
+		msg := fmt.Sprintf("%s %s (pid %d) of the previous kopf: %s", p.Kind, p.Unit, p.PID, ev.Action)
+		if ev.Reason != "" {
+			msg += ": " + ev.Reason
+		}
+		log.Info(msg, "unit", p.Unit, "pid", p.PID)
+	}
+}
+
+// journalWarnings passes kopf's log on and copies its warnings and errors
+// that are not about one unit (config errors, watch failures) to the
+// journal; the supervisor journals what happens to units as events of
+// their own.
+type journalWarnings struct {
+	slog.Handler
+	jnl *journal.Journal
+}
+
+func (h journalWarnings) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		component, unit := "kopf", false
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "unit":
+				unit = true
+			case "file":
+				component = "config"
+			case "dir":
+				component = "sources"
+			}
+			return true
+		})
+		if !unit {
+			h.jnl.Record(journal.Event{Time: r.Time, Type: journal.Warning, Component: component, Error: r.Message})
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h journalWarnings) WithAttrs(as []slog.Attr) slog.Handler {
+	return journalWarnings{h.Handler.WithAttrs(as), h.jnl}
+}
+
+func (h journalWarnings) WithGroup(name string) slog.Handler {
+	return journalWarnings{h.Handler.WithGroup(name), h.jnl}
 }
 
 // defaultScripts is cronmon's scripts directory under kopf's name.

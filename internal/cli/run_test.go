@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // End-to-end tests of kopf run: the real binary (this test binary under the
@@ -24,12 +27,20 @@ import (
 
 // kopftest is the child processes' program: "kopftest pid FILE" writes its
 // pid to FILE and then blocks; "kopftest record FILE ARGS..." appends its
-// arguments as one line to FILE and exits.
+// arguments as one line to FILE and exits; "kopftest nodeathsig ARGS..."
+// clears its Pdeathsig first, then does ARGS.
 func kopftest(args []string) int {
 	if len(args) < 2 {
 		return 2
 	}
 	switch args[0] {
+	case "nodeathsig":
+		// As if the kernel had ignored kopf's Pdeathsig: this process
+		// outlives a SIGKILLed kopf.
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+			return 1
+		}
+		return kopftest(args[1:])
 	case "pid":
 		if err := os.WriteFile(args[1], []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 			return 1
@@ -86,6 +97,10 @@ func startKopfWith(t *testing.T, args ...string) *daemon {
 // startKopfEnv is startKopfWith with more environment variables.
 func startKopfEnv(t *testing.T, env []string, args ...string) *daemon {
 	t.Helper()
+	if !slices.Contains(args, "--journal") {
+		// Never the user's own journal, and never one another test holds.
+		args = append([]string{"--journal", filepath.Join(t.TempDir(), "journal.jsonl")}, args...)
+	}
 	cmd := exec.Command("kopf", append([]string{"run", "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	d := &daemon{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
@@ -305,7 +320,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 func TestRunRefusesAnInvalidConfig(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, "kopf.json", `{"jobs": {"j": {"command": "x", "schedule": "every 1h @ 70m"}}}`)
-	cmd := exec.Command("kopf", "run", "--log-format", "text", cfg)
+	cmd := exec.Command("kopf", "run", "--log-format", "text", "--journal", filepath.Join(dir, "journal.jsonl"), cfg)
 	out, err := cmd.CombinedOutput()
 	if cmd.ProcessState.ExitCode() != 1 {
 		t.Fatalf("exit %v, want 1; output:\n%s", err, out)

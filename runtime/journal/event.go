@@ -6,7 +6,7 @@ import "time"
 const (
 	// The daemon's own life.
 	Acquired     = "acquired"      // JournalID, PID, BootID: a daemon took the journal
-	State        = "state"         // Running, Jobs: what the daemon holds, first in a file after rotation
+	State        = "state"         // Running, Jobs, JournalID, PID, BootID: what the daemon holds, first in a file after rotation
 	LogTruncated = "log_truncated" // Reason: kopf cut a torn or unreadable part of the journal
 	Warning      = "warning"       // Component, Error: a non-fatal problem
 	Quit         = "quit"          // the daemon stopped every process and exits
@@ -37,7 +37,7 @@ type Event struct {
 	Unit string `json:"unit,omitempty"` // a job or proc's name
 	Kind string `json:"kind,omitempty"` // "job" or "proc"
 
-	// acquired
+	// acquired, state
 	JournalID string `json:"journal_id,omitempty"` // random, one per daemon run
 	BootID    string `json:"boot_id,omitempty"`    // /proc/sys/kernel/random/boot_id
 
@@ -45,7 +45,7 @@ type Event struct {
 	Op   string `json:"op,omitempty"`   // "add", "update" or "remove"
 	File string `json:"file,omitempty"` // where the unit is defined
 
-	// spawned, exited, leftover, acquired
+	// spawned, exited, leftover, acquired, state
 	PID int `json:"pid,omitempty"`
 	// StartTicks is the process's start time, field 22 of /proc/PID/stat
 	// (clock ticks after boot): with BootID and PID it names one process,
@@ -73,7 +73,7 @@ type Event struct {
 	By string `json:"by,omitempty"` // the job that triggered, or "control" / "signal"
 
 	// leftover
-	Action string `json:"action,omitempty"` // "stopped", "killed", "gone", "left alone"
+	Action string `json:"action,omitempty"` // "stopped", "killed", "gone", "left alone", "failed"
 
 	// queued, skipped, log_truncated, leftover
 	Reason string `json:"reason,omitempty"`
@@ -93,4 +93,10 @@ type Proc struct {
 	Kind       string `json:"kind"`
 	PID        int    `json:"pid"`
 	StartTicks uint64 `json:"start_ticks"`
+	BootID     string `json:"boot_id,omitempty"` // the boot it was started in
 }
+
+// LeftoverFailed is the action of a leftover event when kopf could not stop
+// the process; it stays listed for the next daemon. The other actions are
+// runtime/proc's.
+const LeftoverFailed = "failed"

@@ -1,0 +1,509 @@
+// Package journal is kopf's memory: every decision the daemon acts on is one
+// line of JSON, an Event, appended to a file. A daemon that starts reads
+// back what the daemon before it wrote, to find the processes that one
+// started and that may still run, and to know when it was last alive and
+// which jobs it ran. kopf journal prints the file for people.
+//
+//	j, prev, err := journal.Open(journal.DefaultPath(os.Getenv), journal.Options{})
+//	if err != nil {
+//		return err // a *LockedError names the daemon that holds it
+//	}
+//	defer j.Close()
+//	for _, p := range prev.Running {
+//		// stop p if /proc still shows it, started at p.StartTicks
+//	}
+//	j.Record(journal.Event{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: pid, StartTicks: ticks})
+//	…
+//	j.Record(journal.Event{Type: journal.Quit})
+//
+// One daemon holds a journal at a time, by an flock on PATH.lock. Each
+// event is one write(2) of one line to a file opened with O_APPEND, so a
+// crash leaves at most the last line cut short, and Open cuts that off.
+// The file is synced after the events a restart depends on (acquired,
+// state, quit) and in Close, not after every event: a power loss may lose
+// the last seconds of events, but the processes they describe die with the
+// machine. The file is rotated at Options.MaxSize, and each new file starts
+// with a state event, so the current file alone tells what the daemon held.
+package journal
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxSize = 16 << 20
+	DefaultKeep    = 3
+)
+
+// Invalid lines Open reports one by one; beyond them, one warning counts
+// the rest.
+const maxWarnings = 10
+
+// Options configure Open.
+type Options struct {
+	// MaxSize is the size the journal file does not grow past: before a
+	// line would make it larger, the file is rotated. A line alone longer
+	// than MaxSize still goes into a file of its own. 0 means
+	// DefaultMaxSize.
+	MaxSize int64
+	// Keep is how many rotated files are kept, PATH.1 the newest to
+	// PATH.Keep the oldest. 0 means DefaultKeep.
+	Keep int
+	// Now is the clock for events recorded without a time; nil means
+	// time.Now.
+	Now func() time.Time
+	// OnError is told when the journal cannot be written (a full disk, a
+	// failed rotation), once for each run of failures: after a write
+	// succeeds again, the next failure is told again. The journal goes on
+	// without it either way; it never stops what kopf runs. OnError is
+	// called by the Record that met the failure after the journal's lock
+	// is released, so it may Record a warning itself; it should return
+	// quickly, as that Record waits for it. nil ignores failures.
+	OnError func(error)
+}
+
+// Journal is a journal file taken by this daemon. Its methods are safe for
+// concurrent use.
+type Journal struct {
+	path      string
+	maxSize   int64
+	keep      int
+	now       func() time.Time
+	onError   func(error)
+	lock      *os.File // held, with its flock, until Close
+	journalID string
+	bootID    string
+
+	mu      sync.Mutex
+	f       *os.File // nil once closed
+	size    int64
+	head    int64 // bytes of the state event that begins the file, if one does
+	torn    bool  // the file ends in part of a line that could not be cut off
+	state   *state
+	failing bool // the last Record failed, and OnError was told
+	buf     bytes.Buffer
+	enc     *json.Encoder
+}
+
+// Previous is what the journal says of the daemon that wrote it last.
+type Previous struct {
+	// LastSeen is the time of the last event it wrote: it was alive then.
+	// Zero for a new or empty journal.
+	LastSeen time.Time
+	// BootID is the boot_id of the machine it ran on, "" if unknown. A pid
+	// means the same process only in the same boot.
+	BootID string
+	// Running are the processes it started and did not see exit, by unit
+	// then pid.
+	Running []Proc
+	// Jobs are the jobs it ran.
+	Jobs map[string]bool
+	// Quit says it ended with a quit event: it stopped cleanly, every
+	// process with it.
+	Quit bool
+}
+
+// LockedError says another daemon holds the journal.
+type LockedError struct {
+	Path string // the journal
+	PID  int    // of the daemon holding it; 0 if unknown
+}
+
+func (e *LockedError) Error() string {
+	if e.PID <= 0 {
+		return fmt.Sprintf("journal %s is in use by another kopf", e.Path)
+	}
+	return fmt.Sprintf("journal %s is in use by kopf pid %d", e.Path, e.PID)
+}
+
+// DefaultPath is where kopf keeps its journal: $XDG_STATE_HOME/kopf/
+// journal.jsonl, or $HOME/.local/state/kopf/journal.jsonl when
+// XDG_STATE_HOME is unset or not absolute, as the XDG base directory spec
+// says.
+func DefaultPath(getenv func(string) string) string {
+	base := getenv("XDG_STATE_HOME")
+	if !filepath.IsAbs(base) {
+		base = filepath.Join(getenv("HOME"), ".local", "state")
+	}
+	return filepath.Join(base, "kopf", "journal.jsonl")
+}
+
+// BootID returns the kernel's boot_id, which changes at every boot; "" if
+// it cannot be read.
+func BootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Open takes the journal at path for this daemon and reads what the
+// daemons before it wrote. It creates the directory and the file when
+// missing. Another daemon holding the journal is a *LockedError.
+//
+// A last line without its newline was cut short by a crash: Open removes
+// it and records a log_truncated event saying so. Nothing else is ever
+// removed: a line in the middle that is not a valid event stays, and Open
+// records a warning for it. Open records acquired first, then those.
+func Open(path string, opts Options) (*Journal, *Previous, error) {
+	j := &Journal{
+		path:      path,
+		maxSize:   opts.MaxSize,
+		keep:      opts.Keep,
+		now:       opts.Now,
+		onError:   opts.OnError,
+		journalID: newJournalID(),
+		bootID:    BootID(),
+		state:     newState(),
+	}
+	if j.maxSize <= 0 {
+		j.maxSize = DefaultMaxSize
+	}
+	if j.keep <= 0 {
+		j.keep = DefaultKeep
+	}
+	if j.now == nil {
+		j.now = time.Now
+	}
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false) // a command line reads better with its < and & as they are
+
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, err
+	}
+	lock, err := takeLock(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlinkHalfRotated(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		lock.Close()
+		return nil, nil, err
+	}
+	prev, notes, err := j.load(f)
+	if err != nil {
+		f.Close()
+		lock.Close()
+		return nil, nil, fmt.Errorf("reading journal: %w", err)
+	}
+	j.lock, j.f = lock, f
+	j.Record(Event{Type: Acquired, JournalID: j.journalID, PID: os.Getpid(), BootID: j.bootID})
+	for _, ev := range notes {
+		j.Record(ev)
+	}
+	return j, prev, nil
+}
+
+// takeLock locks path's lock file and writes our pid in it. The lock file
+// is never removed: a daemon that removed it could leave the next two to
+// lock two different files of one name.
+func takeLock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	switch {
+	case err == unix.EWOULDBLOCK:
+		b, _ := io.ReadAll(io.LimitReader(f, 32))
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		f.Close()
+		return nil, &LockedError{Path: path, PID: pid}
+	case err != nil:
+		f.Close()
+		return nil, fmt.Errorf("cannot lock %s: %w", f.Name(), err)
+	}
+	// The pid only names the holder in the next daemon's LockedError;
+	// failing to write it is no reason not to run.
+	if f.Truncate(0) == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+// unlinkHalfRotated undoes a rotation a crash interrupted after it linked
+// PATH.1 to PATH and before the new file took the name PATH: the events
+// would be read twice.
+func unlinkHalfRotated(path string) {
+	cur, err1 := os.Stat(path)
+	old, err2 := os.Stat(path + ".1")
+	if err1 == nil && err2 == nil && os.SameFile(cur, old) {
+		os.Remove(path + ".1")
+	}
+}
+
+// load reads the journal file f, cuts off a torn last line, and returns
+// what the last daemon left and the events telling what load found wrong.
+func (j *Journal) load(f *os.File) (*Previous, []Event, error) {
+	var lastSeen time.Time
+	var notes []Event
+	invalid := 0
+	complete, tail, err := readFile(j.path, f, func(ev Event, _ []byte) error {
+		j.state.apply(ev)
+		lastSeen = ev.Time
+		return nil
+	}, func(le *LineError) {
+		if invalid++; invalid <= maxWarnings {
+			notes = append(notes, Event{Type: Warning, Component: "journal", Error: le.Error()})
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if more := invalid - maxWarnings; more > 0 {
+		notes = append(notes, Event{Type: Warning, Component: "journal",
+			Error: fmt.Sprintf("%s: %d more lines are not valid events; kopf journal lists them all", j.path, more)})
+	}
+	j.size = complete + tail
+	if tail > 0 {
+		cut := fmt.Sprintf("the last line was cut short (%d bytes), most likely by a crash while it was written", tail)
+		if err := f.Truncate(complete); err != nil {
+			// It stays a line of its own: the next line starts on a new one.
+			j.torn = true
+			notes = append([]Event{{Type: Warning, Component: "journal",
+				Error: fmt.Sprintf("%s: %s; cannot remove it: %v", j.path, cut, err)}}, notes...)
+		} else {
+			j.size = complete
+			notes = append([]Event{{Type: LogTruncated, Reason: cut + "; removed"}}, notes...)
+		}
+	}
+	prev := &Previous{
+		LastSeen: lastSeen,
+		BootID:   j.state.bootID,
+		Running:  j.state.procs(),
+		Jobs:     maps.Clone(j.state.jobs),
+		Quit:     j.state.quit,
+	}
+	return prev, notes, nil
+}
+
+func newJournalID() string {
+	b := make([]byte, 8)
+	rand.Read(b) // never fails: crypto/rand crashes the program instead
+	return hex.EncodeToString(b)
+}
+
+// Path returns the journal file's path.
+func (j *Journal) Path() string { return j.path }
+
+// Record writes ev as one line, its Time set to now when zero. A failure
+// goes to Options.OnError and changes nothing else: the journal never
+// stops what kopf runs. After Close, Record does nothing.
+func (j *Journal) Record(ev Event) {
+	if err := j.record(ev); err != nil && j.onError != nil {
+		j.onError(err)
+	}
+}
+
+// record writes ev and returns the error OnError is to be told, if any.
+func (j *Journal) record(ev Event) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	if ev.Time.IsZero() {
+		ev.Time = j.now()
+	}
+	j.state.apply(ev)
+	err := j.write(ev)
+	switch {
+	case err == nil:
+		j.failing = false
+		return nil
+	case j.failing:
+		return nil
+	}
+	j.failing = true
+	return err
+}
+
+// write writes ev's line, rotating the file first when the line would
+// make it larger than maxSize.
+func (j *Journal) write(ev Event) error {
+	line, err := j.marshal(ev)
+	if err != nil {
+		return err
+	}
+	// A file holds at least as many bytes of events as of the state event
+	// it begins with: a state larger than MaxSize (thousands of
+	// processes) makes files larger, not a rotation for every event.
+	var rotateErr error
+	if j.size > 0 && j.size+int64(len(line)) > j.maxSize && j.size >= 2*j.head {
+		rotateErr = j.rotate()
+		if line, err = j.marshal(ev); err != nil { // rotate used the buffer
+			return err
+		}
+	}
+	if err := j.writeLine(j.f, line); err != nil {
+		return err
+	}
+	if ev.Type == Acquired || ev.Type == State || ev.Type == Quit {
+		if err := j.f.Sync(); err != nil {
+			return err
+		}
+	}
+	return rotateErr
+}
+
+// marshal returns ev's line, newline included, in j.buf.
+func (j *Journal) marshal(ev Event) ([]byte, error) {
+	j.buf.Reset()
+	if err := j.enc.Encode(ev); err != nil {
+		return nil, fmt.Errorf("journal: %s event: %w", ev.Type, err)
+	}
+	return j.buf.Bytes(), nil
+}
+
+// writeLine writes line with one write(2): os.File.Write calls it again
+// only after a short write, which for a file means a full disk. Then the
+// part written is cut off again, so that the next line starts at the
+// start of a line.
+func (j *Journal) writeLine(f *os.File, line []byte) error {
+	if j.torn {
+		line = append([]byte{'\n'}, line...)
+	}
+	n, err := f.Write(line)
+	if err == nil {
+		j.size += int64(n)
+		j.torn = false
+		return nil
+	}
+	if n > 0 {
+		if f.Truncate(j.size) != nil {
+			j.size += int64(n)
+			j.torn = line[n-1] != '\n'
+		}
+	}
+	return err
+}
+
+// rotate moves the journal file to PATH.1, the older rotated files one
+// number up, and starts a new file with a state event. The new file is
+// written and synced under another name first and renamed over PATH, so
+// PATH always names a file from which Previous can be computed.
+func (j *Journal) rotate() error {
+	next := j.path + ".new"
+	f, err := os.OpenFile(next, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot rotate journal: %w", err)
+	}
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(next)
+		return fmt.Errorf("cannot rotate journal: %w", err)
+	}
+	st := Event{
+		Time:      j.now(),
+		Type:      State,
+		JournalID: j.journalID,
+		PID:       os.Getpid(),
+		BootID:    j.bootID,
+		Running:   j.state.procs(),
+		Jobs:      j.state.jobList(),
+	}
+	line, err := j.marshal(st)
+	if err != nil {
+		return fail(err)
+	}
+	size, torn := j.size, j.torn
+	j.size, j.torn = 0, false
+	err = j.writeLine(f, line)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = j.f.Sync() // the old file's last events, before it is renamed
+	}
+	if err == nil {
+		err = j.shift()
+	}
+	if err != nil {
+		j.size, j.torn = size, torn
+		return fail(err)
+	}
+	// A link, where the file system has them, keeps PATH a name of the
+	// old file until the new one takes it.
+	linked := os.Link(j.path, j.path+".1") == nil
+	if !linked {
+		if err := os.Rename(j.path, j.path+".1"); err != nil {
+			j.size, j.torn = size, torn
+			return fail(err)
+		}
+	}
+	if err := os.Rename(next, j.path); err != nil {
+		if linked {
+			os.Remove(j.path + ".1")
+		} else {
+			os.Rename(j.path+".1", j.path)
+		}
+		j.size, j.torn = size, torn
+		return fail(err)
+	}
+	syncDir(filepath.Dir(j.path))
+	j.f.Close()
+	j.f, j.head = f, j.size
+	j.state.apply(st)
+	return nil
+}
+
+// shift renames PATH.(keep-1) to PATH.keep, …, PATH.1 to PATH.2, dropping
+// the oldest, so that PATH.1 is free.
+func (j *Journal) shift() error {
+	for i := j.keep; i > 1; i-- {
+		err := os.Rename(j.path+"."+strconv.Itoa(i-1), j.path+"."+strconv.Itoa(i))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if err := os.Remove(j.path + ".1"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// syncDir makes renames in dir durable. Some file systems cannot sync a
+// directory; their renames are as durable as they make them.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// Close syncs and closes the journal file and releases the lock. Record
+// the quit event before, on a clean stop. Close after Close does nothing.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Sync()
+	err = errors.Join(err, j.f.Close(), j.lock.Close())
+	j.f, j.lock = nil, nil
+	return err
+}

@@ -1,0 +1,750 @@
+package journal_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+// clock returns a clock that starts at 2026-03-07 12:00 UTC and moves a
+// second on each call, so that no test waits for time to pass.
+func clock() func() time.Time {
+	var mu sync.Mutex
+	t := time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(time.Second)
+		return t
+	}
+}
+
+func open(t *testing.T, path string, opts journal.Options) (*journal.Journal, *journal.Previous) {
+	t.Helper()
+	if opts.Now == nil {
+		opts.Now = clock()
+	}
+	if opts.OnError == nil {
+		opts.OnError = func(err error) { t.Errorf("OnError: %v", err) }
+	}
+	j, prev, err := journal.Open(path, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return j, prev
+}
+
+func closeJournal(t *testing.T, j *journal.Journal) {
+	t.Helper()
+	if err := j.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+type entry struct {
+	ev  journal.Event
+	raw string
+}
+
+// readAll reads the journal at path and returns its events and the
+// messages of its invalid lines.
+func readAll(t *testing.T, path string, keep int) ([]entry, []string) {
+	t.Helper()
+	var got []entry
+	var bad []string
+	err := journal.Read(path, keep, func(ev journal.Event, raw []byte) error {
+		got = append(got, entry{ev, string(raw)})
+		return nil
+	}, func(err error) { bad = append(bad, err.Error()) })
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return got, bad
+}
+
+func types(entries []entry) []string {
+	var ts []string
+	for _, e := range entries {
+		ts = append(ts, e.ev.Type)
+	}
+	return ts
+}
+
+// lines returns the lines of a file, without their newlines.
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+func code(c int) *int { return &c }
+
+func TestRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "kopf", "journal.jsonl")
+	j, prev := open(t, path, journal.Options{})
+	if diff := cmp.Diff(&journal.Previous{Jobs: map[string]bool{}}, prev, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("Previous of a new journal mismatch (-want +got):\n%s", diff)
+	}
+	at := time.Date(2026, 3, 7, 4, 15, 0, 0, time.UTC)
+	recorded := []journal.Event{
+		{Type: journal.Source, Op: "add", Unit: "backup", Kind: "job", File: "/etc/kopf/kopf.json"},
+		{Type: journal.Fired, Unit: "backup", Source: `schedule "every 1d @ 04:15"`, At: at, Count: 2},
+		{Type: journal.Spawned, Unit: "backup", Kind: "job", PID: 4242, StartTicks: 123456,
+			Argv: []string{"/bin/sh", "-c", "tar czf a.tgz /etc && echo <done>"}, Reasons: []string{`schedule "every 1d @ 04:15" fired`}},
+		{Type: journal.Exited, Unit: "backup", Kind: "job", PID: 4242, Code: code(0), Seconds: 2.5, Graceful: true},
+		{Type: journal.Exited, Unit: "web", Kind: "proc", PID: 77, Signal: "SIGKILL", Seconds: 10, StoppedBy: "timeout"},
+		{Time: at, Type: journal.Triggered, Unit: "report", By: "backup", Args: []string{"a", "b"}},
+		{Type: journal.Quit},
+	}
+	for _, ev := range recorded {
+		j.Record(ev)
+	}
+	if j.Path() != path {
+		t.Errorf("Path() = %q, want %q", j.Path(), path)
+	}
+	closeJournal(t, j)
+
+	got, bad := readAll(t, path, 0)
+	if len(bad) > 0 {
+		t.Errorf("invalid lines: %q", bad)
+	}
+	if len(got) != len(recorded)+1 || got[0].ev.Type != journal.Acquired {
+		t.Fatalf("Read gave %q, want acquired and the %d events recorded", types(got), len(recorded))
+	}
+	acq := got[0].ev
+	if acq.PID != os.Getpid() || len(acq.JournalID) != 16 || acq.BootID != journal.BootID() {
+		t.Errorf("acquired = %+v, want pid %d, a 16-digit journal id and boot id %q", acq, os.Getpid(), journal.BootID())
+	}
+	var evs []journal.Event
+	for _, e := range got[1:] {
+		evs = append(evs, e.ev)
+	}
+	if diff := cmp.Diff(recorded, evs, cmpopts.IgnoreFields(journal.Event{}, "Time")); diff != "" {
+		t.Errorf("Read mismatch (-want +got):\n%s", diff)
+	}
+	if !evs[5].Time.Equal(at) {
+		t.Errorf("a time given to Record became %v, want %v", evs[5].Time, at)
+	}
+	for i := 1; i < len(got); i++ {
+		if !got[i].ev.Time.After(got[i-1].ev.Time) && got[i].ev.Type != journal.Triggered {
+			t.Errorf("event %d at %v is not after event %d at %v", i, got[i].ev.Time, i-1, got[i-1].ev.Time)
+		}
+	}
+	var raws []string
+	for _, e := range got {
+		raws = append(raws, e.raw)
+	}
+	if diff := cmp.Diff(lines(t, path), raws); diff != "" {
+		t.Errorf("raw lines mismatch (-file +Read):\n%s", diff)
+	}
+	if !strings.Contains(raws[3], "echo <done>") {
+		t.Errorf("the argv line %s escapes what a person would read as is", raws[3])
+	}
+	for _, name := range []string{path, path + ".lock", filepath.Dir(path)} {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fs.FileMode(0o600)
+		if info.IsDir() {
+			want = 0o700
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", name, info.Mode().Perm(), want)
+		}
+	}
+}
+
+func TestPrevious(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+
+	// A first session that quit cleanly, and a second that did not.
+	j, _ := open(t, path, journal.Options{})
+	j.Record(journal.Event{Type: journal.Spawned, Unit: "old", Kind: "proc", PID: 5, StartTicks: 50})
+	j.Record(journal.Event{Type: journal.Source, Op: "add", Unit: "gone", Kind: "job"})
+	j.Record(journal.Event{Type: journal.Quit})
+	closeJournal(t, j)
+
+	j, prev := open(t, path, journal.Options{})
+	if !prev.Quit || len(prev.Running) != 1 {
+		t.Errorf("Previous after a clean stop = %+v, want Quit and old's process", prev)
+	}
+	for _, ev := range []journal.Event{
+		{Type: journal.Source, Op: "add", Unit: "web", Kind: "proc"},
+		{Type: journal.Source, Op: "add", Unit: "backup", Kind: "job"},
+		{Type: journal.Source, Op: "add", Unit: "report", Kind: "job"},
+		{Type: journal.Source, Op: "add", Unit: "old-job", Kind: "job"},
+		{Type: journal.Source, Op: "update", Unit: "report", Kind: "job"},
+		{Type: journal.Source, Op: "remove", Unit: "old-job", Kind: "job"},
+		{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 300, StartTicks: 3000},
+		{Type: journal.Spawned, Unit: "backup", Kind: "job", PID: 200, StartTicks: 2000},
+		{Type: journal.Spawned, Unit: "report", Kind: "job", PID: 100, StartTicks: 1000},
+		{Type: journal.Exited, Unit: "report", Kind: "job", PID: 100, Code: code(0)},
+		{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 30, StartTicks: 4000},
+		{Type: journal.SpawnError, Unit: "report", Kind: "job", Error: "exec: no such file"},
+		{Type: journal.Leftover, Unit: "old", PID: 5, StartTicks: 50, Action: "stopped"},
+	} {
+		j.Record(ev)
+	}
+	last := time.Date(2026, 3, 7, 13, 0, 0, 0, time.UTC)
+	j.Record(journal.Event{Time: last, Type: journal.Queued, Unit: "backup", Reason: "a run is running"})
+	closeJournal(t, j) // a crash: no quit
+
+	j, prev = open(t, path, journal.Options{})
+	defer closeJournal(t, j)
+	want := &journal.Previous{
+		LastSeen: last,
+		BootID:   journal.BootID(),
+		Running: []journal.Proc{
+			{Unit: "backup", Kind: "job", PID: 200, StartTicks: 2000, BootID: journal.BootID()},
+			{Unit: "web", Kind: "proc", PID: 30, StartTicks: 4000, BootID: journal.BootID()},
+			{Unit: "web", Kind: "proc", PID: 300, StartTicks: 3000, BootID: journal.BootID()},
+		},
+		Jobs: map[string]bool{"backup": true, "report": true},
+	}
+	if diff := cmp.Diff(want, prev); diff != "" {
+		t.Errorf("Previous mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestPreviousFromLines computes Previous from journals written by hand,
+// the way a rotation, an older kopf or a newer one may have left them.
+func TestPreviousFromLines(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		want  *journal.Previous
+	}{{
+		name: "state replaces what came before",
+		lines: []string{
+			`{"time":"2026-03-07T12:00:00Z","type":"acquired","pid":1,"boot_id":"b1"}`,
+			`{"time":"2026-03-07T12:00:01Z","type":"spawned","unit":"a","kind":"proc","pid":10,"start_ticks":1}`,
+			`{"time":"2026-03-07T12:00:02Z","type":"source","op":"add","unit":"j","kind":"job"}`,
+			`{"time":"2026-03-07T12:00:03Z","type":"state","running":[{"unit":"b","kind":"job","pid":20,"start_ticks":2}],"jobs":["b","c"]}`,
+			`{"time":"2026-03-07T12:00:04Z","type":"exited","unit":"b","kind":"job","pid":20,"code":0}`,
+		},
+		want: &journal.Previous{
+			LastSeen: time.Date(2026, 3, 7, 12, 0, 4, 0, time.UTC),
+			BootID:   "b1",
+			Jobs:     map[string]bool{"b": true, "c": true},
+		},
+	}, {
+		name: "a file that begins with a rotation's state",
+		lines: []string{
+			`{"time":"2026-03-07T12:00:00Z","type":"state","pid":1,"journal_id":"0123456789abcdef","boot_id":"b2","running":[{"unit":"w","kind":"proc","pid":9,"start_ticks":99}],"jobs":["j"]}`,
+			`{"time":"2026-03-07T12:00:01Z","type":"quit"}`,
+		},
+		want: &journal.Previous{
+			LastSeen: time.Date(2026, 3, 7, 12, 0, 1, 0, time.UTC),
+			BootID:   "b2",
+			Running:  []journal.Proc{{Unit: "w", Kind: "proc", PID: 9, StartTicks: 99}},
+			Jobs:     map[string]bool{"j": true},
+			Quit:     true,
+		},
+	}, {
+		name: "acquired starts afresh, but for leftovers not yet dealt with",
+		lines: []string{
+			`{"time":"2026-03-07T12:00:00Z","type":"acquired","pid":1,"boot_id":"b1"}`,
+			`{"time":"2026-03-07T12:00:01Z","type":"spawned","unit":"a","kind":"proc","pid":10,"start_ticks":1}`,
+			`{"time":"2026-03-07T12:00:01Z","type":"spawned","unit":"b","kind":"proc","pid":11,"start_ticks":1}`,
+			`{"time":"2026-03-07T12:00:01Z","type":"spawned","unit":"c","kind":"proc","pid":12,"start_ticks":1}`,
+			`{"time":"2026-03-07T12:00:02Z","type":"source","op":"add","unit":"j","kind":"job"}`,
+			`{"time":"2026-03-07T12:05:00Z","type":"acquired","pid":2}`,
+			`{"time":"2026-03-07T12:05:01Z","type":"leftover","unit":"a","pid":10,"action":"stopped"}`,
+			`{"time":"2026-03-07T12:05:01Z","type":"leftover","unit":"b","pid":11,"action":"failed"}`,
+			`{"time":"2026-03-07T12:05:01Z","type":"source","op":"add","unit":"p","kind":"proc"}`,
+			`{"time":"2026-03-07T12:05:02Z","type":"made_up_by_a_newer_kopf","unit":"x"}`,
+		},
+		want: &journal.Previous{
+			LastSeen: time.Date(2026, 3, 7, 12, 5, 2, 0, time.UTC),
+			Running: []journal.Proc{
+				{Unit: "b", Kind: "proc", PID: 11, StartTicks: 1, BootID: "b1"},
+				{Unit: "c", Kind: "proc", PID: 12, StartTicks: 1, BootID: "b1"},
+			},
+			Jobs: map[string]bool{},
+		},
+	}, {
+		name: "the same pid twice is one process, the later",
+		lines: []string{
+			`{"time":"2026-03-07T12:00:00Z","type":"acquired","pid":1,"boot_id":"b1"}`,
+			`{"time":"2026-03-07T12:00:01Z","type":"spawned","unit":"a","kind":"proc","pid":10,"start_ticks":1}`,
+			`{"time":"2026-03-07T12:00:02Z","type":"spawned","unit":"b","kind":"proc","pid":10,"start_ticks":7}`,
+		},
+		want: &journal.Previous{
+			LastSeen: time.Date(2026, 3, 7, 12, 0, 2, 0, time.UTC),
+			BootID:   "b1",
+			Running:  []journal.Proc{{Unit: "b", Kind: "proc", PID: 10, StartTicks: 7, BootID: "b1"}},
+			Jobs:     map[string]bool{},
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "journal.jsonl")
+			if err := os.WriteFile(path, []byte(strings.Join(tt.lines, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			j, prev := open(t, path, journal.Options{})
+			defer closeJournal(t, j)
+			if diff := cmp.Diff(tt.want, prev); diff != "" {
+				t.Errorf("Previous mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTornTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, _ := open(t, path, journal.Options{})
+	j.Record(journal.Event{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 300, StartTicks: 3000})
+	j.Record(journal.Event{Type: journal.Fired, Unit: "backup", Source: `schedule "every 1h"`})
+	closeJournal(t, j)
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torn := `{"time":"2026-03-07T12:00:09Z","type":"exi`
+	appendFile(t, path, torn)
+
+	// A reader while the line is being written leaves it out, and says
+	// nothing.
+	got, bad := readAll(t, path, 0)
+	if len(got) != 3 || len(bad) != 0 {
+		t.Errorf("Read of a journal with a torn tail gave %q and invalid lines %q, want 3 events and none", types(got), bad)
+	}
+
+	j, prev := open(t, path, journal.Options{})
+	closeJournal(t, j)
+	if len(prev.Running) != 1 {
+		t.Errorf("Previous.Running = %+v, want web's process", prev.Running)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(after, whole) {
+		t.Fatalf("the lines before the torn one changed:\n%s\nwant them to start with\n%s", after, whole)
+	}
+	got, bad = readAll(t, path, 0)
+	if len(bad) != 0 {
+		t.Errorf("invalid lines: %q", bad)
+	}
+	if want := []string{"acquired", "spawned", "fired", "acquired", "log_truncated"}; !cmp.Equal(types(got), want) {
+		t.Fatalf("events %q, want %q", types(got), want)
+	}
+	want := fmt.Sprintf("the last line was cut short (%d bytes), most likely by a crash while it was written; removed", len(torn))
+	if r := got[4].ev.Reason; r != want {
+		t.Errorf("log_truncated reason %q, want %q", r, want)
+	}
+	if rest := string(after[len(whole):]); strings.Contains(rest, `"exi`) {
+		t.Errorf("the torn line is still there:\n%s", rest)
+	}
+}
+
+func TestTornOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	appendFile(t, path, `{"time":"2026-03-07T12:00:09Z"`)
+	j, prev := open(t, path, journal.Options{})
+	closeJournal(t, j)
+	if !prev.LastSeen.IsZero() {
+		t.Errorf("LastSeen = %v, want zero", prev.LastSeen)
+	}
+	got, _ := readAll(t, path, 0)
+	if want := []string{"acquired", "log_truncated"}; !cmp.Equal(types(got), want) {
+		t.Errorf("events %q, want %q", types(got), want)
+	}
+	if l := lines(t, path); !strings.HasPrefix(l[0], `{"time":`) || !strings.Contains(l[0], `"type":"acquired"`) {
+		t.Errorf("first line %s, want the acquired event at the start of the file", l[0])
+	}
+}
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInvalidLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, _ := open(t, path, journal.Options{})
+	j.Record(journal.Event{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 300})
+	closeJournal(t, j)
+	bad := []string{
+		`{"time":"2026-03-07T12:00:00Z","type":"spawned","pid":"300"}`,
+		`not json`,
+		``,
+		`{"type":"quit"}`,
+		`{"time":"2026-03-07T12:00:00Z"}`,
+		`{"time":"2026-03-07T12:00:00Z","type":"quit"} trailing`,
+		`{"time":"2026-03-07T12:00:00Z","type":"quit","reason":"` + strings.Repeat("x", 1<<20) + `"}`,
+	}
+	appendFile(t, path, strings.Join(bad, "\n")+"\n")
+	appendFile(t, path, `{"time":"2026-03-07T12:00:01Z","type":"exited","pid":300,"code":1}`+"\n")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	j, prev := open(t, path, journal.Options{})
+	closeJournal(t, j)
+	if len(prev.Running) != 0 {
+		t.Errorf("Running = %+v: the exited event after the invalid lines was not read", prev.Running)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(after, before) {
+		t.Fatalf("Open changed the journal's lines")
+	}
+	wantBad := []string{
+		path + `:3: not an event: "pid" is a string, want a whole number`,
+		path + ":4: not JSON: invalid character 'o' in literal null (expecting 'u')",
+		path + ":5: empty line",
+		path + `:6: not an event: no "time"`,
+		path + `:7: not an event: no "type"`,
+		path + ":8: not JSON: invalid character 't' after top-level value",
+		path + ":9: line longer than 1 MiB",
+	}
+	got, gotBad := readAll(t, path, 0)
+	if diff := cmp.Diff(wantBad, gotBad); diff != "" {
+		t.Errorf("Read's invalid lines mismatch (-want +got):\n%s", diff)
+	}
+	var warnings []string
+	for _, e := range got {
+		if e.ev.Type == journal.Warning && e.ev.Component == "journal" {
+			warnings = append(warnings, e.ev.Error)
+		}
+	}
+	if diff := cmp.Diff(wantBad, warnings); diff != "" {
+		t.Errorf("Open's warnings mismatch (-want +got):\n%s", diff)
+	}
+	var le *journal.LineError
+	if err := func() error {
+		return journal.Read(path, 0, func(journal.Event, []byte) error { return nil }, func(err error) {
+			if le == nil {
+				errors.As(err, &le)
+			}
+		})
+	}(); err != nil || le == nil || le.File != path || le.Line != 3 {
+		t.Errorf("the first invalid line came as %#v (Read: %v), want a *LineError for %s line 3", le, err, path)
+	}
+}
+
+func TestManyInvalidLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	appendFile(t, path, strings.Repeat("garbage\n", 25))
+	j, _ := open(t, path, journal.Options{})
+	closeJournal(t, j)
+	got, bad := readAll(t, path, 0)
+	if len(bad) != 25 {
+		t.Errorf("%d invalid lines, want 25", len(bad))
+	}
+	var warnings []string
+	for _, e := range got {
+		if e.ev.Type == journal.Warning {
+			warnings = append(warnings, e.ev.Error)
+		}
+	}
+	if len(warnings) != 11 || warnings[9] != path+":10: not JSON: invalid character 'g' looking for beginning of value" ||
+		warnings[10] != path+": 15 more lines are not valid events; kopf journal lists them all" {
+		t.Errorf("warnings %q, want 10 lines and one for the 15 more", warnings)
+	}
+}
+
+func TestLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, _ := open(t, path, journal.Options{})
+
+	_, _, err := journal.Open(path, journal.Options{})
+	var le *journal.LockedError
+	if !errors.As(err, &le) || le.PID != os.Getpid() || le.Path != path {
+		t.Fatalf("a second Open returned %v, want a LockedError naming pid %d", err, os.Getpid())
+	}
+	if want := fmt.Sprintf("journal %s is in use by kopf pid %d", path, os.Getpid()); err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	pid, err := os.ReadFile(path + ".lock")
+	if err != nil || string(pid) != strconv.Itoa(os.Getpid())+"\n" {
+		t.Errorf("lock file holds %q (%v), want our pid", pid, err)
+	}
+
+	closeJournal(t, j)
+	if err := j.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	j.Record(journal.Event{Type: journal.Quit}) // does nothing after Close
+	j, _ = open(t, path, journal.Options{})
+	closeJournal(t, j)
+	if _, err := os.Stat(path + ".lock"); err != nil {
+		t.Errorf("the lock file is gone: %v", err)
+	}
+	if got, _ := readAll(t, path, 0); !cmp.Equal(types(got), []string{"acquired", "acquired"}) {
+		t.Errorf("events %q, want two acquired", types(got))
+	}
+}
+
+func TestLockedErrorUnknownPID(t *testing.T) {
+	err := &journal.LockedError{Path: "/x/journal.jsonl"}
+	if want := "journal /x/journal.jsonl is in use by another kopf"; err.Error() != want {
+		t.Errorf("Error() = %q, want %q", err.Error(), want)
+	}
+}
+
+func TestRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	const maxSize = 1000
+	opts := journal.Options{MaxSize: maxSize, Keep: 3}
+	j, _ := open(t, path, opts)
+	j.Record(journal.Event{Type: journal.Source, Op: "add", Unit: "backup", Kind: "job", File: "/etc/kopf/kopf.json"})
+	j.Record(journal.Event{Type: journal.Source, Op: "add", Unit: "web", Kind: "proc", File: "/etc/kopf/kopf.json"})
+	j.Record(journal.Event{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 300, StartTicks: 3000})
+	// Enough to fill about three files, none dropped yet.
+	n := 0
+	for ; n < 16; n++ {
+		j.Record(journal.Event{Type: journal.Skipped, Unit: "backup", Reason: fmt.Sprintf("event %d", n)})
+	}
+	if _, err := os.Stat(path + ".3"); err == nil {
+		t.Fatalf("%s.3 exists already; record fewer events", path)
+	}
+	got, bad := readAll(t, path, opts.Keep)
+	if len(bad) > 0 {
+		t.Errorf("invalid lines: %q", bad)
+	}
+	var reasons []string
+	for _, e := range got {
+		if e.ev.Type == journal.Skipped {
+			reasons = append(reasons, e.ev.Reason)
+		}
+	}
+	if len(reasons) != n {
+		t.Errorf("Read gave %d of the %d events recorded: %q", len(reasons), n, reasons)
+	}
+	for i, r := range reasons {
+		if want := fmt.Sprintf("event %d", i); r != want {
+			t.Errorf("event %d is %q, want %q", i, r, want)
+		}
+	}
+	if _, err := os.Stat(path + ".1"); err != nil {
+		t.Errorf("no rotated file: %v", err)
+	}
+
+	// Many more: the oldest files are dropped, Keep are kept.
+	for ; n < 200; n++ {
+		j.Record(journal.Event{Type: journal.Skipped, Unit: "backup", Reason: fmt.Sprintf("event %d", n)})
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	want := []string{"journal.jsonl", "journal.jsonl.1", "journal.jsonl.2", "journal.jsonl.3", "journal.jsonl.lock"}
+	if !cmp.Equal(names, want) {
+		t.Errorf("files %q, want %q", names, want)
+	}
+	for _, name := range want[:4] {
+		file := filepath.Join(filepath.Dir(path), name)
+		info, err := os.Stat(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Size() > maxSize {
+			t.Errorf("%s has %d bytes, more than MaxSize %d", name, info.Size(), maxSize)
+		}
+		if first := lines(t, file)[0]; !strings.Contains(first, `"type":"state"`) {
+			t.Errorf("%s begins with %s, want a state event", name, first)
+		}
+	}
+	got, bad = readAll(t, path, opts.Keep)
+	if len(bad) > 0 {
+		t.Errorf("invalid lines: %q", bad)
+	}
+	prevN := -1
+	for _, e := range got {
+		if e.ev.Type != journal.Skipped {
+			continue
+		}
+		k, _ := strconv.Atoi(strings.TrimPrefix(e.ev.Reason, "event "))
+		if prevN >= 0 && k != prevN+1 {
+			t.Errorf("event %d follows event %d: one was lost between files", k, prevN)
+		}
+		prevN = k
+	}
+	if prevN != n-1 {
+		t.Errorf("the last event read is %d, want %d", prevN, n-1)
+	}
+	closeJournal(t, j) // a crash: no quit
+
+	// Only the current file is read to know what the daemon left.
+	j, prev := open(t, path, opts)
+	defer closeJournal(t, j)
+	wantPrev := &journal.Previous{
+		LastSeen: got[len(got)-1].ev.Time,
+		BootID:   journal.BootID(),
+		Running:  []journal.Proc{{Unit: "web", Kind: "proc", PID: 300, StartTicks: 3000, BootID: journal.BootID()}},
+		Jobs:     map[string]bool{"backup": true},
+	}
+	if diff := cmp.Diff(wantPrev, prev); diff != "" {
+		t.Errorf("Previous after rotations mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLongLineAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	opts := journal.Options{MaxSize: 200, Keep: 1}
+	j, _ := open(t, path, opts)
+	long := strings.Repeat("x", 500)
+	j.Record(journal.Event{Type: journal.Skipped, Unit: "a", Reason: long})
+	j.Record(journal.Event{Type: journal.Skipped, Unit: "b", Reason: "short"})
+	closeJournal(t, j)
+	got, _ := readAll(t, path, opts.Keep)
+	if want := []string{"state", "skipped", "state", "skipped"}; !cmp.Equal(types(got), want) {
+		t.Errorf("events %q, want %q", types(got), want)
+	}
+	if _, err := os.Stat(path + ".2"); err == nil {
+		t.Errorf("%s.2 exists with Keep 1", path)
+	}
+}
+
+func TestReadMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	err := journal.Read(path, 0, func(journal.Event, []byte) error { return nil }, nil)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Read of a missing journal returned %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestReadStops(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, _ := open(t, path, journal.Options{})
+	j.Record(journal.Event{Type: journal.Quit})
+	closeJournal(t, j)
+	stop := errors.New("stop")
+	calls := 0
+	err := journal.Read(path, 0, func(journal.Event, []byte) error { calls++; return stop }, nil)
+	if err != stop || calls != 1 {
+		t.Errorf("Read returned %v after %d calls, want fn's error after 1", err, calls)
+	}
+}
+
+func TestDefaultPath(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"HOME": "/home/ada", "XDG_STATE_HOME": "/var/state"}, "/var/state/kopf/journal.jsonl"},
+		{map[string]string{"HOME": "/home/ada"}, "/home/ada/.local/state/kopf/journal.jsonl"},
+		{map[string]string{"HOME": "/home/ada", "XDG_STATE_HOME": "state"}, "/home/ada/.local/state/kopf/journal.jsonl"},
+	}
+	for _, tt := range tests {
+		if got := journal.DefaultPath(func(k string) string { return tt.env[k] }); got != tt.want {
+			t.Errorf("DefaultPath(%v) = %q, want %q", tt.env, got, tt.want)
+		}
+	}
+}
+
+func TestConcurrentRecord(t *testing.T) {
+	for _, opts := range []journal.Options{{}, {MaxSize: 16 << 10, Keep: 100}} {
+		t.Run(fmt.Sprintf("MaxSize=%d", opts.MaxSize), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "journal.jsonl")
+			j, _ := open(t, path, opts)
+			const writers, each = 8, 200
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					for i := range each {
+						pid := w*each + i + 1
+						j.Record(journal.Event{Type: journal.Spawned, Unit: fmt.Sprintf("w%d", w), Kind: "job", PID: pid,
+							Argv: []string{"/bin/echo", strings.Repeat("y", i)}})
+						j.Record(journal.Event{Type: journal.Exited, Unit: fmt.Sprintf("w%d", w), Kind: "job", PID: pid, Code: code(0)})
+					}
+				})
+			}
+			wg.Wait()
+			closeJournal(t, j)
+			got, bad := readAll(t, path, opts.Keep)
+			if len(bad) > 0 {
+				t.Fatalf("invalid lines: %q", bad[:min(len(bad), 3)])
+			}
+			seen := map[int]bool{}
+			for _, e := range got {
+				if e.ev.Type == journal.Spawned {
+					seen[e.ev.PID] = true
+				}
+			}
+			if len(seen) != writers*each {
+				t.Errorf("read %d of the %d events written", len(seen), writers*each)
+			}
+		})
+	}
+}
+
+// TestLargeState: a state event larger than MaxSize makes larger files,
+// not a rotation for every event.
+func TestLargeState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	opts := journal.Options{MaxSize: 1000, Keep: 100}
+	j, _ := open(t, path, opts)
+	for pid := 1; pid <= 50; pid++ {
+		j.Record(journal.Event{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: pid, StartTicks: 1})
+	}
+	for i := range 100 {
+		j.Record(journal.Event{Type: journal.Skipped, Unit: "backup", Reason: fmt.Sprintf("event %d", i)})
+	}
+	closeJournal(t, j)
+	got, _ := readAll(t, path, opts.Keep)
+	states := 0
+	for _, e := range got {
+		if e.ev.Type == journal.State && len(e.ev.Running) == 50 {
+			states++
+		}
+	}
+	// The state takes about 3.5 kB, the skipped events about 8 kB.
+	if states < 1 || states > 3 {
+		t.Errorf("%d rotations after the last spawn, want 1 to 3", states)
+	}
+}
+
+// TestHalfRotated: a crash between linking PATH.1 to PATH and renaming the
+// new file to PATH leaves one file under two names; Open keeps one.
+func TestHalfRotated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, _ := open(t, path, journal.Options{})
+	j.Record(journal.Event{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 300})
+	closeJournal(t, j)
+	if err := os.Link(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	j, prev := open(t, path, journal.Options{})
+	closeJournal(t, j)
+	if len(prev.Running) != 1 {
+		t.Errorf("Running = %+v, want web's process", prev.Running)
+	}
+	if got, _ := readAll(t, path, 0); !cmp.Equal(types(got), []string{"acquired", "spawned", "acquired"}) {
+		t.Errorf("events %q, want each once", types(got))
+	}
+}

@@ -1,0 +1,280 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// maxLine bounds a journal line. kopf's own lines are far shorter (an argv
+// and a few reasons); the bound keeps a corrupt file from costing the
+// reader its memory.
+const maxLine = 1 << 20
+
+// LineError is a line of a journal file that is not a valid event.
+type LineError struct {
+	File string
+	Line int // counted from 1
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+var errTooLong = errors.New("line longer than " + strconv.Itoa(maxLine>>20) + " MiB")
+
+// scan calls fn with each line of r ending in '\n', without the '\n'. A
+// line longer than maxLine comes with a nil line and errTooLong. scan
+// returns the offset just after the last '\n' and the length of what
+// follows it: a last line being written, or one a crash cut short. line is
+// only valid until fn returns.
+func scan(r io.Reader, fn func(n int, line []byte, err error) error) (complete, tail int64, err error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte // a line that did not fit in br's buffer
+	tooLong := false
+	for n := 1; ; {
+		chunk, err := br.ReadSlice('\n')
+		tail += int64(len(chunk))
+		switch {
+		case err == bufio.ErrBufferFull:
+			if !tooLong {
+				if len(long)+len(chunk) > maxLine {
+					tooLong, long = true, nil
+				} else {
+					long = append(long, chunk...)
+				}
+			}
+			continue
+		case err == io.EOF:
+			return complete, tail, nil
+		case err != nil:
+			return complete, tail, err
+		}
+		complete, tail = complete+tail, 0
+		line := chunk[:len(chunk)-1]
+		if long != nil {
+			long = append(long, line...)
+			line = long
+		}
+		var lineErr error
+		if tooLong || len(line) > maxLine {
+			line, lineErr = nil, errTooLong
+		}
+		if err := fn(n, line, lineErr); err != nil {
+			return complete, tail, err
+		}
+		n++
+		long, tooLong = nil, false
+	}
+}
+
+// decode reads one line as an event; the error says what is wrong with it
+// in words.
+func decode(line []byte) (Event, error) {
+	var ev Event
+	if len(bytes.TrimSpace(line)) == 0 {
+		return ev, errors.New("empty line")
+	}
+	if err := json.Unmarshal(line, &ev); err != nil {
+		return ev, notAnEvent(err)
+	}
+	switch {
+	case ev.Type == "":
+		return ev, errors.New(`not an event: no "type"`)
+	case ev.Time.IsZero():
+		return ev, errors.New(`not an event: no "time"`)
+	}
+	return ev, nil
+}
+
+// notAnEvent words what json.Unmarshal found wrong for a person who does
+// not know kopf's Go types.
+func notAnEvent(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Errorf("not JSON: %v", err)
+	case errors.As(err, &typ) && typ.Field != "":
+		want := "a " + typ.Type.String()
+		switch typ.Type.Kind() {
+		case reflect.Int:
+			want = "a whole number"
+		case reflect.Uint64:
+			want = "a whole number, 0 or more"
+		case reflect.Float64:
+			want = "a number"
+		case reflect.String:
+			want = "a string"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Slice:
+			want = "a list"
+		case reflect.Struct:
+			want = "an object"
+		}
+		return fmt.Errorf("not an event: %q is %s, want %s", typ.Field, jsonValue(typ.Value), want)
+	case errors.As(err, &typ):
+		return fmt.Errorf("not an event: %s, want an object", jsonValue(typ.Value))
+	}
+	return fmt.Errorf("not an event: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// jsonValue words the Value of a json.UnmarshalTypeError.
+func jsonValue(v string) string {
+	if n, ok := strings.CutPrefix(v, "number "); ok {
+		return n
+	}
+	switch v {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return "a " + v
+}
+
+// readFile calls fn with each valid event of f and bad with each invalid
+// line. It returns where the last complete line ends and how many bytes
+// follow it.
+func readFile(name string, f io.Reader, fn func(ev Event, raw []byte) error, bad func(*LineError)) (complete, tail int64, err error) {
+	return scan(f, func(n int, line []byte, err error) error {
+		var ev Event
+		if err == nil {
+			ev, err = decode(line)
+		}
+		if err != nil {
+			bad(&LineError{File: name, Line: n, Err: err})
+			return nil
+		}
+		return fn(ev, line)
+	})
+}
+
+// Read calls fn with each event of the journal at path, oldest first: the
+// rotated files path.keep … path.1 that exist, then path itself. keep is
+// the Keep of Options, 0 meaning DefaultKeep. raw is the event's line as
+// written, without its newline, and only valid until fn returns. Read takes
+// no lock: it may run while a daemon writes, and a last line without its
+// newline, being written right now, is left out. A line that is not a valid
+// event goes to bad as a *LineError, and reading goes on; bad may be nil. A
+// rotated file that cannot be opened goes to bad too.
+//
+// Read returns the first error fn returns, or an error if path itself
+// cannot be read: test it with errors.Is(err, fs.ErrNotExist) for a
+// journal that does not exist.
+func Read(path string, keep int, fn func(ev Event, raw []byte) error, bad func(err error)) error {
+	if keep <= 0 {
+		keep = DefaultKeep
+	}
+	if bad == nil {
+		bad = func(error) {}
+	}
+	files, err := openAll(path, keep, bad)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, f := range files {
+		if _, _, err := readFile(f.Name(), f, fn, func(le *LineError) { bad(le) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openAll opens the files of the journal at path, oldest first. A daemon
+// may rotate the journal while they are opened one by one; then a name no
+// longer names the file opened, which a second look at each name catches,
+// and the files are opened again.
+func openAll(path string, keep int, bad func(error)) ([]*os.File, error) {
+	names := make([]string, 0, keep+1)
+	for i := keep; i >= 1; i-- {
+		names = append(names, path+"."+strconv.Itoa(i))
+	}
+	names = append(names, path)
+	for attempt := 1; ; attempt++ {
+		files, seen, errs, err := openNames(names)
+		if err != nil {
+			return nil, err
+		}
+		if attempt == 5 || unchanged(names, seen) {
+			for _, err := range errs {
+				bad(err)
+			}
+			return files, nil
+		}
+		for _, f := range files {
+			f.Close()
+		}
+	}
+}
+
+// opened is what openNames found at a name.
+type opened struct {
+	info    fs.FileInfo // of the file opened; nil when none was
+	missing bool
+}
+
+// openNames opens each of names that exists. The last one must be
+// readable; the others may be missing or unreadable (an error in errs).
+func openNames(names []string) (files []*os.File, seen []opened, errs []error, err error) {
+	seen = make([]opened, len(names))
+	for i, name := range names {
+		last := i == len(names)-1
+		f, err := os.Open(name)
+		if err == nil {
+			var info fs.FileInfo
+			if info, err = f.Stat(); err == nil {
+				files, seen[i].info = append(files, f), info
+				continue
+			}
+			f.Close()
+		}
+		switch {
+		case last:
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, nil, nil, err
+		case errors.Is(err, fs.ErrNotExist):
+			seen[i].missing = true
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return files, seen, errs, nil
+}
+
+// unchanged reports whether each name still names the file it named when
+// opened, or still names none.
+func unchanged(names []string, seen []opened) bool {
+	for i, name := range names {
+		info, err := os.Stat(name)
+		switch {
+		case seen[i].missing:
+			if !errors.Is(err, fs.ErrNotExist) {
+				return false
+			}
+		case seen[i].info != nil:
+			if err != nil || !os.SameFile(seen[i].info, info) {
+				return false
+			}
+		}
+	}
+	return true
+}
