@@ -612,9 +612,12 @@ func Closest(word string, candidates []string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b.
+// editDistance is the number of edits from a to b, counting a swap of two
+// neighbouring characters as one (the optimal string alignment distance):
+// "wbe" is one edit from "web", as a typist sees it.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	before := make([]int, len(rb)+1) // the row two back, for swaps
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -628,8 +631,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(rb)]
 }

@@ -142,7 +142,7 @@ func TestParseErrors(t *testing.T) {
 		{"0 0 * 13 *", `1:7: 13 is out of range for the month field; expected 1 to 12`},
 		{"0 0 * * 8", `1:9: 8 is out of range for the day-of-week field; expected 0 to 7`},
 		{"0 0 * * monday", `1:9: unknown day-of-week name "monday"; crontab takes the first three letters: mon`},
-		{"0 0 * jna *", `1:7: unknown month name "jna"; expected one of jan, feb, mar, apr, may, jun, jul, aug, sep, oct, nov, dec`},
+		{"0 0 * jna *", `1:7: unknown month name "jna" (did you mean "jan"?); expected one of jan, feb, mar, apr, may, jun, jul, aug, sep, oct, nov, dec`},
 		{"0 mon * * *", `1:3: unexpected name "mon" in the hour field; names are allowed only for months and days of the week`},
 		{"1,2 ,3", `1:4: unexpected space inside the minute field "1,2 ,3"`},
 		{"@dayly", `1:1: unknown macro @dayly (did you mean "@daily"?); expected one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly`},
@@ -198,7 +198,7 @@ func TestSnippet(t *testing.T) {
 
 func TestClosest(t *testing.T) {
 	cands := []string{"monday", "month", "minute"}
-	for in, want := range map[string]string{"mondy": "monday", "mnth": "month", "xyz": "", "minutes": "minute"} {
+	for in, want := range map[string]string{"mondy": "monday", "mnth": "month", "xyz": "", "minutes": "minute", "mnoth": "month", "omnday": "monday"} {
 		if got := Closest(in, cands); got != want {
 			t.Errorf("Closest(%q) = %q, want %q", in, got, want)
 		}
