@@ -203,6 +203,14 @@ func (j *Job) Trigger(now time.Time, args []string, reason string) string {
 	return fmt.Sprintf("%s: runs at %s", reason, j.queuedAt().Format(time.RFC3339))
 }
 
+// TriggerNow is Trigger without the wait for idle: the run starts as soon
+// as the job is not running. An operator's explicit start uses it.
+func (j *Job) TriggerNow(now time.Time, args []string, reason string) string {
+	note := j.Trigger(now, args, reason)
+	j.queued.immediate = true
+	return note
+}
+
 // queuedAt is when the queued run may start, ignoring whether the job runs.
 func (j *Job) queuedAt() time.Time {
 	q := j.queued

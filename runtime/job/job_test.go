@@ -276,3 +276,28 @@ func TestWakeWithNothingToDo(t *testing.T) {
 		t.Errorf("a job with no schedule, period or trigger wakes at %s", w)
 	}
 }
+
+func TestTriggerNowSkipsIdle(t *testing.T) {
+	j := New(Spec{Idle: time.Minute}, t0, nil)
+	j.Trigger(t0, []string{"a"}, "trigger")
+	if _, ok := j.Due(t0.Add(time.Second)); ok {
+		t.Fatal("a trigger ran before idle passed")
+	}
+	j.TriggerNow(t0.Add(time.Second), []string{"b"}, "kopf start")
+	r, ok := j.Due(t0.Add(time.Second))
+	if !ok {
+		t.Fatal("TriggerNow waited for idle")
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, r.Args); diff != "" {
+		t.Errorf("args (-want +got):\n%s", diff)
+	}
+	// While running, it queues like any trigger and starts at the end.
+	j.TriggerNow(t0.Add(2*time.Second), nil, "kopf restart")
+	if _, ok := j.Due(t0.Add(2 * time.Second)); ok {
+		t.Fatal("a second run started while the first runs")
+	}
+	j.Ended(t0.Add(3 * time.Second))
+	if _, ok := j.Due(t0.Add(3 * time.Second)); !ok {
+		t.Error("the queued TriggerNow waited for idle after the end")
+	}
+}
