@@ -28,6 +28,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,6 +74,10 @@ type file struct {
 	sum  string         // of the bytes last read (a script: of its content)
 	stat statKey        // a script's, to skip hashing an unchanged file
 	part *config.Config // the last valid version; nil when it never was
+	err  error          // what is wrong with the file as it is now; nil when valid
+	// reported is the error last logged for a file that cannot be read,
+	// so that it is logged once, not at every rescan.
+	reported string
 }
 
 // statKey identifies a file's content without reading it: the same inode,
@@ -126,29 +131,41 @@ func (s *Set) Load() (*config.Config, error) {
 }
 
 // Rescan reads every source again. It returns the merged config when a
-// file changed, appeared or went away and the merge is valid; otherwise it
-// returns nil, having logged whatever is wrong.
-func (s *Set) Rescan() *config.Config {
+// file changed, appeared or went away and the merge is valid, nil
+// otherwise; and what is wrong with the sources now, changed or not: each
+// invalid file (which runs its last valid version) and a merge that fails.
+// What changed is also logged.
+func (s *Set) Rescan() (*config.Config, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	changed := false
 	if f := s.spec.File; f != "" {
 		ch, _, err := s.readConfig(f)
-		if err != nil {
+		if err != nil && (ch || s.files[f].reported != err.Error()) {
 			LogErrors(s.log, f, "keeping its last valid version", err)
+			s.files[f].reported = err.Error()
 		}
 		changed = changed || ch
 	}
 	changed = s.readDirs() || changed
+	cfg, mergeErr := config.Merge(s.parts()...)
+	var problems []error
+	for _, path := range slices.Sorted(maps.Keys(s.files)) {
+		if err := s.files[path].err; err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if mergeErr != nil {
+		problems = append(problems, mergeErr)
+		if changed {
+			LogErrors(s.log, "", "the sources do not fit together; keeping the running config", mergeErr)
+		}
+		cfg = nil
+	}
 	if !changed {
-		return nil
+		cfg = nil
 	}
-	cfg, err := config.Merge(s.parts()...)
-	if err != nil {
-		LogErrors(s.log, "", "the sources do not fit together; keeping the running config", err)
-		return nil
-	}
-	return cfg
+	return cfg, errors.Join(problems...)
 }
 
 // parts returns the last valid part of every file, the config file first,
@@ -186,7 +203,13 @@ func (s *Set) readConfig(path string) (changed bool, warnings []compile.Warning,
 	if err != nil {
 		// A config file that went away keeps its last version: a running
 		// daemon stops nothing because a file was briefly missing.
-		return false, nil, readError(path, err)
+		f := s.files[path]
+		if f == nil {
+			f = &file{}
+			s.files[path] = f
+		}
+		f.sum, f.err = "", readError(path, err)
+		return false, nil, f.err
 	}
 	return s.parse(path, src, config.ParsePart)
 }
@@ -203,11 +226,12 @@ func (s *Set) parse(path string, src []byte, parse func(string, []byte) (*config
 	if f.sum == sum {
 		return false, nil, nil
 	}
-	f.sum = sum
+	f.sum, f.reported = sum, ""
 	cfg, warnings, err := parse(path, src)
 	for _, w := range warnings {
 		s.log.Warn(w.String(), "file", path)
 	}
+	f.err = err
 	if err != nil {
 		return false, warnings, err
 	}

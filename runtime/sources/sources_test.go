@@ -70,7 +70,7 @@ func (f *fixture) load() *config.Config {
 
 func (f *fixture) wantRescan(want ...string) *config.Config {
 	f.t.Helper()
-	cfg := f.set.Rescan()
+	cfg, _ := f.set.Rescan()
 	switch {
 	case want == nil && cfg != nil:
 		f.t.Fatalf("Rescan returned %v, want nothing (no change)", names(cfg))
@@ -164,14 +164,21 @@ func TestInvalidThenFixed(t *testing.T) {
 		t.Errorf("log does not say where the error is (%s):\n%s", want, f.log)
 	}
 	f.log.Reset()
-	f.set.Rescan()
+	cfg, problems := f.set.Rescan()
 	if f.log.Len() != 0 {
 		t.Errorf("an unchanged invalid file is reported again:\n%s", f.log)
+	}
+	// but Rescan still says what is wrong, for kopf reload to answer.
+	if cfg != nil || problems == nil || !strings.Contains(problems.Error(), web+":1:33: expected a value") {
+		t.Errorf("Rescan of an unchanged invalid file = %v, %v; want no config and the file's error", cfg, problems)
 	}
 
 	f.write(web, `{"cmd": "httpd", "stop_time": 7}`, 0o644)
 	if got := f.wantRescan("proc web").Procs[0].StopTime; got != 7*time.Second {
 		t.Errorf("the fixed file's stop_time = %v, want 7s", got)
+	}
+	if _, problems := f.set.Rescan(); problems != nil {
+		t.Errorf("problems after the fix: %v", problems)
 	}
 }
 
