@@ -1,0 +1,74 @@
+package control
+
+import "time"
+
+// The commands a Request may carry.
+const (
+	CmdStatus  = "status"  // Units: every job and proc
+	CmdTrigger = "trigger" // Name, Args: run a job as a trigger would
+	CmdStart   = "start"   // Name
+	CmdStop    = "stop"    // Name
+	CmdRestart = "restart" // Name
+	CmdReload  = "reload"  // read every config source again, as SIGHUP
+	CmdNext    = "next"    // Name, N: the job's next N fire times
+)
+
+// MaxRequest is the longest request line the daemon reads, newline
+// included; a longer one gets an error response and the connection ends.
+const MaxRequest = 64 << 10
+
+// Request is one line a client sends: a JSON object and a newline.
+type Request struct {
+	Cmd  string   `json:"cmd"`
+	Name string   `json:"name,omitempty"` // a job or proc; for trigger, start, stop, restart and next only
+	Args []string `json:"args,omitempty"` // trigger only: extra arguments, each one argv entry
+	N    int      `json:"n,omitempty"`    // next only: how many fire times, 1 to 10000; 0 is 10
+}
+
+// Response is the daemon's answer to one Request: a JSON object on one
+// line. OK false comes with Error; OK true with Message and, for status
+// and next, Units or Times.
+type Response struct {
+	OK      bool     `json:"ok"`
+	Error   string   `json:"error,omitempty"`
+	Message string   `json:"message,omitempty"` // what the daemon did, in words
+	Units   []Unit   `json:"units,omitempty"`   // status
+	Times   []string `json:"times,omitempty"`   // next: RFC 3339, in the job's zone
+}
+
+// Unit is the status of one job or proc.
+type Unit struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`  // "job" or "proc"
+	State string `json:"state"` // see the State constants
+	PID   int    `json:"pid,omitempty"`
+	// Since is when the unit entered its state.
+	Since    time.Time `json:"since,omitzero"`
+	LastExit *Exit     `json:"last_exit,omitempty"`
+	// NextFire is a job's next schedule fire, in the job's zone (Zone).
+	NextFire time.Time `json:"next_fire,omitzero"`
+	Zone     string    `json:"zone,omitempty"`
+	// RestartAt is when a proc that is backing off starts again.
+	RestartAt time.Time `json:"restart_at,omitzero"`
+	// Queued lists why a job's next run waits, oldest first.
+	Queued []string `json:"queued,omitempty"`
+	File   string   `json:"file,omitempty"` // where the unit is defined
+}
+
+// Exit is how a process ended.
+type Exit struct {
+	Code   *int      `json:"code,omitempty"`   // absent when a signal ended it
+	Signal string    `json:"signal,omitempty"` // "SIGTERM", …
+	At     time.Time `json:"at"`
+}
+
+// States of a unit.
+const (
+	Running    = "running"     // its process runs
+	Stopping   = "stopping"    // kopf asked it to end and waits
+	Waiting    = "waiting"     // a job with nothing to run until its next fire or trigger
+	Queued     = "queued"      // a job run waits: behind the running one, or for idle
+	BackingOff = "backing off" // a proc waits before its restart
+	Starting   = "starting"    // a proc about to start
+	Stopped    = "stopped"     // stopped with kopf stop, until kopf start
+)
