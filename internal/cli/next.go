@@ -3,12 +3,17 @@ package cli
 import (
 	"bufio"
 	"context"
+	"flag"
+	"fmt"
+	"strings"
 	"time"
+
+	"github.com/kopf/kopf/runtime/control"
 )
 
 var nextCmd = &command{
 	name:     "next",
-	synopsis: "[--tz ZONE] [--after TIME] [-n N] SCHEDULE",
+	synopsis: "[--tz ZONE] [--after TIME] [-n N] SCHEDULE | --job NAME [-n N] [--socket PATH]",
 	summary:  "print the next fire times of a schedule",
 	help: `Prints the next N fire times of SCHEDULE strictly after TIME, one per line
 on stdout, in RFC 3339 with the UTC offset of the schedule's zone at that
@@ -18,12 +23,21 @@ instant. SCHEDULE is one argument in either dialect; quote it:
   kopf next -n 3 --tz America/New_York 'every 1d @ 09:00'
   kopf next 'CRON_TZ=Asia/Tokyo 0 9 * * mon-fri'
 
+With --job, it asks the running kopf for the next fire times of the job
+NAME: the union of its schedules as compiled in the running config, from
+now, in the job's zone.
+
+  kopf next --job backup -n 3
+
 Flags, before or after SCHEDULE:
   --tz ZONE     zone for a schedule that names none: an IANA name, UTC or
                 Local, the machine's zone (default UTC)
   --after TIME  an RFC 3339 time like 2026-03-07T12:00:00Z (default now)
   -n N          how many fire times, at least 1 (default 10); fewer are
                 printed if the schedule has no more
+  --job NAME    a job of the running kopf instead of SCHEDULE
+  --socket PATH the daemon's control socket, with --job (default
+                $KOPF_SOCKET, else $XDG_RUNTIME_DIR/kopf.sock)
 
 Warnings and errors go to stderr as "line:col: message"; with KOPF_CARET=1,
 or when stderr is a terminal, each is followed by the source line and a
@@ -35,13 +49,18 @@ that never fires, 2 for a usage error.
 	run: runNext,
 }
 
-func runNext(_ context.Context, e *env, args []string) error {
+func runNext(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("next")
 	times := addTimeFlags(fs)
 	n := fs.Int("n", 10, "")
+	job := fs.String("job", "", "")
+	socket := socketFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *job != "" {
+		return e.nextOfJob(ctx, fs, *job, *socket, *n, pos)
 	}
 	switch {
 	case len(pos) == 0:
@@ -73,4 +92,30 @@ func runNext(_ context.Context, e *env, args []string) error {
 		t = next
 	}
 	return w.Flush()
+}
+
+// nextOfJob prints the next fire times of a job of the running kopf.
+func (e *env) nextOfJob(ctx context.Context, fs *flag.FlagSet, job, socket string, n int, pos []string) error {
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "tz" || f.Name == "after" {
+			bad = append(bad, "--"+f.Name)
+		}
+	})
+	switch {
+	case len(bad) > 0:
+		return usagef("%s cannot go with --job: the job's times are from now, in its own zone", strings.Join(bad, " and "))
+	case len(pos) > 0:
+		return usagef("--job NAME takes no SCHEDULE, got %q", pos[0])
+	case n < 1 || n > 10000:
+		return usagef("-n must be from 1 to 10000, got %d", n)
+	}
+	resp, err := e.call(ctx, socket, control.Request{Cmd: control.CmdNext, Name: job, N: n})
+	if err != nil {
+		return err
+	}
+	for _, t := range resp.Times {
+		fmt.Fprintln(e.stdout, t)
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
 	"github.com/kopf/kopf/runtime/sources"
@@ -24,7 +25,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--journal PATH] [--log-format text|json] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--journal PATH] [--socket PATH] [--log-format text|json] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from up to three kinds
@@ -68,6 +69,10 @@ Flags:
   --scripts DIR   a scripts directory; repeat for more
   --journal PATH  the journal (default $XDG_STATE_HOME/kopf/journal.jsonl,
                   ~/.local/state/kopf/journal.jsonl when unset)
+  --socket PATH   the control socket for kopf status, trigger, start, stop,
+                  restart, reload and next --job (default $KOPF_SOCKET, else
+                  $XDG_RUNTIME_DIR/kopf.sock, else kopf.sock beside the
+                  journal); see docs/control.md
   --log-format F  text or json, whatever stderr is
 
 Exit status: 0 after a signal stopped kopf, 1 when FILE is invalid, the
@@ -101,6 +106,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("run")
 	format := fs.String("log-format", "", "")
 	journalPath := fs.String("journal", "", "")
+	socketPath := socketFlag(fs)
 	services, scripts := sourceFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -144,12 +150,21 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		jnl.Record(journal.Event{Type: journal.Quit})
 		return errFailed
 	}
-	stopLeftovers(log, jnl, prev, cfg)
 	host, err := proc.NewHost()
 	if err != nil {
 		return fmt.Errorf("cannot supervise processes: %w", err)
 	}
 	defer host.Close()
+	if *socketPath == "" {
+		*socketPath = control.DefaultPath(e.getenv, *journalPath)
+	}
+	srv, err := control.Listen(*socketPath, control.Options{Logger: log})
+	if err != nil {
+		log.Error(fmt.Sprintf("refusing to start: %v", err), "socket", *socketPath)
+		jnl.Record(journal.Event{Type: journal.Quit})
+		return errFailed
+	}
+	stopLeftovers(log, jnl, prev, cfg)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -158,18 +173,90 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		Host: supervise.ProcHost(host), Logger: log, Dir: dir,
 		Journal: jnl.Record, Resume: prev,
 	})
-	rescan := func() {
-		if cfg := set.Rescan(); cfg != nil {
-			s.Reload(cfg)
-		}
-	}
-	stopWatching := watchSources(ctx, log, set, rescan)
+	r := &reloader{set: set, s: s}
+	stopWatching := watchSources(ctx, log, set.Paths(), func() { r.reload() })
 	defer stopWatching()
+	serveCtx, stopServing := context.WithCancel(ctx)
+	var serving sync.WaitGroup
+	serving.Go(func() {
+		if err := srv.Serve(serveCtx, daemonControl{s, r}); err != nil {
+			log.Error(fmt.Sprintf("control socket: %v", err), "socket", srv.Path())
+		}
+	})
 	log.Info(fmt.Sprintf("kopf running %s: %d jobs, %d procs", strings.Join(spec.Paths(), ", "), len(cfg.Jobs), len(cfg.Procs)),
-		"sources", spec.Paths(), "pid", os.Getpid(), "journal", jnl.Path())
+		"sources", spec.Paths(), "pid", os.Getpid(), "journal", jnl.Path(), "socket", srv.Path())
 	err = s.Run(ctx, cfg)
+	stopServing()
+	serving.Wait()
 	jnl.Record(journal.Event{Type: journal.Quit})
 	return err
+}
+
+// reloader reads the sources again and hands a changed config to the
+// supervisor, one reload at a time, for the watcher, SIGHUP and kopf
+// reload alike.
+type reloader struct {
+	mu  sync.Mutex
+	set *sources.Set
+	s   *supervise.Supervisor
+}
+
+// reload says what it changed, and returns what is wrong with the sources
+// now (each invalid file runs its last valid version).
+func (r *reloader) reload() (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg, problems := r.set.Rescan()
+	msg := "nothing changed"
+	if cfg != nil {
+		sum, err := r.s.Reload(cfg)
+		if err != nil {
+			return "", err
+		}
+		msg = "reloaded: " + sum.String()
+	}
+	return msg, problems
+}
+
+// daemonControl answers the control socket's requests with the
+// supervisor and the reloader.
+type daemonControl struct {
+	s *supervise.Supervisor
+	r *reloader
+}
+
+func (d daemonControl) Handle(ctx context.Context, req control.Request) control.Response {
+	var resp control.Response
+	var err error
+	switch req.Cmd {
+	case control.CmdStatus:
+		resp.Units, err = d.s.Status()
+		resp.Message = fmt.Sprintf("%d jobs and procs", len(resp.Units))
+	case control.CmdTrigger:
+		resp.Message, err = d.s.Trigger(req.Name, req.Args, "control")
+	case control.CmdStart:
+		resp.Message, err = d.s.Start(req.Name)
+	case control.CmdStop:
+		resp.Message, err = d.s.Stop(ctx, req.Name)
+	case control.CmdRestart:
+		resp.Message, err = d.s.Restart(ctx, req.Name)
+	case control.CmdReload:
+		resp.Message, err = d.r.reload()
+	case control.CmdNext:
+		var times []time.Time
+		times, err = d.s.Next(req.Name, req.N)
+		for _, t := range times {
+			resp.Times = append(resp.Times, t.Format(time.RFC3339))
+		}
+	default:
+		err = fmt.Errorf("unknown command %q", req.Cmd)
+	}
+	if err != nil {
+		resp.Error = err.Error()
+		return resp
+	}
+	resp.OK = true
+	return resp
 }
 
 // stopLeftovers stops the processes that the previous daemon started and
@@ -261,22 +348,19 @@ func (e *env) defaultScripts() string {
 	return filepath.Join(base, "kopf", "scripts")
 }
 
-// watchSources calls rescan after each change to the sources and on every
-// SIGHUP, one call at a time, until ctx is done or the returned function
-// is called; that function returns once no call is running.
-func watchSources(ctx context.Context, log *slog.Logger, set *sources.Set, rescan func()) func() {
+// watchSources calls rescan after each change to the paths and on every
+// SIGHUP, until ctx is done or the returned function is called; that
+// function returns once no call is running.
+func watchSources(ctx context.Context, log *slog.Logger, paths []string, rescan func()) func() {
 	ctx, cancel := context.WithCancel(ctx)
-	var mu sync.Mutex // one rescan at a time, from the watcher or a signal
 	once := func() {
-		mu.Lock()
-		defer mu.Unlock()
 		if ctx.Err() == nil {
 			rescan()
 		}
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		err := watch.Watch(ctx, set.Paths(), watch.Options{Logger: log}, once)
+		err := watch.Watch(ctx, paths, watch.Options{Logger: log}, once)
 		if err != nil && ctx.Err() == nil {
 			log.Error(fmt.Sprintf("cannot watch the sources: %v; changes apply on SIGHUP only", err))
 		}

@@ -97,9 +97,12 @@ func startKopfWith(t *testing.T, args ...string) *daemon {
 // startKopfEnv is startKopfWith with more environment variables.
 func startKopfEnv(t *testing.T, env []string, args ...string) *daemon {
 	t.Helper()
+	// Never the user's own journal and socket, nor those of another test.
 	if !slices.Contains(args, "--journal") {
-		// Never the user's own journal, and never one another test holds.
 		args = append([]string{"--journal", filepath.Join(t.TempDir(), "journal.jsonl")}, args...)
+	}
+	if !slices.Contains(args, "--socket") {
+		args = append([]string{"--socket", filepath.Join(t.TempDir(), "kopf.sock")}, args...)
 	}
 	cmd := exec.Command("kopf", append([]string{"run", "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)

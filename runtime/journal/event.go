@@ -61,7 +61,8 @@ type Event struct {
 	Seconds  float64 `json:"seconds,omitempty"`
 	Graceful bool    `json:"graceful,omitempty"` // exit 0, or ended on kopf's SIGTERM before the SIGKILL
 	// StoppedBy says why kopf stopped the process: "reload", "removed",
-	// "timeout", "shutdown"; empty when it ended by itself.
+	// "timeout", "shutdown", "stop", "restart" (kopf stop and restart);
+	// empty when it ended by itself.
 	StoppedBy string `json:"stopped_by,omitempty"`
 
 	// fired, catch_up

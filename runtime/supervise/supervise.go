@@ -87,12 +87,11 @@ type Options struct {
 
 // Supervisor runs one config at a time; Reload swaps it.
 type Supervisor struct {
-	opts     Options
-	log      *slog.Logger
-	exits    chan exitEvent
-	reloads  chan *config.Config
-	triggers chan triggerRequest
-	done     chan struct{} // closed when Run returns
+	opts  Options
+	log   *slog.Logger
+	exits chan exitEvent
+	calls chan func(now time.Time) // run on the loop goroutine: reloads, triggers, control
+	done  chan struct{}            // closed when Run returns
 
 	// Owned by the loop goroutine.
 	jobs     map[string]*jobUnit
@@ -104,12 +103,6 @@ type Supervisor struct {
 type exitEvent struct {
 	run  *running
 	exit proc.Exit
-}
-
-type triggerRequest struct {
-	job, reason string
-	args        []string
-	reply       chan error
 }
 
 // New returns a Supervisor; Run starts it.
@@ -130,19 +123,19 @@ func New(opts Options) *Supervisor {
 		opts.StartTicks = func(pid int) uint64 { n, _ := proc.StartTicks(pid); return n }
 	}
 	return &Supervisor{
-		opts:     opts,
-		log:      opts.Logger,
-		exits:    make(chan exitEvent),
-		reloads:  make(chan *config.Config),
-		triggers: make(chan triggerRequest),
-		done:     make(chan struct{}),
-		jobs:     map[string]*jobUnit{},
-		procs:    map[string]*procUnit{},
+		opts:  opts,
+		log:   opts.Logger,
+		exits: make(chan exitEvent),
+		calls: make(chan func(time.Time)),
+		done:  make(chan struct{}),
+		jobs:  map[string]*jobUnit{},
+		procs: map[string]*procUnit{},
 	}
 }
 
-// ErrStopped is returned by Trigger once the supervisor has stopped.
-var ErrStopped = errors.New("supervisor stopped")
+// ErrStopped is returned by Reload, Trigger and the control operations
+// once the supervisor is stopping.
+var ErrStopped = errors.New("kopf is stopping")
 
 // Run starts cfg's procs and jobs and supervises them until ctx is done.
 // Then it stops every proc and running job (SIGTERM, stop-time, SIGKILL),
@@ -167,12 +160,8 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 			s.stopAll(time.Now())
 		case ev := <-s.exits:
 			s.exited(ev, time.Now())
-		case cfg := <-s.reloads:
-			if !s.stopping {
-				s.apply(cfg, time.Now())
-			}
-		case req := <-s.triggers:
-			req.reply <- s.trigger(req, time.Now())
+		case fn := <-s.calls:
+			fn(time.Now())
 		case <-timer.C:
 		}
 	}
@@ -182,28 +171,38 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// Reload replaces the running config: unchanged units keep running
-// untouched, changed ones restart, removed ones stop, new ones start. It
-// returns ErrStopped once Run has returned.
-func (s *Supervisor) Reload(cfg *config.Config) error {
+// call runs fn on the loop goroutine, with the loop's idea of now, and
+// waits for it; it returns ErrStopped once kopf is stopping.
+func (s *Supervisor) call(fn func(now time.Time) error) error {
+	var err error
+	done := make(chan struct{})
+	run := func(now time.Time) {
+		defer close(done)
+		if s.stopping {
+			err = ErrStopped
+			return
+		}
+		err = fn(now)
+	}
 	select {
-	case s.reloads <- cfg:
-		return nil
+	case s.calls <- run:
+		<-done
+		return err
 	case <-s.done:
 		return ErrStopped
 	}
 }
 
-// Trigger asks job to run with extra arguments, as a trigger from another
-// job would. It returns ErrStopped once kopf is stopping.
-func (s *Supervisor) Trigger(job string, args []string, reason string) error {
-	req := triggerRequest{job: job, args: args, reason: reason, reply: make(chan error, 1)}
-	select {
-	case s.triggers <- req:
-		return <-req.reply
-	case <-s.done:
-		return ErrStopped
-	}
+// Reload replaces the running config: unchanged units keep running
+// untouched, changed ones restart, removed ones stop, new ones start. It
+// says what it did, and returns ErrStopped once kopf is stopping.
+func (s *Supervisor) Reload(cfg *config.Config) (Summary, error) {
+	var sum Summary
+	err := s.call(func(now time.Time) error {
+		sum = s.apply(cfg, now)
+		return nil
+	})
+	return sum, err
 }
 
 // arm sets the timer to the earliest time any unit needs attention.
@@ -217,6 +216,7 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 	if !s.stopping {
 		for _, u := range s.jobs {
 			switch {
+			case u.stopped:
 			case u.run == nil:
 				if w, ok := u.core.Wake(); ok {
 					earliest(w)
@@ -298,6 +298,8 @@ const (
 	causeRemoved  = "removed"
 	causeTimeout  = "timeout"
 	causeShutdown = "shutdown"
+	causeStop     = "stop"    // kopf stop
+	causeRestart  = "restart" // kopf restart
 )
 
 // record journals ev at now.
@@ -325,7 +327,8 @@ type running struct {
 	stopSent bool      // kopf stopped it (reload, removal, timeout or shutdown)
 	cause    string    // why, as the journal's stopped_by
 	timedOut bool
-	core     *job.Job // the job core that started it; nil for procs
+	core     *job.Job      // the job core that started it; nil for procs
+	ended    chan struct{} // closed when the process has ended
 }
 
 // spawn starts argv for a unit and watches for its exit; a job's run
@@ -384,6 +387,9 @@ func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 	s.alive--
 	r := ev.run
 	s.recordExit(r, ev.exit, now)
+	if r.ended != nil {
+		close(r.ended)
+	}
 	if r.proc {
 		s.procExited(r, ev.exit, now)
 	} else {

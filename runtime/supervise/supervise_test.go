@@ -87,11 +87,11 @@ func TestTriggersCarryArgumentsInArrivalOrder(t *testing.T) {
 		ss := start(t, host, cfgOf([]*config.Job{a, b, c, long}, nil), Options{})
 		for i, arg := range []string{"1", "2 two", "3;three"} {
 			ss.until(float64(2 + i))
-			if err := ss.s.Trigger("long", []string{arg}, "manual"); err != nil {
+			if _, err := ss.s.Trigger("long", []string{arg}, "manual"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := ss.s.Trigger("nope", nil, "manual"); err == nil {
+		if _, err := ss.s.Trigger("nope", nil, "manual"); err == nil {
 			t.Error("triggering an unknown job succeeded")
 		}
 		ss.until(12)
@@ -249,7 +249,7 @@ func TestShutdownStopsEverythingThenOrphans(t *testing.T) {
 		if len(host.stops) != 3 || host.orphans != 1 {
 			t.Errorf("stops %v, KillOrphans calls %d; want all three stopped, then orphans", host.stops, host.orphans)
 		}
-		if err := ss.s.Trigger("j", nil, "late"); err != ErrStopped {
+		if _, err := ss.s.Trigger("j", nil, "late"); err != ErrStopped {
 			t.Errorf("Trigger after Run returned %v, want ErrStopped", err)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/job"
 	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
@@ -22,6 +23,7 @@ type jobUnit struct {
 	core    *job.Job
 	run     *running
 	removed bool // stopping because the job left the config
+	status
 }
 
 // procUnit is a proc: its config, its restart policy and its current run.
@@ -31,6 +33,16 @@ type procUnit struct {
 	run      *running
 	startAt  time.Time // when to start next; zero while running or stopping for good
 	removed  bool
+	status
+}
+
+// status is what jobs and procs keep for kopf status and the control
+// commands.
+type status struct {
+	loaded    time.Time     // when the unit was loaded
+	stopped   bool          // by kopf stop, until kopf start
+	stoppedAt time.Time     // when
+	lastExit  *control.Exit // how its last process ended
 }
 
 // jobSpec turns a job's config into the decision core's spec.
@@ -53,8 +65,23 @@ func (s *Supervisor) newJob(j *config.Job, now time.Time) *job.Job {
 	return job.New(jobSpec(j), now, s.opts.Rand)
 }
 
+// Summary says what a reload did, unit names in order.
+type Summary struct {
+	Kept, Restarted, Stopped, Started []string
+}
+
+func (m Summary) String() string {
+	part := func(n []string, what string) string {
+		if len(n) == 0 {
+			return fmt.Sprintf("%d %s", 0, what)
+		}
+		return fmt.Sprintf("%d %s (%s)", len(n), what, strings.Join(n, ", "))
+	}
+	return strings.Join([]string{part(m.Restarted, "restarted"), part(m.Stopped, "stopped"), part(m.Started, "started"), fmt.Sprintf("%d kept", len(m.Kept))}, ", ")
+}
+
 // apply makes cfg the running config.
-func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
+func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 	var kept, restarted, stopped, started []string
 	newJobs := map[string]*config.Job{}
 	for _, j := range cfg.Jobs {
@@ -110,7 +137,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 			if u.run != nil {
 				s.stopRun(u.run, u.cfg.StopTime, causeReload, "changed in the config")
 				u.startAt = time.Time{} // started again once the old one has exited
-			} else {
+			} else if !u.stopped {
 				u.startAt = now
 			}
 		}
@@ -119,7 +146,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 		if _, ok := s.jobs[name]; !ok {
 			started = append(started, name)
 			s.recordSource(now, "add", "job", &newJobs[name].Unit)
-			s.jobs[name] = &jobUnit{cfg: newJobs[name], core: s.newJob(newJobs[name], now)}
+			s.jobs[name] = &jobUnit{cfg: newJobs[name], core: s.newJob(newJobs[name], now), status: status{loaded: now}}
 		}
 	}
 	for _, name := range sortedKeys(newProcs) {
@@ -127,7 +154,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 			started = append(started, name)
 			p := newProcs[name]
 			s.recordSource(now, "add", "proc", &p.Unit)
-			s.procs[name] = &procUnit{cfg: p, restarts: newRestarts(p.Backoff, p.Idle), startAt: now}
+			s.procs[name] = &procUnit{cfg: p, restarts: newRestarts(p.Backoff, p.Idle), startAt: now, status: status{loaded: now}}
 		}
 	}
 	what := "config"
@@ -137,6 +164,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) {
 	s.log.Info(fmt.Sprintf("%s: %d kept, %d restarted, %d stopped, %d started", what,
 		len(kept), len(restarted), len(stopped), len(started)),
 		"file", cfg.File, "kept", kept, "restarted", restarted, "stopped", stopped, "started", started)
+	return Summary{Kept: kept, Restarted: restarted, Stopped: stopped, Started: started}
 }
 
 func (s *Supervisor) recordSource(now time.Time, op, kind string, u *config.Unit) {
@@ -201,6 +229,9 @@ func lastFire(sc interface {
 // reports whether it changed anything another job could see (a run of a job
 // without a command ends at once and triggers others).
 func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
+	if u.stopped {
+		return false // kopf stop: nothing fires until kopf start
+	}
 	busy, waiting := u.core.Running(), u.core.Queued() != nil
 	for _, f := range u.core.Advance(now) {
 		s.log.Debug(f.Note, "unit", u.cfg.Name)
@@ -226,7 +257,7 @@ func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
 	if !ok {
 		return false
 	}
-	r := &running{unit: u.cfg.Name, title: u.cfg.Title, start: now, deadline: run.Deadline, core: u.core}
+	r := &running{unit: u.cfg.Name, title: u.cfg.Title, start: now, deadline: run.Deadline, core: u.core, ended: make(chan struct{})}
 	reasons := strings.Join(run.Reasons, "; ")
 	if u.cfg.Command == nil {
 		// Nothing to run: the job only triggers others.
@@ -272,7 +303,7 @@ func (s *Supervisor) jobExited(r *running, ex proc.Exit, now time.Time) {
 		return
 	}
 	s.logEnd(r, ex, now, u.cfg.LogStart)
-	u.run = nil
+	u.run, u.lastExit = nil, exitStatus(ex, now)
 	if u.removed {
 		delete(s.jobs, r.unit)
 		return
@@ -307,23 +338,6 @@ func (s *Supervisor) fireTriggers(u *jobUnit, how string, now time.Time) {
 	}
 }
 
-// trigger handles an outside trigger.
-func (s *Supervisor) trigger(req triggerRequest, now time.Time) error {
-	if s.stopping {
-		return ErrStopped
-	}
-	u := s.jobs[req.job]
-	if u == nil || u.removed {
-		return fmt.Errorf("no job %q", req.job)
-	}
-	s.record(now, journal.Event{Type: journal.Triggered, Unit: req.job, Kind: "job", By: req.reason, Args: req.args})
-	busy, waiting := u.core.Running(), u.core.Queued() != nil
-	note := u.core.Trigger(now, req.args, req.reason)
-	s.recordRequest(now, req.job, busy, waiting, note)
-	s.log.Info(note, "unit", req.job, "args", req.args)
-	return nil
-}
-
 // recordRequest journals what became of a fire or trigger that does not
 // start a run of its own: queued behind the running run, or joining the
 // run already waiting. A request that makes a new run is journaled when
@@ -338,7 +352,7 @@ func (s *Supervisor) recordRequest(now time.Time, unit string, busy, waiting boo
 }
 
 func (s *Supervisor) startProc(u *procUnit, now time.Time) {
-	r := &running{unit: u.cfg.Name, title: u.cfg.Title, proc: true, start: now}
+	r := &running{unit: u.cfg.Name, title: u.cfg.Title, proc: true, start: now, ended: make(chan struct{})}
 	u.startAt = time.Time{}
 	if err := s.spawn(r, &u.cfg.Unit, u.cfg.Command, job.Run{}); err != nil {
 		at, reason := u.restarts.exited(now, now)
@@ -359,13 +373,13 @@ func (s *Supervisor) procExited(r *running, ex proc.Exit, now time.Time) {
 		return
 	}
 	s.logEnd(r, ex, now, u.cfg.LogStart)
-	u.run = nil
+	u.run, u.lastExit = nil, exitStatus(ex, now)
 	switch {
 	case u.removed:
 		delete(s.procs, r.unit)
-	case s.stopping:
+	case s.stopping, u.stopped:
 	case r.stopSent:
-		u.startAt = now // restarted with its new config
+		u.startAt = now // restarted with its new config, or by kopf restart
 	default:
 		at, reason := u.restarts.exited(r.start, now)
 		u.startAt = at

@@ -1,0 +1,312 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+// The client commands: each sends one request to the daemon's control
+// socket (docs/control.md) and prints the answer.
+
+const socketHelp = `  --socket PATH  the daemon's control socket (default $KOPF_SOCKET, else
+                 $XDG_RUNTIME_DIR/kopf.sock, else kopf.sock beside the
+                 default journal)`
+
+var statusCmd = &command{
+	name:     "status",
+	synopsis: "[--socket PATH] [--json]",
+	summary:  "show every job and proc of the running kopf",
+	help: `Asks the running kopf for the state of each job and proc and prints a
+table: its name, kind, state (running, waiting, queued, backing off,
+starting, stopping, stopped), pid, how long it has been in that state, how
+its last process ended, and what comes next: a job's next schedule fire in
+the job's zone, or when a proc that is backing off starts again.
+
+Flags:
+` + socketHelp + `
+  --json         one JSON document: {"units": [...]}, each unit as
+                 docs/control.md describes
+
+Exit status: 0 when kopf answered, 1 when it did not, 2 for a usage error.
+`,
+	run: runStatus,
+}
+
+var triggerCmd = &command{
+	name:     "trigger",
+	synopsis: "[--socket PATH] JOB [ARG...]",
+	summary:  "run a job now, as a trigger from another job would",
+	help: `Asks the running kopf to run JOB with the extra arguments ARG..., exactly
+as a trigger from another job would (docs/config.md, "trigger"): idle
+applies, and a job that is running runs again once the run ends, never
+twice at once. Each ARG reaches the job as one argv entry, never through a
+shell, and everything after JOB is an argument, also what looks like a
+flag ("kopf trigger backup --full"). The answer says whether the run
+started now or waits, and why.
+
+Flags:
+` + socketHelp + `
+
+Exit status: 0 when kopf took the trigger, 1 when it did not (no such job,
+a stopped job, no kopf running), 2 for a usage error.
+`,
+	run: func(ctx context.Context, e *env, args []string) error {
+		return runClient(ctx, e, "trigger", args, -1, func(pos []string) control.Request {
+			return control.Request{Cmd: control.CmdTrigger, Name: pos[0], Args: pos[1:]}
+		})
+	},
+}
+
+var startCmd = &command{
+	name:     "start",
+	synopsis: "[--socket PATH] NAME",
+	summary:  "start a proc, or run a job now",
+	help: `Asks the running kopf to start NAME: a proc that is not running starts
+now, with a fresh backoff; a job runs now, without waiting for idle. A job
+or proc stopped with kopf stop is enabled again. Something already running
+is left as it is.
+
+Flags:
+` + socketHelp + `
+
+Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
+`,
+	run: func(ctx context.Context, e *env, args []string) error {
+		return runClient(ctx, e, "start", args, 1, func(pos []string) control.Request {
+			return control.Request{Cmd: control.CmdStart, Name: pos[0]}
+		})
+	},
+}
+
+var stopCmd = &command{
+	name:     "stop",
+	synopsis: "[--socket PATH] NAME",
+	summary:  "stop a job or proc until kopf start",
+	help: `Asks the running kopf to stop NAME: its process, if it runs, gets SIGTERM
+and SIGKILL after its stop-time, and kopf waits for it to end. A stopped
+proc is not restarted and a stopped job does not fire until kopf start NAME
+(or kopf restart), also across reloads; a restart of kopf starts it again.
+
+Flags:
+` + socketHelp + `
+
+Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
+`,
+	run: func(ctx context.Context, e *env, args []string) error {
+		return runClient(ctx, e, "stop", args, 1, func(pos []string) control.Request {
+			return control.Request{Cmd: control.CmdStop, Name: pos[0]}
+		})
+	},
+}
+
+var restartCmd = &command{
+	name:     "restart",
+	synopsis: "[--socket PATH] NAME",
+	summary:  "stop a job or proc's process and start it again",
+	help: `Asks the running kopf to restart NAME: its running process is stopped
+(SIGTERM, SIGKILL after its stop-time) and, once it has ended, a new one
+starts at once — a proc with a fresh backoff, a job as a new run that never
+overlaps the old one. A stopped unit is enabled again. kopf answers once
+the new process runs.
+
+Flags:
+` + socketHelp + `
+
+Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
+`,
+	run: func(ctx context.Context, e *env, args []string) error {
+		return runClient(ctx, e, "restart", args, 1, func(pos []string) control.Request {
+			return control.Request{Cmd: control.CmdRestart, Name: pos[0]}
+		})
+	},
+}
+
+var reloadCmd = &command{
+	name:     "reload",
+	synopsis: "[--socket PATH]",
+	summary:  "make the running kopf read its config again",
+	help: `Asks the running kopf to read every config source again now, as SIGHUP
+does (kopf also applies changes by itself as files change): unchanged jobs
+and procs keep running, changed ones restart, removed ones stop, new ones
+start. The answer says what changed, and what is wrong with any file that
+is invalid (its last valid version keeps running).
+
+Flags:
+` + socketHelp + `
+
+Exit status: 0 when the sources are valid, 1 when something is wrong or no
+kopf runs, 2 for a usage error.
+`,
+	run: func(ctx context.Context, e *env, args []string) error {
+		return runClient(ctx, e, "reload", args, 0, func([]string) control.Request {
+			return control.Request{Cmd: control.CmdReload}
+		})
+	},
+}
+
+// socketFlag adds --socket to fs.
+func socketFlag(fs *flag.FlagSet) *string {
+	return fs.String("socket", "", "")
+}
+
+// socketPath is the socket a client command talks to.
+func (e *env) socketPath(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return control.DefaultPath(e.getenv, journal.DefaultPath(e.getenv))
+}
+
+// call sends req to the daemon and returns its answer; a refusal is an
+// error with the daemon's words.
+func (e *env) call(ctx context.Context, socket string, req control.Request) (control.Response, error) {
+	// stop and restart wait for a process to end, which takes up to its
+	// stop-time; the rest answer at once.
+	timeout := 30 * time.Second
+	if req.Cmd == control.CmdStop || req.Cmd == control.CmdRestart {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := control.Call(ctx, e.socketPath(socket), req)
+	if err != nil {
+		return resp, err
+	}
+	if !resp.OK {
+		return resp, errors.New(resp.Error)
+	}
+	return resp, nil
+}
+
+// runClient parses a client command's flags and NAME/ARG arguments (want
+// of them, or at least one when want is -1), sends the request and prints
+// the daemon's message.
+func runClient(ctx context.Context, e *env, name string, args []string, want int, request func(pos []string) control.Request) error {
+	fs := newFlagSet(name)
+	socket := socketFlag(fs)
+	// Flags come before NAME: what follows the job's name are its
+	// arguments, as they are, even "--full".
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	pos := fs.Args()
+	switch {
+	case want == -1 && len(pos) == 0:
+		return usagef("missing JOB")
+	case want == 1 && len(pos) != 1:
+		return usagef("expected one NAME, got %d arguments", len(pos))
+	case want == 0 && len(pos) != 0:
+		return usagef("unexpected arguments: %s", strings.Join(pos, " "))
+	}
+	resp, err := e.call(ctx, *socket, request(pos))
+	if resp.Message != "" {
+		fmt.Fprintln(e.stdout, resp.Message)
+	}
+	return err
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("status")
+	socket := socketFlag(fs)
+	asJSON := fs.Bool("json", false, "")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("unexpected arguments: %s", strings.Join(pos, " "))
+	}
+	resp, err := e.call(ctx, *socket, control.Request{Cmd: control.CmdStatus})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		units := resp.Units
+		if units == nil {
+			units = []control.Unit{}
+		}
+		b, err := json.MarshalIndent(struct {
+			Units []control.Unit `json:"units"`
+		}{units}, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, string(b))
+		return nil
+	}
+	printStatus(e, resp.Units)
+	return nil
+}
+
+// printStatus prints units as a table for people.
+func printStatus(e *env, units []control.Unit) {
+	now := e.now()
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tPID\tSINCE\tLAST EXIT\tNEXT")
+	for _, u := range units {
+		pid := "-"
+		if u.PID != 0 {
+			pid = fmt.Sprint(u.PID)
+		}
+		since := "-"
+		if !u.Since.IsZero() {
+			since = age(now.Sub(u.Since)) + " ago"
+		}
+		last := "-"
+		if x := u.LastExit; x != nil {
+			how := fmt.Sprintf("exit %d", deref(x.Code))
+			if x.Signal != "" {
+				how = x.Signal
+			}
+			last = how + ", " + age(now.Sub(x.At)) + " ago"
+		}
+		next := "-"
+		switch {
+		case !u.RestartAt.IsZero():
+			next = "restart in " + age(u.RestartAt.Sub(now))
+		case !u.NextFire.IsZero():
+			next = u.NextFire.Format("2006-01-02 15:04:05 -07:00") + " " + u.Zone
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Kind, u.State, pid, since, last, next)
+	}
+	tw.Flush()
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// age writes a duration the way people read one in a table: 45s, 5m12s,
+// 3h4m, 2d5h.
+func age(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	d = d.Round(time.Hour)
+	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+}
