@@ -310,3 +310,31 @@ func TestControlRefusesAnotherUser(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 }
+
+// A second daemon (on another journal) never takes a live socket; a dead
+// daemon's socket is replaced.
+func TestControlSocketIsNeverStolen(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "kopf.json", `{}`)
+	d, sock := controlled(t, dir, cfg)
+	cmd := exec.Command("kopf", "run", "--log-format", "text", "--socket", sock, "--journal", filepath.Join(dir, "other.jsonl"), cfg)
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "control socket "+sock+" is in use by a running kopf") {
+		t.Errorf("a second kopf on a live socket: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+	if _, errs, code := client(t, sock, "status"); code != 0 {
+		t.Errorf("the first kopf no longer answers: %s", errs)
+	}
+	// SIGKILL leaves the socket file behind; the next kopf replaces it.
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+	d.done <- nil
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("a SIGKILLed kopf's socket is gone (%v); the test needs it left behind", err)
+	}
+	d, _ = controlled(t, dir, cfg)
+	if _, errs, code := client(t, sock, "status"); code != 0 {
+		t.Errorf("the new kopf does not answer on the replaced socket: %s", errs)
+	}
+	d.stop()
+}
