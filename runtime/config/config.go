@@ -54,6 +54,10 @@ type Unit struct {
 	// Digest is a hash of a script's content, for a proc from a scripts
 	// directory: a changed script restarts its proc. "" otherwise.
 	Digest string
+	// Ports are the names of `ports`, in file order: each gets a free port
+	// at every start, substituted for {{ports[NAME]}} in the command, its
+	// arguments and env values, and exported as KOPF_PORT_NAME.
+	Ports []string
 }
 
 // Job is something expected to end, started by schedules, a period or
@@ -70,6 +74,13 @@ type Job struct {
 	CatchUp   bool
 	Schedules []Schedule // from `schedule` / `scheduling` and `cron`, in file order
 	Triggers  []Trigger  // from `trigger`, in file order
+	// MaxFailures is `max-failures`: a failed run (non-zero exit or
+	// timeout) is retried up to this many times, waiting Backoff's steps;
+	// 0 never retries.
+	MaxFailures int
+	// Backoff is the wait before each retry of a failed run, counting
+	// failures in a row; the last one repeats. Default as a proc's.
+	Backoff []time.Duration
 }
 
 // Schedule is one schedule of a job.
@@ -95,6 +106,33 @@ type Proc struct {
 	// Backoff is the wait before each restart after the proc ended,
 	// counting restarts in a row; the last one repeats.
 	Backoff []time.Duration
+	// Health is `health`: how kopf checks that the running proc is
+	// healthy; nil without checks.
+	Health *Health
+	// RestartOnChange and HUPOnChange are `restart-on-change` and
+	// `hup-on-change`: files whose content changing restarts the proc, or
+	// sends it SIGHUP. Relative paths are relative to Dir (resolved
+	// against kopf's working directory when Dir is relative too), as
+	// written.
+	RestartOnChange []string
+	HUPOnChange     []string
+}
+
+// Health is a proc's health check, aurora-services.md's HealthCheckConfig.
+type Health struct {
+	// HTTP is the URL to GET: http://127.0.0.1:PORT/PATH, with PORT the
+	// proc's port named "health" (or "http") when `http` was given as a
+	// path; the template keeps {{ports[NAME]}} for the port, substituted
+	// at each start. Empty when Command is set. Healthy is status 200 with
+	// the body "ok" (surrounding white space ignored).
+	HTTP string
+	// Command is run in the proc's dir and env (with its ports); exit 0
+	// within Timeout is healthy. A string is /bin/sh -c.
+	Command []string
+	// Defaults are Aurora's: 10s, 1s, 15s, 0, 1.
+	Interval, Timeout, InitialInterval              time.Duration
+	MaxConsecutiveFailures, MinConsecutiveSuccesses int
+	Pos                                             lang.Pos // of the `health` value
 }
 
 // Defaults, from kopf.md, service-manager.md and cronmon.
