@@ -52,7 +52,20 @@ type Unit struct {
 	RestartAt time.Time `json:"restart_at,omitzero"`
 	// Queued lists why a job's next run waits, oldest first.
 	Queued []string `json:"queued,omitempty"`
-	File   string   `json:"file,omitempty"` // where the unit is defined
+	// Failures counts a job's failed runs in a row, while it retries or
+	// after it gave up (max-failures).
+	Failures int `json:"failures,omitempty"`
+	// Health is a checked proc's health state: "starting", "healthy" or
+	// "snoozed"; empty without checks.
+	Health    string `json:"health,omitempty"`
+	LastCheck *Check `json:"last_check,omitempty"`
+	File      string `json:"file,omitempty"` // where the unit is defined
+}
+
+// Check is the result of a health check.
+type Check struct {
+	At    time.Time `json:"at"`
+	Error string    `json:"error,omitempty"` // empty when healthy
 }
 
 // Exit is how a process ended.
@@ -71,4 +84,6 @@ const (
 	BackingOff = "backing off" // a proc waits before its restart
 	Starting   = "starting"    // a proc about to start
 	Stopped    = "stopped"     // stopped with kopf stop, until kopf start
+	Retrying   = "retrying"    // a job waits to retry a failed run (max-failures)
+	Failed     = "failed"      // a job failed max-failures retries in a row, until its next fire or trigger
 )

@@ -26,6 +26,13 @@ const (
 	Triggered = "triggered" // Unit, By, Args: a trigger from a job or from outside
 	Queued    = "queued"    // Unit, Reason: a run waits for the running one to end
 	Skipped   = "skipped"   // Unit, Reason: a fire or trigger that starts no run of its own
+	Retry     = "retry"     // Unit, Count, Reason: a failed run is retried (max-failures)
+	GaveUp    = "gave_up"   // Unit, Count, Reason: the job failed max-failures retries; it waits for its next fire or trigger
+
+	// Health checks.
+	Health = "health" // Unit, PID, Action, Reason: a proc became healthy, was found unhealthy, or its checks were snoozed or resumed
+	// Watched files.
+	FileChanged = "file_changed" // Unit, File, Action: a restart-on-change or hup-on-change file changed; Action "restart" or "hup"
 )
 
 // Event is one line of the journal. Which fields are set depends on Type;
@@ -61,8 +68,8 @@ type Event struct {
 	Seconds  float64 `json:"seconds,omitempty"`
 	Graceful bool    `json:"graceful,omitempty"` // exit 0, or ended on kopf's SIGTERM before the SIGKILL
 	// StoppedBy says why kopf stopped the process: "reload", "removed",
-	// "timeout", "shutdown", "stop", "restart" (kopf stop and restart);
-	// empty when it ended by itself.
+	// "timeout", "shutdown", "stop", "restart" (kopf stop and restart),
+	// "unhealthy", "file changed"; empty when it ended by itself.
 	StoppedBy string `json:"stopped_by,omitempty"`
 
 	// fired, catch_up
@@ -73,8 +80,10 @@ type Event struct {
 	// triggered
 	By string `json:"by,omitempty"` // the job that triggered, or "control" / "signal"
 
-	// leftover
-	Action string `json:"action,omitempty"` // "stopped", "killed", "gone", "left alone", "failed"
+	// leftover: "stopped", "killed", "gone", "left alone", "failed";
+	// health: "healthy", "restart", "snoozed", "resumed"; file_changed:
+	// "restart", "hup"
+	Action string `json:"action,omitempty"`
 
 	// queued, skipped, log_truncated, leftover
 	Reason string `json:"reason,omitempty"`

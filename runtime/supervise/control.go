@@ -267,12 +267,16 @@ func (s *Supervisor) jobStatus(u *jobUnit, now time.Time) control.Unit {
 		}
 	case u.stopped:
 		st.State, st.Since = control.Stopped, u.stoppedAt
+	case !u.retryAt.IsZero():
+		st.State, st.Since, st.RestartAt = control.Retrying, u.since(), u.retryAt
+	case u.gaveUp:
+		st.State, st.Since = control.Failed, u.since()
 	case u.core.Queued() != nil:
 		st.State, st.Since = control.Queued, u.since()
 	default:
 		st.State, st.Since = control.Waiting, u.since()
 	}
-	st.Queued = u.core.Queued()
+	st.Queued, st.Failures = u.core.Queued(), u.failures
 	return st
 }
 

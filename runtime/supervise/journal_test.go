@@ -12,6 +12,7 @@ import (
 
 	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
 )
 
@@ -234,4 +235,59 @@ func TestLastFire(t *testing.T) {
 			t.Errorf("lastFire(%s, %s, %s) = %s, %v; want %s", tt.schedule, tt.from, tt.to, got.Format(time.RFC3339), ok, tt.want)
 		}
 	}
+}
+
+func TestMaxFailuresRetriesThenGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second, code: 1} }}
+		j := &config.Job{Unit: unit("flaky", "flaky"), Schedules: []config.Schedule{sched(t, "schedule", "every 1m")},
+			MaxFailures: 2, Backoff: []time.Duration{5 * time.Second, 10 * time.Second}}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Journal: got.record})
+		ss.until(90)
+		if st := ss.state("flaky"); st.State != control.Failed {
+			t.Errorf("after three failures in a row: state %q, want failed", st.State)
+		}
+		ss.until(125)
+		ss.stop()
+		// 60 fails, the retry at 66 fails, the retry at 77 fails: kopf gives
+		// up. The fire at 120 runs again, and its failure starts a new count
+		// (its retry would be at 126).
+		want := []string{"flaky@60", "flaky@66", "flaky@77", "flaky@120"}
+		if diff := cmp.Diff(want, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		var kinds []string
+		for _, ev := range got {
+			if ev.Type == journal.Retry || ev.Type == journal.GaveUp {
+				kinds = append(kinds, fmt.Sprintf("%g %s %d", ev.Time.Sub(epoch).Seconds(), ev.Type, ev.Count))
+			}
+		}
+		if diff := cmp.Diff([]string{"61 retry 1", "67 retry 2", "78 gave_up 3", "121 retry 1"}, kinds); diff != "" {
+			t.Errorf("journal (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestMaxFailuresSuccessResets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		runs := 0
+		host := &fakeHost{how: func([]string) behaviour {
+			runs++
+			if runs%2 == 0 {
+				return behaviour{run: time.Second} // every other run succeeds
+			}
+			return behaviour{run: time.Second, code: 3}
+		}}
+		j := &config.Job{Unit: unit("j", "j"), RunOnStart: true, MaxFailures: 1, Backoff: []time.Duration{2 * time.Second}}
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
+		ss.until(4)
+		if st := ss.state("j"); st.State != control.Waiting || st.Failures != 0 {
+			t.Errorf("after a failure and a successful retry: %+v", st)
+		}
+		ss.stop()
+		if diff := cmp.Diff([]string{"j@0", "j@3"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+	})
 }

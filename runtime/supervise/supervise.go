@@ -221,6 +221,7 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 				if w, ok := u.core.Wake(); ok {
 					earliest(w)
 				}
+				earliest(u.retryAt)
 			default:
 				// Nothing starts before the run ends (which is an event),
 				// but schedule fires are collected at their time, and a
@@ -328,6 +329,7 @@ type running struct {
 	cause    string    // why, as the journal's stopped_by
 	timedOut bool
 	core     *job.Job      // the job core that started it; nil for procs
+	args     []string      // a job run's extra arguments
 	ended    chan struct{} // closed when the process has ended
 }
 

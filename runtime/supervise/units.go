@@ -24,6 +24,16 @@ type jobUnit struct {
 	run     *running
 	removed bool // stopping because the job left the config
 	status
+	retries
+}
+
+// retries is a job's max-failures state: failed runs in a row, and the
+// retry waiting to start.
+type retries struct {
+	failures  int
+	retryAt   time.Time // zero when no retry waits
+	retryArgs []string  // the failed run's arguments, for its retry
+	gaveUp    bool      // max-failures retries failed; until the next run
 }
 
 // procUnit is a proc: its config, its restart policy and its current run.
@@ -232,6 +242,11 @@ func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
 	if u.stopped {
 		return false // kopf stop: nothing fires until kopf start
 	}
+	if !u.retryAt.IsZero() && !u.retryAt.After(now) && u.run == nil {
+		reason := fmt.Sprintf("retry %d of %d after a failed run", u.failures, u.cfg.MaxFailures)
+		u.retryAt = time.Time{}
+		s.log.Info(u.core.TriggerNow(now, u.retryArgs, reason), "unit", u.cfg.Name)
+	}
 	busy, waiting := u.core.Running(), u.core.Queued() != nil
 	for _, f := range u.core.Advance(now) {
 		s.log.Debug(f.Note, "unit", u.cfg.Name)
@@ -257,7 +272,9 @@ func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
 	if !ok {
 		return false
 	}
-	r := &running{unit: u.cfg.Name, title: u.cfg.Title, start: now, deadline: run.Deadline, core: u.core, ended: make(chan struct{})}
+	r := &running{unit: u.cfg.Name, title: u.cfg.Title, start: now, deadline: run.Deadline, core: u.core, ended: make(chan struct{}), args: run.Args}
+	// Whatever started this run, it is the retry's chance too.
+	u.retryAt, u.gaveUp = time.Time{}, false
 	reasons := strings.Join(run.Reasons, "; ")
 	if u.cfg.Command == nil {
 		// Nothing to run: the job only triggers others.
@@ -319,7 +336,48 @@ func (s *Supervisor) jobExited(r *running, ex proc.Exit, now time.Time) {
 	if ex.Signal != 0 {
 		how = "killed by " + unix.SignalName(ex.Signal)
 	}
+	if r.timedOut {
+		how = "timed out (" + how + ")"
+	}
+	s.countFailure(u, r, ex.Code != 0 || ex.Signal != 0 || r.timedOut, how, now)
 	s.fireTriggers(u, how, now)
+}
+
+// countFailure applies max-failures after a run that ended by itself or
+// timed out: a success resets the count; a failure is retried after the
+// next backoff step, until max-failures retries have failed in a row.
+func (s *Supervisor) countFailure(u *jobUnit, r *running, failed bool, how string, now time.Time) {
+	if !failed {
+		u.failures, u.gaveUp = 0, false
+		return
+	}
+	max := u.cfg.MaxFailures
+	if max == 0 {
+		return
+	}
+	if u.failures >= max {
+		u.gaveUp = true
+		reason := fmt.Sprintf("%s failed %d times in a row (%s); max-failures %d reached: it waits for its next fire or a trigger",
+			u.cfg.Title, u.failures+1, how, max)
+		s.log.Warn(reason, "unit", u.cfg.Name)
+		s.record(now, journal.Event{Type: journal.GaveUp, Unit: u.cfg.Name, Kind: "job", Count: u.failures + 1, Reason: reason})
+		u.failures = 0
+		return
+	}
+	u.failures++
+	wait := step(u.cfg.Backoff, u.failures-1)
+	u.retryAt, u.retryArgs = now.Add(wait), r.args
+	reason := fmt.Sprintf("%s %s; retry %d of %d at %s (backoff %s)", u.cfg.Title, how, u.failures, max, u.retryAt.Format(time.RFC3339), wait)
+	s.log.Info(reason, "unit", u.cfg.Name)
+	s.record(now, journal.Event{Type: journal.Retry, Unit: u.cfg.Name, Kind: "job", Count: u.failures, Reason: reason})
+}
+
+// step is the n-th wait of a backoff list (from 0); the last one repeats.
+func step(list []time.Duration, n int) time.Duration {
+	if len(list) == 0 {
+		return 0
+	}
+	return list[min(n, len(list)-1)]
 }
 
 // fireTriggers triggers the jobs in u's trigger list.
