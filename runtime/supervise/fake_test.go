@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/proc"
@@ -44,6 +46,7 @@ type fakeHost struct {
 	nextPid int
 	starts  []startRecord
 	stops   []string // "pid@seconds"
+	signals []string // "pid SIGNAL@seconds"
 	orphans int      // KillOrphans calls
 	// how decides a process's behaviour from its argv; nil runs for ever.
 	how func(argv []string) behaviour
@@ -98,6 +101,13 @@ type fakeProc struct {
 
 func (p *fakeProc) Pid() int               { return p.pid }
 func (p *fakeProc) Done() <-chan proc.Exit { return p.done }
+
+func (p *fakeProc) Signal(sig syscall.Signal) error {
+	p.host.mu.Lock()
+	defer p.host.mu.Unlock()
+	p.host.signals = append(p.host.signals, fmt.Sprintf("%d %s@%g", p.pid, unix.SignalName(sig), time.Since(epoch).Seconds()))
+	return nil
+}
 
 func (p *fakeProc) Stop(grace time.Duration) {
 	p.once.Do(func() {

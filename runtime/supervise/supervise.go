@@ -24,6 +24,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -32,6 +34,7 @@ import (
 	"github.com/kopf/kopf/runtime/job"
 	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
+	"github.com/kopf/kopf/runtime/watch"
 )
 
 // Host starts processes; *proc.Host is one (through ProcHost), tests use a
@@ -46,7 +49,8 @@ type Host interface {
 type Process interface {
 	Pid() int
 	Done() <-chan proc.Exit
-	Stop(grace time.Duration) // SIGTERM to its group, SIGKILL after grace
+	Stop(grace time.Duration)        // SIGTERM to its group, SIGKILL after grace
+	Signal(sig syscall.Signal) error // to its group
 }
 
 // ProcHost adapts the OS process layer to Host.
@@ -83,6 +87,10 @@ type Options struct {
 	// StartTicks returns a process's start time for the journal (see
 	// journal.Event); nil reads /proc.
 	StartTicks func(pid int) uint64
+	// WatchFiles calls changed whenever paths may have changed, until ctx
+	// is done, for restart-on-change and hup-on-change; nil is
+	// runtime/watch with its default debounce.
+	WatchFiles func(ctx context.Context, paths []string, changed func()) error
 }
 
 // Supervisor runs one config at a time; Reload swaps it.
@@ -98,6 +106,7 @@ type Supervisor struct {
 	procs    map[string]*procUnit
 	alive    int // processes started and not yet reaped
 	stopping bool
+	watching sync.WaitGroup // the goroutines of file watches, removed ones included
 }
 
 type exitEvent struct {
@@ -118,6 +127,12 @@ func New(opts Options) *Supervisor {
 	}
 	if opts.Journal == nil {
 		opts.Journal = func(journal.Event) {}
+	}
+	if opts.WatchFiles == nil {
+		log := opts.Logger
+		opts.WatchFiles = func(ctx context.Context, paths []string, changed func()) error {
+			return watch.Watch(ctx, paths, watch.Options{Logger: log}, changed)
+		}
 	}
 	if opts.StartTicks == nil {
 		opts.StartTicks = func(pid int) uint64 { n, _ := proc.StartTicks(pid); return n }
@@ -167,7 +182,11 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	}
 	s.log.Info("stopped every proc and job; stopping orphans", "grace", s.opts.OrphanGrace.String())
 	s.opts.Host.KillOrphans(s.opts.OrphanGrace)
-	close(s.done)
+	for _, p := range s.procs {
+		p.files.stop()
+	}
+	close(s.done) // a watch waiting in call gets ErrStopped
+	s.watching.Wait()
 	return nil
 }
 
@@ -295,12 +314,14 @@ func (s *Supervisor) stopAll(now time.Time) {
 
 // Why kopf stopped a run, for the journal's stopped_by.
 const (
-	causeReload   = "reload"
-	causeRemoved  = "removed"
-	causeTimeout  = "timeout"
-	causeShutdown = "shutdown"
-	causeStop     = "stop"    // kopf stop
-	causeRestart  = "restart" // kopf restart
+	causeReload      = "reload"
+	causeRemoved     = "removed"
+	causeTimeout     = "timeout"
+	causeShutdown    = "shutdown"
+	causeStop        = "stop"    // kopf stop
+	causeRestart     = "restart" // kopf restart
+	causeFileChanged = "file changed"
+	causeUnhealthy   = "unhealthy"
 )
 
 // record journals ev at now.

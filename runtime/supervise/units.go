@@ -44,6 +44,7 @@ type procUnit struct {
 	startAt  time.Time // when to start next; zero while running or stopping for good
 	removed  bool
 	status
+	files *fileWatch // restart-on-change and hup-on-change; nil without
 }
 
 // status is what jobs and procs keep for kopf status and the control
@@ -132,6 +133,8 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		case !ok:
 			stopped = append(stopped, name)
 			s.recordSource(now, "remove", "proc", &u.cfg.Unit)
+			u.files.stop()
+			u.files = nil
 			u.removed, u.startAt = true, time.Time{}
 			if u.run == nil {
 				delete(s.procs, name)
@@ -144,6 +147,8 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 			restarted = append(restarted, name)
 			s.recordSource(now, "update", "proc", &np.Unit)
 			u.cfg, u.restarts, u.removed = np, newRestarts(np.Backoff, np.Idle), false
+			u.files.stop()
+			u.files = s.watchFiles(u)
 			if u.run != nil {
 				s.stopRun(u.run, u.cfg.StopTime, causeReload, "changed in the config")
 				u.startAt = time.Time{} // started again once the old one has exited
@@ -164,7 +169,9 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 			started = append(started, name)
 			p := newProcs[name]
 			s.recordSource(now, "add", "proc", &p.Unit)
-			s.procs[name] = &procUnit{cfg: p, restarts: newRestarts(p.Backoff, p.Idle), startAt: now, status: status{loaded: now}}
+			u := &procUnit{cfg: p, restarts: newRestarts(p.Backoff, p.Idle), startAt: now, status: status{loaded: now}}
+			u.files = s.watchFiles(u)
+			s.procs[name] = u
 		}
 	}
 	what := "config"
@@ -436,7 +443,7 @@ func (s *Supervisor) procExited(r *running, ex proc.Exit, now time.Time) {
 	case u.removed:
 		delete(s.procs, r.unit)
 	case s.stopping, u.stopped:
-	case r.stopSent:
+	case r.stopSent && r.cause != causeUnhealthy:
 		u.startAt = now // restarted with its new config, or by kopf restart
 	default:
 		at, reason := u.restarts.exited(r.start, now)
