@@ -81,7 +81,8 @@ type Event struct {
 	By string `json:"by,omitempty"` // the job that triggered, or "control" / "signal"
 
 	// leftover: "stopped", "killed", "gone", "left alone", "failed";
-	// health: "healthy", "restart", "snoozed", "resumed"; file_changed:
+	// health: "healthy" or "starting" (a passed check that changed
+	// something), "failed", "restart", "snoozed", "resumed"; file_changed:
 	// "restart", "hup"
 	Action string `json:"action,omitempty"`
 

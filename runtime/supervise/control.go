@@ -294,6 +294,9 @@ func (s *Supervisor) procStatus(p *procUnit) control.Unit {
 	switch {
 	case p.run != nil:
 		st.State, st.Since, st.PID = runState(p.run), p.run.start, p.run.p.Pid()
+		if c := p.run.checks; c != nil {
+			st.Health, st.LastCheck = c.t.State(), c.last
+		}
 	case p.stopped:
 		st.State, st.Since = control.Stopped, p.stoppedAt
 	case p.lastExit != nil:

@@ -31,8 +31,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/health"
 	"github.com/kopf/kopf/runtime/job"
 	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/ports"
 	"github.com/kopf/kopf/runtime/proc"
 	"github.com/kopf/kopf/runtime/watch"
 )
@@ -87,6 +89,8 @@ type Options struct {
 	// StartTicks returns a process's start time for the journal (see
 	// journal.Event); nil reads /proc.
 	StartTicks func(pid int) uint64
+	// HTTPProbe runs an HTTP health check; nil is health.HTTP.
+	HTTPProbe func(ctx context.Context, url string, timeout time.Duration) error
 	// WatchFiles calls changed whenever paths may have changed, until ctx
 	// is done, for restart-on-change and hup-on-change; nil is
 	// runtime/watch with its default debounce.
@@ -97,6 +101,7 @@ type Options struct {
 type Supervisor struct {
 	opts  Options
 	log   *slog.Logger
+	ports *ports.Allocator
 	exits chan exitEvent
 	calls chan func(now time.Time) // run on the loop goroutine: reloads, triggers, control
 	done  chan struct{}            // closed when Run returns
@@ -134,6 +139,9 @@ func New(opts Options) *Supervisor {
 			return watch.Watch(ctx, paths, watch.Options{Logger: log}, changed)
 		}
 	}
+	if opts.HTTPProbe == nil {
+		opts.HTTPProbe = health.HTTP
+	}
 	if opts.StartTicks == nil {
 		opts.StartTicks = func(pid int) uint64 { n, _ := proc.StartTicks(pid); return n }
 	}
@@ -143,6 +151,7 @@ func New(opts Options) *Supervisor {
 		exits: make(chan exitEvent),
 		calls: make(chan func(time.Time)),
 		done:  make(chan struct{}),
+		ports: ports.NewAllocator(),
 		jobs:  map[string]*jobUnit{},
 		procs: map[string]*procUnit{},
 	}
@@ -254,8 +263,11 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 			}
 		}
 		for _, u := range s.procs {
-			if u.run == nil {
+			switch r := u.run; {
+			case r == nil:
 				earliest(u.startAt)
+			case r.checks != nil && !r.checks.running && !r.stopSent:
+				earliest(r.checks.t.Due())
 			}
 		}
 	}
@@ -284,6 +296,7 @@ func (s *Supervisor) tick(now time.Time) {
 		if u.run == nil && !u.startAt.IsZero() && !u.startAt.After(now) {
 			s.startProc(u, now)
 		}
+		s.checkDue(u, now)
 	}
 }
 
@@ -349,9 +362,11 @@ type running struct {
 	stopSent bool      // kopf stopped it (reload, removal, timeout or shutdown)
 	cause    string    // why, as the journal's stopped_by
 	timedOut bool
-	core     *job.Job      // the job core that started it; nil for procs
-	args     []string      // a job run's extra arguments
-	ended    chan struct{} // closed when the process has ended
+	core     *job.Job       // the job core that started it; nil for procs
+	args     []string       // a job run's extra arguments
+	ended    chan struct{}  // closed when the process has ended
+	ports    map[string]int // allocated for this run, by name
+	checks   *checks        // a proc's health checks; nil without
 }
 
 // spawn starts argv for a unit and watches for its exit; a job's run
@@ -362,6 +377,13 @@ func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string, run job.Ru
 		Dir:  s.dir(u.Dir),
 		Env:  append(slices.Clip(s.opts.Environ), u.Env...),
 	}
+	if len(u.Ports) > 0 {
+		if err := s.allocatePorts(r, u, &spec); err != nil {
+			s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
+			return err
+		}
+		argv = spec.Argv
+	}
 	if u.LogOutput {
 		log := s.log.With("unit", r.title)
 		spec.Output = func(stream, line string) {
@@ -370,6 +392,7 @@ func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string, run job.Ru
 	}
 	p, err := s.opts.Host.Start(spec)
 	if err != nil {
+		s.ports.Release(r.ports)
 		s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
 		return err
 	}
@@ -410,6 +433,7 @@ func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 	s.alive--
 	r := ev.run
 	s.recordExit(r, ev.exit, now)
+	s.ports.Release(r.ports)
 	if r.ended != nil {
 		close(r.ended)
 	}

@@ -427,6 +427,7 @@ func (s *Supervisor) startProc(u *procUnit, now time.Time) {
 		return
 	}
 	u.run = r
+	s.startChecks(r, u.cfg, now)
 	if u.cfg.LogStart {
 		s.log.Info("start "+r.title, "unit", r.unit, "pid", r.p.Pid())
 	}
