@@ -56,7 +56,9 @@ type Unit struct {
 	Digest string
 	// Ports are the names of `ports`, in file order: each gets a free port
 	// at every start, substituted for {{ports[NAME]}} in the command, its
-	// arguments and env values, and exported as KOPF_PORT_NAME.
+	// arguments, env values and a proc's health check, and exported as
+	// KOPF_PORT_NAME (upper case, '-' as '_'). Every {{ports[NAME]}} in
+	// those names one of them; other {{…}} text is left as it is.
 	Ports []string
 }
 
@@ -78,8 +80,9 @@ type Job struct {
 	// timeout) is retried up to this many times, waiting Backoff's steps;
 	// 0 never retries.
 	MaxFailures int
-	// Backoff is the wait before each retry of a failed run, counting
-	// failures in a row; the last one repeats. Default as a proc's.
+	// Backoff is `backoff`, the wait before each retry of a failed run,
+	// counting failures in a row; the last one repeats. It defaults to a
+	// proc's default, also when MaxFailures is 0 and it is never used.
 	Backoff []time.Duration
 }
 
@@ -120,14 +123,16 @@ type Proc struct {
 
 // Health is a proc's health check, aurora-services.md's HealthCheckConfig.
 type Health struct {
-	// HTTP is the URL to GET: http://127.0.0.1:PORT/PATH, with PORT the
-	// proc's port named "health" (or "http") when `http` was given as a
-	// path; the template keeps {{ports[NAME]}} for the port, substituted
-	// at each start. Empty when Command is set. Healthy is status 200 with
-	// the body "ok" (surrounding white space ignored).
+	// HTTP is the URL to GET, on this machine (127.0.0.1, localhost or
+	// [::1]), as written, or made from a path as
+	// http://127.0.0.1:{{ports[health]}}/PATH (the port named "http" when
+	// there is no "health"), or http://127.0.0.1:{{ports[health]}}/health
+	// when neither `http` nor `command` is given. {{ports[NAME]}} is
+	// substituted at each start. Empty when Command is set. Healthy is
+	// status 200 with the body "ok" (surrounding white space ignored).
 	HTTP string
 	// Command is run in the proc's dir and env (with its ports); exit 0
-	// within Timeout is healthy. A string is /bin/sh -c.
+	// within Timeout is healthy. A string is ["/bin/sh", "-c", s].
 	Command []string
 	// Defaults are Aurora's: 10s, 1s, 15s, 0, 1.
 	Interval, Timeout, InitialInterval              time.Duration
@@ -271,6 +276,16 @@ type loader struct {
 	src      *source
 	errs     lang.ErrorList
 	warnings []compile.Warning
+	// inherited names the keys the unit being read has from its protos
+	// and does not set itself; nil when it has none.
+	inherited map[string]bool
+}
+
+// own reports whether the unit being read sets key itself, or does not
+// have it at all. A setting that "has no effect" draws a warning only
+// then: a proto may be shared by units that it fits only in part.
+func (l *loader) own(key string) bool {
+	return !l.inherited[key]
 }
 
 func (l *loader) errorf(pos lang.Pos, format string, args ...any) {

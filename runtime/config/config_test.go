@@ -28,8 +28,22 @@ var cmpConfig = cmp.Options{
 var ignorePositions = cmp.Options{
 	cmpopts.IgnoreFields(Config{}, "File"),
 	cmpopts.IgnoreFields(Unit{}, "Pos"),
+	cmpopts.IgnoreFields(Health{}, "Pos"),
 	cmpopts.IgnoreFields(Schedule{}, "Pos"),
 	cmpopts.IgnoreFields(Trigger{}, "Pos"),
+}
+
+// defaultHealth is a health check of http or command with Aurora's
+// defaults.
+func defaultHealth(http string, command []string) *Health {
+	return &Health{
+		HTTP:                    http,
+		Command:                 command,
+		Interval:                10 * time.Second,
+		Timeout:                 time.Second,
+		InitialInterval:         15 * time.Second,
+		MinConsecutiveSuccesses: 1,
+	}
 }
 
 func load(t *testing.T, path string) *Config {
@@ -108,17 +122,21 @@ func TestEveryKey(t *testing.T) {
 					sched(t, "cron", "0 17", berlin, "--full"),
 					sched(t, "cron", "30 2 * * sat", berlin, "--weekly"),
 				},
-				Triggers: []Trigger{{Job: "report", Args: []string{"--from", "backup"}}},
+				Triggers:    []Trigger{{Job: "report", Args: []string{"--from", "backup"}}},
+				MaxFailures: 2,
+				Backoff:     []time.Duration{5 * time.Second, 30 * time.Second},
 			},
 			{
 				Unit: Unit{
 					Name:     "report",
-					Command:  []string{"/usr/local/bin/report", "--mail"},
+					Command:  []string{"/usr/local/bin/report", "--mail", "--port={{ports[web]}}"},
 					Title:    "report",
 					LogStart: true,
 					StopTime: 10 * time.Second,
 					Location: time.UTC,
+					Ports:    []string{"web"},
 				},
+				Backoff: defaultBackoff,
 				Schedules: []Schedule{
 					sched(t, "scheduling", "every 1d @ 09:00", time.UTC),
 					sched(t, "cron", "0 12 * * mon-fri", time.UTC),
@@ -136,21 +154,67 @@ func TestEveryKey(t *testing.T) {
 					MailTo:   []string{"ops@example.com"},
 					Location: time.UTC,
 				},
-				Triggers: []Trigger{{Job: "report"}},
+				// From the protos retried and, through it, ops.
+				Triggers:    []Trigger{{Job: "report"}},
+				MaxFailures: 3,
+				Backoff:     []time.Duration{time.Second, time.Minute},
 			},
 		},
-		Procs: []*Proc{{
-			Unit: Unit{
-				Name:     "tor",
-				Command:  []string{"/usr/local/bin/tor", "-f", "tor.rc"},
-				Title:    "tor",
-				LogStart: true,
-				Idle:     2500 * time.Millisecond,
-				StopTime: 10 * time.Second,
-				Location: time.Local,
+		Procs: []*Proc{
+			{
+				Unit: Unit{
+					Name:     "tor",
+					Command:  []string{"/usr/local/bin/tor", "-f", "tor.rc", "--SocksPort", "{{ports[socks]}}"},
+					Title:    "tor",
+					LogStart: true,
+					Idle:     2500 * time.Millisecond,
+					StopTime: 10 * time.Second,
+					Location: time.Local,
+					Ports:    []string{"socks", "health"},
+				},
+				Backoff: []time.Duration{time.Second, 10 * time.Second, 90 * time.Second, time.Hour},
+				Health: &Health{
+					HTTP:                    "http://127.0.0.1:{{ports[health]}}/healthz",
+					Interval:                5 * time.Second,
+					Timeout:                 2 * time.Second,
+					InitialInterval:         time.Minute,
+					MaxConsecutiveFailures:  3,
+					MinConsecutiveSuccesses: 2,
+				},
+				RestartOnChange: []string{"tor.bin"},
+				HUPOnChange:     []string{"tor.rc", "torrc.d/extra.rc"},
 			},
-			Backoff: []time.Duration{time.Second, 10 * time.Second, 90 * time.Second, time.Hour},
-		}},
+			{
+				Unit: Unit{
+					Name:     "web",
+					Command:  []string{"/bin/sh", "-c", "httpd -p {{ports[http]}} -s {{ports[health]}}"},
+					Shell:    true,
+					Env:      []string{"STATUS_URL=http://127.0.0.1:{{ports[health]}}/health"},
+					Title:    "web",
+					LogStart: true,
+					Idle:     10 * time.Second,
+					StopTime: 10 * time.Second,
+					Location: time.UTC,
+					Ports:    []string{"http", "health"},
+				},
+				Backoff: defaultBackoff,
+				Health:  defaultHealth("http://127.0.0.1:{{ports[health]}}/health", nil),
+			},
+			{
+				Unit: Unit{
+					Name:     "worker",
+					Command:  []string{"/bin/sh", "-c", "worker"},
+					Shell:    true,
+					Title:    "worker",
+					LogStart: true,
+					Idle:     10 * time.Second,
+					StopTime: 10 * time.Second,
+					Location: time.UTC,
+				},
+				Backoff: defaultBackoff,
+				Health:  defaultHealth("", []string{"/bin/sh", "-c", "worker --ping"}),
+			},
+		},
 	}
 	for _, file := range []string{"testdata/all.json", "testdata/all.yaml"} {
 		got := load(t, file)
@@ -166,10 +230,14 @@ func TestEveryKey(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	got := parse(t, "k.json", `{"jobs": {"j": {"command": "x"}}, "procs": {"p": {"command": ["p"]}}}`)
 	want := &Config{
-		Jobs: []*Job{{Unit: Unit{
-			Name: "j", Command: []string{"/bin/sh", "-c", "x"}, Shell: true, Title: "j",
-			LogStart: true, LogOutput: false, Idle: 0, StopTime: 10 * time.Second, Location: time.UTC,
-		}}},
+		Jobs: []*Job{{
+			Unit: Unit{
+				Name: "j", Command: []string{"/bin/sh", "-c", "x"}, Shell: true, Title: "j",
+				LogStart: true, LogOutput: false, Idle: 0, StopTime: 10 * time.Second, Location: time.UTC,
+			},
+			MaxFailures: 0,
+			Backoff:     []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute},
+		}},
 		Procs: []*Proc{{
 			Unit: Unit{
 				Name: "p", Command: []string{"p"}, Title: "p",
@@ -294,5 +362,58 @@ func TestErrorListIsSortedAndComplete(t *testing.T) {
 	_, _, err := Parse("k.json", []byte(src))
 	if want := `k.json:1:12: proc "p" has no "command"; a proc needs one to run (and 3 more errors)`; err.Error() != want {
 		t.Errorf("Error() = %q, want %q", err, want)
+	}
+}
+
+// TestHealth reads health checks: the URL a path or a health port makes,
+// a URL as written, a command, and Aurora's defaults.
+func TestHealth(t *testing.T) {
+	sh := func(s string) []string { return []string{"/bin/sh", "-c", s} }
+	tests := []struct {
+		name, settings string
+		want           *Health
+	}{
+		{"a health port alone checks nothing", `"ports": "health"`, nil},
+		{"a health port and {} check /health", `"ports": ["http", "health"], "health": {}`,
+			defaultHealth("http://127.0.0.1:{{ports[health]}}/health", nil)},
+		{"a path on the health port", `"ports": ["http", "health"], "health": {"http": "/status?full=1"}`,
+			defaultHealth("http://127.0.0.1:{{ports[health]}}/status?full=1", nil)},
+		{"a path on the http port", `"ports": ["http"], "health": {"http": "/status"}`,
+			defaultHealth("http://127.0.0.1:{{ports[http]}}/status", nil)},
+		{"a URL as written", `"ports": ["admin"], "health": {"http": "http://localhost:{{ports[admin]}}/ok"}`,
+			defaultHealth("http://localhost:{{ports[admin]}}/ok", nil)},
+		{"a fixed port", `"health": {"http": "http://[::1]:8080"}`,
+			defaultHealth("http://[::1]:8080", nil)},
+		{"a command string", `"health": {"command": "pgrep tor"}`, defaultHealth("", sh("pgrep tor"))},
+		{"a command array", `"ports": "p", "health": {"command": ["check", "--port", "{{ports[p]}}"]}`,
+			defaultHealth("", []string{"check", "--port", "{{ports[p]}}"})},
+		{"every setting", `"health": {"command": "c", "interval": "1m", "timeout": 30, "initial-interval": 0, "max-consecutive-failures": 4, "min-consecutive-successes": 3}`,
+			&Health{Command: sh("c"), Interval: time.Minute, Timeout: 30 * time.Second, MaxConsecutiveFailures: 4, MinConsecutiveSuccesses: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := parse(t, "k.json", `{"procs": {"p": {"command": "x", `+tt.settings+`}}}`)
+			if diff := cmp.Diff(tt.want, cfg.Procs[0].Health, ignorePositions); diff != "" {
+				t.Errorf("health (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestJobRetries: every job has a backoff, a proc's default unless given;
+// max-failures says whether it is used.
+func TestJobRetries(t *testing.T) {
+	cfg := parse(t, "k.yaml", "jobs:\n  a: {command: x}\n  b: {command: x, max-failures: 3}\n  c: {command: x, max-failures: 1e1, backoff: [0, 1m]}\n")
+	type retry struct {
+		Max     int
+		Backoff []time.Duration
+	}
+	var got []retry
+	for _, j := range cfg.Jobs {
+		got = append(got, retry{j.MaxFailures, j.Backoff})
+	}
+	want := []retry{{0, defaultBackoff}, {3, defaultBackoff}, {10, []time.Duration{0, time.Minute}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("retries (-want +got):\n%s", diff)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/mail"
 	"slices"
 	"sort"
@@ -12,11 +13,17 @@ import (
 	"github.com/kopf/kopf/lang"
 )
 
-// The keys of a job or proc's settings.
+// The keys of a job or proc's settings. "proto" is one too, though
+// protos.go reads it before the rest: the table of settings lists it.
 var (
-	unitKeys = []string{"command", "dir", "env", "idle", "log-output", "log-start", "mail-from", "mail-to", "stop-time", "timezone", "title"}
-	jobKeys  = append(slices.Clone(unitKeys), "catch-up", "cron", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger")
-	procKeys = append(slices.Clone(unitKeys), "backoff")
+	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "log-output", "log-start", "mail-from", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
+	// jobOnlyKeys also make a services file a job (services.go).
+	jobOnlyKeys  = []string{"catch-up", "cron", "max-failures", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
+	procOnlyKeys = []string{"health", "hup-on-change", "restart-on-change"}
+	jobKeys      = slices.Concat(unitKeys, jobOnlyKeys)
+	procKeys     = slices.Concat(unitKeys, procOnlyKeys)
+	// topKeys are the keys of the file's top level.
+	topKeys = []string{"jobs", "procs", "protos"}
 )
 
 // Expected types, as messages name them.
@@ -31,17 +38,23 @@ func (l *loader) config(root *node) *Config {
 		l.errorf(root.pos, "expected an object with \"jobs\" and/or \"procs\", found %s", root.found())
 		return cfg
 	}
-	var jobs, procs *node
+	var jobs, procs, protos *node
 	for _, m := range root.members {
 		switch m.key.text {
 		case "jobs":
 			jobs = m.val
 		case "procs":
 			procs = m.val
+		case "protos":
+			protos = m.val
 		default:
 			l.unknownTopKey(m.key)
 		}
 	}
+	// Protos are resolved first, whatever their place in the file: each
+	// unit's settings are then its protos' and its own, merged into one
+	// object that job and proc read as if it were written out.
+	ps := l.protos(protos)
 	// Names of every entry, also those too broken to load, so that a
 	// trigger to one is not a second error.
 	jobNames := map[string]*node{}
@@ -51,18 +64,25 @@ func (l *loader) config(root *node) *Config {
 		jobNames[m.key.text] = m.key
 		shapes[m.key] = m.val.kind == kindObject
 		cfg.defs = append(cfg.defs, def{name: m.key.text, job: true, pos: m.key.pos})
-		if j := l.job(m.key, m.val); j != nil {
+		val, inherited := ps.unit(m.val)
+		l.inherited = inherited
+		if j := l.job(m.key, val); j != nil {
 			cfg.Jobs = append(cfg.Jobs, j)
 		}
+		l.inherited = nil
 	}
 	for _, m := range l.section("procs", procs) {
 		procNames[m.key.text] = m.key
 		shapes[m.key] = m.val.kind == kindObject
 		cfg.defs = append(cfg.defs, def{name: m.key.text, pos: m.key.pos})
-		if p := l.proc(m.key, m.val); p != nil {
+		val, inherited := ps.unit(m.val)
+		l.inherited = inherited
+		if p := l.proc(m.key, val); p != nil {
 			cfg.Procs = append(cfg.Procs, p)
 		}
+		l.inherited = nil
 	}
+	ps.warnUnused()
 	sort.Slice(cfg.Jobs, func(i, k int) bool { return cfg.Jobs[i].Name < cfg.Jobs[k].Name })
 	sort.Slice(cfg.Procs, func(i, k int) bool { return cfg.Procs[i].Name < cfg.Procs[k].Name })
 	// A clash between entries that are not even objects (kopf.md's own
@@ -77,18 +97,21 @@ func (l *loader) config(root *node) *Config {
 
 func (l *loader) unknownTopKey(key *node) {
 	switch {
+	case key.text == "proto":
+		l.errorf(key.pos, "unknown top-level key \"proto\" (did you mean \"protos\"?); \"proto\" goes inside a job or proc and names protos defined under \"protos\"")
 	case slices.Contains(procKeys, key.text) || slices.Contains(jobKeys, key.text):
 		l.errorf(key.pos, "unknown top-level key %s: settings go inside a named job or proc, like {\"jobs\": {\"NAME\": {%s: …}}}", quote(key.text), quote(key.text))
 	default:
-		hint := "; expected \"jobs\" or \"procs\""
-		if s := closestKey(key.text, []string{"jobs", "procs"}); s != "" {
+		hint := "; expected \"jobs\", \"procs\" or \"protos\""
+		if s := closestKey(key.text, topKeys); s != "" {
 			hint = fmt.Sprintf(" (did you mean %s?)", quote(s))
 		}
 		l.errorf(key.pos, "unknown top-level key %s%s", quote(key.text), hint)
 	}
 }
 
-// section returns the entries of "jobs" or "procs"; null is none.
+// section returns the entries of "jobs", "procs" or "protos"; null is
+// none.
 func (l *loader) section(name string, n *node) []member {
 	switch {
 	case n == nil || n.kind == kindNull:
@@ -128,7 +151,7 @@ func (l *loader) settings(kind string, key, val *node) map[string]*node {
 		case slices.Contains(other, k) && kind == "proc":
 			l.errorf(m.key.pos, "%s is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move %s under \"jobs\")", quote(k), quote(key.text))
 		case slices.Contains(other, k):
-			l.errorf(m.key.pos, "%s is only for procs: jobs are not restarted when they end (a job that should always run is a proc; move %s under \"procs\")", quote(k), quote(key.text))
+			l.errorf(m.key.pos, "%s is only for procs: jobs are not kept running (a job that should always run is a proc; move %s under \"procs\")", quote(k), quote(key.text))
 		default:
 			hint := ""
 			if s := closestKey(k, own); s != "" {
@@ -154,7 +177,7 @@ func (l *loader) job(key, val *node) *Job {
 	if set == nil {
 		return nil
 	}
-	j := &Job{}
+	j := &Job{Backoff: slices.Clone(defaultBackoff)}
 	l.unit(&j.Unit, key, set, 0)
 	j.Period = l.duration("period", set["period"])
 	j.Pause = l.duration("pause", set["pause"])
@@ -168,8 +191,17 @@ func (l *loader) job(key, val *node) *Job {
 	l.jobTriggers(j, set["trigger"])
 	if n := set["catch-up"]; n != nil {
 		j.CatchUp = l.catchUp(n)
-		if j.CatchUp && len(j.Schedules) == 0 {
+		if j.CatchUp && len(j.Schedules) == 0 && l.own("catch-up") {
 			l.warnf(n.pos, "\"catch-up\" has no effect without a schedule")
+		}
+	}
+	if n := set["max-failures"]; n != nil {
+		j.MaxFailures = l.count("max-failures", n, 0)
+	}
+	if n := set["backoff"]; n != nil {
+		j.Backoff = l.backoff(n)
+		if j.MaxFailures == 0 && l.own("backoff") {
+			l.warnf(n.pos, "\"backoff\" has no effect without \"max-failures\": a job's backoff is the wait before retrying a failed run")
 		}
 	}
 
@@ -179,7 +211,7 @@ func (l *loader) job(key, val *node) *Job {
 	if n := set["timeout"]; n != nil && j.Timeout > 0 && j.Timeout < j.StopTime {
 		l.warnf(n.pos, "timeout %s is shorter than stop-time %s: a run that times out may go on for longer than it was allowed to run while it stops", formatDuration(j.Timeout), formatDuration(j.StopTime))
 	}
-	if n := set["random"]; n != nil && j.Random > 0 && j.Period == 0 && j.Pause == 0 {
+	if n := set["random"]; n != nil && j.Random > 0 && j.Period == 0 && j.Pause == 0 && l.own("random") {
 		l.warnf(n.pos, "\"random\" has no effect without \"period\" or \"pause\"")
 	}
 	return j
@@ -198,6 +230,18 @@ func (l *loader) proc(key, val *node) *Proc {
 	if n := set["backoff"]; n != nil {
 		p.Backoff = l.backoff(n)
 	}
+	if n := set["health"]; n != nil {
+		p.Health = l.health(n, p.Ports)
+	}
+	restart := l.paths("restart-on-change", set["restart-on-change"])
+	hup := l.paths("hup-on-change", set["hup-on-change"])
+	if len(restart) > 0 {
+		p.RestartOnChange = texts(restart)
+	}
+	if len(hup) > 0 {
+		p.HUPOnChange = texts(hup)
+	}
+	l.inBoth(restart, hup)
 	return p
 }
 
@@ -222,8 +266,12 @@ func (l *loader) unit(u *Unit, key *node, set map[string]*node, idle time.Durati
 	u.Idle = idle
 	u.StopTime = defaultStopTime
 	u.Location = time.UTC
+	if n := set["ports"]; n != nil {
+		u.Ports = l.ports(n)
+	}
 	if n := set["command"]; n != nil {
 		u.Command, u.Shell = l.command(n)
+		l.portRefs(n, u.Ports)
 	}
 	if n := set["dir"]; n != nil {
 		u.Dir = l.str("dir", n)
@@ -231,6 +279,7 @@ func (l *loader) unit(u *Unit, key *node, set map[string]*node, idle time.Durati
 	}
 	if n := set["env"]; n != nil {
 		u.Env = l.env(n)
+		l.portRefs(n, u.Ports)
 	}
 	if n := set["title"]; n != nil {
 		if u.Title = l.str("title", n); u.Title == "" && n.kind == kindString {
@@ -256,7 +305,7 @@ func (l *loader) unit(u *Unit, key *node, set map[string]*node, idle time.Durati
 		if l.str("mail-from", n); n.kind == kindString {
 			u.MailFrom = l.address("mail-from", n)
 		}
-		if set["mail-to"] == nil && n.kind == kindString {
+		if set["mail-to"] == nil && n.kind == kindString && l.own("mail-from") {
 			l.warnf(n.pos, "\"mail-from\" has no effect without \"mail-to\"")
 		}
 	}
@@ -283,6 +332,26 @@ func (l *loader) boolean(key string, n *node, def bool) bool {
 		return def
 	}
 	return strings.EqualFold(n.text, "true")
+}
+
+// count reads a whole number of at least least, 0 or 1; it returns least
+// after an error.
+func (l *loader) count(key string, n *node, least int) int {
+	switch {
+	case n.kind != kindNumber:
+		l.errorf(n.pos, "%s must be a whole number, found %s", quote(key), n.found())
+	case n.num != math.Trunc(n.num): // also NaN
+		l.errorf(n.pos, "%s must be a whole number, found %s", quote(key), n.text)
+	case n.num < 0 && least == 0:
+		l.errorf(n.pos, "%s must not be negative, found %s", quote(key), n.text)
+	case n.num < float64(least):
+		l.errorf(n.pos, "%s must be at least %d, found %s", quote(key), least, n.text)
+	case n.num > math.MaxInt32:
+		l.errorf(n.pos, "%s is too large: %s", quote(key), n.text)
+	default:
+		return int(n.num)
+	}
+	return least
 }
 
 // duration reads a duration; absent is 0.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -57,5 +58,27 @@ func TestDocsServiceExamples(t *testing.T) {
 		if _, _, err := ParseService("example.json", []byte(b[1])); err != nil {
 			t.Errorf("example %d: %v\n%s", i+1, err, b[1])
 		}
+	}
+}
+
+// The example of docs/config.md's Protos section loads, and means what the
+// text after it says.
+func TestDocsProtoExample(t *testing.T) {
+	doc := mustRead(t, "../../docs/config.md")
+	_, section, ok := strings.Cut(doc, "\n## Protos\n")
+	if !ok {
+		t.Fatal("docs/config.md has no section on protos")
+	}
+	_, block, _ := strings.Cut(section, "```jsonc\n")
+	block, _, _ = strings.Cut(block, "```")
+	cfg := parse(t, "kopf.json", block)
+	if len(cfg.Procs) != 2 {
+		t.Fatalf("got %d procs, want tor-a and tor-b", len(cfg.Procs))
+	}
+	b := cfg.Procs[1]
+	want := []any{[]string{"./tor.bin", "-f", "tor.rc"}, "/srv/tor-b", time.Minute, []string{"ops@example.com"}, []string{"tor.bin"}, []string{"tor.rc"}}
+	got := []any{b.Command, b.Dir, b.StopTime, b.MailTo, b.RestartOnChange, b.HUPOnChange}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tor-b (-want +got):\n%s", diff)
 	}
 }

@@ -17,7 +17,7 @@ func TestStructureErrors(t *testing.T) {
 			`k.json:1:2: unknown top-level key "job" (did you mean "jobs"?)`,
 		}},
 		{"unknown top-level key", "", `{"name": "cleanup_logs"}`, []string{
-			`k.json:1:2: unknown top-level key "name"; expected "jobs" or "procs"`,
+			`k.json:1:2: unknown top-level key "name"; expected "jobs", "procs" or "protos"`,
 		}},
 		{"setting at the top level", "", `{"command": "true"}`, []string{
 			`k.json:1:2: unknown top-level key "command": settings go inside a named job or proc, like {"jobs": {"NAME": {"command": …}}}`,
@@ -63,8 +63,21 @@ func TestKeyErrors(t *testing.T) {
 		{"job key on a proc", "", `{"procs": {"tor": {"command": "tor", "cron": "5"}}}`, []string{
 			`k.json:1:38: "cron" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "tor" under "jobs")`,
 		}},
-		{"backoff on a job", "", `{"jobs": {"a": {"command": "x", "backoff": [1]}}}`, []string{
-			`k.json:1:33: "backoff" is only for procs: jobs are not restarted when they end (a job that should always run is a proc; move "a" under "procs")`,
+		{"health on a job", "", `{"jobs": {"a": {"command": "x", "health": {"http": "/h"}}}}`, []string{
+			`k.json:1:33: "health" is only for procs: jobs are not kept running (a job that should always run is a proc; move "a" under "procs")`,
+		}},
+		{"restart-on-change on a job", "", `{"jobs": {"a": {"command": "x", "restart-on-change": "a"}}}`, []string{
+			`k.json:1:33: "restart-on-change" is only for procs: jobs are not kept running (a job that should always run is a proc; move "a" under "procs")`,
+		}},
+		{"hup-on-change on a job", "", `{"jobs": {"a": {"command": "x", "hup-on-change": "a"}}}`, []string{
+			`k.json:1:33: "hup-on-change" is only for procs: jobs are not kept running (a job that should always run is a proc; move "a" under "procs")`,
+		}},
+		{"max-failures on a proc", "", `{"procs": {"p": {"command": "x", "max-failures": 3}}}`, []string{
+			`k.json:1:34: "max-failures" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "p" under "jobs")`,
+		}},
+		{"backoff is for jobs too", "", `{"jobs": {"a": {"command": "x", "backoff": [1], "max-failures": 2}}}`, nil},
+		{"protos misspelt in a job", "", `{"jobs": {"j": {"command": "x", "protos": "a"}}}`, []string{
+			`k.json:1:33: unknown key "protos" in job "j" (did you mean "proto"?)`,
 		}},
 		{"duplicate key", "", `{"jobs": {"a": {"command": "x", "command": "y"}}}`, []string{
 			`k.json:1:33: duplicate key "command"; the first is at 1:17`,
@@ -303,6 +316,28 @@ func TestWarnings(t *testing.T) {
 			`k.json:1:61: warning: "catch-up" has no effect without a schedule`,
 		}},
 		{"random with pause", "", `{"jobs": {"a": {"command": "x", "random": "1h", "pause": "1h"}}}`, nil},
+		{"backoff without max-failures", "", `{"jobs": {"a": {"command": "x", "backoff": [1]}}}`, []string{
+			`k.json:1:44: warning: "backoff" has no effect without "max-failures": a job's backoff is the wait before retrying a failed run`,
+		}},
+		{"backoff with max-failures 0", "", `{"jobs": {"a": {"command": "x", "backoff": [1], "max-failures": 0}}}`, []string{
+			`k.json:1:44: warning: "backoff" has no effect without "max-failures": a job's backoff is the wait before retrying a failed run`,
+		}},
+		{"health timeout longer than its interval", "", `{"procs": {"p": {"command": "x", "health": {"command": "c", "timeout": "20s"}}}}`, []string{
+			`k.json:1:72: warning: health timeout 20s is longer than its interval 10s: checks would overlap; kopf waits for each`,
+		}},
+		{"health interval shorter than the default timeout", "", `{"procs": {"p": {"command": "x", "health": {"command": "c", "interval": 0.5}}}}`, []string{
+			`k.json:1:73: warning: health timeout 1s is longer than its interval 500ms: checks would overlap; kopf waits for each`,
+		}},
+		{"unused proto", "", `{"protos": {"base": {"command": "x"}}}`, []string{
+			`k.json:1:13: warning: proto "base" is not used`,
+		}},
+		// A proto may be shared by units it fits only in part: what it
+		// gives a unit in vain draws no warning there.
+		{"no effect, inherited", "", `{"protos": {"m": {"mail-from": "k@example.com", "backoff": [1], "random": 5, "catch-up": "last"}}, "jobs": {"a": {"proto": "m", "command": "x"}}}`, nil},
+		{"no effect, written", "", `{"protos": {"m": {"command": "x"}}, "jobs": {"a": {"proto": "m", "mail-from": "k@example.com", "backoff": [1]}}}`, []string{
+			`k.json:1:79: warning: "mail-from" has no effect without "mail-to"`,
+			`k.json:1:107: warning: "backoff" has no effect without "max-failures": a job's backoff is the wait before retrying a failed run`,
+		}},
 		{"mail-from without mail-to", "", `{"procs": {"p": {"command": "x", "mail-from": "kopf@example.com"}}}`, []string{
 			`k.json:1:47: warning: "mail-from" has no effect without "mail-to"`,
 		}},
@@ -331,4 +366,253 @@ func TestServiceManagerMissingComma(t *testing.T) {
 	runProblems(t, []problemTest{{"cron task", "service-manager-broken.json", mustRead(t, "../../examples/service-manager-broken.json"), []string{
 		`service-manager-broken.json:6:13: missing comma after this value; the next one starts at 8:3`,
 	}}})
+}
+
+func TestPortProblems(t *testing.T) {
+	proc := func(settings string) string { return `{"procs": {"p": {"command": "x", ` + settings + `}}}` }
+	// The value of the setting starts at column 34 + len(key) + 4.
+	runProblems(t, []problemTest{
+		{"not a list", "", proc(`"ports": 8080`), []string{
+			`k.json:1:43: "ports" must be a port name or an array of them, found a number (8080)`,
+		}},
+		{"not a string", "", proc(`"ports": ["http", 1]`), []string{
+			`k.json:1:52: the elements of "ports" must be strings, found a number (1)`,
+		}},
+		{"bad names", "", proc(`"ports": ["http", "Web", "a.b", "9p", ""]`), []string{
+			`k.json:1:52: invalid port name "Web": expected a lowercase letter, then lowercase letters, digits, '-' or '_'`,
+			`k.json:1:59: invalid port name "a.b": expected a lowercase letter, then lowercase letters, digits, '-' or '_'`,
+			`k.json:1:66: invalid port name "9p": expected a lowercase letter, then lowercase letters, digits, '-' or '_'`,
+			`k.json:1:72: a port needs a name; "" is none`,
+		}},
+		{"good names", "", proc(`"ports": ["http", "grpc-web", "x_2"]`), nil},
+		{"twice", "", proc(`"ports": ["http", "grpc", "http"]`), []string{
+			`k.json:1:60: port "http" is listed twice; the first is at 1:44`,
+		}},
+		// A reference is reported at its {{, inside the string.
+		{"unknown port in a string command", "", `{"procs": {"p": {"command": "x --port {{ports[htp]}}", "ports": "http"}}}`, []string{
+			`k.json:1:39: no port named "htp" in "ports" (did you mean "http"?)`,
+		}},
+		{"no ports at all", "", `{"procs": {"p": {"command": "x --port {{ports[http]}}"}}}`, []string{
+			`k.json:1:39: no port named "http" in "ports"; list it in "ports" to get a free port at each start`,
+		}},
+		{"an array command", "", `{"jobs": {"j": {"command": ["x", "--a={{ports[a]}}", "--b={{ports[b]}}"], "ports": ["a"]}}}`, []string{
+			`k.json:1:59: no port named "b" in "ports" (did you mean "a"?)`,
+		}},
+		{"an env value", "", proc(`"env": {"PORT": "{{ports[web]}}", "N": 1}, "ports": "http"`), []string{
+			`k.json:1:51: no port named "web" in "ports"; list it in "ports" to get a free port at each start`,
+		}},
+		{"malformed references", "", `{"procs": {"p": {"command": "x {{ports[http}} {{ports[]}} {{ports[http]}}", "ports": "http"}}}`, []string{
+			`k.json:1:32: malformed port reference; expected {{ports[NAME]}}`,
+			`k.json:1:47: {{ports[]}} names no port; expected {{ports[NAME]}}`,
+		}},
+		{"other braces are left alone", "", `{"procs": {"p": {"command": "x {{other}} {{ ports[http] }} {{thermos.ports[http]}}"}}}`, nil},
+		{"escapes before the reference", "", `{"procs": {"p": {"command": "x\t\u0040 {{ports[htp]}}", "ports": "http"}}}`, []string{
+			`k.json:1:40: no port named "htp" in "ports" (did you mean "http"?)`,
+		}},
+		{"YAML scalars", "k.yaml", "procs:\n  p:\n    ports: [http]\n    command: x --port {{ports[htp]}}\n    env: {A: 'a {{ports[b]}}', B: \"\\t{{ports[c]}}\"}\n", []string{
+			`k.yaml:4:23: no port named "htp" in "ports" (did you mean "http"?)`,
+			`k.yaml:5:17: no port named "b" in "ports"; list it in "ports" to get a free port at each start`,
+			`k.yaml:5:38: no port named "c" in "ports"; list it in "ports" to get a free port at each start`,
+		}},
+		{"a health URL", "", proc(`"ports": "http", "health": {"http": "http://127.0.0.1:{{ports[htp]}}/health"}`), []string{
+			`k.json:1:88: no port named "htp" in "ports" (did you mean "http"?)`,
+		}},
+		{"a health command", "", proc(`"ports": "web", "health": {"command": ["check", "{{ports[wbe]}}"]}`), []string{
+			`k.json:1:83: no port named "wbe" in "ports" (did you mean "web"?)`,
+		}},
+	})
+}
+
+func TestHealthProblems(t *testing.T) {
+	health := func(settings string) string {
+		return `{"procs": {"p": {"command": "x", "health": {` + settings + `}}}}`
+	}
+	// The value of the first key starts at column 45 + len(key) + 4.
+	runProblems(t, []problemTest{
+		{"not an object", "", `{"procs": {"p": {"command": "x", "health": "/health"}}}`, []string{
+			`k.json:1:44: "health" must be an object like {"http": "/health"} or {"command": …}, found the string "/health"`,
+		}},
+		{"true is no shorthand", "", `{"procs": {"p": {"command": "x", "health": true}}}`, []string{
+			`k.json:1:44: "health" must be an object like {"http": "/health"} or {"command": …}, found a boolean (true); there is no shorthand: say what to check`,
+		}},
+		{"nothing to check", "", health(``), []string{
+			`k.json:1:44: health needs "http" or "command" (or a port named "health" in "ports")`,
+		}},
+		{"a health port is something to check", "", `{"procs": {"p": {"command": "x", "ports": "health", "health": {}}}}`, nil},
+		{"unknown keys", "", health(`"command": "c", "intervall": 5, "initial_interval": 1, "port": 1`), []string{
+			`k.json:1:61: unknown key "intervall" in "health" (did you mean "interval"?)`,
+			`k.json:1:77: unknown key "initial_interval" in "health" (did you mean "initial-interval"?)`,
+			`k.json:1:100: unknown key "port" in "health"`,
+		}},
+		{"underscores", "", health(`"command": "c", "max_consecutive_failures": 1`), []string{
+			`k.json:1:61: unknown key "max_consecutive_failures" in "health" (did you mean "max-consecutive-failures"?)`,
+		}},
+		{"http and command", "", health(`"command": "c", "http": "/h"`), []string{
+			`k.json:1:61: give one of "http" and "command" in "health"; "command" is at 1:45`,
+		}},
+		{"http not a string", "", health(`"http": 80`), []string{
+			`k.json:1:53: "http" must be a string, found a number (80)`,
+		}},
+		{"empty http", "", health(`"http": ""`), []string{
+			`k.json:1:53: "http" in "health" is empty; expected a path like "/health" or a URL on this machine like "http://127.0.0.1:{{ports[http]}}/health"`,
+		}},
+		{"a path without a port", "", health(`"http": "/h"`), []string{
+			`k.json:1:53: health http path needs a port: add "health" to "ports"`,
+		}},
+		{"neither path nor URL", "", health(`"http": "health"`), []string{
+			`k.json:1:53: "http" in "health" must be a path like "/health" or a URL on this machine like "http://127.0.0.1:{{ports[http]}}/health", found "health"`,
+		}},
+		{"https", "", health(`"http": "https://127.0.0.1:1/h"`), []string{
+			`k.json:1:53: "http" in "health" must be an http:// URL, found "https://": kopf checks plain HTTP on this machine`,
+		}},
+		{"another machine", "", health(`"http": "http://example.com:1/h"`), []string{
+			`k.json:1:53: "http" in "health" must be on this machine (127.0.0.1, localhost or [::1]), found host "example.com"`,
+		}},
+		{"no port in the URL", "", health(`"http": "http://localhost/h"`), []string{
+			`k.json:1:53: "http" in "health" needs a port, like "http://localhost:{{ports[http]}}/h"`,
+		}},
+		{"port out of range", "", health(`"http": "http://[::1]:99999/"`), []string{
+			`k.json:1:53: "http" in "health" has port 99999; a port is 1 to 65535`,
+		}},
+		{"URLs on this machine", "", `{"procs": {
+"p": {"command": "x", "health": {"http": "http://[::1]:8080/"}},
+"q": {"command": "x", "ports": "a", "health": {"http": "http://localhost:{{ports[a]}}/ok?full=1"}},
+"r": {"command": "x", "health": {"http": "http://127.0.0.1:9"}}}}`, nil},
+		{"empty command", "", health(`"command": ""`), []string{
+			`k.json:1:56: "command" is empty`,
+		}},
+		{"durations", "", health(`"command": "c", "interval": "0s", "timeout": -1, "initial-interval": "soon"`), []string{
+			`k.json:1:73: "interval" in "health" must be more than 0, found 0s`,
+			`k.json:1:90: "timeout" must not be negative, found -1`,
+			`k.json:1:114: invalid duration "soon" for "initial-interval": expected a number at "soon"`,
+		}},
+		{"zero timeout", "", health(`"command": "c", "timeout": 0`), []string{
+			`k.json:1:72: "timeout" in "health" must be more than 0, found 0`,
+		}},
+		{"zero initial-interval is no grace", "", health(`"command": "c", "initial-interval": 0`), nil},
+		{"counts", "", health(`"command": "c", "max-consecutive-failures": -1, "min-consecutive-successes": 1.5`), []string{
+			`k.json:1:89: "max-consecutive-failures" must not be negative, found -1`,
+			`k.json:1:122: "min-consecutive-successes" must be a whole number, found 1.5`,
+		}},
+		{"counts of the wrong type or size", "", health(`"command": "c", "max-consecutive-failures": "3", "min-consecutive-successes": 1e10`), []string{
+			`k.json:1:89: "max-consecutive-failures" must be a whole number, found the string "3"`,
+			`k.json:1:123: "min-consecutive-successes" is too large: 1e10`,
+		}},
+		{"no successes needed", "", health(`"command": "c", "min-consecutive-successes": 0`), []string{
+			`k.json:1:90: "min-consecutive-successes" must be at least 1, found 0`,
+		}},
+	})
+}
+
+func TestJobRetryProblems(t *testing.T) {
+	job := func(settings string) string { return `{"jobs": {"j": {"command": "x", ` + settings + `}}}` }
+	runProblems(t, []problemTest{
+		{"negative", "", job(`"max-failures": -1`), []string{
+			`k.json:1:49: "max-failures" must not be negative, found -1`,
+		}},
+		{"a string", "", job(`"max-failures": "3"`), []string{
+			`k.json:1:49: "max-failures" must be a whole number, found the string "3"`,
+		}},
+		{"a fraction", "", job(`"max-failures": 1.5`), []string{
+			`k.json:1:49: "max-failures" must be a whole number, found 1.5`,
+		}},
+		{"backoff not an array", "", job(`"backoff": "5s", "max-failures": 1`), []string{
+			`k.json:1:44: "backoff" must be an array of durations (seconds as numbers, or strings like "5s" or "1m"), found the string "5s"`,
+		}},
+	})
+}
+
+func TestFileChangeProblems(t *testing.T) {
+	proc := func(settings string) string { return `{"procs": {"p": {"command": "x", ` + settings + `}}}` }
+	runProblems(t, []problemTest{
+		{"not paths", "", proc(`"restart-on-change": {"a": 1}`), []string{
+			`k.json:1:55: "restart-on-change" must be a path or an array of paths, found an object`,
+		}},
+		{"bad elements", "", proc(`"hup-on-change": ["a", 1, "", "b\u0000"]`), []string{
+			`k.json:1:57: the elements of "hup-on-change" must be strings, found a number (1)`,
+			`k.json:1:60: a path in "hup-on-change" is empty`,
+			`k.json:1:64: "hup-on-change" contains a NUL character, which no command line or path can hold`,
+		}},
+		{"in both lists", "", proc(`"hup-on-change": ["tor.rc", "x"], "restart-on-change": ["./tor.rc", "tor.bin"]`), []string{
+			`k.json:1:90: "./tor.rc" is also in "hup-on-change" at 1:52; a change to a file either restarts the proc or sends it SIGHUP`,
+		}},
+		{"in both lists, restart first", "", proc(`"restart-on-change": "a", "hup-on-change": "a"`), []string{
+			`k.json:1:77: "a" is also in "restart-on-change" at 1:55; a change to a file either restarts the proc or sends it SIGHUP`,
+		}},
+		{"white space", "", proc(`"hup-on-change": "  "`), []string{
+			`k.json:1:51: warning: the path "  " in "hup-on-change" is only white space`,
+		}},
+	})
+}
+
+func TestProtoProblems(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"protos not an object", "", `{"protos": ["a"]}`, []string{
+			`k.json:1:12: "protos" must be an object from names to settings, found an array`,
+		}},
+		{"null protos are none", "", `{"protos": null}`, nil},
+		{"proto at the top level", "", `{"proto": {"a": {}}}`, []string{
+			`k.json:1:2: unknown top-level key "proto" (did you mean "protos"?); "proto" goes inside a job or proc and names protos defined under "protos"`,
+		}},
+		{"a proto not an object is no second error", "", `{"protos": {"a": "x", "": {}}, "jobs": {"j": {"proto": "a", "command": "x"}}}`, []string{
+			`k.json:1:18: proto "a" must be an object of settings, found the string "x"`,
+			`k.json:1:23: a proto needs a name; "" is none`,
+		}},
+		{"unknown protos", "", `{"protos": {"base": {"command": "x"}}, "jobs": {"j": {"proto": "bsae"}, "k": {"proto": ["base", "nope"]}}}`, []string{
+			`k.json:1:64: no proto named "bsae" (did you mean "base"?)`,
+			`k.json:1:97: no proto named "nope"; protos are defined under the top-level "protos"`,
+			`k.json:1:49: warning: job "j" has neither "command" nor "trigger": it does nothing`,
+		}},
+		{"proto of the wrong type", "", `{"protos": {"base": {"command": "x"}}, "jobs": {"j": {"proto": 5, "command": "x"}, "k": {"proto": ["base", 5]}}}`, []string{
+			`k.json:1:64: "proto" must be a proto name or an array of them, found a number (5)`,
+			`k.json:1:108: the elements of "proto" must be strings, found a number (5)`,
+		}},
+		// A cycle is reported at the reference that closes it, in the
+		// protos' file order.
+		{"cycle", "", `{"protos": {"a": {"proto": "b"}, "b": {"proto": "c"}, "c": {"proto": "a", "command": "x"}}, "jobs": {"j": {"proto": "a"}}}`, []string{
+			`k.json:1:70: proto cycle: a → b → c → a`,
+		}},
+		{"itself", "", `{"protos": {"a": {"proto": "a", "command": "x"}}, "jobs": {"j": {"proto": "a"}}}`, []string{
+			`k.json:1:28: proto cycle: a → a`,
+		}},
+		{"an unused proto's unknown keys", "", `{"protos": {"a": {"command": "x", "comand": "y", "stop_time": 1, "protos": "b", "jobs": 1}}}`, []string{
+			`k.json:1:35: unknown key "comand" in proto "a" (did you mean "command"?)`,
+			`k.json:1:50: unknown key "stop_time" in proto "a" (did you mean "stop-time"?)`,
+			`k.json:1:66: unknown key "protos" in proto "a" (did you mean "proto"?)`,
+			`k.json:1:81: unknown key "jobs" in proto "a"`,
+			`k.json:1:13: warning: proto "a" is not used`,
+		}},
+		{"used through another proto", "", `{"protos": {"a": {"command": "x"}, "b": {"proto": "a"}, "c": {"proto": "b"}}, "procs": {"p": {"proto": "b"}}}`, []string{
+			`k.json:1:57: warning: proto "c" is not used`,
+		}},
+		// Keys are checked in the unit that takes them, each error placed
+		// in the proto; the same error from two units is said once.
+		{"job keys in a proc's proto", "", `{"protos": {"sched": {"cron": "0 4", "timeout": 5}}, "procs": {"p": {"proto": "sched", "command": "x"}, "q": {"proto": "sched", "command": "y"}}}`, []string{
+			`k.json:1:23: "cron" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "p" under "jobs")`,
+			`k.json:1:23: "cron" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "q" under "jobs")`,
+			`k.json:1:38: "timeout" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "p" under "jobs")`,
+			`k.json:1:38: "timeout" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "q" under "jobs")`,
+		}},
+		{"values checked in the proto", "", `{"protos": {"sched": {"cron": "70 4", "idle": "x"}}, "jobs": {"a": {"proto": "sched", "command": "x"}, "b": {"proto": "sched", "command": "y"}}}`, []string{
+			`k.json:1:32: 70 is out of range for the minute field; expected 0 to 59`,
+			`k.json:1:47: invalid duration "x" for "idle": expected a number at "x"`,
+		}},
+		{"health in a proto", "", `{"protos": {"p": {"health": {"http": "/x"}}}, "procs": {"a": {"proto": "p", "command": "x"}}}`, []string{
+			`k.json:1:38: health http path needs a port: add "health" to "ports"`,
+		}},
+		{"ports from a proto", "", `{"protos": {"p": {"ports": "http"}}, "procs": {"a": {"proto": "p", "command": "x {{ports[htp]}}"}, "b": {"command": "x {{ports[http]}}"}}}`, []string{
+			`k.json:1:82: no port named "htp" in "ports" (did you mean "http"?)`,
+			`k.json:1:120: no port named "http" in "ports"; list it in "ports" to get a free port at each start`,
+		}},
+		{"scheduling replaces schedule", "", `{"protos": {"s": {"schedule": "@ 04:00"}}, "jobs": {"a": {"proto": "s", "command": "x", "scheduling": "@ 05:00"}}}`, nil},
+		{"schedule and scheduling in one proto", "", `{"protos": {"s": {"schedule": "@ 04:00", "scheduling": "@ 05:00"}}, "jobs": {"a": {"proto": "s", "command": "x"}}}`, []string{
+			`k.json:1:42: "schedule" and "scheduling" are the same key; give one`,
+		}},
+		{"YAML", "k.yaml", "protos:\n  base:\n    comand: x\n    cron: '70'\njobs:\n  j: {proto: base, command: x}\nprocs:\n  p: {proto: [base, bsae], command: y}\n", []string{
+			`k.yaml:3:5: unknown key "comand" in proto "base" (did you mean "command"?)`,
+			`k.yaml:4:5: "cron" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "p" under "jobs")`,
+			`k.yaml:4:12: 70 is out of range for the minute field; expected 0 to 59`,
+			`k.yaml:8:21: no proto named "bsae" (did you mean "base"?)`,
+		}},
+	})
 }

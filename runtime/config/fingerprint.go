@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -10,7 +11,9 @@ import (
 // runs: equal fingerprints mean a reload leaves it running untouched.
 // Positions, the key a schedule came from (schedule, scheduling or cron)
 // and how it was written (every 90m or every 1h30m) do not count, nor do
-// the order of its schedules and triggers, which are sets.
+// the order of its schedules, triggers and ports, which are sets, nor
+// whether a setting was written in the job or in a proto. Backoff counts
+// only when failed runs are retried.
 func (j *Job) Fingerprint() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "job %q\n", j.Name)
@@ -19,6 +22,10 @@ func (j *Job) Fingerprint() string {
 	// as more argv entries, so for a job the two forms differ.
 	fmt.Fprintf(&b, "shell %t\nperiod %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\ncatch-up %t\n",
 		j.Shell, j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart, j.CatchUp)
+	fmt.Fprintf(&b, "max-failures %d\n", j.MaxFailures)
+	if j.MaxFailures > 0 {
+		fmt.Fprintf(&b, "backoff %v\n", j.Backoff)
+	}
 	var lines []string
 	for _, s := range j.Schedules {
 		lines = append(lines, fmt.Sprintf("schedule %q in %q args %q", s.Compiled, s.Compiled.Location(), s.Args))
@@ -34,12 +41,19 @@ func (j *Job) Fingerprint() string {
 }
 
 // Fingerprint is a canonical text of everything that affects how the proc
-// runs: equal fingerprints mean a reload leaves it running untouched.
+// runs: equal fingerprints mean a reload leaves it running untouched. The
+// files it watches are sets; a health check counts whole, and its URL as
+// made from a path or a health port, however it was written.
 func (p *Proc) Fingerprint() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "proc %q\n", p.Name)
 	p.Unit.fingerprint(&b)
 	fmt.Fprintf(&b, "backoff %v\n", p.Backoff)
+	if h := p.Health; h != nil {
+		fmt.Fprintf(&b, "health http %q command %q interval %v timeout %v initial-interval %v max-consecutive-failures %d min-consecutive-successes %d\n",
+			h.HTTP, h.Command, h.Interval, h.Timeout, h.InitialInterval, h.MaxConsecutiveFailures, h.MinConsecutiveSuccesses)
+	}
+	fmt.Fprintf(&b, "restart-on-change %q\nhup-on-change %q\n", sorted(p.RestartOnChange), sorted(p.HUPOnChange))
 	return b.String()
 }
 
@@ -50,4 +64,12 @@ func (u *Unit) fingerprint(b *strings.Builder) {
 		u.Command, u.Dir, u.Env, u.Title, u.LogStart, u.LogOutput)
 	fmt.Fprintf(b, "idle %v\nstop-time %v\nmail-to %q\nmail-from %q\ntimezone %q\ndigest %q\n",
 		u.Idle, u.StopTime, u.MailTo, u.MailFrom, u.Location, u.Digest)
+	fmt.Fprintf(b, "ports %q\n", sorted(u.Ports))
+}
+
+// sorted returns a sorted copy of a list that is a set.
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
 }

@@ -29,6 +29,9 @@ var (
 		{"schedule", `["every 1h30m", "0 4"]`},
 		{"cron", `{"0 17": ["--x"]}`},
 		{"trigger", `{"k": ["--y"]}`},
+		{"ports", `["web", "admin"]`},
+		{"max-failures", `3`},
+		{"backoff", `[1, "5s"]`},
 	}
 	baseProc = [][2]string{
 		{"command", `["tor", "-f", "tor.rc"]`},
@@ -43,6 +46,10 @@ var (
 		{"mail-from", `"k@example.com"`},
 		{"timezone", `"UTC"`},
 		{"backoff", `[0, 5, 15, 60]`},
+		{"ports", `["socks", "health"]`},
+		{"health", `{"http": "/health", "interval": 5}`},
+		{"restart-on-change", `["tor.bin", "lib.so"]`},
+		{"hup-on-change", `"tor.rc"`},
 	}
 )
 
@@ -126,6 +133,9 @@ jobs:
     schedule: ["0 4", every 90m]
     cron: {"0 17": --x}
     trigger: {k: --y}
+    ports: [admin, web]
+    max-failures: 3
+    backoff: [1s, 5]
 procs:
   p:
     command: [tor, -f, tor.rc]
@@ -140,6 +150,10 @@ procs:
     mail-from: k@example.com
     timezone: UTC
     backoff: [0s, 5s, 15s, 1m]
+    ports: [health, socks]
+    health: {http: "http://127.0.0.1:{{ports[health]}}/health", interval: 5s}
+    restart-on-change: [lib.so, tor.bin]
+    hup-on-change: [tor.rc]
 `},
 		{"defaults written out or left out", "k.json", configOf(
 			with(with(with(with(baseJob, "log-start", ""), "log-output", ""), "idle", ""), "run-on-start", ""),
@@ -149,6 +163,13 @@ procs:
 		{"a schedule moved to cron", "k.json", configOf(with(with(baseJob, "schedule", `"every 1h30m"`), "cron", `{"0 17": ["--x"], "0 4 * * *": []}`), baseProc)},
 		{"one-element lists", "k.json", configOf(with(baseJob, "mail-to", `["a@example.com"]`), with(baseProc, "mail-to", `"a@example.com"`))},
 		{"numbers in env", "k.json", configOf(with(baseJob, "env", `{"B": "2", "A": "1"}`), baseProc)},
+		{"ports in another order", "k.json", configOf(with(baseJob, "ports", `["admin", "web"]`), with(baseProc, "ports", `["health", "socks"]`))},
+		{"health URL written out", "k.json", configOf(baseJob, with(baseProc, "health", `{"http": "http://127.0.0.1:{{ports[health]}}/health", "interval": "5s"}`))},
+		{"health URL from the health port", "k.json", configOf(baseJob, with(baseProc, "health", `{"interval": 5}`))},
+		{"health defaults written out", "k.json", configOf(baseJob, with(baseProc, "health",
+			`{"http": "/health", "interval": 5, "timeout": "1s", "initial-interval": 15, "max-consecutive-failures": 0, "min-consecutive-successes": 1}`))},
+		{"watched files in another order", "k.json", configOf(baseJob, with(with(baseProc, "restart-on-change", `["lib.so", "tor.bin"]`), "hup-on-change", `["tor.rc"]`))},
+		{"protos", "k.json", withProtos(baseJob, baseProc)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,6 +222,11 @@ func TestFingerprintDiffers(t *testing.T) {
 		{"trigger", `{"k": ["--z"]}`},
 		{"trigger", `"k"`},
 		{"trigger", ""},
+		{"ports", `["web"]`},
+		{"ports", ""},
+		{"max-failures", `4`},
+		{"backoff", `[1, "6s"]`},
+		{"backoff", ""},
 	}
 	for _, c := range jobChanges {
 		job, _ := fingerprints(t, "k.json", configOf(with(baseJob, c.key, c.value), baseProc))
@@ -224,6 +250,20 @@ func TestFingerprintDiffers(t *testing.T) {
 		{"timezone", `"Asia/Tokyo"`},
 		{"backoff", `[0, 5, 15]`},
 		{"backoff", `[0, 5, 15, 61]`},
+		{"ports", `["socks", "health", "control"]`},
+		{"health", ""},
+		{"health", `{"http": "/healthz", "interval": 5}`},
+		{"health", `{"http": "http://127.0.0.1:9050/health", "interval": 5}`},
+		{"health", `{"command": "curl -sf http://127.0.0.1:{{ports[health]}}/health", "interval": 5}`},
+		{"health", `{"http": "/health"}`},
+		{"health", `{"http": "/health", "interval": 5, "timeout": 2}`},
+		{"health", `{"http": "/health", "interval": 5, "initial-interval": 16}`},
+		{"health", `{"http": "/health", "interval": 5, "max-consecutive-failures": 1}`},
+		{"health", `{"http": "/health", "interval": 5, "min-consecutive-successes": 2}`},
+		{"restart-on-change", `"tor.bin"`},
+		{"restart-on-change", ""},
+		{"hup-on-change", `"torrc"`},
+		{"hup-on-change", ""},
 	}
 	for _, c := range procChanges {
 		_, proc := fingerprints(t, "k.json", configOf(baseJob, with(baseProc, c.key, c.value)))
@@ -235,6 +275,40 @@ func TestFingerprintDiffers(t *testing.T) {
 	renamed := parse(t, "k.json", `{"jobs": {"i": `+object(baseJob)+`, "k": {"command": "k"}}}`)
 	if renamed.Jobs[0].Fingerprint() == baseJobFP {
 		t.Error("a renamed job has the same fingerprint")
+	}
+}
+
+// withProtos is configOf with the first half of each unit's settings moved
+// into a proto, and the proto in turn split into two, one taking the other.
+func withProtos(job, proc [][2]string) string {
+	jh, ph := len(job)/2, len(proc)/2
+	return `{"protos": {` +
+		`"job-base": ` + object(job[:jh/2]) + `, ` +
+		`"job": ` + object(append([][2]string{{"proto", `"job-base"`}}, job[jh/2:jh]...)) + `, ` +
+		`"proc": ` + object(proc[:ph]) + `}, ` +
+		`"jobs": {"j": ` + object(append([][2]string{{"proto", `["job"]`}}, job[jh:]...)) + `, "k": {"command": "k"}}, ` +
+		`"procs": {"p": ` + object(append([][2]string{{"proto", `"proc"`}}, proc[ph:]...)) + `}}`
+}
+
+// A job's backoff does not count while failed runs are not retried: it
+// changes nothing then.
+func TestFingerprintBackoffWithoutRetries(t *testing.T) {
+	fp := func(settings string) string {
+		t.Helper()
+		cfg, _, err := Parse("k.json", []byte(`{"jobs": {"j": {"command": "x"`+settings+`}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Jobs[0].Fingerprint()
+	}
+	if a, b := fp(``), fp(`, "backoff": [1, 2]`); a != b {
+		t.Errorf("backoff without max-failures changes the fingerprint:\n%s\n%s", a, b)
+	}
+	if a, b := fp(``), fp(`, "max-failures": 1`); a == b {
+		t.Errorf("max-failures does not change the fingerprint:\n%s", a)
+	}
+	if a, b := fp(`, "max-failures": 1`), fp(`, "max-failures": 1, "backoff": [1, 2]`); a == b {
+		t.Errorf("backoff with max-failures does not change the fingerprint:\n%s", a)
 	}
 }
 

@@ -23,6 +23,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(`{"jobs": {"a": {"schedule": "every\t1d \u0040 25:00", "cron": {"70": "x"}}}}`)
 	f.Add("jobs:\n  a: {schedule: \"every\\t1d \\x40 25:00\", cron: ['0 ''17']}\n")
+	f.Add(`{"protos": {"a": {"proto": ["a", "b"], "ports": "h"}, "b": {"cron": "70"}}, "procs": {"p": {"proto": ["a", "c"], "command": "{{ports[x]}} {{ports[", "env": {"A": "{{ports[]}}"}, "health": {"http": "/", "interval": 0}, "hup-on-change": "x", "restart-on-change": "./x"}}}`)
+	f.Add("protos:\n  t: {ports: [http], health: {http: 'http://[::1]:{{ports[htp]}}/'}}\nprocs:\n  p: {proto: t, command: \"\\t{{ports[http}}\"}\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		for _, file := range []string{"f.json", "f.yaml"} {
 			_, warnings, err := Parse(file, []byte(src))

@@ -99,3 +99,11 @@ func (n *node) start(src *source) lang.Pos {
 	}
 	return src.pos(n.offs[0])
 }
+
+// atByte is at for a byte offset into n's decoded string.
+func (n *node) atByte(src *source, off int) lang.Pos {
+	if n.offs == nil || off < 0 || off >= len(n.offs) {
+		return n.start(src)
+	}
+	return src.pos(n.offs[off])
+}

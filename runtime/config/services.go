@@ -13,14 +13,11 @@ import (
 // its own (a services file also takes every key of a kopf job or proc).
 var serviceKeys = []string{"args", "cmd", "name", "root_directory", "stop_time", "tool"}
 
-// jobOnlyKeys make a services file a job; without them it is a proc, as in
-// service-manager.md, where a file with "scheduling" is a cron task.
-var jobOnlyKeys = []string{"catch-up", "cron", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
-
 // ParseService reads one file of a services directory, in
 // service-manager.md's layout: a JSON object (comments and trailing commas
 // allowed) that defines one service. It is a job when it has "scheduling"
-// (or another key only jobs have), a proc otherwise. Its name is "name",
+// (or another key only jobs have: jobOnlyKeys), a proc otherwise, as in
+// service-manager.md, where a file with "scheduling" is a cron task. Its name is "name",
 // else the file's base name without .json. "tool" runs ./run.py TOOL
 // ARGS... and "cmd" runs /bin/sh -c CMD with ARGS as $1...; both in
 // "root_directory", which a relative path takes from the file's directory.
@@ -49,7 +46,8 @@ func (l *loader) service(root *node) *Config {
 	name := &node{kind: kindString, pos: l.src.pos(0), text: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))}
 	keys := map[string]*node{} // service-manager keys and kopf keys given under two spellings
 	var kopf []member          // everything else, for job or proc to read
-	var jobKey, backoff *node  // the first key only jobs have, and backoff
+	var jobKey *node           // the first key only jobs have
+	var procOnly []*node       // keys only procs have
 	for _, m := range root.members {
 		k := m.key.text
 		switch {
@@ -75,12 +73,14 @@ func (l *loader) service(root *node) *Config {
 			}
 		case slices.Contains(serviceKeys, k):
 			// tool, cmd and args become the command below.
+		case k == "proto":
+			l.errorf(m.key.pos, "\"proto\" does not work in a services file: protos live in the config file, and a services file stands alone")
 		default:
 			if jobKey == nil && slices.Contains(jobOnlyKeys, k) {
 				jobKey = m.key
 			}
-			if k == "backoff" {
-				backoff = m.key
+			if slices.Contains(procOnlyKeys, k) {
+				procOnly = append(procOnly, m.key)
 			}
 			kopf = append(kopf, m)
 		}
@@ -106,10 +106,12 @@ func (l *loader) service(root *node) *Config {
 	cfg.defs = append(cfg.defs, def{name: name.text, job: isJob, pos: name.pos})
 	var u *Unit
 	if isJob {
-		if backoff != nil {
-			l.errorf(backoff.pos, "\"backoff\" is only for procs, and this service is a job because of %s at %d:%d", quote(jobKey.text), jobKey.pos.Line, jobKey.pos.Col)
-			val.members = slices.DeleteFunc(slices.Clone(val.members), func(m member) bool { return m.key == backoff })
+		// Said here, naming what makes the file a job; job would say to
+		// move the service under "procs", which a services file has not.
+		for _, k := range procOnly {
+			l.errorf(k.pos, "%s is only for procs, and this service is a job because of %s at %d:%d", quote(k.text), quote(jobKey.text), jobKey.pos.Line, jobKey.pos.Col)
 		}
+		val.members = slices.DeleteFunc(slices.Clone(val.members), func(m member) bool { return slices.Contains(procOnly, m.key) })
 		if j := l.job(name, val); j != nil {
 			cfg.Jobs, u = []*Job{j}, &j.Unit
 		}

@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -67,6 +68,9 @@ func TestServiceCommand(t *testing.T) {
 		{"a period makes a job", "/etc/s/p.json",
 			`{"command": ["true"], "period": "1h"}`,
 			[]string{"true"}, "", true},
+		{"max-failures makes a job", "/etc/s/m.json",
+			`{"command": ["true"], "max-failures": 3, "trigger": "m"}`,
+			[]string{"true"}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +94,27 @@ func TestServiceCommand(t *testing.T) {
 				t.Errorf("Shell = true; a service's command is an argv, so a trigger's arguments extend $@")
 			}
 		})
+	}
+}
+
+// A services file takes ports and health checks as a proc in the config
+// file does.
+func TestServiceHealth(t *testing.T) {
+	cfg := parseService(t, "/etc/s/web.json", `{"cmd": "exec httpd -p {{ports[http]}} -s {{ports[health]}}", "ports": ["http", "health"], "health": {"http": "/status", "interval": "30s"}, "restart-on-change": "httpd.conf"}`)
+	p := cfg.Procs[0]
+	want := defaultHealth("http://127.0.0.1:{{ports[health]}}/status", nil)
+	want.Interval = 30 * time.Second
+	if diff := cmp.Diff(want, p.Health, ignorePositions); diff != "" {
+		t.Errorf("health (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"http", "health"}, p.Ports); diff != "" {
+		t.Errorf("ports (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"httpd.conf"}, p.RestartOnChange); diff != "" {
+		t.Errorf("restart-on-change (-want +got):\n%s", diff)
+	}
+	if p.Health.Pos.String() != "/etc/s/web.json:1:102" {
+		t.Errorf("health is at %s, want its value's place", p.Health.Pos)
 	}
 }
 
@@ -129,8 +154,22 @@ func TestServiceProblems(t *testing.T) {
 			`s.json:1:27: invalid duration "soon" for "stop_time": expected a number at "soon"`,
 			`s.json:1:53: "root_directory" must be a string, found a number (7)`,
 		}},
-		{"backoff on a job", `{"cmd": "x", "scheduling": "every 1h", "backoff": [1]}`, []string{
-			`s.json:1:40: "backoff" is only for procs, and this service is a job because of "scheduling" at 1:14`,
+		{"backoff on a job retries it", `{"cmd": "x", "scheduling": "every 1h", "backoff": [1], "max-failures": 2}`, nil},
+		{"backoff on a job without max-failures", `{"cmd": "x", "scheduling": "every 1h", "backoff": [1]}`, []string{
+			`s.json:1:51: warning: "backoff" has no effect without "max-failures": a job's backoff is the wait before retrying a failed run`,
+		}},
+		{"proc keys on a job", `{"cmd": "x", "scheduling": "every 1h", "health": {"command": "c"}, "hup-on-change": "x.rc"}`, []string{
+			`s.json:1:40: "health" is only for procs, and this service is a job because of "scheduling" at 1:14`,
+			`s.json:1:68: "hup-on-change" is only for procs, and this service is a job because of "scheduling" at 1:14`,
+		}},
+		{"proto", `{"cmd": "x", "proto": "base"}`, []string{
+			`s.json:1:14: "proto" does not work in a services file: protos live in the config file, and a services file stands alone`,
+		}},
+		{"port reference in cmd", `{"cmd": "httpd -p {{ports[htp]}}", "ports": "http"}`, []string{
+			`s.json:1:19: no port named "htp" in "ports" (did you mean "http"?)`,
+		}},
+		{"health without a port", `{"cmd": "httpd", "health": {"http": "/status"}}`, []string{
+			`s.json:1:37: health http path needs a port: add "health" to "ports"`,
 		}},
 		{"a service without a command", `{"name": "idle"}`, []string{
 			`s.json:1:10: proc "idle" has no "command"; a proc needs one to run`,
