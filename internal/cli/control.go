@@ -26,10 +26,12 @@ var statusCmd = &command{
 	synopsis: "[--socket PATH] [--json]",
 	summary:  "show every job and proc of the running kopf",
 	help: `Asks the running kopf for the state of each job and proc and prints a
-table: its name, kind, state (running, waiting, queued, backing off,
-starting, stopping, stopped), pid, how long it has been in that state, how
-its last process ended, and what comes next: a job's next schedule fire in
-the job's zone, or when a proc that is backing off starts again.
+table: its name, kind, state (running, waiting, queued, retrying, failed,
+backing off, starting, stopping, stopped), pid, how long it has been in
+that state, a checked proc's health (starting, healthy or snoozed, with
+the last check's result), how its last process ended, and what comes next:
+a job's next schedule fire in the job's zone, when a proc that is backing
+off starts again, or when a failed job run is retried.
 
 Flags:
 ` + socketHelp + `
@@ -254,7 +256,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 func printStatus(e *env, units []control.Unit) {
 	now := e.now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tPID\tSINCE\tLAST EXIT\tNEXT")
+	fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tPID\tSINCE\tHEALTH\tLAST EXIT\tNEXT")
 	for _, u := range units {
 		pid := "-"
 		if u.PID != 0 {
@@ -272,16 +274,37 @@ func printStatus(e *env, units []control.Unit) {
 			}
 			last = how + ", " + age(now.Sub(x.At)) + " ago"
 		}
+		health := "-"
+		if u.Health != "" {
+			health = u.Health
+			if c := u.LastCheck; c != nil {
+				result := "ok"
+				if c.Error != "" {
+					result = "failed: " + shorten(c.Error, 40)
+				}
+				health += fmt.Sprintf(" (%s, %s ago)", result, age(now.Sub(c.At)))
+			}
+		}
 		next := "-"
 		switch {
+		case u.State == control.Retrying:
+			next = fmt.Sprintf("retry %d in %s", u.Failures, age(u.RestartAt.Sub(now)))
 		case !u.RestartAt.IsZero():
 			next = "restart in " + age(u.RestartAt.Sub(now))
 		case !u.NextFire.IsZero():
 			next = u.NextFire.Format("2006-01-02 15:04:05 -07:00") + " " + u.Zone
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Kind, u.State, pid, since, last, next)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Kind, u.State, pid, since, health, last, next)
 	}
 	tw.Flush()
+}
+
+// shorten cuts s to n runes, marking the cut.
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 func deref(p *int) int {

@@ -28,7 +28,7 @@ import (
 // kopftest is the child processes' program: "kopftest pid FILE" writes its
 // pid to FILE and then blocks; "kopftest record FILE ARGS..." appends its
 // arguments as one line to FILE and exits; "kopftest nodeathsig ARGS..."
-// clears its Pdeathsig first, then does ARGS.
+// clears its Pdeathsig first, then does ARGS; see healthtest for more.
 func kopftest(args []string) int {
 	if len(args) < 2 {
 		return 2
@@ -55,7 +55,7 @@ func kopftest(args []string) int {
 		fmt.Fprintln(f, strings.Join(args[2:], "|"))
 		return 0
 	}
-	return 2
+	return healthtest(args)
 }
 
 // daemon is a running kopf run.
