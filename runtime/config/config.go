@@ -21,6 +21,9 @@ type Config struct {
 	File  string  // the file it was loaded from; "" for a merged config
 	Jobs  []*Job  // sorted by name
 	Procs []*Proc // sorted by name
+	// Mail is the top-level `mail` section: how mail is delivered. nil
+	// when the file has none (delivery then uses DefaultMail).
+	Mail *Mail
 
 	// defs names every entry, in file order, also those too broken to
 	// load: checkRefs needs them so that a trigger to a broken job is not a
@@ -48,8 +51,12 @@ type Unit struct {
 	LogOutput bool           // default false
 	Idle      time.Duration  // jobs: default 0; procs: default 10s
 	StopTime  time.Duration  // `stop-time`, default 10s
-	MailTo    []string       // validated with net/mail; delivery comes later
+	MailTo    []string       // validated with net/mail
 	MailFrom  string         // validated with net/mail
+	// MailPartialAfter is `mail-partial-after`: a run still going after
+	// this long mails its output so far, then again after each further
+	// interval, each mail holding only what is new; 0 mails at the end.
+	MailPartialAfter time.Duration
 	Location  *time.Location // `timezone` (default UTC), the zone of the unit's schedules
 	// Digest is a hash of a script's content, for a proc from a scripts
 	// directory: a changed script restarts its proc. "" otherwise.
@@ -248,6 +255,9 @@ func Merge(parts ...*Config) (*Config, error) {
 	}
 	seen := map[string]first{}
 	for i, p := range parts {
+		if out.Mail == nil {
+			out.Mail = p.Mail // only a config file has one
+		}
 		out.Jobs = append(out.Jobs, p.Jobs...)
 		out.Procs = append(out.Procs, p.Procs...)
 		out.defs = append(out.defs, p.defs...)
@@ -323,3 +333,19 @@ func (l *loader) sortedWarnings() []compile.Warning {
 	}
 	return out
 }
+
+// Mail is how kopf delivers mail: by SMTP, or with a sendmail command.
+type Mail struct {
+	SMTP     string // "host:port"; default localhost:25
+	StartTLS bool   // require STARTTLS; without it, used when offered
+	Username string // AUTH PLAIN when set
+	Password string // `password`, or read from `password-file` at load
+	// PasswordFile is `password-file` as written; the password is read
+	// from it when the config is loaded.
+	PasswordFile string
+	Sendmail     []string // instead of SMTP: this command gets the message on stdin
+	Pos          lang.Pos // of the `mail` value
+}
+
+// DefaultMail is delivery without a mail section: SMTP to localhost:25.
+var DefaultMail = Mail{SMTP: "localhost:25"}

@@ -16,14 +16,14 @@ import (
 // The keys of a job or proc's settings. "proto" is one too, though
 // protos.go reads it before the rest: the table of settings lists it.
 var (
-	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "log-output", "log-start", "mail-from", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
+	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "log-output", "log-start", "mail-from", "mail-partial-after", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
 	// jobOnlyKeys also make a services file a job (services.go).
 	jobOnlyKeys  = []string{"catch-up", "cron", "max-failures", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
 	procOnlyKeys = []string{"health", "hup-on-change", "restart-on-change"}
 	jobKeys      = slices.Concat(unitKeys, jobOnlyKeys)
 	procKeys     = slices.Concat(unitKeys, procOnlyKeys)
 	// topKeys are the keys of the file's top level.
-	topKeys = []string{"jobs", "procs", "protos"}
+	topKeys = []string{"jobs", "mail", "procs", "protos"}
 )
 
 // Expected types, as messages name them.
@@ -47,6 +47,8 @@ func (l *loader) config(root *node) *Config {
 			procs = m.val
 		case "protos":
 			protos = m.val
+		case "mail":
+			cfg.Mail = l.mail(m.val)
 		default:
 			l.unknownTopKey(m.key)
 		}
@@ -102,7 +104,7 @@ func (l *loader) unknownTopKey(key *node) {
 	case slices.Contains(procKeys, key.text) || slices.Contains(jobKeys, key.text):
 		l.errorf(key.pos, "unknown top-level key %s: settings go inside a named job or proc, like {\"jobs\": {\"NAME\": {%s: …}}}", quote(key.text), quote(key.text))
 	default:
-		hint := "; expected \"jobs\", \"procs\" or \"protos\""
+		hint := "; expected \"jobs\", \"procs\", \"protos\" or \"mail\""
 		if s := closestKey(key.text, topKeys); s != "" {
 			hint = fmt.Sprintf(" (did you mean %s?)", quote(s))
 		}
@@ -307,6 +309,12 @@ func (l *loader) unit(u *Unit, key *node, set map[string]*node, idle time.Durati
 		}
 		if set["mail-to"] == nil && n.kind == kindString && l.own("mail-from") {
 			l.warnf(n.pos, "\"mail-from\" has no effect without \"mail-to\"")
+		}
+	}
+	if n := set["mail-partial-after"]; n != nil {
+		u.MailPartialAfter = l.duration("mail-partial-after", n)
+		if set["mail-to"] == nil && l.own("mail-partial-after") {
+			l.warnf(n.pos, "\"mail-partial-after\" has no effect without \"mail-to\"")
 		}
 	}
 	if n := set["timezone"]; n != nil {

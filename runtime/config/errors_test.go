@@ -1,6 +1,10 @@
 package config
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 // Each error and warning kind, with the exact message kopf check prints.
 // Columns count characters from 1; a JSON string's text starts one column
@@ -17,7 +21,7 @@ func TestStructureErrors(t *testing.T) {
 			`k.json:1:2: unknown top-level key "job" (did you mean "jobs"?)`,
 		}},
 		{"unknown top-level key", "", `{"name": "cleanup_logs"}`, []string{
-			`k.json:1:2: unknown top-level key "name"; expected "jobs", "procs" or "protos"`,
+			`k.json:1:2: unknown top-level key "name"; expected "jobs", "procs", "protos" or "mail"`,
 		}},
 		{"setting at the top level", "", `{"command": "true"}`, []string{
 			`k.json:1:2: unknown top-level key "command": settings go inside a named job or proc, like {"jobs": {"NAME": {"command": …}}}`,
@@ -615,4 +619,42 @@ func TestProtoProblems(t *testing.T) {
 			`k.yaml:8:21: no proto named "bsae" (did you mean "base"?)`,
 		}},
 	})
+}
+
+func TestMailSection(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runProblems(t, []problemTest{
+		{"smtp with auth", "", `{"mail": {"smtp": "mail.example.com:587", "starttls": true, "username": "kopf", "password": "x"}}`, nil},
+		{"not an object", "", `{"mail": "localhost"}`, []string{
+			`k.json:1:10: "mail" must be an object like {"smtp": "host:port"} or {"sendmail": ["/usr/sbin/sendmail", "-t"]}, found the string "localhost"`,
+		}},
+		{"unknown key", "", `{"mail": {"smpt": "a:25"}}`, []string{
+			`k.json:1:11: unknown key "smpt" in "mail" (did you mean "smtp"?)`,
+		}},
+		{"smtp without port", "", `{"mail": {"smtp": "mail.example.com"}}`, []string{
+			`k.json:1:19: "smtp" must be host:port, like "mail.example.com:587", found "mail.example.com"`,
+		}},
+		{"smtp and sendmail", "", `{"mail": {"smtp": "a:25", "sendmail": "sendmail -t"}}`, []string{
+			`k.json:1:39: give "smtp" or "sendmail", not both`,
+		}},
+		{"password without user", "", `{"mail": {"password": "x"}}`, []string{
+			`k.json:1:10: a password needs "username"`,
+		}},
+		{"both passwords", "", `{"mail": {"username": "u", "password": "x", "password-file": "/nonexistent"}}`, []string{
+			`k.json:1:62: give "password" or "password-file", not both`,
+		}},
+		{"missing password file", "", `{"mail": {"username": "u", "password-file": "/nonexistent/pw"}}`, []string{
+			`k.json:1:45: cannot read "password-file": open /nonexistent/pw: no such file or directory`,
+		}},
+		{"partial without mail-to", "", `{"procs": {"p": {"command": "x", "mail-partial-after": "1h"}}}`, []string{
+			`k.json:1:56: warning: "mail-partial-after" has no effect without "mail-to"`,
+		}},
+	})
+	cfg := parse(t, "k.json", `{"mail": {"username": "u", "password-file": "`+pwFile+`"}}`)
+	if m := cfg.Mail; m == nil || m.Password != "s3cret" || m.SMTP != "localhost:25" {
+		t.Errorf("mail = %+v, want the file's password and the default server", m)
+	}
 }

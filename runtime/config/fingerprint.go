@@ -62,8 +62,8 @@ func (p *Proc) Fingerprint() string {
 func (u *Unit) fingerprint(b *strings.Builder) {
 	fmt.Fprintf(b, "command %q\ndir %q\nenv %q\ntitle %q\nlog-start %t\nlog-output %t\n",
 		u.Command, u.Dir, u.Env, u.Title, u.LogStart, u.LogOutput)
-	fmt.Fprintf(b, "idle %v\nstop-time %v\nmail-to %q\nmail-from %q\ntimezone %q\ndigest %q\n",
-		u.Idle, u.StopTime, u.MailTo, u.MailFrom, u.Location, u.Digest)
+	fmt.Fprintf(b, "idle %v\nstop-time %v\nmail-to %q\nmail-from %q\nmail-partial-after %v\ntimezone %q\ndigest %q\n",
+		u.Idle, u.StopTime, u.MailTo, u.MailFrom, u.MailPartialAfter, u.Location, u.Digest)
 	fmt.Fprintf(b, "ports %q\n", sorted(u.Ports))
 }
 
