@@ -41,23 +41,23 @@ type def struct {
 // Unit is what jobs and procs share.
 type Unit struct {
 	Name      string
-	Pos       lang.Pos       // of the entry's name in its file; a script's has only the file name
-	Command   []string       // argv; a string command becomes ["/bin/sh", "-c", s]; nil for a job without command
-	Shell     bool           // command was written as a string
-	Dir       string         // as written; "" = kopf's working directory
-	Env       []string       // "KEY=value", sorted by key, added to kopf's own environment
-	Title     string         // the name in logs: `title`, or Name when unset
-	LogStart  bool           // default true
-	LogOutput bool           // default false
-	Idle      time.Duration  // jobs: default 0; procs: default 10s
-	StopTime  time.Duration  // `stop-time`, default 10s
-	MailTo    []string       // validated with net/mail
-	MailFrom  string         // validated with net/mail
+	Pos       lang.Pos      // of the entry's name in its file; a script's has only the file name
+	Command   []string      // argv; a string command becomes ["/bin/sh", "-c", s]; nil for a job without command
+	Shell     bool          // command was written as a string
+	Dir       string        // as written; "" = kopf's working directory
+	Env       []string      // "KEY=value", sorted by key, added to kopf's own environment
+	Title     string        // the name in logs: `title`, or Name when unset
+	LogStart  bool          // default true
+	LogOutput bool          // default false
+	Idle      time.Duration // jobs: default 0; procs: default 10s
+	StopTime  time.Duration // `stop-time`, default 10s
+	MailTo    []string      // validated with net/mail
+	MailFrom  string        // validated with net/mail
 	// MailPartialAfter is `mail-partial-after`: a run still going after
 	// this long mails its output so far, then again after each further
 	// interval, each mail holding only what is new; 0 mails at the end.
 	MailPartialAfter time.Duration
-	Location  *time.Location // `timezone` (default UTC), the zone of the unit's schedules
+	Location         *time.Location // `timezone` (default UTC), the zone of the unit's schedules
 	// Digest is a hash of a script's content, for a proc from a scripts
 	// directory: a changed script restarts its proc. "" otherwise.
 	Digest string
