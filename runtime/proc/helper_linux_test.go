@@ -2,6 +2,7 @@ package proc_test
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -41,6 +42,7 @@ func TestMain(m *testing.M) {
 //	exit N          exit with code N
 //	sleep D         sleep for the duration D
 //	say S / err S   write the line S to stdout / stderr
+//	cat             copy stdin to stdout
 //	raw S / rawerr S  write S, without newline, to stdout / stderr
 //	long N          write a line of N 'x's to stdout
 //	pid NAME        write "NAME <pid>" to stdout
@@ -83,6 +85,8 @@ func helper(args []string) int {
 			time.Sleep(d)
 		case "say":
 			fmt.Println(next())
+		case "cat": // copy stdin to stdout
+			io.Copy(os.Stdout, os.Stdin)
 		case "err":
 			fmt.Fprintln(os.Stderr, next())
 		case "raw":

@@ -43,6 +43,9 @@ type Spec struct {
 	// 64 KiB are split. Calls for one process never overlap, and each
 	// stream's lines come in order. When nil, output is discarded.
 	Output func(stream, line string)
+	// Stdin, when not nil, is written to the child's stdin, which is then
+	// closed (a sendmail reads its message so); nil gives it /dev/null.
+	Stdin []byte
 }
 
 // Exit is how a process ended.
@@ -118,7 +121,7 @@ func NewHost() (*Host, error) {
 // Start starts a process in its own process group (Setpgid) with Pdeathsig
 // SIGKILL, so a SIGKILLed kopf leaves no child behind. The fork happens on
 // the Host's spawner thread, whatever goroutine calls Start. Its stdin is
-// /dev/null.
+// /dev/null unless Spec.Stdin is set.
 func (h *Host) Start(s Spec) (*Process, error) {
 	if len(s.Argv) == 0 {
 		return nil, errors.New("proc: start: empty Argv")
@@ -152,6 +155,17 @@ func (h *Host) Start(s Spec) (*Process, error) {
 		}
 		p.open = 2
 	}
+	var stdin *os.File // our end
+	if s.Stdin != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(ours)
+			closeAll(theirs)
+			return nil, fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
+		}
+		files[0], stdin = r, w
+		theirs = append(theirs, r)
+	}
 	req := startReq{path: path, spec: s, files: files, p: p, reply: make(chan error, 1)}
 	select {
 	case h.reqs <- req:
@@ -162,7 +176,16 @@ func (h *Host) Start(s Spec) (*Process, error) {
 	closeAll(theirs)
 	if err != nil {
 		closeAll(ours)
+		if stdin != nil {
+			stdin.Close()
+		}
 		return nil, err
+	}
+	if stdin != nil {
+		go func() {
+			stdin.Write(s.Stdin) // a child that stops reading ends it with EPIPE
+			stdin.Close()
+		}()
 	}
 	if s.Output != nil {
 		go p.read("stdout", ours[0])

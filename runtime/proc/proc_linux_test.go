@@ -312,6 +312,28 @@ func TestOutput(t *testing.T) {
 	}
 }
 
+// Spec.Stdin reaches the child, which then reads EOF; without it the child
+// reads /dev/null.
+func TestStdin(t *testing.T) {
+	h := newHost(t)
+	out := newLines()
+	s := helperSpec(out, "cat", "say", "end")
+	s.Stdin = []byte("one\ntwo\n")
+	if got := wait(t, start(t, h, s)); got.Code != 0 {
+		t.Fatalf("Exit = %+v", got)
+	}
+	if diff := cmp.Diff([]string{"one", "two", "end"}, out.stream("stdout")); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+	out = newLines()
+	if got := wait(t, start(t, h, helperSpec(out, "cat", "say", "end"))); got.Code != 0 {
+		t.Fatalf("Exit = %+v", got)
+	}
+	if diff := cmp.Diff([]string{"end"}, out.stream("stdout")); diff != "" {
+		t.Errorf("stdout without Stdin (-want +got):\n%s", diff)
+	}
+}
+
 func TestStop(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
