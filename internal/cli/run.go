@@ -17,6 +17,7 @@ import (
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/mail"
 	"github.com/kopf/kopf/runtime/proc"
 	"github.com/kopf/kopf/runtime/sources"
 	"github.com/kopf/kopf/runtime/supervise"
@@ -169,9 +170,16 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	dir, _ := os.Getwd()
+	mailer := newMailer(cfg.Mail, host, log, jnl)
+	defer func() {
+		// Mails of the last runs get a few seconds to go out.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		mailer.Close(ctx)
+	}()
 	s := supervise.New(supervise.Options{
 		Host: supervise.ProcHost(host), Logger: log, Dir: dir,
-		Journal: jnl.Record, Resume: prev,
+		Journal: jnl.Record, Resume: prev, Mail: mailer.Send,
 	})
 	r := &reloader{set: set, s: s}
 	stopWatching := watchSources(ctx, log, set.Paths(), func() { r.reload() })
@@ -404,4 +412,37 @@ func (e *env) logger(format string) (*slog.Logger, error) {
 		return nil, usagef("--log-format %q: expected text or json", format)
 	}
 	return slog.New(h), nil
+}
+
+// newMailer delivers runs' output as the config's mail section says (SMTP
+// to localhost:25 without one), logging and journaling every outcome. A
+// sendmail runs on the host, like every other child.
+func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, jnl *journal.Journal) *mail.Mailer {
+	if m == nil {
+		m = &config.DefaultMail
+	}
+	env := os.Environ()
+	return mail.New(mail.Options{
+		Config: mail.Config{SMTP: m.SMTP, StartTLS: m.StartTLS, Username: m.Username, Password: m.Password, Sendmail: m.Sendmail},
+		Start: func(argv, _ []string, stdin []byte) (func() (int, error), error) {
+			p, err := host.Start(proc.Spec{Argv: argv, Env: env, Stdin: stdin})
+			if err != nil {
+				return nil, err
+			}
+			return func() (int, error) { return (<-p.Done()).Code, nil }, nil
+		},
+		Report: func(r mail.Report) {
+			ev := journal.Event{Type: journal.Mail, Unit: r.Unit, To: r.To, Reason: r.Subject, Action: string(r.Outcome), Count: r.Attempt}
+			msg := fmt.Sprintf("mail %q to %s: %s", r.Subject, strings.Join(r.To, ", "), r.Outcome)
+			level := slog.LevelInfo
+			if r.Err != nil {
+				ev.Error = r.Err.Error()
+				msg += ": " + r.Err.Error()
+				level = slog.LevelWarn
+			}
+			jnl.Record(ev)
+			// unit is set: the journal has the event already, not as a warning.
+			log.Log(context.Background(), level, msg, "unit", r.Unit, "attempt", r.Attempt)
+		},
+	})
 }

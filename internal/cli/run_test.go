@@ -41,6 +41,9 @@ func kopftest(args []string) int {
 			return 1
 		}
 		return kopftest(args[1:])
+	case "say": // "kopftest say LINE ARGS...": print LINE, then do ARGS
+		fmt.Println(args[1])
+		return kopftest(args[2:])
 	case "pid":
 		if err := os.WriteFile(args[1], []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 			return 1

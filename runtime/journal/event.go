@@ -33,6 +33,8 @@ const (
 	Health = "health" // Unit, PID, Action, Reason: a proc became healthy, was found unhealthy, or its checks were snoozed or resumed
 	// Watched files.
 	FileChanged = "file_changed" // Unit, File, Action: a restart-on-change or hup-on-change file changed; Action "restart" or "hup"
+	// Mail.
+	Mail = "mail" // Unit, To, Reason (the subject), Action ("sent", "retry", "dropped"), Count (the attempt), Error
 )
 
 // Event is one line of the journal. Which fields are set depends on Type;
@@ -79,6 +81,9 @@ type Event struct {
 
 	// triggered
 	By string `json:"by,omitempty"` // the job that triggered, or "control" / "signal"
+
+	// mail
+	To []string `json:"to,omitempty"`
 
 	// leftover: "stopped", "killed", "gone", "left alone", "failed";
 	// health: "healthy" or "starting" (a passed check that changed

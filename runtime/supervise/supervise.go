@@ -34,6 +34,7 @@ import (
 	"github.com/kopf/kopf/runtime/health"
 	"github.com/kopf/kopf/runtime/job"
 	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/mail"
 	"github.com/kopf/kopf/runtime/ports"
 	"github.com/kopf/kopf/runtime/proc"
 	"github.com/kopf/kopf/runtime/watch"
@@ -89,6 +90,11 @@ type Options struct {
 	// StartTicks returns a process's start time for the journal (see
 	// journal.Event); nil reads /proc.
 	StartTicks func(pid int) uint64
+	// Mail sends a run's output to its mail-to; it must not block. nil
+	// sends nothing.
+	Mail func(mail.Message)
+	// Hostname names the machine in mails; "" is os.Hostname.
+	Hostname string
 	// HTTPProbe runs an HTTP health check; nil is health.HTTP.
 	HTTPProbe func(ctx context.Context, url string, timeout time.Duration) error
 	// WatchFiles calls changed whenever paths may have changed, until ctx
@@ -138,6 +144,9 @@ func New(opts Options) *Supervisor {
 		opts.WatchFiles = func(ctx context.Context, paths []string, changed func()) error {
 			return watch.Watch(ctx, paths, watch.Options{Logger: log}, changed)
 		}
+	}
+	if opts.Hostname == "" {
+		opts.Hostname, _ = os.Hostname()
 	}
 	if opts.HTTPProbe == nil {
 		opts.HTTPProbe = health.HTTP
@@ -271,6 +280,11 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 			}
 		}
 	}
+	for _, r := range s.runs() {
+		if r.mail != nil {
+			earliest(r.mail.next)
+		}
+	}
 	d := time.Hour
 	if !at.IsZero() {
 		d = max(at.Sub(now), 0)
@@ -282,6 +296,7 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 // without a command ends at once and may trigger others, so it loops until
 // nothing changes.
 func (s *Supervisor) tick(now time.Time) {
+	s.mailParts(now)
 	if s.stopping {
 		return
 	}
@@ -367,6 +382,7 @@ type running struct {
 	ended    chan struct{}  // closed when the process has ended
 	ports    map[string]int // allocated for this run, by name
 	checks   *checks        // a proc's health checks; nil without
+	mail     *runMail       // output to mail; nil without mail-to
 }
 
 // spawn starts argv for a unit and watches for its exit; a job's run
@@ -384,10 +400,27 @@ func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string, run job.Ru
 		}
 		argv = spec.Argv
 	}
+	var outputs []func(stream, line string)
 	if u.LogOutput {
 		log := s.log.With("unit", r.title)
-		spec.Output = func(stream, line string) {
+		outputs = append(outputs, func(stream, line string) {
 			log.Info(r.title+": "+line, "stream", stream)
+		})
+	}
+	if len(u.MailTo) > 0 {
+		r.mail = &runMail{unit: u, out: mail.NewOutput(0)}
+		if u.MailPartialAfter > 0 {
+			r.mail.next = r.start.Add(u.MailPartialAfter)
+		}
+		outputs = append(outputs, r.mail.out.Line)
+	}
+	switch len(outputs) {
+	case 1:
+		spec.Output = outputs[0]
+	case 2:
+		spec.Output = func(stream, line string) {
+			outputs[0](stream, line)
+			outputs[1](stream, line)
 		}
 	}
 	p, err := s.opts.Host.Start(spec)
@@ -433,6 +466,7 @@ func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 	s.alive--
 	r := ev.run
 	s.recordExit(r, ev.exit, now)
+	s.mailOutput(r, describeEnd(r, ev.exit), now)
 	s.ports.Release(r.ports)
 	if r.ended != nil {
 		close(r.ended)

@@ -1,0 +1,81 @@
+package supervise
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/mail"
+	"github.com/kopf/kopf/runtime/proc"
+)
+
+// runMail is a run's output on its way to the unit's mail-to.
+type runMail struct {
+	unit  *config.Unit // as the run was started
+	out   *mail.Output
+	parts int       // partial mails sent
+	next  time.Time // when the next partial mail is due; zero without
+}
+
+// mailOutput mails what r wrote since its last mail, if anything: at the
+// end of the run (end says how it ended) or, with end empty, as a part of
+// a run still going.
+func (s *Supervisor) mailOutput(r *running, end string, now time.Time) {
+	m := r.mail
+	if m == nil || s.opts.Mail == nil {
+		return
+	}
+	data, cut := m.out.Take()
+	if len(data) == 0 && cut == 0 {
+		return
+	}
+	msg := mail.Message{
+		From: m.unit.MailFrom, To: m.unit.MailTo, Unit: m.unit.Name, Title: m.unit.Title,
+		Exit: end, Duration: now.Sub(r.start), Host: s.opts.Hostname, Output: data, Cut: cut,
+	}
+	if end == "" {
+		m.parts++
+		msg.Partial = m.parts
+	}
+	s.opts.Mail(msg)
+}
+
+// mailParts sends the partial mails that are due (mail-partial-after).
+func (s *Supervisor) mailParts(now time.Time) {
+	for _, r := range s.runs() {
+		if m := r.mail; m != nil && !m.next.IsZero() && !m.next.After(now) {
+			s.mailOutput(r, "", now)
+			m.next = m.next.Add(m.unit.MailPartialAfter)
+		}
+	}
+}
+
+// runs lists the runs going on.
+func (s *Supervisor) runs() []*running {
+	var out []*running
+	for _, u := range s.jobs {
+		if u.run != nil && u.run.p != nil {
+			out = append(out, u.run)
+		}
+	}
+	for _, p := range s.procs {
+		if p.run != nil {
+			out = append(out, p.run)
+		}
+	}
+	return out
+}
+
+// describeEnd says how a run ended, for a mail's subject.
+func describeEnd(r *running, ex proc.Exit) string {
+	how := fmt.Sprintf("exit %d", ex.Code)
+	if ex.Signal != 0 {
+		how = "killed by " + unix.SignalName(ex.Signal)
+	}
+	if r.timedOut {
+		how = "timed out (" + how + ")"
+	}
+	return how
+}

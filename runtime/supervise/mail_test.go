@@ -1,0 +1,59 @@
+package supervise
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/mail"
+)
+
+type mailbox struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (b *mailbox) send(m mail.Message) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sent = append(b.sent, fmt.Sprintf("@%g %s to %v from %q: exit %q after %s, part %d, host %s: %q",
+		time.Since(epoch).Seconds(), m.Title, m.To, m.From, m.Exit, m.Duration, m.Partial, m.Host, m.Output))
+}
+
+func TestMailOutput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			switch argv[0] {
+			case "noisy":
+				return behaviour{run: 2 * time.Second, code: 1, output: []string{"a", "b"}}
+			case "daemon":
+				return behaviour{output: []string{"started"}}
+			}
+			return behaviour{run: time.Second} // quiet: no output, no mail
+		}}
+		noisy := &config.Job{Unit: unit("noisy", "noisy"), RunOnStart: true}
+		noisy.MailTo, noisy.MailFrom = []string{"ops@example.com"}, "kopf@example.com"
+		quiet := &config.Job{Unit: unit("quiet", "quiet"), RunOnStart: true}
+		quiet.MailTo = []string{"ops@example.com"}
+		daemon := &config.Proc{Unit: unit("daemon", "daemon")}
+		daemon.MailTo, daemon.MailPartialAfter = []string{"ops@example.com"}, 10*time.Second
+		box := &mailbox{}
+		ss := start(t, host, cfgOf([]*config.Job{noisy, quiet}, []*config.Proc{daemon}), Options{Mail: box.send, Hostname: "web1"})
+		ss.until(25)
+		ss.stop()
+		want := []string{
+			`@2 noisy to [ops@example.com] from "kopf@example.com": exit "exit 1" after 2s, part 0, host web1: "a\nb\n"`,
+			// The proc's output so far at 10s; nothing new at 20s, nor when it
+			// is stopped.
+			`@10 daemon to [ops@example.com] from "": exit "" after 10s, part 1, host web1: "started\n"`,
+		}
+		if diff := cmp.Diff(want, box.sent); diff != "" {
+			t.Errorf("mails (-want +got):\n%s", diff)
+		}
+	})
+}
