@@ -132,7 +132,7 @@ func TestServicesDirectoryLive(t *testing.T) {
 		t.Fatalf("an invalid file stopped or restarted its running service")
 	}
 	mustWrite(t, filepath.Join(svc, "a.json"), service(pid("a"), `"stop_time": 1`), 0o644)
-	a = waitStarted(t, d, "a", pid("a"), a)
+	waitStarted(t, d, "a", pid("a"), a)
 
 	// A removed file stops its service.
 	if err := os.Remove(filepath.Join(svc, "b.json")); err != nil {
