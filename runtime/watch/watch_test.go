@@ -50,7 +50,6 @@ func start(t *testing.T, paths []string, opts Options) *session {
 			// hold is a gate: a test that holds it keeps this call running.
 			s.hold.Lock()
 			s.hold.Unlock() //lint:ignore SA2001 the empty section is the gate
-
 		})
 	}()
 	t.Cleanup(func() {
