@@ -2,16 +2,25 @@
 // restarted whatever their exit, and jobs, which run on schedules, periods
 // and triggers and never twice at once.
 //
-// One goroutine owns all state. Timers, process exits, reloads and outside
-// triggers arrive as events on its loop; the decisions are made by pure
-// objects fed the current time — runtime/job's Job for jobs (the same core
-// the in-process scheduler uses) and restarts for procs — and every decision
-// is logged with its reason. In tests, testing/synctest's bubble supplies the
-// time and a fake Host the processes, so no policy test waits on the clock.
+// One goroutine owns all state. Timers, process exits, reloads, control
+// commands (Status, Trigger, Start, Stop, Restart, Next), health check
+// results and file changes arrive as events on its loop; the decisions are
+// made by pure objects fed the current time — runtime/job's Job for jobs
+// (the same core the in-process scheduler uses), restarts for procs,
+// runtime/health's Tracker for health checks — and every decision is
+// logged with its reason and journaled. Work that takes time (a health
+// check, a file's hash, a mail) runs off the loop and reports back to it.
+// In tests, testing/synctest's bubble supplies the time and a fake Host the
+// processes, so no policy test waits on the clock.
+//
+// The files: supervise.go the loop and processes; units.go jobs, procs and
+// reloads; control.go the control commands; health.go ports and health
+// checks; files.go restart-on-change and hup-on-change; mail.go output to
+// mail.
 //
 // Use:
 //
-//	s := supervise.New(supervise.Options{Host: host, Logger: log})
+//	s := supervise.New(supervise.Options{Host: host, Logger: log, Journal: j.Record})
 //	go func() { for cfg := range reloads { s.Reload(cfg) } }()
 //	err := s.Run(ctx, cfg) // returns when ctx is done and everything has stopped
 package supervise
