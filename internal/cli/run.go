@@ -171,19 +171,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	defer stop()
 	dir, _ := os.Getwd()
 	mailer := newMailer(cfg.Mail, host, log, jnl)
-	defer func() {
-		// Mails of the last runs get a few seconds to go out.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		mailer.Close(ctx)
-	}()
 	s := supervise.New(supervise.Options{
 		Host: supervise.ProcHost(host), Logger: log, Dir: dir,
 		Journal: jnl.Record, Resume: prev, Mail: mailer.Send,
 	})
 	r := &reloader{set: set, s: s}
 	stopWatching := watchSources(ctx, log, set.Paths(), func() { r.reload() })
-	defer stopWatching()
 	serveCtx, stopServing := context.WithCancel(ctx)
 	var serving sync.WaitGroup
 	serving.Go(func() {
@@ -196,6 +189,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	err = s.Run(ctx, cfg)
 	stopServing()
 	serving.Wait()
+	stopWatching()
+	// The mails of the last runs get a few seconds to go out; then quit is
+	// the journal's last word.
+	mailCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	mailer.Close(mailCtx)
+	cancel()
 	jnl.Record(journal.Event{Type: journal.Quit})
 	return err
 }
