@@ -120,23 +120,6 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The journal's lock comes first: a second daemon must change
-	// nothing, not even read the config, before it gives up.
-	if *journalPath == "" {
-		*journalPath = journal.DefaultPath(e.getenv)
-	}
-	jnl, prev, err := journal.Open(*journalPath, journal.Options{
-		OnError: func(err error) {
-			log.Error(fmt.Sprintf("journal: %v; kopf carries on without it", err), "journal", *journalPath)
-		},
-	})
-	if err != nil {
-		log.Error(fmt.Sprintf("refusing to start: %v", err), "journal", *journalPath)
-		return errFailed
-	}
-	defer jnl.Close()
-	log = slog.New(journalWarnings{log.Handler(), jnl})
-
 	spec := sources.Spec{Services: *services, Scripts: *scripts}
 	if len(pos) == 1 {
 		spec.File = pos[0]
@@ -144,59 +127,111 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if len(spec.Paths()) == 0 {
 		spec.Scripts = []string{e.defaultScripts()}
 	}
-	set := sources.New(spec, log)
-	cfg, err := set.Load()
-	if err != nil {
-		sources.LogErrors(log, spec.File, "refusing to start", err)
-		jnl.Record(journal.Event{Type: journal.Quit})
-		return errFailed
+	if *journalPath == "" {
+		*journalPath = journal.DefaultPath(e.getenv)
 	}
-	host, err := proc.NewHost()
-	if err != nil {
-		return fmt.Errorf("cannot supervise processes: %w", err)
-	}
-	defer host.Close()
 	if *socketPath == "" {
 		*socketPath = control.DefaultPath(e.getenv, *journalPath)
 	}
-	srv, err := control.Listen(*socketPath, control.Options{Logger: log})
+	d, err := startDaemon(log, spec, *journalPath, *socketPath)
 	if err != nil {
-		log.Error(fmt.Sprintf("refusing to start: %v", err), "socket", *socketPath)
-		jnl.Record(journal.Event{Type: journal.Quit})
-		return errFailed
+		return err
 	}
-	stopLeftovers(log, jnl, prev, cfg)
+	defer d.close()
+	return d.run(ctx)
+}
 
+// daemon is kopf run once it has started: what start set up, in order, and
+// what run and close undo.
+type daemon struct {
+	log  *slog.Logger
+	jnl  *journal.Journal
+	prev *journal.Previous
+	set  *sources.Set
+	cfg  *config.Config
+	host *proc.Host
+	srv  *control.Server
+}
+
+// startDaemon takes what kopf run needs, in an order that is the contract:
+// the journal's lock first, so that a second daemon changes nothing, not
+// even reads the config, before it gives up; then the config, refused
+// when invalid; the process host and the control socket; and the previous
+// daemon's leftovers stopped before anything starts. It returns errFailed
+// after logging why it refused.
+func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath string) (*daemon, error) {
+	jnl, prev, err := journal.Open(journalPath, journal.Options{
+		OnError: func(err error) {
+			log.Error(fmt.Sprintf("journal: %v; kopf carries on without it", err), "journal", journalPath)
+		},
+	})
+	if err != nil {
+		log.Error(fmt.Sprintf("refusing to start: %v", err), "journal", journalPath)
+		return nil, errFailed
+	}
+	d := &daemon{log: slog.New(journalWarnings{log.Handler(), jnl}), jnl: jnl, prev: prev}
+	fail := func(err error) (*daemon, error) {
+		d.close()
+		return nil, err
+	}
+	d.set = sources.New(spec, d.log)
+	if d.cfg, err = d.set.Load(); err != nil {
+		sources.LogErrors(d.log, spec.File, "refusing to start", err)
+		return fail(errFailed)
+	}
+	if d.host, err = proc.NewHost(); err != nil {
+		return fail(fmt.Errorf("cannot supervise processes: %w", err))
+	}
+	if d.srv, err = control.Listen(socketPath, control.Options{Logger: d.log}); err != nil {
+		d.log.Error(fmt.Sprintf("refusing to start: %v", err), "socket", socketPath)
+		return fail(errFailed)
+	}
+	stopLeftovers(d.log, jnl, prev, d.cfg)
+	return d, nil
+}
+
+// run supervises until a signal stops kopf: the supervisor's loop, the
+// watcher and SIGHUP feeding it config changes, the control socket, and
+// the mailer; then the last mails, and quit as the journal's last word.
+func (d *daemon) run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	dir, _ := os.Getwd()
-	mailer := newMailer(cfg.Mail, host, log, jnl)
+	mailer := newMailer(d.cfg.Mail, d.host, d.log, d.jnl)
 	s := supervise.New(supervise.Options{
-		Host: supervise.ProcHost(host), Logger: log, Dir: dir,
-		Journal: jnl.Record, Resume: prev, Mail: mailer.Send,
+		Host: supervise.ProcHost(d.host), Logger: d.log, Dir: dir,
+		Journal: d.jnl.Record, Resume: d.prev, Mail: mailer.Send,
 	})
-	r := &reloader{set: set, s: s}
-	stopWatching := watchSources(ctx, log, set.Paths(), func() { r.reload() })
+	r := &reloader{set: d.set, s: s}
+	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
 	serveCtx, stopServing := context.WithCancel(ctx)
 	var serving sync.WaitGroup
 	serving.Go(func() {
-		if err := srv.Serve(serveCtx, daemonControl{s, r}); err != nil {
-			log.Error(fmt.Sprintf("control socket: %v", err), "socket", srv.Path())
+		if err := d.srv.Serve(serveCtx, daemonControl{s, r}); err != nil {
+			d.log.Error(fmt.Sprintf("control socket: %v", err), "socket", d.srv.Path())
 		}
 	})
-	log.Info(fmt.Sprintf("kopf running %s: %d jobs, %d procs", strings.Join(spec.Paths(), ", "), len(cfg.Jobs), len(cfg.Procs)),
-		"sources", spec.Paths(), "pid", os.Getpid(), "journal", jnl.Path(), "socket", srv.Path())
-	err = s.Run(ctx, cfg)
+	paths := d.set.Paths()
+	d.log.Info(fmt.Sprintf("kopf running %s: %d jobs, %d procs", strings.Join(paths, ", "), len(d.cfg.Jobs), len(d.cfg.Procs)),
+		"sources", paths, "pid", os.Getpid(), "journal", d.jnl.Path(), "socket", d.srv.Path())
+	err := s.Run(ctx, d.cfg)
 	stopServing()
 	serving.Wait()
 	stopWatching()
-	// The mails of the last runs get a few seconds to go out; then quit is
-	// the journal's last word.
 	mailCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	mailer.Close(mailCtx)
+	mailer.Close(mailCtx) // the mails of the last runs get a few seconds
 	cancel()
-	jnl.Record(journal.Event{Type: journal.Quit})
 	return err
+}
+
+// close releases what startDaemon took, after quit in the journal. The
+// control socket is not among them: Serve removes it when it returns.
+func (d *daemon) close() {
+	d.jnl.Record(journal.Event{Type: journal.Quit})
+	if d.host != nil {
+		d.host.Close()
+	}
+	d.jnl.Close()
 }
 
 // reloader reads the sources again and hands a changed config to the
