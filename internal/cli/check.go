@@ -219,7 +219,11 @@ func (e *env) checkSources(spec sources.Spec, after time.Time) bool {
 		}
 	}
 	for _, d := range spec.Services {
-		dir(d, sources.ServiceFiles, func(path string) { parse(path, config.ParseService) })
+		dir(d, sources.ServiceFiles, func(path string) {
+			if !spec.IsConfigFile(path) {
+				parse(path, config.ParseService)
+			}
+		})
 	}
 	for _, d := range spec.Scripts {
 		dir(d, sources.ScriptFiles, func(path string) { parts = append(parts, config.Script(path, "")) })

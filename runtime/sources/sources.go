@@ -252,6 +252,9 @@ func (s *Set) readDirs() bool {
 		}
 		s.dirFound(dir)
 		for _, path := range paths {
+			if s.spec.IsConfigFile(path) {
+				continue
+			}
 			seen[path] = true
 			src, err := os.ReadFile(path)
 			switch {
@@ -300,6 +303,17 @@ func (s *Set) readDirs() bool {
 		}
 	}
 	return changed
+}
+
+// IsConfigFile reports whether path is the config file, which a services
+// directory may hold too (kopf.json in /etc/kopf beside the services).
+func (s Spec) IsConfigFile(path string) bool {
+	if s.File == "" {
+		return false
+	}
+	a, err1 := os.Stat(path)
+	b, err2 := os.Stat(s.File)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // dirError logs a directory that cannot be read. One that does not exist

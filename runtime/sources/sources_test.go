@@ -270,3 +270,20 @@ func TestSymlinkedDirectorySwap(t *testing.T) {
 		t.Error("db changed but its fingerprint did not")
 	}
 }
+
+// The config file may sit in the services directory; it is read as the
+// config file only.
+func TestConfigFileInsideServicesDirectory(t *testing.T) {
+	f := newFixture(t)
+	file := filepath.Join(f.svc, "kopf.json")
+	f.write(file, `{"jobs": {"a": {"command": "x"}}}`, 0o644)
+	f.write(filepath.Join(f.svc, "web.json"), `{"cmd": "httpd"}`, 0o644)
+	set := New(Spec{File: file, Services: []string{f.svc}}, nil)
+	cfg, err := set.Load()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got, want := names(cfg), []string{"job a", "proc web"}; !slices.Equal(got, want) {
+		t.Errorf("Load = %v, want %v", got, want)
+	}
+}
