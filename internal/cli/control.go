@@ -61,11 +61,7 @@ Flags:
 Exit status: 0 when kopf took the trigger, 1 when it did not (no such job,
 a stopped job, no kopf running), 2 for a usage error.
 `,
-	run: func(ctx context.Context, e *env, args []string) error {
-		return runClient(ctx, e, "trigger", args, -1, func(pos []string) control.Request {
-			return control.Request{Cmd: control.CmdTrigger, Name: pos[0], Args: pos[1:]}
-		})
-	},
+	run: runClient(control.CmdTrigger),
 }
 
 var startCmd = &command{
@@ -82,11 +78,7 @@ Flags:
 
 Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
 `,
-	run: func(ctx context.Context, e *env, args []string) error {
-		return runClient(ctx, e, "start", args, 1, func(pos []string) control.Request {
-			return control.Request{Cmd: control.CmdStart, Name: pos[0]}
-		})
-	},
+	run: runClient(control.CmdStart),
 }
 
 var stopCmd = &command{
@@ -103,11 +95,7 @@ Flags:
 
 Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
 `,
-	run: func(ctx context.Context, e *env, args []string) error {
-		return runClient(ctx, e, "stop", args, 1, func(pos []string) control.Request {
-			return control.Request{Cmd: control.CmdStop, Name: pos[0]}
-		})
-	},
+	run: runClient(control.CmdStop),
 }
 
 var restartCmd = &command{
@@ -125,11 +113,7 @@ Flags:
 
 Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
 `,
-	run: func(ctx context.Context, e *env, args []string) error {
-		return runClient(ctx, e, "restart", args, 1, func(pos []string) control.Request {
-			return control.Request{Cmd: control.CmdRestart, Name: pos[0]}
-		})
-	},
+	run: runClient(control.CmdRestart),
 }
 
 var reloadCmd = &command{
@@ -148,11 +132,7 @@ Flags:
 Exit status: 0 when the sources are valid, 1 when something is wrong or no
 kopf runs, 2 for a usage error.
 `,
-	run: func(ctx context.Context, e *env, args []string) error {
-		return runClient(ctx, e, "reload", args, 0, func([]string) control.Request {
-			return control.Request{Cmd: control.CmdReload}
-		})
-	},
+	run: runClient(control.CmdReload),
 }
 
 // socketFlag adds --socket to fs.
@@ -189,34 +169,42 @@ func (e *env) call(ctx context.Context, socket string, req control.Request) (con
 	return resp, nil
 }
 
-// runClient parses a client command's flags and NAME/ARG arguments (want
-// of them, or at least one when want is -1), sends the request and prints
-// the daemon's message.
-func runClient(ctx context.Context, e *env, name string, args []string, want int, request func(pos []string) control.Request) error {
-	fs := newFlagSet(name)
-	socket := socketFlag(fs)
-	// Flags come before NAME: what follows the job's name are its
-	// arguments, as they are, even "--full".
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+// runClient is the run of a client command that names its unit: it
+// parses the flags and NAME (a trigger's JOB ARG...; nothing for reload),
+// sends the request and prints the daemon's message.
+func runClient(cmd string) func(ctx context.Context, e *env, args []string) error {
+	return func(ctx context.Context, e *env, args []string) error {
+		fs := newFlagSet(cmd)
+		socket := socketFlag(fs)
+		// Flags come before NAME: what follows the job's name are its
+		// arguments, as they are, even "--full".
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usagef("%v", err)
 		}
-		return usagef("%v", err)
+		pos := fs.Args()
+		req := control.Request{Cmd: cmd}
+		switch {
+		case cmd == control.CmdReload && len(pos) != 0:
+			return usagef("unexpected arguments: %s", strings.Join(pos, " "))
+		case cmd == control.CmdReload:
+		case cmd == control.CmdTrigger && len(pos) == 0:
+			return usagef("missing JOB")
+		case cmd == control.CmdTrigger:
+			req.Name, req.Args = pos[0], pos[1:]
+		case len(pos) != 1:
+			return usagef("expected one NAME, got %d arguments", len(pos))
+		default:
+			req.Name = pos[0]
+		}
+		resp, err := e.call(ctx, *socket, req)
+		if resp.Message != "" {
+			fmt.Fprintln(e.stdout, resp.Message)
+		}
+		return err
 	}
-	pos := fs.Args()
-	switch {
-	case want == -1 && len(pos) == 0:
-		return usagef("missing JOB")
-	case want == 1 && len(pos) != 1:
-		return usagef("expected one NAME, got %d arguments", len(pos))
-	case want == 0 && len(pos) != 0:
-		return usagef("unexpected arguments: %s", strings.Join(pos, " "))
-	}
-	resp, err := e.call(ctx, *socket, request(pos))
-	if resp.Message != "" {
-		fmt.Fprintln(e.stdout, resp.Message)
-	}
-	return err
 }
 
 func runStatus(ctx context.Context, e *env, args []string) error {
@@ -268,11 +256,7 @@ func printStatus(e *env, units []control.Unit) {
 		}
 		last := "-"
 		if x := u.LastExit; x != nil {
-			how := fmt.Sprintf("exit %d", deref(x.Code))
-			if x.Signal != "" {
-				how = x.Signal
-			}
-			last = how + ", " + age(now.Sub(x.At)) + " ago"
+			last = x.How() + ", " + age(now.Sub(x.At)) + " ago"
 		}
 		health := "-"
 		if u.Health != "" {
@@ -305,13 +289,6 @@ func shorten(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
-}
-
-func deref(p *int) int {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 // age writes a duration the way people read one in a table: 45s, 5m12s,

@@ -1,6 +1,9 @@
 package control
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // The commands a Request may carry.
 const (
@@ -73,6 +76,17 @@ type Exit struct {
 	Code   *int      `json:"code,omitempty"`   // absent when a signal ended it
 	Signal string    `json:"signal,omitempty"` // "SIGTERM", …
 	At     time.Time `json:"at"`
+}
+
+// How says how the process ended: "exit 1", or the signal's name.
+func (e Exit) How() string {
+	switch {
+	case e.Signal != "":
+		return e.Signal
+	case e.Code != nil:
+		return fmt.Sprintf("exit %d", *e.Code)
+	}
+	return "ended"
 }
 
 // States of a unit.

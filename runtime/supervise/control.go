@@ -12,7 +12,6 @@ import (
 	"github.com/kopf/kopf/lang"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
-	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
 )
 
@@ -33,10 +32,7 @@ func (s *Supervisor) Trigger(name string, args []string, by string) (string, err
 		if u.stopped {
 			return fmt.Errorf("job %s is stopped (kopf stop); kopf start %s runs it", name, name)
 		}
-		s.record(now, journal.Event{Type: journal.Triggered, Unit: name, Kind: "job", By: by, Args: args})
-		busy, waiting := u.core.Running(), u.core.Queued() != nil
-		note := u.core.Trigger(now, args, "triggered by "+by)
-		s.recordRequest(now, name, busy, waiting, note)
+		busy, note := s.triggerJob(u, args, by, "triggered by "+by, now)
 		s.log.Info(note, "unit", name, "args", args)
 		msg = s.afterRequest(u, busy, note, now)
 		return nil
@@ -218,22 +214,17 @@ func (s *Supervisor) waitEnded(ctx context.Context, name string, r *running, ver
 	return msg, err
 }
 
+// describeExit says how a stopped process ended: "exited 0 after 1.2s",
+// "ended by SIGTERM after 3s".
 func describeExit(e *control.Exit, start time.Time) string {
 	if e == nil {
 		return "ended"
 	}
-	how := "exited " + fmt.Sprint(deref(e.Code))
-	if e.Signal != "" {
-		how = "ended by " + e.Signal
+	after := e.At.Sub(start).Round(time.Millisecond)
+	if e.Code != nil {
+		return fmt.Sprintf("exited %d after %s", *e.Code, after)
 	}
-	return fmt.Sprintf("%s after %s", how, e.At.Sub(start).Round(time.Millisecond))
-}
-
-func deref(p *int) int {
-	if p == nil {
-		return 0
-	}
-	return *p
+	return fmt.Sprintf("ended by %s after %s", e.Signal, after)
 }
 
 // Status returns every job and proc, sorted by name.

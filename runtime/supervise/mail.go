@@ -68,14 +68,19 @@ func (s *Supervisor) runs() []*running {
 	return out
 }
 
-// describeEnd says how a run ended, for a mail's subject.
-func describeEnd(r *running, ex proc.Exit) string {
-	how := fmt.Sprintf("exit %d", ex.Code)
+// howEnded says how a process ended: "exit 1", "killed by SIGTERM".
+func howEnded(ex proc.Exit) string {
 	if ex.Signal != 0 {
-		how = "killed by " + unix.SignalName(ex.Signal)
+		return "killed by " + unix.SignalName(ex.Signal)
 	}
+	return fmt.Sprintf("exit %d", ex.Code)
+}
+
+// describeEnd says how a run ended, a timeout included, for triggers'
+// reasons, retries and mail subjects.
+func describeEnd(r *running, ex proc.Exit) string {
 	if r.timedOut {
-		how = "timed out (" + how + ")"
+		return "timed out (" + howEnded(ex) + ")"
 	}
-	return how
+	return howEnded(ex)
 }

@@ -46,7 +46,7 @@ func (r *restarts) exited(started, now time.Time) (time.Time, string) {
 	if up >= r.healthyAfter {
 		r.n = 0
 	}
-	wait := r.backoff[min(r.n, len(r.backoff)-1)]
+	wait := step(r.backoff, r.n)
 	r.n++
 	at := now.Add(wait)
 	reason := fmt.Sprintf("backoff %s after %s up (exit %d in a row)", wait, up.Round(time.Millisecond), r.n)

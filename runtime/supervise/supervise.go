@@ -508,10 +508,6 @@ func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time, logStart bo
 	if !logStart {
 		return
 	}
-	how := fmt.Sprintf("exit %d", ex.Code)
-	if ex.Signal != 0 {
-		how = "killed by " + unix.SignalName(ex.Signal)
-	}
-	s.log.Info(fmt.Sprintf("end %s: %s after %s", r.title, how, now.Sub(r.start).Round(time.Millisecond)),
+	s.log.Info(fmt.Sprintf("end %s: %s after %s", r.title, howEnded(ex), now.Sub(r.start).Round(time.Millisecond)),
 		"unit", r.unit, "pid", ex.Pid, "code", ex.Code, "signal", int(ex.Signal), "duration", now.Sub(r.start).String())
 }

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/job"
@@ -339,13 +337,7 @@ func (s *Supervisor) jobExited(r *running, ex proc.Exit, now time.Time) {
 	if r.stopSent && !r.timedOut {
 		return // kopf stopped it; that is not the job ending
 	}
-	how := fmt.Sprintf("exit %d", ex.Code)
-	if ex.Signal != 0 {
-		how = "killed by " + unix.SignalName(ex.Signal)
-	}
-	if r.timedOut {
-		how = "timed out (" + how + ")"
-	}
+	how := describeEnd(r, ex)
 	s.countFailure(u, r, ex.Code != 0 || ex.Signal != 0 || r.timedOut, how, now)
 	s.fireTriggers(u, how, now)
 }
@@ -395,12 +387,20 @@ func (s *Supervisor) fireTriggers(u *jobUnit, how string, now time.Time) {
 			s.log.Warn(fmt.Sprintf("%s cannot trigger %s: no such job", u.cfg.Title, t.Job), "unit", u.cfg.Name)
 			continue
 		}
-		s.record(now, journal.Event{Type: journal.Triggered, Unit: t.Job, Kind: "job", By: u.cfg.Name, Args: t.Args})
-		busy, waiting := target.core.Running(), target.core.Queued() != nil
-		note := target.core.Trigger(now, t.Args, fmt.Sprintf("triggered by %s (%s)", u.cfg.Title, how))
-		s.recordRequest(now, t.Job, busy, waiting, note)
+		_, note := s.triggerJob(target, t.Args, u.cfg.Name, fmt.Sprintf("triggered by %s (%s)", u.cfg.Title, how), now)
 		s.log.Debug(note, "unit", t.Job)
 	}
+}
+
+// triggerJob asks u to run, for a trigger from by, and journals the
+// trigger and what became of it. It says whether u was running, and how
+// the core took the request.
+func (s *Supervisor) triggerJob(u *jobUnit, args []string, by, reason string, now time.Time) (busy bool, note string) {
+	s.record(now, journal.Event{Type: journal.Triggered, Unit: u.cfg.Name, Kind: "job", By: by, Args: args})
+	busy, waiting := u.core.Running(), u.core.Queued() != nil
+	note = u.core.Trigger(now, args, reason)
+	s.recordRequest(now, u.cfg.Name, busy, waiting, note)
+	return busy, note
 }
 
 // recordRequest journals what became of a fire or trigger that does not
