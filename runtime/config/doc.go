@@ -17,7 +17,14 @@
 //		fmt.Println(j.Name, j.Command, j.Schedules)
 //	}
 //
+// A daemon's config has more sources than one file: ParsePart reads its
+// config file, ParseService a file of a services directory
+// (service-manager.md's layout), Script an executable of a scripts
+// directory (cronmon's), and Merge puts them together and checks what spans
+// them — a name defined twice, triggers across sources. runtime/sources
+// does the reading and the re-reading.
+//
 // A reload compares each unit's Fingerprint with the running one's: equal
 // fingerprints leave it running untouched. docs/config.md describes the
-// file.
+// file, its protos, and the directory layouts.
 package config
