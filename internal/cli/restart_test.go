@@ -167,7 +167,7 @@ func TestRestartLeavesAReusedPidAlone(t *testing.T) {
 	for _, ev := range ofType(journalEvents(t, jpath), journal.Leftover) {
 		got = append(got, ev.Unit+": "+ev.Action)
 	}
-	if want := []string{"p: left alone", "q: gone"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
+	if want := []string{"q: gone", "p: left alone"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("leftover events = %q, want %q", got, want)
 	}
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,7 +28,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--journal PATH] [--socket PATH] [--log-format text|json] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from up to three kinds
@@ -51,11 +53,12 @@ watched for.
 Every decision kopf acts on is a line of its journal (see docs/operations.md
 and kopf journal). One daemon holds a journal at a time: a second kopf run
 on the same journal exits 1 and names the holder's pid. At start kopf reads
-what the previous daemon wrote: processes it started that still run (it was
-SIGKILLed while a child had left its reach) are stopped before anything
-starts, confirmed by pid and start time so that a reused pid is never
-touched; and jobs with catch-up: last run once if a schedule fired while
-kopf was down.
+what the previous daemon wrote: the processes of its runs that still run
+(it was SIGKILLed, and what its children forked outlived it) are stopped
+before anything starts — by cgroup where kopf has cgroups, else by session,
+process group and KOPF_RUN, confirmed by start time so that a reused pid is
+never touched; and jobs with catch-up: last run once if a schedule fired
+while kopf was down.
 
 Signals:
   SIGTERM, SIGINT  stop every proc and running job (SIGTERM, then SIGKILL
@@ -74,6 +77,10 @@ Flags:
                   restart, reload and next --job (default $KOPF_SOCKET, else
                   $XDG_RUNTIME_DIR/kopf.sock, else kopf.sock beside the
                   journal); see docs/control.md
+  --cgroup PATH   the cgroup v2 directory (like /sys/fs/cgroup/kopf, created
+                  if missing) below which kopf makes one cgroup per run
+                  (default: below kopf's own cgroup); "none" tracks runs by
+                  session and process group instead (docs/operations.md)
   --log-format F  text or json, whatever stderr is
 
 Exit status: 0 after a signal stopped kopf, 1 when FILE is invalid, the
@@ -107,6 +114,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("run")
 	format := fs.String("log-format", "", "")
 	journalPath := fs.String("journal", "", "")
+	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
 	services, scripts := sourceFlags(fs)
 	pos, err := parseArgs(fs, args)
@@ -133,7 +141,14 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if *socketPath == "" {
 		*socketPath = control.DefaultPath(e.getenv, *journalPath)
 	}
-	d, err := startDaemon(log, spec, *journalPath, *socketPath)
+	hostOpts := proc.Options{Cgroup: *cgroup}
+	switch {
+	case *cgroup == "none":
+		hostOpts.Cgroup, hostOpts.NoCgroups = "", true
+	case *cgroup != "" && !filepath.IsAbs(*cgroup):
+		return usagef("--cgroup %q: expected an absolute path in the cgroup v2 file system, like /sys/fs/cgroup/kopf, or none", *cgroup)
+	}
+	d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts)
 	if err != nil {
 		return err
 	}
@@ -159,7 +174,7 @@ type daemon struct {
 // when invalid; the process host and the control socket; and the previous
 // daemon's leftovers stopped before anything starts. It returns errFailed
 // after logging why it refused.
-func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath string) (*daemon, error) {
+func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath string, hostOpts proc.Options) (*daemon, error) {
 	jnl, prev, err := journal.Open(journalPath, journal.Options{
 		OnError: func(err error) {
 			log.Error(fmt.Sprintf("journal: %v; kopf carries on without it", err), "journal", journalPath)
@@ -179,14 +194,19 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 		sources.LogErrors(d.log, spec.File, "refusing to start", err)
 		return fail(errFailed)
 	}
-	if d.host, err = proc.NewHost(); err != nil {
+	hostOpts.Name = hostName(journalPath) // now that its directory exists
+	if d.host, err = proc.NewHost(hostOpts); err != nil {
 		return fail(fmt.Errorf("cannot supervise processes: %w", err))
+	}
+	if tr := d.host.Tracking(); !tr.Cgroups {
+		d.log.Warn(fmt.Sprintf("no cgroup for kopf's runs (%s): each run is tracked by its session, process group and KOPF_RUN, "+
+			"so a process that leaves its session and clears its environment can outlive a crashed kopf (docs/operations.md)", tr.Why))
 	}
 	if d.srv, err = control.Listen(socketPath, control.Options{Logger: d.log}); err != nil {
 		d.log.Error(fmt.Sprintf("refusing to start: %v", err), "socket", socketPath)
 		return fail(errFailed)
 	}
-	stopLeftovers(d.log, jnl, prev, d.cfg)
+	stopLeftovers(d.log, jnl, d.host, prev, d.cfg)
 	return d, nil
 }
 
@@ -301,11 +321,12 @@ func (d daemonControl) Handle(ctx context.Context, req control.Request) control.
 	return resp
 }
 
-// stopLeftovers stops the processes that the previous daemon started and
-// did not see end, before anything starts: the same service never runs
-// twice. Each gets its unit's stop-time (10s for a unit no longer in the
-// config). A pid that now belongs to another process is left alone.
-func stopLeftovers(log *slog.Logger, jnl *journal.Journal, prev *journal.Previous, cfg *config.Config) {
+// stopLeftovers stops the processes of the runs that the previous daemon
+// started and did not see end, before anything starts: the same service
+// never runs twice. Each run gets its unit's stop-time (10s for a unit no
+// longer in the config). Processes of an earlier boot are not looked for,
+// and a pid that now belongs to another process is left alone.
+func stopLeftovers(log *slog.Logger, jnl *journal.Journal, host *proc.Host, prev *journal.Previous, cfg *config.Config) {
 	grace := map[string]time.Duration{}
 	for _, j := range cfg.Jobs {
 		grace[j.Name] = j.StopTime
@@ -314,33 +335,73 @@ func stopLeftovers(log *slog.Logger, jnl *journal.Journal, prev *journal.Previou
 		grace[p.Name] = p.StopTime
 	}
 	boot := journal.BootID()
+	var recorded []proc.Leftover
 	for _, p := range prev.Running {
-		ev := journal.Event{Type: journal.Leftover, Unit: p.Unit, Kind: p.Kind, PID: p.PID, StartTicks: p.StartTicks}
-		switch g, ok := grace[p.Unit]; {
-		case p.BootID != "" && p.BootID != boot:
-			ev.Action, ev.Reason = proc.LeftoverGone, "the machine has rebooted since"
-		default:
-			if !ok {
-				g = 10 * time.Second
-			}
-			action, err := proc.StopLeftover(p.PID, p.StartTicks, g)
-			ev.Action = action
-			switch {
-			case err != nil:
-				ev.Action, ev.Reason = journal.LeftoverFailed, err.Error()
-			case action == proc.LeftoverLeftAlone:
-				ev.Reason = "the pid belongs to another process now (its start time differs)"
-			case action == proc.LeftoverStopped || action == proc.LeftoverKilled:
-				ev.Reason = "started by the previous kopf, still running"
-			}
+		if p.BootID != "" && p.BootID != boot {
+			jnl.Record(journal.Event{Type: journal.Leftover, Unit: p.Unit, Kind: p.Kind, PID: p.PID, StartTicks: p.StartTicks,
+				Run: p.Run, Cgroup: p.Cgroup, Action: proc.LeftoverGone, Reason: "the machine has rebooted since"})
+			log.Info(fmt.Sprintf("%s %s (pid %d) of the previous kopf: gone: the machine has rebooted since", p.Kind, p.Unit, p.PID), "unit", p.Unit, "pid", p.PID)
+			continue
+		}
+		recorded = append(recorded, proc.Leftover{Unit: p.Unit, Kind: p.Kind, PID: p.PID, StartTicks: p.StartTicks, Run: p.Run, Cgroup: p.Cgroup})
+	}
+	cleanups := host.StopLeftovers(recorded, func(unit string) time.Duration {
+		if g, ok := grace[unit]; ok {
+			return g
+		}
+		return 10 * time.Second
+	})
+	for _, c := range cleanups {
+		ev := journal.Event{Type: journal.Leftover, Unit: c.Unit, Kind: c.Kind, PID: c.PID, StartTicks: c.StartTicks,
+			Run: c.Run, Cgroup: c.Cgroup, Action: c.Action, Reason: c.Reason}
+		for _, f := range c.Found {
+			ev.Processes = append(ev.Processes, journal.Found{PID: f.PID, Command: f.Command})
 		}
 		jnl.Record(ev)
-		msg := fmt.Sprintf("%s %s (pid %d) of the previous kopf: %s", p.Kind, p.Unit, p.PID, ev.Action)
-		if ev.Reason != "" {
-			msg += ": " + ev.Reason
+		what := c.Kind + " " + c.Unit
+		switch {
+		case c.Unit == "":
+			what = "run " + c.Run
+		case c.PID != 0:
+			what += fmt.Sprintf(" (pid %d)", c.PID)
 		}
-		log.Info(msg, "unit", p.Unit, "pid", p.PID)
+		msg := fmt.Sprintf("%s of the previous kopf: %s", what, c.Action)
+		if n := len(c.Found); n > 0 {
+			msg += fmt.Sprintf(", %s", plural(n, "process", "processes"))
+		}
+		if c.Reason != "" {
+			msg += ": " + c.Reason
+		}
+		level := slog.LevelInfo
+		if c.Action == proc.LeftoverFailed {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, msg, "unit", c.Unit, "pid", c.PID, "cgroup", c.Cgroup)
 	}
+}
+
+// plural says n things: "1 process", "2 processes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// hostName is the name of the cgroup that holds a daemon's runs and the
+// first part of their KOPF_RUN: kopf-, then 12 hex digits of a hash of the
+// journal's absolute path. One journal has one daemon at a time, so every
+// daemon on a journal finds its predecessors' runs there, and no other
+// daemon's.
+func hostName(journalPath string) string {
+	if abs, err := filepath.Abs(journalPath); err == nil {
+		journalPath = abs
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(journalPath)); err == nil {
+		journalPath = filepath.Join(dir, filepath.Base(journalPath))
+	}
+	sum := sha256.Sum256([]byte(journalPath))
+	return "kopf-" + hex.EncodeToString(sum[:6])
 }
 
 // journalWarnings passes kopf's log on and copies its warnings and errors

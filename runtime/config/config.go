@@ -51,8 +51,11 @@ type Unit struct {
 	LogOutput bool          // default false
 	Idle      time.Duration // jobs: default 0; procs: default 10s
 	StopTime  time.Duration // `stop-time`, default 10s
-	MailTo    []string      // validated with net/mail
-	MailFrom  string        // validated with net/mail
+	// KeepLeftovers is `keep-leftovers`: what a run leaves when its
+	// process ends runs on, instead of being stopped.
+	KeepLeftovers bool
+	MailTo        []string // validated with net/mail
+	MailFrom      string   // validated with net/mail
 	// MailPartialAfter is `mail-partial-after`: a run still going after
 	// this long mails its output so far, then again after each further
 	// interval, each mail holding only what is new; 0 mails at the end.

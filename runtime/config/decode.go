@@ -16,7 +16,7 @@ import (
 // The keys of a job or proc's settings. "proto" is one too, though
 // protos.go reads it before the rest: the table of settings lists it.
 var (
-	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "log-output", "log-start", "mail-from", "mail-partial-after", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
+	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "keep-leftovers", "log-output", "log-start", "mail-from", "mail-partial-after", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
 	// jobOnlyKeys also make a services file a job (services.go).
 	jobOnlyKeys  = []string{"catch-up", "cron", "max-failures", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
 	procOnlyKeys = []string{"health", "hup-on-change", "restart-on-change"}
@@ -290,6 +290,7 @@ func (l *loader) unit(u *Unit, key *node, set map[string]*node, idle time.Durati
 	}
 	u.LogStart = l.boolean("log-start", set["log-start"], u.LogStart)
 	u.LogOutput = l.boolean("log-output", set["log-output"], u.LogOutput)
+	u.KeepLeftovers = l.boolean("keep-leftovers", set["keep-leftovers"], u.KeepLeftovers)
 	if n := set["idle"]; n != nil {
 		u.Idle = l.duration("idle", n)
 	}

@@ -64,7 +64,7 @@ func (u *Unit) fingerprint(b *strings.Builder) {
 		u.Command, u.Dir, u.Env, u.Title, u.LogStart, u.LogOutput)
 	fmt.Fprintf(b, "idle %v\nstop-time %v\nmail-to %q\nmail-from %q\nmail-partial-after %v\ntimezone %q\ndigest %q\n",
 		u.Idle, u.StopTime, u.MailTo, u.MailFrom, u.MailPartialAfter, u.Location, u.Digest)
-	fmt.Fprintf(b, "ports %q\n", sorted(u.Ports))
+	fmt.Fprintf(b, "ports %q\nkeep-leftovers %t\n", sorted(u.Ports), u.KeepLeftovers)
 }
 
 // sorted returns a sorted copy of a list that is a set.

@@ -19,6 +19,8 @@ var (
 		{"stop-time", `10`},
 		{"mail-to", `"a@example.com"`},
 		{"mail-from", `"k@example.com"`},
+		{"mail-partial-after", `"1h"`},
+		{"keep-leftovers", `true`},
 		{"timezone", `"Europe/Berlin"`},
 		{"period", `3600`},
 		{"pause", `0`},
@@ -44,6 +46,8 @@ var (
 		{"stop-time", `"10s"`},
 		{"mail-to", `["a@example.com"]`},
 		{"mail-from", `"k@example.com"`},
+		{"mail-partial-after", `300`},
+		{"keep-leftovers", `false`},
 		{"timezone", `"UTC"`},
 		{"backoff", `[0, 5, 15, 60]`},
 		{"ports", `["socks", "health"]`},
@@ -124,6 +128,8 @@ jobs:
     stop-time: 10s
     mail-to: a@example.com
     mail-from: k@example.com
+    mail-partial-after: 60m
+    keep-leftovers: true
     timezone: Europe/Berlin
     period: 1h
     pause: 0
@@ -148,6 +154,7 @@ procs:
     stop-time: 10
     mail-to: [a@example.com]
     mail-from: k@example.com
+    mail-partial-after: 5m
     timezone: UTC
     backoff: [0s, 5s, 15s, 1m]
     ports: [health, socks]
@@ -203,6 +210,9 @@ func TestFingerprintDiffers(t *testing.T) {
 		{"stop-time", `20`},
 		{"mail-to", `["a@example.com", "b@example.com"]`},
 		{"mail-from", `"kopf@example.com"`},
+		{"mail-partial-after", `"2h"`},
+		{"mail-partial-after", ""},
+		{"keep-leftovers", `false`},
 		{"timezone", `"UTC"`},
 		{"timezone", `"Local"`},
 		{"period", `3601`},
@@ -247,6 +257,8 @@ func TestFingerprintDiffers(t *testing.T) {
 		{"stop-time", `"1m"`},
 		{"mail-to", `["b@example.com"]`},
 		{"mail-from", `"a@example.com"`},
+		{"mail-partial-after", `301`},
+		{"keep-leftovers", `true`},
 		{"timezone", `"Asia/Tokyo"`},
 		{"backoff", `[0, 5, 15]`},
 		{"backoff", `[0, 5, 15, 61]`},

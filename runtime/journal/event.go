@@ -15,10 +15,10 @@ const (
 	Source = "source" // Op, Unit, Kind, File: a unit was added, updated or removed
 
 	// Processes.
-	Spawned    = "spawned"     // Unit, Kind, PID, StartTicks, Argv, Args, Reasons: a process started
+	Spawned    = "spawned"     // Unit, Kind, PID, StartTicks, Run, Cgroup, Argv, Args, Reasons: a process started
 	SpawnError = "spawn_error" // Unit, Kind, Error, Argv: a process could not be started
-	Exited     = "exited"      // Unit, Kind, PID, Code, Signal, Seconds, Graceful, StoppedBy
-	Leftover   = "leftover"    // Unit, PID, StartTicks, Action, Reason: a process of an earlier daemon found at start
+	Exited     = "exited"      // Unit, Kind, PID, Code, Signal, Seconds, Graceful, StoppedBy, Leftovers, Kept
+	Leftover   = "leftover"    // Unit, PID, StartTicks, Run, Cgroup, Action, Reason, Processes: a run of an earlier daemon found at start
 
 	// Job decisions.
 	Fired     = "fired"     // Unit, Source, At, Count: a schedule fired (Count fires joined when several were missed)
@@ -59,10 +59,14 @@ type Event struct {
 	// StartTicks is the process's start time, field 22 of /proc/PID/stat
 	// (clock ticks after boot): with BootID and PID it names one process,
 	// so a reused pid is never taken for kopf's.
-	StartTicks uint64   `json:"start_ticks,omitempty"`
-	Argv       []string `json:"argv,omitempty"`
-	Args       []string `json:"args,omitempty"`    // a run's extra arguments (spawned, triggered)
-	Reasons    []string `json:"reasons,omitempty"` // why a job's run started
+	StartTicks uint64 `json:"start_ticks,omitempty"`
+	// Run names the run the process leads, as its KOPF_RUN ends; Cgroup
+	// is the run's cgroup, where kopf has cgroups (spawned, leftover).
+	Run     string   `json:"run,omitempty"`
+	Cgroup  string   `json:"cgroup,omitempty"`
+	Argv    []string `json:"argv,omitempty"`
+	Args    []string `json:"args,omitempty"`    // a run's extra arguments (spawned, triggered)
+	Reasons []string `json:"reasons,omitempty"` // why a job's run started
 
 	// exited
 	Code     *int    `json:"code,omitempty"`   // exit status; absent when a signal ended it
@@ -73,6 +77,11 @@ type Event struct {
 	// "timeout", "shutdown", "stop", "restart" (kopf stop and restart),
 	// "unhealthy", "file changed"; empty when it ended by itself.
 	StoppedBy string `json:"stopped_by,omitempty"`
+	// Leftovers counts the processes of the run still running when its
+	// process ended, which kopf then stopped; Kept those it left running
+	// (keep-leftovers).
+	Leftovers int `json:"leftovers,omitempty"`
+	Kept      int `json:"kept,omitempty"`
 
 	// fired, catch_up
 	Source string    `json:"source,omitempty"` // the schedule, as `schedule "every 1h"`
@@ -98,9 +107,18 @@ type Event struct {
 	Component string `json:"component,omitempty"`
 	Error     string `json:"error,omitempty"`
 
+	// leftover: the processes of the run that kopf found running
+	Processes []Found `json:"processes,omitempty"`
+
 	// state
 	Running []Proc   `json:"running,omitempty"` // processes started and not yet seen to exit
 	Jobs    []string `json:"jobs,omitempty"`    // the jobs the daemon runs, sorted
+}
+
+// Found is a process of a leftover run.
+type Found struct {
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
 }
 
 // Proc is a process a daemon started and has not seen exit.
@@ -109,6 +127,8 @@ type Proc struct {
 	Kind       string `json:"kind"`
 	PID        int    `json:"pid"`
 	StartTicks uint64 `json:"start_ticks"`
+	Run        string `json:"run,omitempty"`
+	Cgroup     string `json:"cgroup,omitempty"`
 	BootID     string `json:"boot_id,omitempty"` // the boot it was started in
 }
 

@@ -55,7 +55,7 @@ func (s *state) apply(ev Event) {
 			delete(s.jobs, ev.Unit)
 		}
 	case Spawned:
-		s.running[ev.PID] = Proc{Unit: ev.Unit, Kind: ev.Kind, PID: ev.PID, StartTicks: ev.StartTicks, BootID: s.bootID}
+		s.running[ev.PID] = Proc{Unit: ev.Unit, Kind: ev.Kind, PID: ev.PID, StartTicks: ev.StartTicks, Run: ev.Run, Cgroup: ev.Cgroup, BootID: s.bootID}
 	case Exited:
 		delete(s.running, ev.PID)
 	case Leftover:

@@ -37,7 +37,7 @@
 //
 // Use:
 //
-//	h, err := proc.NewHost()
+//	h, err := proc.NewHost(proc.Options{Name: "kopf-3fa2c1d4e5f6"})
 //	if err != nil {
 //		return err
 //	}

@@ -1,6 +1,8 @@
 package proc_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +39,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// testOptions gives each Host of the tests, and of their helpers, a
+// cgroup name of its own: the tests of other packages may run at the same
+// time, below the same cgroup.
+func testOptions() proc.Options {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return proc.Options{Name: "kopf-test-" + hex.EncodeToString(b)}
+}
+
 // helper runs the steps in args and returns the exit code:
 //
 //	exit N          exit with code N
@@ -46,6 +57,7 @@ func TestMain(m *testing.M) {
 //	raw S / rawerr S  write S, without newline, to stdout / stderr
 //	long N          write a line of N 'x's to stdout
 //	pid NAME        write "NAME <pid>" to stdout
+//	env NAME        write the value of the environment variable NAME
 //	ignoreterm      ignore SIGTERM
 //	onusr1          catch SIGUSR1, for waitusr1
 //	waitusr1        wait for a SIGUSR1
@@ -97,6 +109,8 @@ func helper(args []string) int {
 			fmt.Println(strings.Repeat("x", num()))
 		case "pid":
 			fmt.Println(next(), os.Getpid())
+		case "env":
+			fmt.Println(os.Getenv(next()))
 		case "ignoreterm":
 			signal.Ignore(syscall.SIGTERM)
 		case "onusr1":
@@ -158,7 +172,7 @@ func spawn(setsid bool, steps []string) error {
 //
 // and then sleeps until it is killed.
 func miniDaemon(n int) int {
-	h, err := proc.NewHost()
+	h, err := proc.NewHost(testOptions())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -252,7 +266,7 @@ func miniInit() int {
 		return 77
 	}
 	fmt.Println("pid", os.Getpid())
-	h, err := proc.NewHost()
+	h, err := proc.NewHost(testOptions())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -264,8 +278,9 @@ func miniInit() int {
 	}
 	grandchild := make(chan int, 1)
 	p, err := h.Start(proc.Spec{
-		Argv: []string{exe, "spawn", "group", "4", "pid", "grandchild", "sleep", "300ms", "exit", "5"},
-		Env:  os.Environ(),
+		Argv:          []string{exe, "spawn", "group", "4", "pid", "grandchild", "sleep", "300ms", "exit", "5"},
+		Env:           os.Environ(),
+		KeepLeftovers: true, // the grandchild is left to the Host's reaping as an orphan
 		Output: func(stream, line string) {
 			if pid, ok := strings.CutPrefix(line, "grandchild "); ok {
 				n, _ := strconv.Atoi(pid)

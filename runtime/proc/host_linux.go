@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -46,6 +47,16 @@ type Spec struct {
 	// Stdin, when not nil, is written to the child's stdin, which is then
 	// closed (a sendmail reads its message so); nil gives it /dev/null.
 	Stdin []byte
+	// Label names the run, as its cgroup's name and in its KOPF_RUN
+	// (kopf uses "job-NAME", "proc-NAME", "mail"); "" is "run".
+	Label string
+	// KeepLeftovers leaves running what is left of the run when its
+	// process ends; without it those processes get SIGTERM and, after
+	// LeftoverGrace, SIGKILL, and Exit waits for them.
+	KeepLeftovers bool
+	// LeftoverGrace is how long the processes left when the run's process
+	// ends get between SIGTERM and SIGKILL; 0 is 10 seconds.
+	LeftoverGrace time.Duration
 }
 
 // Exit is how a process ended.
@@ -53,6 +64,27 @@ type Exit struct {
 	Pid    int
 	Code   int            // the exit status, or 128+signal when a signal killed it
 	Signal syscall.Signal // the signal that killed it; 0 for a normal exit
+	// Leftovers counts the processes of the run still running when its
+	// process ended, which the Host then stopped; Kept those it left
+	// running (Spec.KeepLeftovers).
+	Leftovers, Kept int
+}
+
+// Options configure NewHost.
+type Options struct {
+	// Name is the Host's cgroup below Cgroup, which holds one cgroup per
+	// run, and the first part of every KOPF_RUN; it must be the same for
+	// every daemon that uses one journal, and differ between journals, so
+	// that a restarted daemon finds its predecessor's leftovers and no one
+	// else's. "" is "kopf".
+	Name string
+	// Cgroup is the cgroup v2 directory below which the Host makes its
+	// own; "" is the daemon's own cgroup. A missing last element is
+	// created.
+	Cgroup string
+	// NoCgroups makes the Host track runs by session and process group even
+	// where cgroups could be had.
+	NoCgroups bool
 }
 
 // Host starts and reaps processes. There is one per daemon.
@@ -63,6 +95,13 @@ type Host struct {
 	mu     sync.Mutex
 	procs  map[int]*Process // started and not yet reaped
 	closed bool
+
+	name     string
+	track    tracker
+	tracking Tracking
+	seq      atomic.Uint64 // numbers runs
+	keptMu   sync.Mutex
+	kept     []*run // cgroups of ended runs whose leftovers were kept, until empty
 
 	devnull *os.File // stdin of every child; stdout and stderr without Output
 	reqs    chan startReq
@@ -78,6 +117,7 @@ type startReq struct {
 	spec  Spec
 	files []*os.File
 	p     *Process
+	cgfd  int // the run's cgroup, or -1
 	reply chan error
 }
 
@@ -89,7 +129,13 @@ type startReq struct {
 // It registers for SIGCHLD (signal.Notify) and starts two goroutines: the
 // wait loop, and the spawner, locked to its OS thread. Only one Host may be
 // open at a time (ErrHostOpen).
-func NewHost() (*Host, error) {
+//
+// It tracks runs with cgroups where it can make its cgroup (see Options);
+// where it cannot, it says why in Tracking and uses sessions.
+func NewHost(opts Options) (*Host, error) {
+	if opts.Name == "" {
+		opts.Name = "kopf"
+	}
 	if !hostOpen.CompareAndSwap(false, true) {
 		return nil, ErrHostOpen
 	}
@@ -103,6 +149,7 @@ func NewHost() (*Host, error) {
 		return nil, fmt.Errorf("proc: %w", err)
 	}
 	h := &Host{
+		name:        opts.Name,
 		procs:       make(map[int]*Process),
 		devnull:     devnull,
 		reqs:        make(chan startReq),
@@ -111,6 +158,7 @@ func NewHost() (*Host, error) {
 		loopDone:    make(chan struct{}),
 		spawnerDone: make(chan struct{}),
 	}
+	h.track, h.tracking = chooseTracker(opts)
 	// Subscribe before the first reap, so no SIGCHLD falls between them.
 	signal.Notify(h.sigchld, unix.SIGCHLD)
 	go h.spawner()
@@ -118,10 +166,25 @@ func NewHost() (*Host, error) {
 	return h, nil
 }
 
-// Start starts a process in its own process group (Setpgid) with Pdeathsig
-// SIGKILL, so a SIGKILLed kopf leaves no child behind. The fork happens on
-// the Host's spawner thread, whatever goroutine calls Start. Its stdin is
-// /dev/null unless Spec.Stdin is set.
+func chooseTracker(opts Options) (tracker, Tracking) {
+	if opts.NoCgroups {
+		return sessions{}, Tracking{Why: "cgroups are turned off (--cgroup none)"}
+	}
+	c, err := newCgroups(opts.Cgroup, opts.Name)
+	if err != nil {
+		return sessions{}, Tracking{Why: err.Error()}
+	}
+	return c, Tracking{Cgroups: true, Dir: string(c.dir)}
+}
+
+// Tracking says how the Host finds the processes of each run.
+func (h *Host) Tracking() Tracking { return h.tracking }
+
+// Start starts a process as the leader of its own session (Setsid), in a
+// cgroup of its own where the Host has cgroups, with Pdeathsig SIGKILL, so
+// a SIGKILLed kopf leaves no child behind. The fork happens on the Host's
+// spawner thread, whatever goroutine calls Start. Its stdin is /dev/null
+// unless Spec.Stdin is set. Its environment gets KOPF_RUN.
 func (h *Host) Start(s Spec) (*Process, error) {
 	if len(s.Argv) == 0 {
 		return nil, errors.New("proc: start: empty Argv")
@@ -139,7 +202,35 @@ func (h *Host) Start(s Spec) (*Process, error) {
 			return nil, fmt.Errorf("proc: start %q: dir %s: %w", s.Argv[0], s.Dir, syscall.ENOTDIR)
 		}
 	}
-	p := &Process{host: h, output: s.Output, done: make(chan Exit, 1)}
+	r := &run{name: cgroupName(s.Label, h.seq.Add(1))}
+	cgfd, err := h.track.prepare(r)
+	for errors.Is(err, unix.EEXIST) { // a leftover cgroup that could not be removed
+		r.name = cgroupName(s.Label, h.seq.Add(1))
+		cgfd, err = h.track.prepare(r)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
+	}
+	r.marker = h.name + "/" + r.name
+	s.Env = append(slices.DeleteFunc(s.Env, func(kv string) bool { return strings.HasPrefix(kv, EnvRun+"=") }), EnvRun+"="+r.marker)
+	p, err := h.start(s, path, r, cgfd)
+	if cgfd >= 0 {
+		unix.Close(cgfd)
+	}
+	if err != nil {
+		h.track.release(r)
+		return nil, err
+	}
+	return p, nil
+}
+
+func (h *Host) start(s Spec, path string, r *run, cgfd int) (*Process, error) {
+	var err error
+	grace := s.LeftoverGrace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	p := &Process{host: h, run: r, output: s.Output, done: make(chan Exit, 1), keep: s.KeepLeftovers, leftoverGrace: grace}
 	files := []*os.File{h.devnull, h.devnull, h.devnull}
 	var ours, theirs []*os.File // pipe ends: parent's, child's
 	if s.Output != nil {
@@ -166,7 +257,7 @@ func (h *Host) Start(s Spec) (*Process, error) {
 		files[0], stdin = r, w
 		theirs = append(theirs, r)
 	}
-	req := startReq{path: path, spec: s, files: files, p: p, reply: make(chan error, 1)}
+	req := startReq{path: path, spec: s, files: files, p: p, cgfd: cgfd, reply: make(chan error, 1)}
 	select {
 	case h.reqs <- req:
 		err = <-req.reply
@@ -231,16 +322,24 @@ func (h *Host) spawn(r startReq) error {
 	if h.closed {
 		return ErrClosed
 	}
+	sys := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if r.cgfd >= 0 {
+		sys.UseCgroupFD, sys.CgroupFD = true, r.cgfd
+	}
 	op, err := os.StartProcess(r.path, r.spec.Argv, &os.ProcAttr{
 		Dir:   r.spec.Dir,
 		Env:   r.spec.Env,
 		Files: r.files,
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		Sys:   sys,
 	})
 	if err != nil {
 		return fmt.Errorf("proc: start %q: %w", r.spec.Argv[0], err)
 	}
 	r.p.pid, r.p.os = op.Pid, op
+	// Not reaped before we release h.mu, so /proc still shows it, a
+	// zombie at worst.
+	t, _ := readStat(op.Pid)
+	r.p.run.pid, r.p.run.start = op.Pid, t.start
 	h.procs[op.Pid] = r.p
 	return nil
 }
@@ -254,6 +353,7 @@ func (h *Host) waitLoop() {
 		select {
 		case <-h.sigchld:
 			h.reapAll()
+			h.sweepKept()
 		case <-h.quit:
 			return
 		}
@@ -291,6 +391,41 @@ func exitOf(pid int, ws unix.WaitStatus) Exit {
 	return Exit{Pid: pid, Code: ws.ExitStatus()}
 }
 
+func (h *Host) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// keepRun remembers an ended run whose cgroup still holds processes, to
+// remove the cgroup once they are gone.
+func (h *Host) keepRun(r *run) {
+	if r.cg == "" {
+		return
+	}
+	h.keptMu.Lock()
+	h.kept = append(h.kept, r)
+	h.keptMu.Unlock()
+}
+
+// sweepKept removes the cgroups of kept runs that no process is left in.
+// Their last process is an orphan of kopf, so a SIGCHLD comes when it
+// ends.
+func (h *Host) sweepKept() {
+	h.keptMu.Lock()
+	defer h.keptMu.Unlock()
+	h.kept = slices.DeleteFunc(h.kept, func(r *run) bool {
+		return !r.cg.populated() && h.track.release(r) == nil
+	})
+}
+
+// keptRuns returns the kept runs.
+func (h *Host) keptRuns() []*run {
+	h.keptMu.Lock()
+	defer h.keptMu.Unlock()
+	return slices.Clone(h.kept)
+}
+
 // Close stops the wait loop and the spawner; processes still running are not
 // touched, but their exits are no longer delivered, and Start and Signal
 // return ErrClosed. While any is running, the spawner's OS thread stays
@@ -307,6 +442,10 @@ func (h *Host) Close() error {
 	close(h.quit)
 	<-h.loopDone
 	<-h.spawnerDone
+	h.sweepKept()
+	if c, ok := h.track.(*cgroups); ok {
+		unix.Rmdir(string(c.dir)) // fails while a run's cgroup is left; the next Host reuses it
+	}
 	err := h.devnull.Close()
 	hostOpen.Store(false)
 	return err

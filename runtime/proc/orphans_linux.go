@@ -17,6 +17,7 @@ const pollOrphans = 10 * time.Millisecond
 // boot) tells a process from a later one that reuses its pid.
 type task struct {
 	pid, ppid int
+	pgrp, sid int // process group and session
 	state     byte
 	start     uint64
 }
@@ -37,31 +38,38 @@ func readStat(pid int) (t task, ok bool) {
 		return task{}, false
 	}
 	ppid, err1 := strconv.Atoi(string(f[1]))
-	start, err2 := strconv.ParseUint(string(f[19]), 10, 64) // field 22
-	if err1 != nil || err2 != nil {
+	pgrp, err2 := strconv.Atoi(string(f[2]))
+	sid, err3 := strconv.Atoi(string(f[3]))
+	start, err4 := strconv.ParseUint(string(f[19]), 10, 64) // field 22
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		return task{}, false
 	}
-	return task{pid: pid, ppid: ppid, state: f[0][0], start: start}, true
+	return task{pid: pid, ppid: ppid, pgrp: pgrp, sid: sid, state: f[0][0], start: start}, true
 }
 
-// children lists the running (not zombie) children of this process.
-func children() []task {
+// tasks lists every running (not zombie) process that /proc shows.
+func tasks() []task {
 	d, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	self := os.Getpid()
-	var out []task
+	out := make([]task, 0, len(d))
 	for _, e := range d {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if t, ok := readStat(pid); ok && t.ppid == self && t.running() {
+		if t, ok := readStat(pid); ok && t.running() {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// children lists the running (not zombie) children of this process.
+func children() []task {
+	self := os.Getpid()
+	return slices.DeleteFunc(tasks(), func(t task) bool { return t.ppid != self })
 }
 
 func (t task) running() bool { return t.state != 'Z' && t.state != 'X' }
@@ -94,14 +102,26 @@ func (h *Host) Orphans() []int {
 // found at grace and whenever all earlier ones are gone, and get the signal
 // of the moment: SIGTERM before grace, SIGKILL after.
 // A pid that was reaped and reused in between is never signalled.
+//
+// With cgroups, it also ends what is left in the cgroups of runs whose
+// leftovers were kept (Spec.KeepLeftovers): SIGTERM to their processes,
+// cgroup.kill after grace.
 func (h *Host) KillOrphans(grace time.Duration) {
 	killAt := time.Now().Add(grace)
 	giveUp := killAt.Add(time.Second)
+	kept := h.keptRuns()
+	for _, r := range kept {
+		h.track.signal(r, h.track.members(r), unix.SIGTERM)
+	}
+	defer h.sweepKept()
+	keptAlive := func() bool {
+		return slices.ContainsFunc(kept, func(r *run) bool { return r.cg.populated() })
+	}
 	var list []task
 	killed := false
 	for {
 		if len(list) == 0 {
-			if list = h.orphans(); len(list) == 0 {
+			if list = h.orphans(); len(list) == 0 && !keptAlive() {
 				return
 			}
 			if killed {
@@ -114,6 +134,9 @@ func (h *Host) KillOrphans(grace time.Duration) {
 		if !killed && !now.Before(killAt) {
 			list = append(list, h.orphans()...) // duplicates are harmless
 			signalAll(list, unix.SIGKILL)
+			for _, r := range kept {
+				h.track.kill(r)
+			}
 			killed = true
 		}
 		if !now.Before(giveUp) {

@@ -31,10 +31,12 @@ type behaviour struct {
 	ignoreTerm bool     // SIGTERM does nothing; only the SIGKILL after grace ends it
 	output     []string // lines it writes to stdout as it starts
 	startErr   error
+	leftovers  int // processes of the run left when it exits by itself
 }
 
 type startRecord struct {
 	at   time.Duration // since the epoch
+	spec proc.Spec
 	argv []string
 	env  []string
 	dir  string
@@ -63,7 +65,7 @@ func (h *fakeHost) Start(s proc.Spec) (Process, error) {
 	h.mu.Lock()
 	h.nextPid++
 	p := &fakeProc{host: h, pid: 1000 + h.nextPid, done: make(chan proc.Exit, 1), stop: make(chan time.Duration, 1)}
-	h.starts = append(h.starts, startRecord{at: time.Since(epoch), argv: s.Argv, env: s.Env, dir: s.Dir, pid: p.pid})
+	h.starts = append(h.starts, startRecord{at: time.Since(epoch), spec: s, argv: s.Argv, env: s.Env, dir: s.Dir, pid: p.pid})
 	h.mu.Unlock()
 	for _, line := range b.output {
 		if s.Output != nil {
@@ -100,6 +102,9 @@ type fakeProc struct {
 }
 
 func (p *fakeProc) Pid() int               { return p.pid }
+func (p *fakeProc) StartTicks() uint64     { return uint64(p.pid) * 10 }
+func (p *fakeProc) Run() string            { return fmt.Sprintf("run@%d", p.pid) }
+func (p *fakeProc) Cgroup() string         { return "" }
 func (p *fakeProc) Done() <-chan proc.Exit { return p.done }
 
 func (p *fakeProc) Signal(sig syscall.Signal) error {
@@ -125,7 +130,7 @@ func (p *fakeProc) live(b behaviour) {
 	}
 	select {
 	case <-timeout:
-		p.done <- proc.Exit{Pid: p.pid, Code: b.code}
+		p.done <- proc.Exit{Pid: p.pid, Code: b.code, Leftovers: b.leftovers}
 	case grace := <-p.stop:
 		if b.ignoreTerm {
 			time.Sleep(grace)

@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/proc"
 )
 
 // events collects what the supervisor journals; the loop goroutine is its
@@ -77,7 +79,7 @@ func TestJournalRecordsEveryDecision(t *testing.T) {
 		crash := &config.Proc{Unit: unit("crash", "crash"), Backoff: []time.Duration{time.Minute}}
 		var got events
 		ss := start(t, host, cfgOf([]*config.Job{broken, report, work}, []*config.Proc{crash}),
-			Options{Journal: got.record, StartTicks: func(pid int) uint64 { return uint64(pid) * 10 }})
+			Options{Journal: got.record})
 		ss.until(36)
 		ss.stop()
 		want := []string{
@@ -106,8 +108,8 @@ func TestJournalRecordsEveryDecision(t *testing.T) {
 			t.Errorf("journal (-want +got):\n%s", diff)
 		}
 		for _, ev := range got {
-			if ev.Type == journal.Spawned && ev.StartTicks != uint64(ev.PID)*10 {
-				t.Errorf("spawned %s: start ticks %d, want the host's", ev.Unit, ev.StartTicks)
+			if ev.Type == journal.Spawned && (ev.StartTicks != uint64(ev.PID)*10 || ev.Run != fmt.Sprintf("run@%d", ev.PID)) {
+				t.Errorf("spawned %s: start ticks %d, run %q; want the host's", ev.Unit, ev.StartTicks, ev.Run)
 			}
 			if ev.Type == journal.Spawned && ev.Unit == "work" && len(ev.Reasons) == 0 {
 				t.Errorf("spawned work without reasons")
@@ -288,6 +290,52 @@ func TestMaxFailuresSuccessResets(t *testing.T) {
 		ss.stop()
 		if diff := cmp.Diff([]string{"j@0", "j@3"}, host.startsOf()); diff != "" {
 			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// A run is labelled with its unit for the host, which stops its leftovers
+// with the unit's stop-time unless it keeps them; the journal and the log
+// say how many there were.
+func TestLeftoversOfARun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			return behaviour{run: time.Second, leftovers: 2}
+		}}
+		j := &config.Job{Unit: unit("backup", "backup"), RunOnStart: true}
+		j.StopTime = 3 * time.Second
+		p := &config.Proc{Unit: unit("web", "web")}
+		p.KeepLeftovers = true
+		var got events
+		var logs logBuffer
+		s := New(Options{Host: host, Logger: newLogger(&logs), Journal: got.record})
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		s.Run(ctx, cfgOf([]*config.Job{j}, []*config.Proc{p}))
+		specs := map[string]proc.Spec{}
+		for _, st := range host.starts {
+			specs[st.spec.Label] = st.spec
+		}
+		if sp := specs["job-backup"]; sp.KeepLeftovers || sp.LeftoverGrace != 3*time.Second {
+			t.Errorf("the job's spec: keep %t, grace %v; want false, its stop-time 3s", sp.KeepLeftovers, sp.LeftoverGrace)
+		}
+		if sp, ok := specs["proc-web"]; !ok || !sp.KeepLeftovers {
+			t.Errorf("the proc's spec: %+v; want label proc-web, keep-leftovers", sp)
+		}
+		var n int
+		for _, ev := range got {
+			if ev.Type == journal.Exited && ev.Unit == "backup" {
+				n++
+				if ev.Leftovers != 2 {
+					t.Errorf("exited backup: leftovers %d, want 2", ev.Leftovers)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d exited events for backup, want 1", n)
+		}
+		if !strings.Contains(logs.String(), "stopped 2 processes it left running") {
+			t.Errorf("the log does not say the leftovers were stopped:\n%s", logs.String())
 		}
 	})
 }

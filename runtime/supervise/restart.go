@@ -49,7 +49,7 @@ func (r *restarts) exited(started, now time.Time) (time.Time, string) {
 	wait := step(r.backoff, r.n)
 	r.n++
 	at := now.Add(wait)
-	reason := fmt.Sprintf("backoff %s after %s up (exit %d in a row)", wait, up.Round(time.Millisecond), r.n)
+	reason := fmt.Sprintf("backoff %s after %s up (%s)", wait, up.Round(time.Millisecond), r.short())
 	if up >= r.healthyAfter {
 		reason = fmt.Sprintf("backoff %s after %s up (healthy, backoff starts over)", wait, up.Round(time.Millisecond))
 	}
@@ -58,4 +58,13 @@ func (r *restarts) exited(started, now time.Time) (time.Time, string) {
 		reason += fmt.Sprintf("; idle %s from the last start is later", r.idle)
 	}
 	return at, reason
+}
+
+// short says, after an exit, how many runs in a row were too short to
+// start the backoff over.
+func (r *restarts) short() string {
+	if r.n == 1 {
+		return fmt.Sprintf("a short run: under %s", r.healthyAfter)
+	}
+	return fmt.Sprintf("%d short runs in a row, each under %s", r.n, r.healthyAfter)
 }

@@ -74,3 +74,23 @@ func TestHealthyAfter(t *testing.T) {
 		t.Errorf("healthyAfter = %s, want the longest step", got)
 	}
 }
+
+// The reason reads plainly: after an exit 0 it must not say "exit 1".
+func TestRestartReason(t *testing.T) {
+	r := newRestarts([]time.Duration{0, 5 * time.Second}, 0)
+	t0 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	var got []string
+	for i, up := range []time.Duration{time.Second, 2 * time.Second, time.Minute} {
+		_, reason := r.exited(t0, t0.Add(up))
+		got = append(got, reason)
+		t0 = t0.Add(time.Duration(i+1) * time.Hour)
+	}
+	want := []string{
+		"backoff 0s after 1s up (a short run: under 10s)",
+		"backoff 5s after 2s up (2 short runs in a row, each under 10s)",
+		"backoff 0s after 1m0s up (healthy, backoff starts over)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reasons (-want +got):\n%s", diff)
+	}
+}

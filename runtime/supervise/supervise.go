@@ -57,12 +57,15 @@ type Host interface {
 	KillOrphans(grace time.Duration)
 }
 
-// Process is a started process.
+// Process is a started process and the run it leads (see runtime/proc).
 type Process interface {
 	Pid() int
+	StartTicks() uint64 // when it started, for the journal
+	Run() string        // the run's name, for the journal
+	Cgroup() string     // the run's cgroup; "" without
 	Done() <-chan proc.Exit
-	Stop(grace time.Duration)        // SIGTERM to its group, SIGKILL after grace
-	Signal(sig syscall.Signal) error // to its group
+	Stop(grace time.Duration)        // SIGTERM to every process of the run, SIGKILL after grace
+	Signal(sig syscall.Signal) error // to the process only
 }
 
 // ProcHost adapts the OS process layer to Host.
@@ -96,9 +99,6 @@ type Options struct {
 	// with catch-up run at start for fires missed since it was last seen.
 	// nil for none.
 	Resume *journal.Previous
-	// StartTicks returns a process's start time for the journal (see
-	// journal.Event); nil reads /proc.
-	StartTicks func(pid int) uint64
 	// Mail sends a run's output to its mail-to; it must not block. nil
 	// sends nothing.
 	Mail func(mail.Message)
@@ -159,9 +159,6 @@ func New(opts Options) *Supervisor {
 	}
 	if opts.HTTPProbe == nil {
 		opts.HTTPProbe = health.HTTP
-	}
-	if opts.StartTicks == nil {
-		opts.StartTicks = func(pid int) uint64 { n, _ := proc.StartTicks(pid); return n }
 	}
 	return &Supervisor{
 		opts:  opts,
@@ -398,9 +395,12 @@ type running struct {
 // comes with its arguments and reasons, for the journal.
 func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string, run job.Run) error {
 	spec := proc.Spec{
-		Argv: argv,
-		Dir:  s.dir(u.Dir),
-		Env:  append(slices.Clip(s.opts.Environ), u.Env...),
+		Argv:          argv,
+		Dir:           s.dir(u.Dir),
+		Env:           append(slices.Clip(s.opts.Environ), u.Env...),
+		Label:         r.kind() + "-" + r.unit,
+		KeepLeftovers: u.KeepLeftovers,
+		LeftoverGrace: u.StopTime,
 	}
 	if len(u.Ports) > 0 {
 		if err := s.allocatePorts(r, u, &spec); err != nil {
@@ -441,8 +441,8 @@ func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string, run job.Ru
 	r.p = p
 	s.alive++
 	s.record(r.start, journal.Event{
-		Type: journal.Spawned, Unit: r.unit, Kind: r.kind(), PID: p.Pid(), StartTicks: s.opts.StartTicks(p.Pid()),
-		Argv: argv, Args: run.Args, Reasons: run.Reasons,
+		Type: journal.Spawned, Unit: r.unit, Kind: r.kind(), PID: p.Pid(), StartTicks: p.StartTicks(),
+		Run: p.Run(), Cgroup: p.Cgroup(), Argv: argv, Args: run.Args, Reasons: run.Reasons,
 	})
 	go func() {
 		ex := <-p.Done()
@@ -491,7 +491,7 @@ func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 func (s *Supervisor) recordExit(r *running, ex proc.Exit, now time.Time) {
 	ev := journal.Event{
 		Type: journal.Exited, Unit: r.unit, Kind: r.kind(), PID: ex.Pid,
-		Seconds: now.Sub(r.start).Seconds(), StoppedBy: r.cause,
+		Seconds: now.Sub(r.start).Seconds(), StoppedBy: r.cause, Leftovers: ex.Leftovers, Kept: ex.Kept,
 	}
 	if ex.Signal != 0 {
 		ev.Signal = unix.SignalName(ex.Signal)
@@ -508,6 +508,21 @@ func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time, logStart bo
 	if !logStart {
 		return
 	}
-	s.log.Info(fmt.Sprintf("end %s: %s after %s", r.title, howEnded(ex), now.Sub(r.start).Round(time.Millisecond)),
-		"unit", r.unit, "pid", ex.Pid, "code", ex.Code, "signal", int(ex.Signal), "duration", now.Sub(r.start).String())
+	msg := fmt.Sprintf("end %s: %s after %s", r.title, howEnded(ex), now.Sub(r.start).Round(time.Millisecond))
+	switch {
+	case ex.Leftovers > 0:
+		msg += fmt.Sprintf("; stopped %s it left running", plural(ex.Leftovers, "process", "processes"))
+	case ex.Kept > 0:
+		msg += fmt.Sprintf("; %s it left keep running (keep-leftovers)", plural(ex.Kept, "process", "processes"))
+	}
+	s.log.Info(msg, "unit", r.unit, "pid", ex.Pid, "code", ex.Code, "signal", int(ex.Signal),
+		"duration", now.Sub(r.start).String(), "leftovers", ex.Leftovers, "kept", ex.Kept)
+}
+
+// plural says n things: "1 process", "2 processes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
