@@ -228,8 +228,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 			units = []control.Unit{}
 		}
 		b, err := json.MarshalIndent(struct {
-			Units []control.Unit `json:"units"`
-		}{units}, "", "  ")
+			Units    []control.Unit `json:"units"`
+			Tracking string         `json:"tracking,omitempty"`
+		}{units, resp.Tracking}, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -237,6 +238,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	printStatus(e, resp.Units)
+	if resp.Tracking != "" {
+		fmt.Fprintf(e.stdout, "\nprocesses tracked by %s\n", resp.Tracking)
+	}
 	return nil
 }
 

@@ -199,7 +199,7 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 		return fail(fmt.Errorf("cannot supervise processes: %w", err))
 	}
 	if tr := d.host.Tracking(); !tr.Cgroups {
-		d.log.Warn(fmt.Sprintf("no cgroup for kopf's runs (%s): each run is tracked by its session, process group and KOPF_RUN, "+
+		d.log.Warn(fmt.Sprintf("no cgroups for kopf's runs: %s; each run is tracked by its session, process group and KOPF_RUN instead, "+
 			"so a process that leaves its session and clears its environment can outlive a crashed kopf (docs/operations.md)", tr.Why))
 	}
 	if d.srv, err = control.Listen(socketPath, control.Options{Logger: d.log}); err != nil {
@@ -227,7 +227,7 @@ func (d *daemon) run(ctx context.Context) error {
 	serveCtx, stopServing := context.WithCancel(ctx)
 	var serving sync.WaitGroup
 	serving.Go(func() {
-		if err := d.srv.Serve(serveCtx, daemonControl{s, r}); err != nil {
+		if err := d.srv.Serve(serveCtx, daemonControl{s, r, d.host.Tracking().String()}); err != nil {
 			d.log.Error(fmt.Sprintf("control socket: %v", err), "socket", d.srv.Path())
 		}
 	})
@@ -283,8 +283,9 @@ func (r *reloader) reload() (string, error) {
 // daemonControl answers the control socket's requests with the
 // supervisor and the reloader.
 type daemonControl struct {
-	s *supervise.Supervisor
-	r *reloader
+	s        *supervise.Supervisor
+	r        *reloader
+	tracking string // how the runs' processes are tracked, for status
 }
 
 func (d daemonControl) Handle(ctx context.Context, req control.Request) control.Response {
@@ -294,6 +295,7 @@ func (d daemonControl) Handle(ctx context.Context, req control.Request) control.
 	case control.CmdStatus:
 		resp.Units, err = d.s.Status()
 		resp.Message = fmt.Sprintf("%d jobs and procs", len(resp.Units))
+		resp.Tracking = d.tracking
 	case control.CmdTrigger:
 		resp.Message, err = d.s.Trigger(req.Name, req.Args, "control")
 	case control.CmdStart:

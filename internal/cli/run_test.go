@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,14 @@ import (
 // again, under the name kopftest). They run for a few seconds at most and
 // poll for what they wait for, so a loaded machine makes them slower, not
 // flaky.
+
+func init() {
+	if filepath.Base(os.Args[0]) == "kopftest" {
+		// Keep the main goroutine on the main thread: Pdeathsig belongs to
+		// the thread that exec'd, so "nodeathsig" must clear it there.
+		runtime.LockOSThread()
+	}
+}
 
 // kopftest is the child processes' program: "kopftest pid FILE" writes its
 // pid to FILE and then blocks; "kopftest record FILE ARGS..." appends its
@@ -57,6 +66,9 @@ func kopftest(args []string) int {
 		defer f.Close()
 		fmt.Fprintln(f, strings.Join(args[2:], "|"))
 		return 0
+	}
+	if code, ok := leftovertest(args); ok {
+		return code
 	}
 	return healthtest(args)
 }

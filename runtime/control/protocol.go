@@ -37,6 +37,9 @@ type Response struct {
 	Message string   `json:"message,omitempty"` // what the daemon did, in words
 	Units   []Unit   `json:"units,omitempty"`   // status
 	Times   []string `json:"times,omitempty"`   // next: RFC 3339, in the job's zone
+	// Tracking says how the daemon finds each run's processes (status):
+	// by cgroup, or by session and process group, and why.
+	Tracking string `json:"tracking,omitempty"`
 }
 
 // Unit is the status of one job or proc.
