@@ -233,3 +233,42 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 		t.Errorf("catch_up events = %+v, want one for hourly at the latest hour boundary", cu)
 	}
 }
+
+// A journal removed while kopf runs is back at its path at the next event,
+// beginning with what kopf holds, so that a kopf started after a crash
+// still knows the processes the removed file named.
+func TestJournalRemovedWhileKopfRuns(t *testing.T) {
+	dir := t.TempDir()
+	jpath := filepath.Join(dir, "journal.jsonl")
+	pidFile := filepath.Join(dir, "p.pid")
+	cfg := writeConfig(t, dir, "kopf.json", fmt.Sprintf(`{
+		"procs": {"p": {"command": ["kopftest", "nodeathsig", "pid", %q]}},
+		"jobs": {"tick": {"command": ["kopftest", "record", %q], "schedule": "every 1s"}}
+	}`, pidFile, filepath.Join(dir, "ticks")))
+	d := startKopfWith(t, "--journal", jpath, cfg)
+	old := waitStarted(t, d, "p", pidFile, 0)
+	t.Cleanup(func() { syscall.Kill(old, syscall.SIGKILL) })
+	if err := os.Remove(jpath); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the journal to be back", d, func() bool { _, err := os.Stat(jpath); return err == nil })
+	waitFor(t, "kopf to say so", d, func() bool { return d.logged("was removed while kopf ran") })
+	evs := journalEvents(t, jpath)
+	if len(evs) < 2 || evs[0].Type != journal.State || evs[1].Type != journal.Warning {
+		t.Fatalf("the new journal begins with %+v; want a state and a warning", evs[:min(2, len(evs))])
+	}
+	if r := evs[0].Running; len(r) != 1 || r[0].PID != old {
+		t.Errorf("the new journal's state names %+v running; want p, pid %d", r, old)
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	d.done <- nil
+	d = startKopfWith(t, "--journal", jpath, cfg)
+	waitStarted(t, d, "p", pidFile, old)
+	if alive(old) {
+		t.Errorf("p of the kopf whose journal was removed (pid %d) still runs", old)
+	}
+	d.stop()
+}

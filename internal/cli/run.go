@@ -179,6 +179,9 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 		OnError: func(err error) {
 			log.Error(fmt.Sprintf("journal: %v; kopf carries on without it", err), "journal", journalPath)
 		},
+		OnWait: func(msg string) { log.Warn(msg, "journal", journalPath) },
+		// The journal has its own warning event of it already.
+		OnReopen: func(msg string) { log.Warn(msg, "journal", journalPath) },
 	})
 	if err != nil {
 		log.Error(fmt.Sprintf("refusing to start: %v", err), "journal", journalPath)
@@ -224,6 +227,7 @@ func (d *daemon) run(ctx context.Context) error {
 	})
 	r := &reloader{set: d.set, s: s}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
+	stopChecking := checkJournal(ctx, d.jnl)
 	serveCtx, stopServing := context.WithCancel(ctx)
 	var serving sync.WaitGroup
 	serving.Go(func() {
@@ -238,6 +242,7 @@ func (d *daemon) run(ctx context.Context) error {
 	stopServing()
 	serving.Wait()
 	stopWatching()
+	stopChecking()
 	mailCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	mailer.Close(mailCtx) // the mails of the last runs get a few seconds
 	cancel()
@@ -485,6 +490,34 @@ func watchSources(ctx context.Context, log *slog.Logger, paths []string, rescan 
 	})
 	return func() {
 		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
+}
+
+// journalCheck is how often a daemon looks whether its journal file was
+// removed or replaced; each event it writes looks too.
+const journalCheck = 5 * time.Second
+
+// checkJournal opens the journal again when its file was removed or
+// replaced, every journalCheck, until ctx is done or the returned function
+// is called.
+func checkJournal(ctx context.Context, jnl *journal.Journal) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(journalCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				jnl.Check()
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	return func() {
 		cancel()
 		wg.Wait()
 	}

@@ -33,7 +33,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -43,6 +42,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kopf/kopf/runtime/proc"
 )
 
 // Defaults for Options.
@@ -76,6 +77,21 @@ type Options struct {
 	// is released, so it may Record a warning itself; it should return
 	// quickly, as that Record waits for it. nil ignores failures.
 	OnError func(error)
+	// LockWait bounds how long Open waits for the lock when the daemon
+	// that took it has ended but the lock is still held: a process it
+	// forked and that had not yet exec'd (a SIGKILL that landed while kopf
+	// was starting a child) holds the lock's open file until it execs or
+	// dies. 0 means 5 seconds.
+	LockWait time.Duration
+	// OnWait is told, once, when Open waits for such a lock, and why; nil
+	// says nothing.
+	OnWait func(msg string)
+	// OnReopen is told when the journal file was removed or replaced while
+	// the daemon ran (rm, a log rotation tool's rename) and the Journal
+	// opened a new one at its path, which begins with a state event and a
+	// warning event saying what happened. It is called after the lock is
+	// released, like OnError; nil says nothing.
+	OnReopen func(msg string)
 }
 
 // Journal is a journal file taken by this daemon. Its methods are safe for
@@ -86,12 +102,14 @@ type Journal struct {
 	keep      int
 	now       func() time.Time
 	onError   func(error)
+	onReopen  func(string)
 	lock      *os.File // held, with its flock, until Close
 	journalID string
 	bootID    string
 
 	mu      sync.Mutex
-	f       *os.File // nil once closed
+	f       *os.File    // nil once closed
+	fi      os.FileInfo // f's identity, to tell when the path names another file
 	size    int64
 	head    int64 // bytes of the state event that begins the file, if one does
 	torn    bool  // the file ends in part of a line that could not be cut off
@@ -123,10 +141,32 @@ type Previous struct {
 type LockedError struct {
 	Path string // the journal
 	PID  int    // of the daemon holding it; 0 if unknown
+	// Ended says the daemon PID has ended, and the lock was still held
+	// after Options.LockWait by Holders, the processes that have the lock
+	// file open.
+	Ended   bool
+	Waited  time.Duration
+	Holders []int
 }
 
 func (e *LockedError) Error() string {
-	if e.PID <= 0 {
+	switch {
+	case e.Ended:
+		var pids []string
+		for _, p := range e.Holders {
+			pids = append(pids, strconv.Itoa(p))
+		}
+		held := "a process that inherited it still holds"
+		switch len(pids) {
+		case 0:
+		case 1:
+			held = "pid " + pids[0] + " still holds"
+		default:
+			held = "pids " + strings.Join(pids, ", ") + " still hold"
+		}
+		return fmt.Sprintf("journal %s is locked although kopf pid %d, which took it, has ended: %s the lock file open after %s; "+
+			"stop them, or give this kopf its own --journal", e.Path, e.PID, held, e.Waited)
+	case e.PID <= 0:
 		return fmt.Sprintf("journal %s is in use by another kopf", e.Path)
 	}
 	return fmt.Sprintf("journal %s is in use by kopf pid %d", e.Path, e.PID)
@@ -169,6 +209,7 @@ func Open(path string, opts Options) (*Journal, *Previous, error) {
 		keep:      opts.Keep,
 		now:       opts.Now,
 		onError:   opts.OnError,
+		onReopen:  opts.OnReopen,
 		journalID: newJournalID(),
 		bootID:    BootID(),
 		state:     newState(),
@@ -188,7 +229,7 @@ func Open(path string, opts Options) (*Journal, *Previous, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, err
 	}
-	lock, err := takeLock(path)
+	lock, err := takeLock(path, opts.LockWait, opts.OnWait)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,6 +246,7 @@ func Open(path string, opts Options) (*Journal, *Previous, error) {
 		return nil, nil, fmt.Errorf("reading journal: %w", err)
 	}
 	j.lock, j.f = lock, f
+	j.fi, _ = f.Stat()
 	j.Record(Event{Type: Acquired, JournalID: j.journalID, PID: os.Getpid(), BootID: j.bootID})
 	for _, ev := range notes {
 		j.Record(ev)
@@ -212,36 +254,120 @@ func Open(path string, opts Options) (*Journal, *Previous, error) {
 	return j, prev, nil
 }
 
-// takeLock locks path's lock file and writes our pid in it. The lock file
-// is never removed: a daemon that removed it could leave the next two to
-// lock two different files of one name.
-func takeLock(path string) (*os.File, error) {
+// takeLock locks path's lock file and writes our pid and start time in
+// it. The lock file is never removed: a daemon that removed it could leave
+// the next two to lock two different files of one name.
+//
+// A lock held while the daemon named in the file has ended is held by a
+// process that daemon forked and that had not exec'd yet (the descriptor
+// is close-on-exec, so it goes at exec or exit): takeLock waits for it, up
+// to wait, and says so once through onWait.
+func takeLock(path string, wait time.Duration, onWait func(string)) (*os.File, error) {
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
 	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
+	told := false
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EINTR {
+		if err == unix.EINTR {
+			continue
+		}
+		if err != unix.EWOULDBLOCK {
 			break
 		}
+		b := make([]byte, 64)
+		n, _ := f.ReadAt(b, 0)
+		pid, ticks, known := parseHolder(string(b[:n]))
+		if !known || holderRuns(pid, ticks) {
+			f.Close()
+			return nil, &LockedError{Path: path, PID: pid}
+		}
+		if waited := time.Since(start); waited >= wait {
+			holders := lockHolders(f)
+			f.Close()
+			return nil, &LockedError{Path: path, PID: pid, Ended: true, Waited: wait, Holders: holders}
+		}
+		if !told && onWait != nil {
+			told = true
+			onWait(fmt.Sprintf("journal %s: kopf pid %d, which held it, has ended, but the lock is still held, "+
+				"most likely by a child it was starting when it died; waiting up to %s for it to go", path, pid, wait))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	switch {
-	case err == unix.EWOULDBLOCK:
-		b, _ := io.ReadAll(io.LimitReader(f, 32))
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		f.Close()
-		return nil, &LockedError{Path: path, PID: pid}
-	case err != nil:
+	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("cannot lock %s: %w", f.Name(), err)
 	}
-	// The pid only names the holder in the next daemon's LockedError;
-	// failing to write it is no reason not to run.
+	// The pid only names the holder for the next daemon; failing to write
+	// it is no reason not to run.
+	ticks, _ := proc.StartTicks(os.Getpid())
 	if f.Truncate(0) == nil {
-		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		f.WriteAt(fmt.Appendf(nil, "%d %d\n", os.Getpid(), ticks), 0)
 	}
 	return f, nil
+}
+
+// parseHolder reads a lock file: "PID TICKS", or "PID" as kopf wrote it
+// before. known is false when it names no pid (a daemon between its flock
+// and its write).
+func parseHolder(s string) (pid int, ticks uint64, known bool) {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return 0, 0, false
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || pid <= 0 {
+		return 0, 0, false
+	}
+	if len(f) > 1 {
+		ticks, _ = strconv.ParseUint(f[1], 10, 64)
+	}
+	return pid, ticks, true
+}
+
+// holderRuns reports whether the daemon pid, started at ticks (0:
+// unknown), still runs.
+func holderRuns(pid int, ticks uint64) bool {
+	now, ok := proc.StartTicks(pid)
+	if !ok || (ticks != 0 && now != ticks) {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// lockHolders lists the processes that have the file f has open, as far
+// as /proc lets us see.
+func lockHolders(f *os.File) []int {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	procs, _ := os.ReadDir("/proc")
+	var out []int
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		fds, _ := os.ReadDir("/proc/" + p.Name() + "/fd")
+		for _, fd := range fds {
+			if other, err := os.Stat("/proc/" + p.Name() + "/fd/" + fd.Name()); err == nil && os.SameFile(fi, other) {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // unlinkHalfRotated undoes a rotation a crash interrupted after it linked
@@ -313,23 +439,61 @@ func (j *Journal) Path() string { return j.path }
 // goes to Options.OnError and changes nothing else: the journal never
 // stops what kopf runs. After Close, Record does nothing.
 func (j *Journal) Record(ev Event) {
-	if err := j.record(ev); err != nil && j.onError != nil {
+	reopened, err := j.record(ev)
+	if reopened != "" && j.onReopen != nil {
+		j.onReopen(reopened)
+	}
+	if err != nil && j.onError != nil {
 		j.onError(err)
 	}
 }
 
-// record writes ev and returns the error OnError is to be told, if any.
-func (j *Journal) record(ev Event) error {
+// Check opens the journal again, as Record does, if its file was removed
+// or replaced: for a daemon with no event to write for a while, so that
+// the file is back before it is needed. After Close, it does nothing.
+func (j *Journal) Check() {
+	j.mu.Lock()
+	reopened, err := "", error(nil)
+	if j.f != nil {
+		reopened, err = j.followPath(j.now())
+		err = j.failed(err)
+	}
+	j.mu.Unlock()
+	if reopened != "" && j.onReopen != nil {
+		j.onReopen(reopened)
+	}
+	if err != nil && j.onError != nil {
+		j.onError(err)
+	}
+}
+
+// record writes ev and returns what OnReopen is to be told, if anything,
+// and the error OnError is to be told, if any.
+func (j *Journal) record(ev Event) (string, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
-		return nil
+		return "", nil
 	}
 	if ev.Time.IsZero() {
 		ev.Time = j.now()
 	}
+	reopened, err := j.followPath(ev.Time)
+	if err != nil {
+		return reopened, j.failed(err)
+	}
+	return reopened, j.failed(j.append(ev))
+}
+
+// append folds ev into the state and writes it.
+func (j *Journal) append(ev Event) error {
 	j.state.apply(ev)
-	err := j.write(ev)
+	return j.write(ev)
+}
+
+// failed returns err if OnError is to be told of it: the first failure
+// after a success.
+func (j *Journal) failed(err error) error {
 	switch {
 	case err == nil:
 		j.failing = false
@@ -339,6 +503,64 @@ func (j *Journal) record(ev Event) error {
 	}
 	j.failing = true
 	return err
+}
+
+// followPath reopens the journal when its path no longer names the file
+// being written: it was removed, or renamed away (a log rotation tool),
+// and appending to it would be appending to a file no reader finds. The
+// new file begins with a state event, so that a restart still knows what
+// runs, and a warning saying what happened; followPath returns that text.
+func (j *Journal) followPath(now time.Time) (string, error) {
+	fi, err := os.Stat(j.path)
+	if err == nil && os.SameFile(fi, j.fi) {
+		return "", nil
+	}
+	what := "was removed"
+	if err == nil {
+		what = "was replaced by another file"
+	}
+	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("journal %s %s while kopf ran, and cannot be opened again: %w", j.path, what, err)
+	}
+	nfi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return "", err
+	}
+	j.f.Close()
+	j.f, j.fi, j.size, j.head, j.torn = f, nfi, nfi.Size(), 0, endsTorn(f, nfi.Size())
+	msg := fmt.Sprintf("journal %s %s while kopf ran; kopf writes to a file at that path again, which begins with what kopf holds now. "+
+		"kopf rotates its journal itself: do not remove or rotate it by hand (docs/operations.md)", j.path, what)
+	st := j.stateEvent(now)
+	if err := j.append(st); err != nil {
+		return msg, err
+	}
+	j.head = j.size
+	return msg, j.append(Event{Time: now, Type: Warning, Component: "journal", Error: msg})
+}
+
+// endsTorn reports whether f, of size bytes, ends in part of a line.
+func endsTorn(f *os.File, size int64) bool {
+	if size == 0 {
+		return false
+	}
+	b := make([]byte, 1)
+	_, err := f.ReadAt(b, size-1)
+	return err == nil && b[0] != '\n'
+}
+
+// stateEvent says what the daemon holds at now.
+func (j *Journal) stateEvent(now time.Time) Event {
+	return Event{
+		Time:      now,
+		Type:      State,
+		JournalID: j.journalID,
+		PID:       os.Getpid(),
+		BootID:    j.bootID,
+		Running:   j.state.procs(),
+		Jobs:      j.state.jobList(),
+	}
 }
 
 // write writes ev's line, rotating the file first when the line would
@@ -416,15 +638,7 @@ func (j *Journal) rotate() error {
 		os.Remove(next)
 		return fmt.Errorf("cannot rotate journal: %w", err)
 	}
-	st := Event{
-		Time:      j.now(),
-		Type:      State,
-		JournalID: j.journalID,
-		PID:       os.Getpid(),
-		BootID:    j.bootID,
-		Running:   j.state.procs(),
-		Jobs:      j.state.jobList(),
-	}
+	st := j.stateEvent(j.now())
 	line, err := j.marshal(st)
 	if err != nil {
 		return fail(err)
@@ -466,6 +680,7 @@ func (j *Journal) rotate() error {
 	syncDir(filepath.Dir(j.path))
 	j.f.Close()
 	j.f, j.head = f, j.size
+	j.fi, _ = f.Stat()
 	j.state.apply(st)
 	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/proc"
+	"golang.org/x/sys/unix"
 )
 
 // clock returns a clock that starts at 2026-03-07 12:00 UTC and moves a
@@ -485,9 +489,10 @@ func TestLock(t *testing.T) {
 	if want := fmt.Sprintf("journal %s is in use by kopf pid %d", path, os.Getpid()); err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
-	pid, err := os.ReadFile(path + ".lock")
-	if err != nil || string(pid) != strconv.Itoa(os.Getpid())+"\n" {
-		t.Errorf("lock file holds %q (%v), want our pid", pid, err)
+	ticks, _ := proc.StartTicks(os.Getpid())
+	holder, err := os.ReadFile(path + ".lock")
+	if want := fmt.Sprintf("%d %d\n", os.Getpid(), ticks); err != nil || string(holder) != want {
+		t.Errorf("lock file holds %q (%v), want %q: our pid and start time", holder, err, want)
 	}
 
 	closeJournal(t, j)
@@ -502,6 +507,128 @@ func TestLock(t *testing.T) {
 	}
 	if got, _ := readAll(t, path, 0); !cmp.Equal(types(got), []string{"acquired", "acquired"}) {
 		t.Errorf("events %q, want two acquired", types(got))
+	}
+}
+
+// A lock still held after the daemon that took it has ended belongs to a
+// process that daemon forked and that had not exec'd yet: Open waits for
+// it, says why, and takes the journal once it goes. One that stays is an
+// error after LockWait, naming what holds it.
+func TestLockOfAnEndedDaemon(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		content string // of the lock file
+		hold    time.Duration
+	}{
+		{"pid and start time", fmt.Sprintf("%d 12345\n", os.Getpid()), 300 * time.Millisecond}, // our pid, another start time
+		{"pid only, as kopf wrote it before", fmt.Sprintf("%d\n", dead.Process.Pid), 300 * time.Millisecond},
+		{"held for longer than LockWait", fmt.Sprintf("%d\n", dead.Process.Pid), time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "journal.jsonl")
+			if err := os.WriteFile(path+".lock", []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// flock(1) holds the lock as the dead daemon's child would.
+			holder := exec.Command("flock", path+".lock", "sleep", fmt.Sprint(tc.hold.Seconds()))
+			if err := holder.Start(); err != nil {
+				t.Skipf("no flock(1): %v", err)
+			}
+			t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				f, _ := os.Open(path + ".lock")
+				err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+				f.Close() // releases it again, if we got it
+				if err == unix.EWOULDBLOCK {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("flock(1) never took the lock")
+				}
+			}
+			var waits []string
+			start := time.Now()
+			j, _, err := journal.Open(path, journal.Options{LockWait: 2 * time.Second, OnWait: func(msg string) { waits = append(waits, msg) }})
+			if tc.hold > time.Second {
+				var le *journal.LockedError
+				if !errors.As(err, &le) || !le.Ended || !slices.Contains(le.Holders, holder.Process.Pid) {
+					t.Fatalf("Open = %v; want a LockedError of an ended daemon naming pid %d", err, holder.Process.Pid)
+				}
+				if want := fmt.Sprintf(" %d", holder.Process.Pid); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the lock file open after 2s") {
+					t.Errorf("error %q does not name pid %d as holding the lock file after 2s", err, holder.Process.Pid)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open = %v; want the journal once the holder has gone", err)
+			}
+			closeJournal(t, j)
+			if took := time.Since(start); took < 200*time.Millisecond {
+				t.Errorf("Open took %v: it did not wait for the lock", took)
+			}
+			if len(waits) != 1 || !strings.Contains(waits[0], "has ended, but the lock is still held") {
+				t.Errorf("OnWait was told %q; want once, why it waits", waits)
+			}
+		})
+	}
+}
+
+// A journal removed or renamed away while the daemon runs is opened again
+// at its path, beginning with what the daemon holds, so a restart still
+// finds the processes it started; the daemon is told once per change.
+func TestJournalRemovedWhileRunning(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		do   func(path string) error
+	}{
+		{"removed", os.Remove},
+		{"renamed by a rotation tool", func(path string) error { return os.Rename(path, path+".0") }},
+		{"renamed and replaced by an empty file", func(path string) error {
+			if err := os.Rename(path, path+".0"); err != nil {
+				return err
+			}
+			return os.WriteFile(path, nil, 0o600)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "journal.jsonl")
+			var told []string
+			j, _ := open(t, path, journal.Options{OnReopen: func(msg string) { told = append(told, msg) }})
+			j.Record(journal.Event{Type: journal.Source, Op: "add", Unit: "web", Kind: "proc", File: "kopf.json"})
+			j.Record(journal.Event{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 4242, StartTicks: 77, Run: "proc-web@1"})
+			if err := tc.do(path); err != nil {
+				t.Fatal(err)
+			}
+			j.Check()
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("after Check, no journal at its path: %v", err)
+			}
+			j.Check() // the file is the journal's again: nothing to do
+			j.Record(journal.Event{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 4343, StartTicks: 78, Run: "proc-web@2"})
+			j.Record(journal.Event{Type: journal.Exited, Unit: "web", Kind: "proc", PID: 4242})
+			if len(told) != 1 || !strings.Contains(told[0], path) {
+				t.Errorf("OnReopen was told %q; want once, naming the journal", told)
+			}
+			got, _ := readAll(t, path, 0)
+			if diff := cmp.Diff([]string{"state", "warning", "spawned", "exited"}, types(got)); diff != "" {
+				t.Errorf("the new file's events (-want +got):\n%s", diff)
+			}
+			if len(got) > 0 && (len(got[0].ev.Running) != 1 || got[0].ev.Running[0].PID != 4242) {
+				t.Errorf("the new file's state = %+v; want pid 4242 running", got[0].ev)
+			}
+			closeJournal(t, j)
+			_, prev, err := journal.Open(path, journal.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(prev.Running) != 1 || prev.Running[0].PID != 4343 || prev.Running[0].Run != "proc-web@2" {
+				t.Errorf("the next daemon finds %+v running; want pid 4343 only", prev.Running)
+			}
+		})
 	}
 }
 
