@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -166,11 +167,44 @@ func Load(path string) (*Config, []compile.Warning, error) {
 	if err := checkExt(path); err != nil {
 		return nil, nil, err
 	}
-	src, err := os.ReadFile(path)
+	src, err := ReadFile(path)
 	if err != nil {
-		return nil, nil, readError(path, err)
+		return nil, nil, err
 	}
 	return Parse(path, src)
+}
+
+// MaxFileSize is the largest config or service file kopf reads: 32 MiB,
+// room for some 300,000 jobs, and a bound on what a file written by
+// mistake (a log, a core dump) costs a running daemon before it is
+// refused.
+const MaxFileSize = 32 << 20
+
+// ReadFile reads a config or service file, refusing one larger than
+// MaxFileSize before reading it in; errors are as Load's.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, readError(path, err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, readError(path, err)
+	}
+	if err := checkSize(path, len(src)); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// checkSize refuses a file of more than MaxFileSize bytes.
+func checkSize(path string, n int) error {
+	if n <= MaxFileSize {
+		return nil
+	}
+	return lang.ErrorList{lang.Errorf(lang.Pos{Filename: path, Line: 1, Col: 1},
+		"the file is larger than %d MiB, the most kopf reads of a config file; nothing of it was used", MaxFileSize>>20)}
 }
 
 // readError turns an error from reading a config file into the error Load
@@ -211,6 +245,9 @@ func ParsePart(filename string, src []byte) (*Config, []compile.Warning, error) 
 
 func parseFile(filename string, src []byte, whole bool) (*Config, []compile.Warning, error) {
 	if err := checkExt(filename); err != nil {
+		return nil, nil, err
+	}
+	if err := checkSize(filename, len(src)); err != nil {
 		return nil, nil, err
 	}
 	s := newSource(filename, src)

@@ -23,6 +23,9 @@ var serviceKeys = []string{"args", "cmd", "name", "root_directory", "stop_time",
 // "root_directory", which a relative path takes from the file's directory.
 // The result is one part of a daemon's config; Merge checks its triggers.
 func ParseService(filename string, src []byte) (*Config, []compile.Warning, error) {
+	if err := checkSize(filename, len(src)); err != nil {
+		return nil, nil, err
+	}
 	s := newSource(filename, src)
 	l := &loader{src: s}
 	root, errs := parseJSON(s)

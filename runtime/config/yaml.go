@@ -33,21 +33,54 @@ func parseYAML(src *source) (*node, lang.ErrorList) {
 	case !errors.Is(err, io.EOF):
 		return nil, lang.ErrorList{yamlSyntaxError(src, err)}
 	}
-	c := &yamlConv{src: src}
-	return c.value(&doc), c.errs
+	c := &yamlConv{src: src, budget: aliasBudget(len(src.text))}
+	n := c.value(&doc)
+	if c.over != nil {
+		return nil, lang.ErrorList{c.over}
+	}
+	return n, c.errs
 }
 
+// aliasBudget is how many values aliases may add to a file of size bytes:
+// as many as the file has bytes, and 10,000 more. Without aliases a file
+// has fewer values than bytes; a few aliases to repeat settings add far
+// fewer than that, while nested aliases ("a billion laughs") add
+// exponentially many, and would take the daemon's memory.
+func aliasBudget(size int) int { return 10_000 + size }
+
 type yamlConv struct {
-	src  *source
-	errs lang.ErrorList
+	src    *source
+	errs   lang.ErrorList
+	budget int         // values aliases may still add
+	alias  *yaml.Node  // the outermost alias being expanded
+	over   *lang.Error // set once the budget is spent: the only error then
 }
 
 func (c *yamlConv) value(y *yaml.Node) *node {
+	if c.over != nil {
+		return &node{kind: kindNull}
+	}
+	outer := c.alias == nil
 	for y.Kind == yaml.DocumentNode && len(y.Content) == 1 || y.Kind == yaml.AliasNode && y.Alias != nil {
 		if y.Kind == yaml.DocumentNode {
 			y = y.Content[0]
-		} else {
-			y = y.Alias
+			continue
+		}
+		if c.alias == nil {
+			c.alias = y
+		}
+		y = y.Alias
+	}
+	if c.alias != nil {
+		if outer {
+			defer func() { c.alias = nil }()
+		}
+		if c.budget--; c.budget < 0 {
+			at := c.src.pos(c.src.offset(c.alias.Line, c.alias.Column))
+			c.over = lang.Errorf(at, "the alias *%s expands the file past %d values that aliases may add to a file of %d bytes; "+
+				"kopf stops reading it (nested aliases multiply: write repeated settings once, in a proto)",
+				c.alias.Value, aliasBudget(len(c.src.text)), len(c.src.text))
+			return &node{kind: kindNull}
 		}
 	}
 	n := &node{pos: c.src.pos(c.src.offset(y.Line, y.Column))}

@@ -199,16 +199,16 @@ func (s *Set) parts() []*config.Config {
 // changed and, when they did and are invalid, why; the file then keeps
 // its last valid part.
 func (s *Set) readConfig(path string) (changed bool, warnings []compile.Warning, err error) {
-	src, err := os.ReadFile(path)
+	src, err := config.ReadFile(path)
 	if err != nil {
-		// A config file that went away keeps its last version: a running
-		// daemon stops nothing because a file was briefly missing.
+		// A config file that went away, or cannot be used, keeps its last
+		// version: a running daemon stops nothing because of it.
 		f := s.files[path]
 		if f == nil {
 			f = &file{}
 			s.files[path] = f
 		}
-		f.sum, f.err = "", readError(path, err)
+		f.sum, f.err = "", err
 		return false, nil, f.err
 	}
 	return s.parse(path, src, config.ParsePart)
@@ -256,13 +256,13 @@ func (s *Set) readDirs() bool {
 				continue
 			}
 			seen[path] = true
-			src, err := os.ReadFile(path)
+			src, err := config.ReadFile(path)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				delete(seen, path) // gone since the directory was read
 				continue
 			case err != nil:
-				LogErrors(s.log, path, "keeping its last valid version", readError(path, err))
+				LogErrors(s.log, path, "keeping its last valid version", err)
 				continue
 			}
 			ch, _, err := s.parse(path, src, config.ParseService)
@@ -398,24 +398,12 @@ func hashFile(path string) (string, error) {
 	return fmt.Sprintf("%x", h.Sum(nil)), nil
 }
 
-// readError turns an error reading path into a message without Go's
-// "open PATH:" prefix.
-func readError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: no such file", path)
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
 // LogErrors logs each error of an invalid source as its own record, with
 // file:line:col in the message, so it reads the same in text and JSON logs.
 func LogErrors(log *slog.Logger, path, what string, err error) {
 	var list lang.ErrorList
-	if !errors.As(err, &list) {
+	if !errors.As(err, &list) || len(list) == 1 && !list[0].Pos.IsValid() {
+		// One error about the whole file (it cannot be read): one line.
 		log.Error(fmt.Sprintf("%v; %s", err, what), "file", path)
 		return
 	}

@@ -287,3 +287,42 @@ func TestConfigFileInsideServicesDirectory(t *testing.T) {
 		t.Errorf("Load = %v, want %v", got, want)
 	}
 }
+
+// A file saved over a running config that would cost the daemon its
+// memory — aliases that multiply, or more than config.MaxFileSize bytes —
+// is refused with its position, and its last valid version keeps running.
+func TestOversizedFilesKeepTheRunningConfig(t *testing.T) {
+	root := t.TempDir()
+	file, svc := filepath.Join(root, "kopf.yaml"), filepath.Join(root, "services")
+	var log bytes.Buffer
+	f := &fixture{t: t, root: root, file: file, svc: svc, log: &log,
+		set: New(Spec{File: file, Services: []string{svc}}, slog.New(slog.NewTextHandler(&log, nil)))}
+	f.write(file, "jobs:\n  a: {command: x, schedule: every 1h}\n", 0o644)
+	if got := names(f.load()); !slices.Equal(got, []string{"job a"}) {
+		t.Fatalf("Load = %v", got)
+	}
+	bomb := "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+	for i := 1; i < 9; i++ {
+		bomb += strings.ReplaceAll(strings.ReplaceAll("aN: &aN [*aM, *aM, *aM, *aM, *aM, *aM, *aM, *aM, *aM]\n", "N", string(rune('0'+i))), "M", string(rune('0'+i-1)))
+	}
+	f.write(file, bomb, 0o644)
+	f.wantRescan()
+	if want := file + ":5:10: the alias *a3 expands the file past"; !strings.Contains(log.String(), want) {
+		t.Errorf("the log does not say %q:\n%s", want, &log)
+	}
+	if err := os.Truncate(file, 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.wantRescan()
+	if want := file + ":1:1: the file is larger than 32 MiB"; !strings.Contains(log.String(), want) {
+		t.Errorf("the log does not say %q:\n%s", want, &log)
+	}
+	f.write(filepath.Join(svc, "web.json"), "", 0o644)
+	if err := os.Truncate(filepath.Join(svc, "web.json"), 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.wantRescan()
+	if want := filepath.Join(svc, "web.json") + ":1:1: the file is larger than 32 MiB"; !strings.Contains(log.String(), want) {
+		t.Errorf("the log does not say %q:\n%s", want, &log)
+	}
+}
