@@ -55,6 +55,9 @@ func Call(ctx context.Context, path string, req Request) (Response, error) {
 		return Response{}, dialError(ctx, path, err)
 	}
 	defer c.Close()
+	if err := checkServer(path, c.(*net.UnixConn)); err != nil {
+		return Response{}, err
+	}
 	deadline, _ := ctx.Deadline()
 	c.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) }) // a cancel, before the deadline
@@ -85,6 +88,27 @@ func Call(ctx context.Context, path string, req Request) (Response, error) {
 		return Response{}, fmt.Errorf("kopf at %s answered something that is not a response: %w", path, err)
 	}
 	return resp, nil
+}
+
+// trustServer decides from the uid that serves a socket whether a client
+// talks to it: its own user's daemon, or root's. A variable for the tests
+// of the refusal.
+var trustServer = func(uid int) bool { return uid == os.Geteuid() || uid == 0 }
+
+// checkServer refuses a socket served by a process of another user (not
+// root): someone who could write the socket's directory may have put
+// their own in the daemon's place, to read the requests or answer them.
+// The kernel says who listens (SO_PEERCRED), so it cannot be forged.
+func checkServer(path string, c *net.UnixConn) error {
+	p, err := peerOf(c)
+	if err != nil {
+		return fmt.Errorf("control socket %s: cannot tell who serves it: %w", path, err)
+	}
+	if !trustServer(p.uid) {
+		return fmt.Errorf("control socket %s is served by uid %d (pid %d), neither you (uid %d) nor root: it is not your kopf, "+
+			"and kopf does not talk to it; someone who may write that directory may have put it there", path, p.uid, p.pid, os.Geteuid())
+	}
+	return nil
 }
 
 // callError is an error in words of Call's own, which still wraps what

@@ -93,6 +93,9 @@ func Listen(path string, opts Options) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
+	if err := safeDir(path, dir); err != nil {
+		return nil, err
+	}
 	unlock := lockDir(dir)
 	defer unlock()
 	if err := clearDead(path); err != nil {
@@ -105,8 +108,46 @@ func Listen(path string, opts Options) (*Server, error) {
 	return newServer(path, ln, inode, opts), nil
 }
 
+// safeDir refuses a socket whose directory, or a directory above it,
+// another user could change: one that belongs to someone other than us
+// or root, or that others may write to without the sticky bit (which, as
+// on /tmp, keeps them from removing or renaming what is not theirs).
+// There, another user could put their own socket in the daemon's place,
+// and clients would talk to it.
+func safeDir(path, dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("control socket %s: %w", path, err)
+	}
+	me := os.Geteuid()
+	for d := abs; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("control socket %s: %w", path, err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		var why string
+		switch mode := fi.Mode(); {
+		case int(st.Uid) != me && st.Uid != 0:
+			why = fmt.Sprintf("belongs to uid %d", st.Uid)
+		case mode.Perm()&0o022 != 0 && mode&fs.ModeSticky == 0:
+			why = fmt.Sprintf("may be written by other users (mode %04o) and is not sticky", mode.Perm())
+		}
+		if why != "" {
+			return fmt.Errorf("control socket %s: directory %s %s, so another user could put their own socket in kopf's place; "+
+				"kopf checks that the socket's directory and each one above it belong to you (uid %d) or root and that no one else "+
+				"may write to them, unless sticky like /tmp: give --socket or KOPF_SOCKET a path in such a directory, like $XDG_RUNTIME_DIR",
+				path, d, why, me)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
+
 // clearDead removes a dead daemon's socket at path and returns nil when
-// path is free for bind(2).
+// path is free for bind(2). A socket of another user is never removed:
+// in a sticky directory that is what keeps kopf's name its own.
 func clearDead(path string) error {
 	fi, err := os.Lstat(path)
 	switch {
@@ -116,6 +157,10 @@ func clearDead(path string) error {
 		return fmt.Errorf("control socket: %w", err)
 	case fi.Mode().Type() != fs.ModeSocket:
 		return fmt.Errorf("control socket %s: the path exists and is not a socket; kopf leaves it alone: remove it, or give another path with --socket or KOPF_SOCKET", path)
+	}
+	if uid := int(fi.Sys().(*syscall.Stat_t).Uid); uid != os.Geteuid() {
+		return fmt.Errorf("control socket %s belongs to uid %d, not to you (uid %d): kopf does not take another user's socket; remove it, or give another path with --socket or KOPF_SOCKET",
+			path, uid, os.Geteuid())
 	}
 	c, err := net.DialTimeout("unix", path, 2*time.Second)
 	if err == nil {
