@@ -2,24 +2,79 @@ package cli_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kopf/kopf/internal/cli"
+	"github.com/kopf/kopf/runtime/proc"
 )
 
 // TestMain registers kopf's real Main, so scripts run the CLI as users do,
 // and kopftest, the program of the processes kopf run supervises in
 // run_test.go.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupM{m}, map[string]func(){
 		"kopf":     func() { os.Exit(cli.Main()) },
 		"kopftest": func() { os.Exit(kopftest(os.Args[1:])) },
 	})
+}
+
+// cleanupM runs the tests, then kills and removes what is left in the
+// cgroup that holds the daemons' runs (see testCgroup): a test that
+// SIGKILLs a daemon leaves its cgroups, as a crash would.
+type cleanupM struct{ *testing.M }
+
+func (m cleanupM) Run() int {
+	code := m.M.Run()
+	if dir := testCgroupMade.Load(); dir != nil {
+		removeCgroupTree(*dir)
+	}
+	return code
+}
+
+// testCgroup is the cgroup below which the tests' daemons make theirs,
+// one per test process: "" where there is no writable cgroup v2 (the
+// daemons then fall back as they would).
+var testCgroup = sync.OnceValue(func() string {
+	own, err := proc.OwnCgroup()
+	if err != nil {
+		return ""
+	}
+	dir := filepath.Join(own, "kopf-clitest-"+strconv.Itoa(os.Getpid()))
+	if os.Mkdir(dir, 0o755) != nil {
+		return ""
+	}
+	testCgroupMade.Store(&dir)
+	return dir
+})
+
+var testCgroupMade atomic.Pointer[string]
+
+// removeCgroupTree kills every process left below dir and removes its
+// cgroups, deepest first.
+func removeCgroupTree(dir string) {
+	os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+	var dirs []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, path)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		for try := 0; try < 100 && os.Remove(dirs[i]) != nil; try++ {
+			time.Sleep(10 * time.Millisecond) // the killed are being reaped
+		}
+	}
 }
 
 // TestScripts runs testdata/script/*.txtar. Besides testscript's commands

@@ -119,6 +119,9 @@ func startKopfEnv(t *testing.T, env []string, args ...string) *daemon {
 	if !slices.Contains(args, "--socket") {
 		args = append([]string{"--socket", filepath.Join(t.TempDir(), "kopf.sock")}, args...)
 	}
+	if dir := testCgroup(); dir != "" && !slices.Contains(args, "--cgroup") {
+		args = append([]string{"--cgroup", dir}, args...)
+	}
 	cmd := exec.Command("kopf", append([]string{"run", "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	d := &daemon{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}

@@ -42,10 +42,11 @@ func cgroup2Mounts() ([]cgroupMount, error) {
 	return out, sc.Err()
 }
 
-// ownCgroup returns the directory of this process's cgroup v2. On a pure
-// v2 system that is below /sys/fs/cgroup; on the hybrid layout, below the
-// unified mount (/sys/fs/cgroup/unified).
-func ownCgroup() (string, error) {
+// OwnCgroup returns the directory of this process's cgroup v2: below
+// /sys/fs/cgroup on a pure v2 system, below the unified mount
+// (/sys/fs/cgroup/unified) on the hybrid layout. It fails, saying why,
+// where the process is in no cgroup v2.
+func OwnCgroup() (string, error) {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return "", err

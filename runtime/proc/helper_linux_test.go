@@ -271,6 +271,7 @@ func miniInit() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer h.Close() // and its cgroup with it
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -32,6 +32,7 @@ func newHostIn(t *testing.T, opts proc.Options) *proc.Host {
 	t.Cleanup(func() {
 		h.KillOrphans(time.Second)
 		h.Close()
+		removeCgroups(h)
 	})
 	if tr := h.Tracking(); !opts.NoCgroups && !tr.Cgroups {
 		t.Skipf("no cgroups here: %s", tr.Why)

@@ -64,8 +64,34 @@ func newHost(t *testing.T) *proc.Host {
 		if err := h.Close(); err != nil {
 			t.Error(err)
 		}
+		removeCgroups(h)
 	})
 	return h
+}
+
+// removeCgroups removes what is left of a Host's cgroup once its
+// processes are gone: a test that closes a Host with processes running
+// leaves their cgroups behind, as a crashed kopf would.
+func removeCgroups(h *proc.Host) {
+	dir := h.Tracking().Dir
+	if dir == "" {
+		return
+	}
+	var dirs []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, path)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		for try := 0; try < 100 && os.Remove(dirs[i]) != nil; try++ {
+			if _, err := os.Stat(dirs[i]); err != nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond) // its last process is being reaped
+		}
+	}
 }
 
 // start starts s and makes sure, when the test ends, that it has ended.
@@ -608,4 +634,5 @@ func TestHostLifecycle(t *testing.T) {
 	unix.Kill(p.Pid(), unix.SIGKILL)
 	newHost(t) // a new Host may be made, and reaps the old one's process
 	waitUntil(t, "the new Host to reap the old one's process", func() bool { return gone(p.Pid()) })
+	removeCgroups(h)
 }

@@ -78,7 +78,7 @@ type cgroups struct {
 // kopf cannot write it.
 func newCgroups(parent, name string) (*cgroups, error) {
 	if parent == "" {
-		own, err := ownCgroup()
+		own, err := OwnCgroup()
 		if err != nil {
 			return nil, err
 		}

@@ -181,10 +181,10 @@ func TestCgroupPerRun(t *testing.T) {
 	probe := newHostIn(t, testOptions())
 	parent := filepath.Join(filepath.Dir(probe.Tracking().Dir), "kopf-test-parent-"+testOptions().Name)
 	probe.Close()
+	t.Cleanup(func() { os.Remove(parent) }) // after the Host's cleanup
 	opts := testOptions()
 	opts.Cgroup = parent
 	h := newHostIn(t, opts)
-	t.Cleanup(func() { os.Remove(parent) })
 	if dir := h.Tracking().Dir; dir != filepath.Join(parent, opts.Name) {
 		t.Fatalf("Tracking().Dir = %q; want %q", dir, filepath.Join(parent, opts.Name))
 	}
