@@ -211,17 +211,25 @@ func TestRestartAndHUPOnChangeForReal(t *testing.T) {
 	pid, log := filepath.Join(dir, "tor.pid"), filepath.Join(dir, "hups")
 	mustWrite(t, filepath.Join(dir, "tor.bin"), "v1", 0o644)
 	mustWrite(t, filepath.Join(dir, "tor.rc"), "a", 0o644)
+	// The proc has a child in its process group, as a shell wrapper's
+	// program would be: SIGHUP is for the proc, and would kill the child.
+	child := filepath.Join(dir, "child")
 	cfg := writeConfig(t, dir, "kopf.json", fmt.Sprintf(`{"procs": {"tor": {
-		"command": ["kopftest", "hup", %q, %q], "dir": %q,
+		"command": ["kopftest", "bg", %q, "hup", %q, %q], "dir": %q,
 		"restart-on-change": "tor.bin", "hup-on-change": ["tor.rc"], "idle": 0, "backoff": [0]
-	}}}`, pid, log, dir))
+	}}}`, child, pid, log, dir))
 	d, _ := controlled(t, dir, cfg)
 	tor := waitStarted(t, d, "tor", pid, 0)
+	waitFor(t, "the proc's child", d, func() bool { return pidTicksAlive(child) })
 	// A touch is no change; new content is.
 	now := time.Now()
 	os.Chtimes(filepath.Join(dir, "tor.rc"), now, now)
 	atomicSave(t, filepath.Join(dir, "tor.rc"), "b")
 	waitFor(t, "tor to get SIGHUP", d, func() bool { b, _ := os.ReadFile(log); return strings.Count(string(b), "hup") >= 1 })
+	time.Sleep(50 * time.Millisecond) // a SIGHUP to the group would have killed the child by now
+	if !pidTicksAlive(child) {
+		t.Errorf("the proc's child died of the SIGHUP meant for the proc")
+	}
 	mustWrite(t, filepath.Join(dir, "tor.bin"), "v2", 0o644)
 	waitStarted(t, d, "tor", pid, tor)
 	if code := d.stop(); code != 0 {
