@@ -555,7 +555,7 @@ func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, jnl *journal.J
 	return mail.New(mail.Options{
 		Config: mail.Config{SMTP: m.SMTP, StartTLS: m.StartTLS, Username: m.Username, Password: m.Password, Sendmail: m.Sendmail},
 		Start: func(argv, _ []string, stdin []byte) (func() (int, error), error) {
-			p, err := host.Start(proc.Spec{Argv: argv, Env: env, Stdin: stdin})
+			p, err := host.Start(proc.Spec{Argv: argv, Env: env, Stdin: stdin, Label: "mail"})
 			if err != nil {
 				return nil, err
 			}

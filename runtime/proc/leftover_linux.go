@@ -90,10 +90,20 @@ func (h *Host) StopLeftovers(recorded []Leftover, grace func(unit string) time.D
 		if l.Run != "" {
 			byRun[l.Run] = g
 		}
-		if l.Cgroup != "" {
+		switch {
+		case l.Cgroup != "" && h.isRunCgroup(l.Cgroup):
 			g.cg = cgroupDir(l.Cgroup)
 			byRun[filepath.Base(l.Cgroup)] = g
-		} else if t, ok := readStat(l.PID); ok && t.running() {
+			continue
+		case l.Cgroup != "":
+			// A journal edited by hand, or damaged: a cgroup that is not a
+			// run's of this Host's name may hold anything.
+			g.c.Reason = "the journal names " + l.Cgroup + " as its cgroup, which is not one of kopf's runs; it was left alone"
+		}
+		if l.PID <= 1 || l.PID == os.Getpid() {
+			continue
+		}
+		if t, ok := readStat(l.PID); ok && t.running() {
 			g.reused, g.leader = t.start != l.StartTicks, t.start == l.StartTicks
 		}
 	}
@@ -140,6 +150,14 @@ func (h *Host) StopLeftovers(recorded []Leftover, grace func(unit string) time.D
 	return out
 }
 
+// isRunCgroup reports whether dir may be a run's cgroup of a Host of this
+// one's name: a directory of a cgroup v2 file system named as runs are,
+// in one named as the Host.
+func (h *Host) isRunCgroup(dir string) bool {
+	_, ok := parseCgroupName(filepath.Base(dir))
+	return ok && filepath.IsAbs(dir) && filepath.Base(filepath.Dir(dir)) == h.name && isCgroup2(filepath.Dir(dir))
+}
+
 // scanned is the Leftover of a run found by a scan, with the unit its
 // name tells.
 func scanned(name, cgroup string) Leftover {
@@ -173,6 +191,12 @@ func (h *Host) findLeftovers(groups []*group, byRun map[string]*group) []*group 
 		}
 	}
 	prefix := h.name + "/"
+	leaders := map[int]*group{} // runs tracked by session, by their process's pid
+	for _, g := range groups {
+		if g.cg == "" && g.c.PID > 1 && !g.reused {
+			leaders[g.c.PID] = g
+		}
+	}
 	for _, t := range all {
 		if t.pid == self || owner[t.pid] != nil {
 			continue
@@ -184,8 +208,8 @@ func (h *Host) findLeftovers(groups []*group, byRun map[string]*group) []*group 
 		// name a new session; a process in it is the run's only if it
 		// carries a KOPF_RUN of this Host's.
 		var g *group
-		for _, r := range groups {
-			if r.inSession(t) && (r.leader || marked) {
+		for _, id := range []int{t.sid, t.pgrp} {
+			if r := leaders[id]; r != nil && r.inSession(t) && (r.leader || marked) {
 				g = r
 				break
 			}
@@ -322,6 +346,8 @@ func (g *group) finish() {
 		g.c.Action, g.c.Reason = LeftoverStopped, "ended after SIGTERM"
 	case g.reused:
 		g.c.Action, g.c.Reason = LeftoverLeftAlone, "the pid belongs to another process now (its start time differs)"
+	case g.c.Reason != "":
+		g.c.Action = LeftoverLeftAlone
 	default:
 		g.c.Action, g.c.Reason = LeftoverGone, "no process of it runs any more"
 	}

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +182,39 @@ func TestStopLeftoversGone(t *testing.T) {
 				t.Errorf("StopLeftovers found runs nobody left: %+v", got)
 			}
 		})
+	}
+}
+
+// A journal names cgroups, and a damaged or edited one may name any: a
+// cgroup that is not a run's of this Host is left alone, whatever it holds.
+func TestStopLeftoversTrustsNoOtherCgroup(t *testing.T) {
+	h := newHostIn(t, testOptions())
+	parent := filepath.Dir(h.Tracking().Dir)
+	victim := filepath.Join(parent, "kopf-test-victim-"+testOptions().Name, "job-x@1")
+	if err := os.MkdirAll(victim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(victim); os.Remove(filepath.Dir(victim)) })
+	sleeper := exec.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	if err := os.WriteFile(filepath.Join(victim, "cgroup.procs"), []byte(strconv.Itoa(sleeper.Process.Pid)), 0); err != nil {
+		t.Fatal(err)
+	}
+	got := h.StopLeftovers([]proc.Leftover{{Unit: "x", Kind: "job", Cgroup: victim}, {Unit: "y", Kind: "job", Cgroup: parent}},
+		func(string) time.Duration { return time.Second })
+	for _, c := range got {
+		if c.Action != proc.LeftoverLeftAlone || !strings.Contains(c.Reason, "not one of kopf's runs") {
+			t.Errorf("StopLeftovers of %s = %s (%s); want left alone", c.Cgroup, c.Action, c.Reason)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if !alive(sleeper.Process.Pid) {
+		t.Errorf("a process in a cgroup that is not kopf's was signalled")
+	}
+	if _, err := os.Stat(victim); err != nil {
+		t.Errorf("a cgroup that is not kopf's was removed: %v", err)
 	}
 }
