@@ -16,97 +16,82 @@ import (
 // A run is everything its process forks, a double-forked grandchild in a
 // session of its own included: Stop ends all of it.
 func TestStopEndsTheWholeRun(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			opts := testOptions()
-			opts.NoCgroups = mode.noCgroups
-			h := newHostIn(t, opts)
-			out := newLines()
-			p := start(t, h, helperSpec(out,
-				"spawn", "group", "10", "spawn", "setsid", "5", "ignoreterm", "pid", "gc", "sleep", "60s", "exit", "0",
-				"say", "ready", "sleep", "60s"))
-			out.waitFor(t, "ready")
-			gc := out.waitForPid(t, "gc")
-			waitUntil(t, "the grandchild to be an orphan of the Host", func() bool { return ppid(gc) == os.Getpid() })
-			p.Stop(200 * time.Millisecond)
-			e := wait(t, p)
-			if e.Signal != syscall.SIGTERM || e.Leftovers != 1 {
-				t.Errorf("Exit = %+v; want SIGTERM, with the grandchild as one leftover", e)
-			}
-			if s := state(gc); s != 0 && s != 'Z' {
-				t.Errorf("the grandchild, which ignores SIGTERM, still runs after the Exit: the run's SIGKILL missed it")
-			}
-		})
-	}
+	inBothModes(t, func(t *testing.T, opts proc.Options, h *proc.Host) {
+		out := newLines()
+		p := start(t, h, helperSpec(out,
+			"spawn", "group", "10", "spawn", "setsid", "5", "ignoreterm", "pid", "gc", "sleep", "60s", "exit", "0",
+			"say", "ready", "sleep", "60s"))
+		out.waitFor(t, "ready")
+		gc := out.waitForPid(t, "gc")
+		waitUntil(t, "the grandchild to be an orphan of the Host", func() bool { return ppid(gc) == os.Getpid() })
+		p.Stop(200 * time.Millisecond)
+		e := wait(t, p)
+		if e.Signal != syscall.SIGTERM || e.Leftovers != 1 {
+			t.Errorf("Exit = %+v; want SIGTERM, with the grandchild as one leftover", e)
+		}
+		if s := state(gc); s != 0 && s != 'Z' {
+			t.Errorf("the grandchild, which ignores SIGTERM, still runs after the Exit: the run's SIGKILL missed it")
+		}
+	})
 }
 
 // When a run's process ends, what it left is stopped — SIGTERM, then
 // SIGKILL after LeftoverGrace — and the Exit counts it and comes after.
 func TestLeftoversOfAnEndedRun(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			opts := testOptions()
-			opts.NoCgroups = mode.noCgroups
-			h := newHostIn(t, opts)
-			out := newLines()
-			s := helperSpec(out,
-				"spawn", "group", "5", "ignoreterm", "pid", "stubborn", "sleep", "60s",
-				"spawn", "setsid", "4", "pid", "gc", "sleep", "60s",
-				"spawn", "group", "4", "pid", "bg", "sleep", "60s",
-				"sleep", "300ms", "exit", "3")
-			s.LeftoverGrace = 200 * time.Millisecond
-			p := start(t, h, s)
-			pids := []int{out.waitForPid(t, "stubborn"), out.waitForPid(t, "gc"), out.waitForPid(t, "bg")}
-			e := wait(t, p)
-			if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Code: 3, Leftovers: 3}, e); diff != "" {
-				t.Errorf("Exit mismatch (-want +got):\n%s", diff)
+	inBothModes(t, func(t *testing.T, opts proc.Options, h *proc.Host) {
+		out := newLines()
+		s := helperSpec(out,
+			"spawn", "group", "5", "ignoreterm", "pid", "stubborn", "sleep", "60s",
+			"spawn", "setsid", "4", "pid", "gc", "sleep", "60s",
+			"spawn", "group", "4", "pid", "bg", "sleep", "60s",
+			"sleep", "300ms", "exit", "3")
+		s.LeftoverGrace = 200 * time.Millisecond
+		p := start(t, h, s)
+		pids := []int{out.waitForPid(t, "stubborn"), out.waitForPid(t, "gc"), out.waitForPid(t, "bg")}
+		e := wait(t, p)
+		if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Code: 3, Leftovers: 3}, e); diff != "" {
+			t.Errorf("Exit mismatch (-want +got):\n%s", diff)
+		}
+		for _, pid := range pids {
+			if s := state(pid); s != 0 && s != 'Z' {
+				t.Errorf("leftover %d still runs after the Exit", pid)
 			}
-			for _, pid := range pids {
-				if s := state(pid); s != 0 && s != 'Z' {
-					t.Errorf("leftover %d still runs after the Exit", pid)
-				}
+		}
+		if cg := p.Cgroup(); cg != "" {
+			if _, err := os.Stat(cg); err == nil {
+				t.Errorf("the run's cgroup %s is still there after its Exit", cg)
 			}
-			if cg := p.Cgroup(); cg != "" {
-				if _, err := os.Stat(cg); err == nil {
-					t.Errorf("the run's cgroup %s is still there after its Exit", cg)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // KeepLeftovers leaves them running; they are kopf's orphans then, which
 // KillOrphans ends, and the run's cgroup goes once they are gone.
 func TestKeepLeftovers(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			opts := testOptions()
-			opts.NoCgroups = mode.noCgroups
-			h := newHostIn(t, opts)
-			out := newLines()
-			s := helperSpec(out, "spawn", "setsid", "4", "pid", "daemon", "sleep", "60s", "sleep", "200ms", "exit", "0")
-			s.KeepLeftovers = true
-			p := start(t, h, s)
-			daemon := out.waitForPid(t, "daemon")
-			if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Kept: 1}, wait(t, p)); diff != "" {
-				t.Errorf("Exit mismatch (-want +got):\n%s", diff)
+	inBothModes(t, func(t *testing.T, opts proc.Options, h *proc.Host) {
+		out := newLines()
+		s := helperSpec(out, "spawn", "setsid", "4", "pid", "daemon", "sleep", "60s", "sleep", "200ms", "exit", "0")
+		s.KeepLeftovers = true
+		p := start(t, h, s)
+		daemon := out.waitForPid(t, "daemon")
+		if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Kept: 1}, wait(t, p)); diff != "" {
+			t.Errorf("Exit mismatch (-want +got):\n%s", diff)
+		}
+		if !alive(daemon) {
+			t.Fatalf("the kept leftover %d was stopped", daemon)
+		}
+		cg := p.Cgroup()
+		if cg != "" {
+			if _, err := os.Stat(cg); err != nil {
+				t.Errorf("the cgroup of a run whose leftover runs is gone: %v", err)
 			}
-			if !alive(daemon) {
-				t.Fatalf("the kept leftover %d was stopped", daemon)
-			}
-			cg := p.Cgroup()
-			if cg != "" {
-				if _, err := os.Stat(cg); err != nil {
-					t.Errorf("the cgroup of a run whose leftover runs is gone: %v", err)
-				}
-			}
-			h.KillOrphans(time.Second)
-			waitUntil(t, "the kept leftover to be stopped", func() bool { return gone(daemon) })
-			if cg != "" {
-				waitUntil(t, "the kept run's cgroup to be removed", func() bool { _, err := os.Stat(cg); return err != nil })
-			}
-		})
-	}
+		}
+		h.KillOrphans(time.Second)
+		waitUntil(t, "the kept leftover to be stopped", func() bool { return gone(daemon) })
+		if cg != "" {
+			waitUntil(t, "the kept run's cgroup to be removed", func() bool { _, err := os.Stat(cg); return err != nil })
+		}
+	})
 }
 
 // Signal is for the run's process only: a SIGHUP to reload must not reach
