@@ -147,6 +147,9 @@ func parseCronField(kind int, f string) ([]int, error) {
 			if b, err = cronValue(kind, y); err != nil {
 				return nil, err
 			}
+			if kind == 4 && b == 0 && a > 0 {
+				b = 7 // a day-of-week range may end at Sunday written 0 (cronie's PR #200)
+			}
 			if a > b {
 				return nil, fmt.Errorf("range %s runs backwards", span)
 			}

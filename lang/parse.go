@@ -354,6 +354,12 @@ func (b *builder) field(k FieldKind, items []*gItem) Field {
 		default:
 			r.Lo, r.LoName = b.value(k, it.Lo)
 			r.Hi, r.HiName = b.value(k, it.Hi)
+			if k == DayOfWeek && r.Hi == 0 && r.Lo > 0 {
+				// Sunday ends the week as 7 as well as starting it as 0:
+				// sat-sun and 5-0 run to Sunday, as in cronie since 2025
+				// (its get_range, PR #200).
+				r.Hi = 7
+			}
 			if r.Lo > r.Hi {
 				b.errorf(it.Pos, "range %s runs backwards; cron ranges do not wrap around, write %s", r, wrapHint(k, r))
 			}
