@@ -75,6 +75,7 @@ func Compile(ast *lang.Schedule, loc *time.Location) (*Schedule, error) {
 	s := &Schedule{loc: loc, sources: []string{ast.String()}, warnings: c.warnings}
 	for _, t := range c.terms {
 		t.days.prepare()
+		t.setDST(DST{})
 		if !t.clock.seal().empty() && !t.days.empty() {
 			s.terms = append(s.terms, t)
 		}

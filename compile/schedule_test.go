@@ -174,6 +174,22 @@ func TestDST(t *testing.T) {
 			[]string{"2026-10-04T02:30:00+11:00", "2026-10-05T02:15:00+11:00"}},
 		{"--tz style default zone via TZ=", "TZ=Europe/Berlin 30 2 * * *", "2026-03-28T12:00:00Z",
 			[]string{"2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"}},
+		// A search from the last second before the gap still sees the
+		// fire the gap moved to its end.
+		{"from the last second before the gap", "CRON_TZ=America/New_York 30 2 * * *", "2020-03-08T06:59:59Z",
+			[]string{"2020-03-08T03:00:00-04:00", "2020-03-09T02:30:00-04:00"}},
+		{"from a fraction of a second before the gap", "CRON_TZ=America/New_York 30 2 * * *", "2020-03-08T06:59:59.75Z",
+			[]string{"2020-03-08T03:00:00-04:00"}},
+		{"from the last second, every-language", "every 1d @ 02:30 in America/New_York", "2020-03-08T06:59:59Z",
+			[]string{"2020-03-08T03:00:00-04:00"}},
+		{"from the last second, Berlin", "TZ=Europe/Berlin 30 2 * * *", "2026-03-29T00:59:59Z",
+			[]string{"2026-03-29T03:00:00+02:00"}},
+		{"from the last second, a 30-minute shift", "CRON_TZ=Australia/Lord_Howe 15 2 * * *", "2026-10-03T15:29:59Z",
+			[]string{"2026-10-04T02:30:00+11:00"}},
+		{"from the last second, a midnight gap", "CRON_TZ=America/Sao_Paulo 0 0 * * *", "2018-11-04T02:59:59Z",
+			[]string{"2018-11-04T01:00:00-02:00", "2018-11-05T00:00:00-02:00"}},
+		{"the instant the gap ends is not in the past", "CRON_TZ=America/New_York 30 2 * * *", "2020-03-08T07:00:00Z",
+			[]string{"2020-03-09T02:30:00-04:00"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -362,5 +378,83 @@ func TestDSTNotes(t *testing.T) {
 		if diff := cmp.Diff(tt.want, mustParse(t, tt.src).DSTNotes(from)); diff != "" {
 			t.Errorf("DSTNotes(%q) (-want +got):\n%s", tt.src, diff)
 		}
+	}
+}
+
+// Each DST policy, in America/New_York around the 2026 changes (spring
+// forward 2026-03-08 at 07:00Z, 02:00 EST -> 03:00 EDT; fall back
+// 2026-11-01 at 06:00Z, 02:00 EDT -> 01:00 EST).
+func TestDSTPolicy(t *testing.T) {
+	tests := []struct {
+		name, src string
+		p         compile.DST
+		from      string
+		want      []string
+	}{
+		{"gap skip drops a fixed time", "30 2 * * *", compile.DST{Gap: compile.GapSkip}, "2026-03-07T12:00:00Z",
+			[]string{"2026-03-09T02:30:00-04:00"}},
+		{"gap shift is cronie's for a fixed time", "30 2 * * *", compile.DST{Gap: compile.GapShift}, "2026-03-07T12:00:00Z",
+			[]string{"2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"}},
+		{"gap shift fires a wildcard's lost times once", "*/30 2 * * *", compile.DST{Gap: compile.GapShift}, "2026-03-07T12:00:00Z",
+			[]string{"2026-03-08T03:00:00-04:00", "2026-03-09T02:00:00-04:00"}},
+		{"gap shift from the last second before the gap", "*/30 2 * * *", compile.DST{Gap: compile.GapShift}, "2026-03-08T06:59:59Z",
+			[]string{"2026-03-08T03:00:00-04:00"}},
+		{"overlap second", "30 1 * * *", compile.DST{Overlap: compile.OverlapSecond}, "2026-10-31T12:00:00Z",
+			[]string{"2026-11-01T01:30:00-05:00", "2026-11-02T01:30:00-05:00"}},
+		{"overlap second from inside the first pass", "30 1 * * *", compile.DST{Overlap: compile.OverlapSecond}, "2026-11-01T05:40:00Z",
+			[]string{"2026-11-01T01:30:00-05:00"}},
+		{"overlap second at the start of the overlap", "0 1 * * *", compile.DST{Overlap: compile.OverlapSecond}, "2026-10-31T12:00:00Z",
+			[]string{"2026-11-01T01:00:00-05:00"}},
+		{"overlap second leaves a time after the overlap alone", "0 2 * * *", compile.DST{Overlap: compile.OverlapSecond}, "2026-10-31T12:00:00Z",
+			[]string{"2026-11-01T02:00:00-05:00"}},
+		{"overlap both for a fixed time", "30 1 * * *", compile.DST{Overlap: compile.OverlapBoth}, "2026-10-31T12:00:00Z",
+			[]string{"2026-11-01T01:30:00-04:00", "2026-11-01T01:30:00-05:00", "2026-11-02T01:30:00-05:00"}},
+		{"overlap first for a wildcard", "30 * * * *", compile.DST{Overlap: compile.OverlapFirst}, "2026-11-01T04:00:00Z",
+			[]string{"2026-11-01T00:30:00-04:00", "2026-11-01T01:30:00-04:00", "2026-11-01T02:30:00-05:00"}},
+		{"overlap second for a wildcard", "30 * * * *", compile.DST{Overlap: compile.OverlapSecond}, "2026-11-01T04:00:00Z",
+			[]string{"2026-11-01T00:30:00-04:00", "2026-11-01T01:30:00-05:00", "2026-11-01T02:30:00-05:00"}},
+		{"every-language under a policy", "every 1d @ 01:30", compile.DST{Gap: compile.GapSkip, Overlap: compile.OverlapBoth}, "2026-10-31T12:00:00Z",
+			[]string{"2026-11-01T01:30:00-04:00", "2026-11-01T01:30:00-05:00"}},
+	}
+	ny, err := compile.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := compile.ParseIn(tt.src, ny)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := next(t, s.WithDST(tt.p), tt.from, len(tt.want))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("%q under %s after %s (-want +got):\n%s", tt.src, tt.p, tt.from, diff)
+			}
+		})
+	}
+	// WithDST makes a new schedule: the old one keeps cronie's rule.
+	s := mustParse(t, "CRON_TZ=America/New_York 30 2 * * *")
+	s.WithDST(compile.DST{Gap: compile.GapSkip})
+	if got := next(t, s, "2026-03-07T12:00:00Z", 1); got[0] != "2026-03-08T03:00:00-04:00" {
+		t.Errorf("WithDST changed the schedule it was called on: %v", got)
+	}
+}
+
+func TestParseDSTPolicy(t *testing.T) {
+	for _, s := range []string{"shift", "skip"} {
+		if g, err := compile.ParseGap(s); err != nil || g.String() != s {
+			t.Errorf("ParseGap(%q) = %v, %v", s, g, err)
+		}
+	}
+	for _, s := range []string{"first", "second", "both"} {
+		if o, err := compile.ParseOverlap(s); err != nil || o.String() != s {
+			t.Errorf("ParseOverlap(%q) = %v, %v", s, o, err)
+		}
+	}
+	if _, err := compile.ParseGap("later"); err == nil || err.Error() != `unknown gap policy "later"; expected shift or skip` {
+		t.Errorf("ParseGap(later) = %v", err)
+	}
+	if _, err := compile.ParseOverlap(""); err == nil {
+		t.Errorf("ParseOverlap of nothing succeeded")
 	}
 }

@@ -6,12 +6,18 @@ type term struct {
 	days  days
 	clock *clock
 	zone  *zone
-	// fixed selects cronie's DST policy for fixed-time schedules: a time
-	// swallowed by a spring-forward gap fires once when the gap ends, and a
-	// time repeated by a fall-back overlap fires only on its first pass.
-	// Wildcard terms (fixed false) fire at every instant whose wall clock
-	// matches: gap times are lost and overlap times fire twice.
+	// fixed says the term is a fixed-time schedule, for cronie's DST
+	// rule: a time swallowed by a spring-forward gap fires once when the
+	// gap ends, and a time repeated by a fall-back overlap fires only on
+	// its first pass. Wildcard terms (fixed false) fire at every instant
+	// whose wall clock matches: gap times are lost and overlap times fire
+	// twice.
 	fixed bool
+	// The DST policy in force, cronie's from fixed unless WithDST chose:
+	// shift fires a swallowed time as the gap ends; overlap is which pass
+	// of a repeated time fires (never OverlapCronie).
+	shift   bool
+	overlap Overlap
 }
 
 // nextWall returns the first wall-clock second >= w (seconds since
@@ -49,9 +55,17 @@ const maxSpans = 1 << 16
 func (t *term) next(u int64) (int64, bool) {
 	var cached, cachedFrom int64 = 0, noEnd // a wall time found earlier, valid for searches from cachedFrom on
 	sp := t.zone.at(u)
+	if t.shift && u == sp.start && sp.prev < sp.off {
+		// u is the instant a spring-forward gap ends, where a time the gap
+		// swallowed fires: the loop below only sees the gap when it
+		// crosses into this span from the one before.
+		if w, ok := t.nextWall(sp.start + sp.prev); ok && w < sp.start+sp.off {
+			return u, true
+		}
+	}
 	for range maxSpans {
 		from := u + sp.off
-		if t.fixed && sp.prev > sp.off {
+		if t.overlap == OverlapFirst && sp.prev > sp.off {
 			// Just after a fall-back: the wall times up to start+prev were
 			// already passed once, before the change.
 			from = max(from, sp.start+sp.prev)
@@ -67,13 +81,23 @@ func (t *term) next(u int64) (int64, bool) {
 			cached, cachedFrom = w, from
 		}
 		if sp.end == noEnd || w < sp.end+sp.off {
-			return w - sp.off, true
+			if t.overlap != OverlapSecond || sp.end == noEnd {
+				return w - sp.off, true
+			}
+			// A time that the next span's fall-back repeats fires on its
+			// second pass, in that span.
+			nx := t.zone.after(sp)
+			if nx.off >= sp.off || w < sp.end+nx.off {
+				return w - sp.off, true
+			}
+			u, sp = nx.start, nx
+			continue
 		}
 		// w lies beyond this span. If the next span starts with a
-		// spring-forward gap that swallowed w, a fixed term fires as
+		// spring-forward gap that swallowed w, a shifting term fires as
 		// the gap ends.
 		nx := t.zone.after(sp)
-		if t.fixed && nx.off > sp.off && w < sp.end+nx.off {
+		if t.shift && nx.off > sp.off && w < sp.end+nx.off {
 			return sp.end, true
 		}
 		if nx.start+nx.off >= cachedFrom {

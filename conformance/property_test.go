@@ -67,7 +67,11 @@ func TestCronProperty(t *testing.T) {
 			src = "TZ=" + zoneName(loc) + " " + line
 			loc = time.UTC
 		}
-		if msg := checkLine(line, src, loc, w); msg != "" {
+		var p compile.DST
+		if w.dst && r.IntN(2) == 0 {
+			p = compile.DST{Gap: compile.Gap(r.IntN(3)), Overlap: compile.Overlap(r.IntN(4))}
+		}
+		if msg := checkLine(line, src, loc, w, p); msg != "" {
 			t.Errorf("seed %d case %d: %s", seed, i, msg)
 			if failures++; failures == 10 {
 				t.Fatalf("stopping after %d failures", failures)
@@ -88,12 +92,12 @@ var strangeZones = []string{
 // checkLine compiles src (line with perhaps a zone prefix) in loc and
 // compares it with the reference for line in w.loc; it returns what went
 // wrong, or "".
-func checkLine(line, src string, loc *time.Location, w window) string {
+func checkLine(line, src string, loc *time.Location, w window, p compile.DST) string {
 	sp, err := parseCron(line)
 	if err != nil {
 		return fmt.Sprintf("generator made a line the reference rejects: %v", err)
 	}
-	where := fmt.Sprintf("%q in %s after %s until %s", src, zoneName(w.loc), w.after.Format(time.RFC3339), w.end.Format(time.RFC3339))
+	where := fmt.Sprintf("%q in %s after %s until %s, DST policy %s", src, zoneName(w.loc), w.after.Format(time.RFC3339), w.end.Format(time.RFC3339), p)
 	s, err := compile.ParseIn(src, loc)
 	if err != nil {
 		if errors.Is(err, compile.ErrNever) && refNever(sp) {
@@ -104,8 +108,18 @@ func checkLine(line, src string, loc *time.Location, w window) string {
 	if refNever(sp) {
 		return fmt.Sprintf("%s: compiled, but no day in 400 years matches", where)
 	}
-	want := refFires(sp, w.loc, w.after, w.end, w.limit)
-	got, err := collect(s, w.after, w.end, w.limit)
+	rp := sp.cronie()
+	switch p.Gap {
+	case compile.GapShift:
+		rp.shift = true
+	case compile.GapSkip:
+		rp.shift = false
+	}
+	if p.Overlap != compile.OverlapCronie {
+		rp.overlap = p.Overlap.String()
+	}
+	want := refFiresWith(sp, rp, w.loc, w.after, w.end, w.limit)
+	got, err := collect(s.WithDST(p), w.after, w.end, w.limit)
 	if err != nil {
 		return fmt.Sprintf("%s: %v", where, err)
 	}
@@ -371,7 +385,7 @@ func TestRareSchedulesAcrossYearsOfDST(t *testing.T) {
 	}
 	for _, loc := range zones {
 		for _, line := range lines {
-			if msg := checkLine(line, line, loc, window{loc: loc, after: after, end: end, limit: 400}); msg != "" {
+			if msg := checkLine(line, line, loc, window{loc: loc, after: after, end: end, limit: 400}, compile.DST{}); msg != "" {
 				t.Error(msg)
 			}
 		}

@@ -252,22 +252,45 @@ func (o *offsets) at(u int64) int64 {
 	return o.off
 }
 
+// refPolicy is a DST policy as the reference applies it: shift fires a
+// time a spring-forward gap swallowed at the first instant after the gap;
+// overlap is "first", "second" or "both", the passes of a time a
+// fall-back repeats that fire.
+type refPolicy struct {
+	shift   bool
+	overlap string
+}
+
+// cronie is cronie's policy for the line: shift and first for a fixed
+// line, no shift and both for a wildcard one.
+func (sp *cronSpec) cronie() refPolicy {
+	if sp.fixed {
+		return refPolicy{shift: true, overlap: "first"}
+	}
+	return refPolicy{overlap: "both"}
+}
+
 // refFires returns, in order, the instants strictly after after and not
-// after end at which sp fires in loc, at most limit of them (limit <= 0: no
-// limit). It walks real time a minute at a time and applies the DST policy
-// literally:
+// after end at which sp fires in loc under cronie's DST policy, at most
+// limit of them (limit <= 0: no limit).
+func refFires(sp *cronSpec, loc *time.Location, after, end time.Time, limit int) []instant {
+	return refFiresWith(sp, sp.cronie(), loc, after, end, limit)
+}
+
+// refFiresWith is refFires under policy p. It walks real time a minute at
+// a time and applies the policy literally:
 //
-//   - a wildcard line fires at every instant whose wall clock matches, so a
-//     time inside a spring-forward gap is lost and a time inside a fall-back
-//     overlap fires twice;
-//   - a fixed line fires at an instant whose wall clock matches only if no
-//     earlier instant showed the same wall time (the first pass), and also
-//     at the first instant after a gap that swallowed a matching wall time.
+//   - a time whose wall clock matches fires at every instant that shows it
+//     ("both"), only at the first ("first": no earlier instant showed the
+//     same wall time), or only at the last ("second": no later instant
+//     will);
+//   - with shift, the first instant after a gap that swallowed a matching
+//     wall time fires too.
 //
 // Days that cannot match are stepped over whole when the zone's offset holds
 // until the day ends, which keeps searches of several years cheap without
 // changing the answer.
-func refFires(sp *cronSpec, loc *time.Location, after, end time.Time, limit int) []instant {
+func refFiresWith(sp *cronSpec, p refPolicy, loc *time.Location, after, end time.Time, limit int) []instant {
 	m := &wallMatcher{sp: sp}
 	zo := &offsets{loc: loc}
 	a, e := after.Unix(), end.Unix()
@@ -279,9 +302,16 @@ func refFires(sp *cronSpec, loc *time.Location, after, end time.Time, limit int)
 	var out []instant
 	for ; u <= e; u += 60 {
 		w := u + zo.at(u)
-		fire := sp.fixed && w-prev > 60 && m.gapMatches(prev, w)
-		if m.matches(w) && (!sp.fixed || w > maxWall) {
-			fire = true
+		fire := p.shift && w-prev > 60 && m.gapMatches(prev, w)
+		if m.matches(w) {
+			switch p.overlap {
+			case "both":
+				fire = true
+			case "first":
+				fire = fire || w > maxWall
+			case "second":
+				fire = fire || !shownLater(loc, u, w)
+			}
 		}
 		if fire && u > a {
 			out = append(out, instant(u))
@@ -304,6 +334,23 @@ func refFires(sp *cronSpec, loc *time.Location, after, end time.Time, limit int)
 		}
 	}
 	return out
+}
+
+// shownLater reports whether an instant after u, within a day and a half,
+// shows the wall time w again: only after a fall-back can one. It looks
+// minute by minute where the offset changes in that time.
+func shownLater(loc *time.Location, u, w int64) bool {
+	zo := &offsets{loc: loc}
+	zo.at(u)
+	if zo.end > u+36*3600 {
+		return false
+	}
+	for v := u + 60; v <= u+36*3600; v += 60 {
+		if v+zo.at(v) == w {
+			return true
+		}
+	}
+	return false
 }
 
 // gapMatches reports whether a wall time strictly between prev and w (a

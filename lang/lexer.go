@@ -18,7 +18,9 @@ import (
 //   - Duration ends at a word boundary, so "5mon" is not the duration 5m
 //     followed by "on"; it falls through to Number and Word and is reported.
 //   - Zone before Word: "Europe/Berlin" is one token. A zone needs a slash and
-//     a letter after it, so the cron field "mon-fri/2" stays three tokens.
+//     a letter after it, so the cron field "mon-fri/2" stays three tokens;
+//     or letters followed at once by a digit or "+" (the POSIX-style names
+//     EST5EDT, CST6CDT, GMT+0), which no crontab field or every-word is.
 var lexRules = []lexer.SimpleRule{
 	{Name: "Comment", Pattern: `#[^\n]*`},
 	{Name: "Space", Pattern: `[ \t\r\n]+`},
@@ -26,7 +28,7 @@ var lexRules = []lexer.SimpleRule{
 	{Name: "Clock", Pattern: `[0-9]+:[0-9]+(:[0-9]+)?`},
 	{Name: "Duration", Pattern: `([0-9]+[smhdw])+\b`},
 	{Name: "Number", Pattern: `[0-9]+`},
-	{Name: "Zone", Pattern: `[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z][A-Za-z0-9_+\-]*)+`},
+	{Name: "Zone", Pattern: `[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z][A-Za-z0-9_+\-]*)+|[A-Za-z]+[0-9+][A-Za-z0-9_+\-]*`},
 	{Name: "Word", Pattern: `[A-Za-z_]+`},
 	{Name: "Punct", Pattern: `[@*/,=\-]`},
 }

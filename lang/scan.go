@@ -187,7 +187,9 @@ func durationLen(s string) int {
 	return 0
 }
 
-// zoneLen matches [A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z][A-Za-z0-9_+-]*)+.
+// zoneLen matches [A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z][A-Za-z0-9_+-]*)+, or
+// else [A-Za-z]+[0-9+][A-Za-z0-9_+-]*, as the regular expression's
+// alternation does: the first alternative wins where it matches.
 func zoneLen(s string) int {
 	i := span(s, 1, isZoneByte)
 	segments := 0
@@ -195,8 +197,11 @@ func zoneLen(s string) int {
 		i = span(s, i+2, isZoneByte)
 		segments++
 	}
-	if segments == 0 {
-		return 0
+	if segments > 0 {
+		return i
 	}
-	return i
+	if j := span(s, 0, isLetter); j < len(s) && (isDigit(s[j]) || s[j] == '+') {
+		return span(s, j+1, isZoneByte)
+	}
+	return 0
 }
