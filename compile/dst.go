@@ -7,8 +7,10 @@ import (
 
 // DSTNotes describes, in words, what the DST changes of the year after from
 // do to the schedule: wall times that a spring-forward gap swallows or a
-// fall-back overlap repeats, and what kopf does with them. It reports the
-// first gap and the first overlap that touch the schedule, for `kopf check`.
+// fall-back overlap repeats, what the schedule's DST policy does with them,
+// and, one line each, what the other policies would do instead. It reports
+// the first gap and the first overlap that touch the schedule, for `kopf
+// check`.
 func (s *Schedule) DSTNotes(from time.Time) []string {
 	var notes []string
 	seen := map[string]bool{}
@@ -38,25 +40,59 @@ func (t *term) dstNotes(from, to int64) []string {
 		lo, hi := sp.end+min(sp.off, nx.off), sp.end+max(sp.off, nx.off)
 		if w, ok := t.nextWall(lo); ok && w < hi {
 			day := time.Unix(w, 0).UTC().Format("2006-01-02")
-			wall := time.Unix(w, 0).UTC().Format("15:04:05")
 			where := t.zone.loc.String()
+			// A fixed-time term names its one time; a wildcard one the
+			// stretch of wall time the change affects.
+			what := fmt.Sprintf("on %s the wall times from %s to %s", day, time.Unix(lo, 0).UTC().Format("15:04"), time.Unix(hi, 0).UTC().Format("15:04"))
+			if t.fixed {
+				what = fmt.Sprintf("on %s %s", day, time.Unix(w, 0).UTC().Format("15:04:05"))
+			}
 			switch {
 			case nx.off > sp.off && !gap:
 				gap = true
-				if t.fixed {
-					notes = append(notes, fmt.Sprintf("on %s %s does not exist in %s (clocks go forward); this fire time moves to %s",
-						day, wall, where, time.Unix(sp.end, 0).In(t.zone.loc).Format("15:04:05 MST")))
-				} else {
-					notes = append(notes, fmt.Sprintf("on %s the wall times from %s to %s do not exist in %s (clocks go forward); fire times in between are skipped",
-						day, time.Unix(lo, 0).UTC().Format("15:04"), time.Unix(hi, 0).UTC().Format("15:04"), where))
+				at := time.Unix(sp.end, 0).In(t.zone.loc).Format("15:04:05 MST")
+				do := func(shift bool) string {
+					switch {
+					case t.fixed && shift:
+						return "this fire time moves to " + at
+					case t.fixed:
+						return "this fire time is skipped that day"
+					case shift:
+						return "fire times in between fire once, at " + at
+					}
+					return "fire times in between are skipped"
+				}
+				verb := "does not exist"
+				if !t.fixed {
+					verb = "do not exist"
+				}
+				notes = append(notes, fmt.Sprintf("%s %s in %s (clocks go forward); %s", what, verb, where, do(t.shift)))
+				for _, g := range []Gap{GapShift, GapSkip} {
+					if (g == GapShift) != t.shift {
+						notes = append(notes, fmt.Sprintf("with dst gap %q instead, %s", g, do(g == GapShift)))
+					}
 				}
 			case nx.off < sp.off && !overlap:
 				overlap = true
-				if t.fixed {
-					notes = append(notes, fmt.Sprintf("on %s %s happens twice in %s (clocks go back); this schedule fires on the first pass only", day, wall, where))
-				} else {
-					notes = append(notes, fmt.Sprintf("on %s the wall times from %s to %s happen twice in %s (clocks go back); fire times in between fire twice",
-						day, time.Unix(lo, 0).UTC().Format("15:04"), time.Unix(hi, 0).UTC().Format("15:04"), where))
+				do := func(o Overlap) string {
+					pass := map[Overlap]string{OverlapFirst: "on the first pass only", OverlapSecond: "on the second pass only", OverlapBoth: "on both passes"}[o]
+					if t.fixed {
+						return "this schedule fires " + pass
+					}
+					if o == OverlapBoth {
+						return "fire times in between fire twice"
+					}
+					return "fire times in between fire " + pass
+				}
+				verb := "happens twice"
+				if !t.fixed {
+					verb = "happen twice"
+				}
+				notes = append(notes, fmt.Sprintf("%s %s in %s (clocks go back); %s", what, verb, where, do(t.overlap)))
+				for _, o := range []Overlap{OverlapFirst, OverlapSecond, OverlapBoth} {
+					if o != t.overlap {
+						notes = append(notes, fmt.Sprintf("with dst overlap %q instead, %s", o, do(o)))
+					}
 				}
 			}
 		}

@@ -359,24 +359,40 @@ func TestDSTNotes(t *testing.T) {
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		src  string
+		p    compile.DST
 		want []string
 	}{
-		{"CRON_TZ=America/New_York 30 2 * * *", []string{
+		{"CRON_TZ=America/New_York 30 2 * * *", compile.DST{}, []string{
 			"on 2026-03-08 02:30:00 does not exist in America/New_York (clocks go forward); this fire time moves to 03:00:00 EDT",
+			`with dst gap "skip" instead, this fire time is skipped that day`,
 		}},
-		{"CRON_TZ=America/New_York 30 1 * * *", []string{
+		{"CRON_TZ=America/New_York 30 1 * * *", compile.DST{}, []string{
 			"on 2026-11-01 01:30:00 happens twice in America/New_York (clocks go back); this schedule fires on the first pass only",
+			`with dst overlap "second" instead, this schedule fires on the second pass only`,
+			`with dst overlap "both" instead, this schedule fires on both passes`,
 		}},
-		{"CRON_TZ=America/New_York */20 * * * *", []string{
+		{"CRON_TZ=America/New_York */20 * * * *", compile.DST{}, []string{
 			"on 2026-03-08 the wall times from 02:00 to 03:00 do not exist in America/New_York (clocks go forward); fire times in between are skipped",
+			`with dst gap "shift" instead, fire times in between fire once, at 03:00:00 EDT`,
 			"on 2026-11-01 the wall times from 01:00 to 02:00 happen twice in America/New_York (clocks go back); fire times in between fire twice",
+			`with dst overlap "first" instead, fire times in between fire on the first pass only`,
+			`with dst overlap "second" instead, fire times in between fire on the second pass only`,
 		}},
-		{"CRON_TZ=America/New_York 0 12 * * *", nil},
-		{"30 2 * * *", nil},
+		{"CRON_TZ=America/New_York 30 2 * * *", compile.DST{Gap: compile.GapSkip}, []string{
+			"on 2026-03-08 02:30:00 does not exist in America/New_York (clocks go forward); this fire time is skipped that day",
+			`with dst gap "shift" instead, this fire time moves to 03:00:00 EDT`,
+		}},
+		{"CRON_TZ=America/New_York 30 1 * * *", compile.DST{Overlap: compile.OverlapSecond}, []string{
+			"on 2026-11-01 01:30:00 happens twice in America/New_York (clocks go back); this schedule fires on the second pass only",
+			`with dst overlap "first" instead, this schedule fires on the first pass only`,
+			`with dst overlap "both" instead, this schedule fires on both passes`,
+		}},
+		{"CRON_TZ=America/New_York 0 12 * * *", compile.DST{}, nil},
+		{"30 2 * * *", compile.DST{}, nil},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, mustParse(t, tt.src).DSTNotes(from)); diff != "" {
-			t.Errorf("DSTNotes(%q) (-want +got):\n%s", tt.src, diff)
+		if diff := cmp.Diff(tt.want, mustParse(t, tt.src).WithDST(tt.p).DSTNotes(from)); diff != "" {
+			t.Errorf("DSTNotes(%q) under %s (-want +got):\n%s", tt.src, tt.p, diff)
 		}
 	}
 }

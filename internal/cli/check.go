@@ -18,7 +18,7 @@ import (
 
 var checkCmd = &command{
 	name:     "check",
-	synopsis: "[--tz ZONE] [--after TIME] [-e SCHEDULE ...] [--services DIR]... [--scripts DIR]... [FILE ...]",
+	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [-e SCHEDULE ...] [--services DIR]... [--scripts DIR]... [FILE ...]",
 	summary:  "lint schedules and config files",
 	help: `Checks each SCHEDULE given with -e, in either dialect, and each config FILE
 (JSON or YAML, see docs/config.md), and prints their errors and warnings on
@@ -39,10 +39,12 @@ each services file on its own, then what spans them — a name defined twice
 (both places named), a trigger to a job of another source, a trigger cycle:
   kopf check --services /etc/kopf/services kopf.json
 For a schedule in a zone with daylight saving time, notes say which of its
-wall times the DST changes of the year after TIME skip or repeat, and what
-kopf does then:
+wall times the DST changes of the year after TIME skip or repeat, what kopf
+does then under the schedule's DST policy, and, one line each, what the
+other policies would do:
   kopf check --tz America/New_York -e '30 2 * * *'
   note: on 2026-03-08 02:30:00 does not exist in America/New_York (clocks …
+  note: with dst gap "skip" instead, this fire time is skipped that day
 With KOPF_CARET=1, or when stderr is a terminal, each message is followed by
 the source line and a caret under the column (KOPF_CARET=0 turns that off).
 Flags:
@@ -52,6 +54,8 @@ Flags:
                schedules use their job's timezone
   --after TIME start of the year the DST notes cover, an RFC 3339 time
                like 2026-01-01T00:00:00Z (default now)
+  --dst-gap P, --dst-overlap P  the DST policy of the -e schedules, as for
+               kopf next; a config file's jobs have their own "dst"
   --services DIR  a services directory to check with FILE; repeat for more
   --scripts DIR   a scripts directory to check with FILE; repeat for more
 Exit status: 0 when every schedule and file is valid (warnings allowed), 1
@@ -72,6 +76,7 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	var srcs schedules
 	fs.Var(&srcs, "e", "")
 	times := addTimeFlags(fs)
+	dst := addDSTFlags(fs)
 	services, scripts := sourceFlags(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -88,6 +93,10 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	policy, err := dst.resolve()
+	if err != nil {
+		return err
+	}
 	failed := false
 	for i, src := range srcs {
 		prefix := ""
@@ -99,7 +108,7 @@ func runCheck(_ context.Context, e *env, args []string) error {
 			failed = true
 			continue
 		}
-		for _, note := range s.DSTNotes(after) {
+		for _, note := range s.WithDST(policy).DSTNotes(after) {
 			fmt.Fprintf(e.stderr, "%snote: %s\n", prefix, note)
 		}
 	}

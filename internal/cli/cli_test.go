@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"errors"
+	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -77,6 +78,8 @@ func removeCgroupTree(dir string) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite the files the scripts compare output with (cmp) to what the commands printed")
+
 // TestScripts runs testdata/script/*.txtar. Besides testscript's commands
 // they have "exits CODE command [args...]", which runs the command like exec
 // and fails unless it exits with CODE: kopf's statuses 1 and 2 mean
@@ -84,6 +87,7 @@ func removeCgroupTree(dir string) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
+		UpdateScripts:       *update,
 		RequireExplicitExec: true,
 		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": exits},
 	})

@@ -13,7 +13,7 @@ import (
 
 var nextCmd = &command{
 	name:     "next",
-	synopsis: "[--tz ZONE] [--after TIME] [-n N] SCHEDULE | --job NAME [-n N] [--socket PATH]",
+	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [-n N] SCHEDULE | --job NAME [-n N] [--socket PATH]",
 	summary:  "print the next fire times of a schedule",
 	help: `Prints the next N fire times of SCHEDULE strictly after TIME, one per line
 on stdout, in RFC 3339 with the UTC offset of the schedule's zone at that
@@ -33,6 +33,13 @@ Flags, before or after SCHEDULE:
   --tz ZONE     zone for a schedule that names none: an IANA name, UTC or
                 Local, the machine's zone (default UTC)
   --after TIME  an RFC 3339 time like 2026-03-07T12:00:00Z (default now)
+  --dst-gap P   what a wall time a spring-forward gap swallows does: shift
+                (fire once as the gap ends) or skip (do not fire); default
+                cronie's rule: shift for fixed-time schedules, skip for
+                wildcard ones (docs/language.md)
+  --dst-overlap P  which pass of a wall time a fall-back repeats fires:
+                first, second or both; default cronie's rule: first for
+                fixed-time schedules, both for wildcard ones
   -n N          how many fire times, at least 1 (default 10); fewer are
                 printed if the schedule has no more
   --job NAME    a job of the running kopf instead of SCHEDULE
@@ -52,6 +59,7 @@ that never fires, 2 for a usage error.
 func runNext(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("next")
 	times := addTimeFlags(fs)
+	dst := addDSTFlags(fs)
 	n := fs.Int("n", 10, "")
 	job := fs.String("job", "", "")
 	socket := socketFlag(fs)
@@ -74,10 +82,15 @@ func runNext(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	policy, err := dst.resolve()
+	if err != nil {
+		return err
+	}
 	s := e.lint("", pos[0], loc)
 	if s == nil {
 		return errFailed
 	}
+	s = s.WithDST(policy)
 	// Formatting into one reused buffer and writing through bufio keeps
 	// "kopf next -n 100000" at the cost of Next itself.
 	w := bufio.NewWriterSize(e.stdout, 32<<10)
@@ -98,13 +111,13 @@ func runNext(ctx context.Context, e *env, args []string) error {
 func (e *env) nextOfJob(ctx context.Context, fs *flag.FlagSet, job, socket string, n int, pos []string) error {
 	var bad []string
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "tz" || f.Name == "after" {
+		if f.Name == "tz" || f.Name == "after" || f.Name == "dst-gap" || f.Name == "dst-overlap" {
 			bad = append(bad, "--"+f.Name)
 		}
 	})
 	switch {
 	case len(bad) > 0:
-		return usagef("%s cannot go with --job: the job's times are from now, in its own zone", strings.Join(bad, " and "))
+		return usagef("%s cannot go with --job: the job's times are from now, in its own zone, under its own DST policy", strings.Join(bad, " and "))
 	case len(pos) > 0:
 		return usagef("--job NAME takes no SCHEDULE, got %q", pos[0])
 	case n < 1 || n > 10000:

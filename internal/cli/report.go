@@ -68,3 +68,30 @@ func (f timeFlags) resolve(e *env) (*time.Location, time.Time, error) {
 	}
 	return loc, t, nil
 }
+
+// dstFlags are --dst-gap and --dst-overlap, which next and check share.
+type dstFlags struct {
+	gap, overlap *string
+}
+
+func addDSTFlags(fs *flag.FlagSet) dstFlags {
+	return dstFlags{gap: fs.String("dst-gap", "", ""), overlap: fs.String("dst-overlap", "", "")}
+}
+
+// resolve reads the policy the flags set; a flag not given leaves its half
+// to cronie's rule.
+func (f dstFlags) resolve() (compile.DST, error) {
+	var p compile.DST
+	var err error
+	if *f.gap != "" {
+		if p.Gap, err = compile.ParseGap(*f.gap); err != nil {
+			return p, usagef("--dst-gap: %v", err)
+		}
+	}
+	if *f.overlap != "" {
+		if p.Overlap, err = compile.ParseOverlap(*f.overlap); err != nil {
+			return p, usagef("--dst-overlap: %v", err)
+		}
+	}
+	return p, nil
+}
