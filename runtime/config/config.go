@@ -85,6 +85,9 @@ type Job struct {
 	// CatchUp is `catch-up: last`: at start, run once if a schedule fired
 	// while kopf was down.
 	CatchUp   bool
+	// DST is `dst`, the policy of the job's schedules at DST changes;
+	// its zero value is cronie's rule. The Compiled schedules have it.
+	DST compile.DST
 	Schedules []Schedule // from `schedule` / `scheduling` and `cron`, in file order
 	Triggers  []Trigger  // from `trigger`, in file order
 	// MaxFailures is `max-failures`: a failed run (non-zero exit or

@@ -18,7 +18,7 @@ import (
 var (
 	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "keep-leftovers", "log-output", "log-start", "mail-from", "mail-partial-after", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
 	// jobOnlyKeys also make a services file a job (services.go).
-	jobOnlyKeys  = []string{"catch-up", "cron", "max-failures", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
+	jobOnlyKeys  = []string{"catch-up", "cron", "dst", "max-failures", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
 	procOnlyKeys = []string{"health", "hup-on-change", "restart-on-change"}
 	jobKeys      = slices.Concat(unitKeys, jobOnlyKeys)
 	procKeys     = slices.Concat(unitKeys, procOnlyKeys)
@@ -189,7 +189,11 @@ func (l *loader) job(key, val *node) *Job {
 	if n := set["run-on-start"]; n != nil {
 		j.RunOnStart = l.boolean("run-on-start", n, j.RunOnStart)
 	}
+	j.DST = l.dst(set["dst"]) // before the schedules, which it compiles into
 	l.schedules(j, val)
+	if n := set["dst"]; n != nil && len(j.Schedules) == 0 && l.own("dst") {
+		l.warnf(n.pos, "\"dst\" has no effect without a schedule")
+	}
 	l.jobTriggers(j, set["trigger"])
 	if n := set["catch-up"]; n != nil {
 		j.CatchUp = l.catchUp(n)
@@ -586,6 +590,7 @@ func (l *loader) schedule(j *Job, key string, n *node, args []string, cronOnly b
 		l.scheduleErrors(n, err)
 		return
 	}
+	c = c.WithDST(j.DST)
 	for _, w := range c.Warnings() {
 		l.warnings = append(l.warnings, compile.Warning{Pos: n.at(l.src, w.Pos), Msg: w.Msg})
 	}

@@ -164,6 +164,21 @@ func TestValueErrors(t *testing.T) {
 		{"catch-up type", "", job(`"catch-up": true, "cron": "0 4"`), []string{
 			`k.json:1:45: "catch-up" must be a string, found a boolean (true)`,
 		}},
+		{"dst type", "", job(`"dst": "skip", "cron": "0 4"`), []string{
+			`k.json:1:40: "dst" must be an object like {"gap": "skip", "overlap": "both"}, found the string "skip"`,
+		}},
+		{"dst key", "", job(`"dst": {"gaps": "skip"}, "cron": "0 4"`), []string{
+			`k.json:1:41: unknown key "gaps" in "dst" (did you mean "gap"?); expected "gap" or "overlap"`,
+		}},
+		{"dst value", "", job(`"dst": {"overlap": "twice"}, "cron": "0 4"`), []string{
+			`k.json:1:52: unknown overlap policy "twice"; expected first, second or both`,
+		}},
+		{"dst value type", "", job(`"dst": {"gap": true}, "cron": "0 4"`), []string{
+			`k.json:1:48: "dst gap" must be a string, found a boolean (true)`,
+		}},
+		{"dst without a schedule", "", job(`"dst": {"gap": "skip"}, "period": 60`), []string{
+			`k.json:1:40: warning: "dst" has no effect without a schedule`,
+		}},
 		{"negative number", "", job(`"pause": -5`), []string{
 			`k.json:1:42: "pause" must not be negative, found -5`,
 		}},

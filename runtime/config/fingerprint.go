@@ -22,7 +22,7 @@ func (j *Job) Fingerprint() string {
 	// as more argv entries, so for a job the two forms differ.
 	fmt.Fprintf(&b, "shell %t\nperiod %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\ncatch-up %t\n",
 		j.Shell, j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart, j.CatchUp)
-	fmt.Fprintf(&b, "max-failures %d\n", j.MaxFailures)
+	fmt.Fprintf(&b, "max-failures %d\ndst %s\n", j.MaxFailures, j.DST)
 	if j.MaxFailures > 0 {
 		fmt.Fprintf(&b, "backoff %v\n", j.Backoff)
 	}

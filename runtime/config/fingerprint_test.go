@@ -34,6 +34,7 @@ var (
 		{"ports", `["web", "admin"]`},
 		{"max-failures", `3`},
 		{"backoff", `[1, "5s"]`},
+		{"dst", `{"gap": "skip"}`},
 	}
 	baseProc = [][2]string{
 		{"command", `["tor", "-f", "tor.rc"]`},
@@ -142,6 +143,7 @@ jobs:
     ports: [admin, web]
     max-failures: 3
     backoff: [1s, 5]
+    dst: {gap: skip}
 procs:
   p:
     command: [tor, -f, tor.rc]
@@ -237,6 +239,9 @@ func TestFingerprintDiffers(t *testing.T) {
 		{"max-failures", `4`},
 		{"backoff", `[1, "6s"]`},
 		{"backoff", ""},
+		{"dst", `{"gap": "shift"}`},
+		{"dst", `{"gap": "skip", "overlap": "both"}`},
+		{"dst", ""},
 	}
 	for _, c := range jobChanges {
 		job, _ := fingerprints(t, "k.json", configOf(with(baseJob, c.key, c.value), baseProc))
