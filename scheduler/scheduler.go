@@ -43,6 +43,9 @@ type Job struct {
 	// Timeout cancels a run's context once it has run this long; 0 is no
 	// limit.
 	Timeout time.Duration
+	// DST is what the schedule does at daylight saving changes; the zero
+	// value is cronie's rule, as for the daemon's jobs (compile.DST).
+	DST compile.DST
 }
 
 // Options configure a Scheduler. The zero value is usable.
@@ -218,6 +221,9 @@ func (s *Scheduler) spec(j Job) (job.Spec, error) {
 		}
 	}
 	if sched != nil {
+		if j.DST != (compile.DST{}) {
+			sched = sched.WithDST(j.DST)
+		}
 		spec.Sources = []job.Source{{Name: fmt.Sprintf("schedule %q", sched), Schedule: sched}}
 	}
 	return spec, nil

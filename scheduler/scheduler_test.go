@@ -412,3 +412,34 @@ func TestAddChecksTheJob(t *testing.T) {
 		t.Errorf("Stop before Start: %v", err)
 	}
 }
+
+// A job's DST policy replaces cronie's rule: New York sprang forward on
+// 2000-04-02 at 07:00Z, and 02:30 did not exist that night.
+func TestDSTPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ny, err := compile.LoadLocation("America/New_York")
+		if err != nil {
+			t.Skip(err)
+		}
+		rec := &recorder{}
+		nop := func(context.Context) error { return nil }
+		s := startScheduler(t, rec, Options{Location: ny},
+			Job{Name: "cronie", Schedule: "30 2 * * *", Func: nop},
+			Job{Name: "skip", Schedule: "30 2 * * *", Func: nop, DST: compile.DST{Gap: compile.GapSkip}})
+		time.Sleep(time.Date(2000, 4, 3, 0, 0, 0, 0, time.UTC).Sub(epoch))
+		stop(t, s)
+		day := time.Date(2000, 4, 2, 0, 0, 0, 0, time.UTC).Sub(epoch).Seconds()
+		var that []string
+		for _, e := range rec.starts() {
+			var name string
+			var sec float64
+			fmt.Sscanf(strings.Replace(e, " started@", " ", 1), "%s %g", &name, &sec)
+			if sec >= day && sec < day+86400 {
+				that = append(that, fmt.Sprintf("%s at %s", name, epoch.Add(time.Duration(sec)*time.Second).Format("15:04Z")))
+			}
+		}
+		if diff := cmp.Diff([]string{"cronie at 07:00Z"}, that); diff != "" {
+			t.Errorf("starts on 2000-04-02 (-want +got):\n%s", diff)
+		}
+	})
+}
