@@ -168,10 +168,25 @@ func what(ev journal.Event) string {
 		return exitSummary(ev)
 	case journal.Leftover:
 		s := fmt.Sprintf("pid %d: %s", ev.PID, ev.Action)
+		if ev.PID == 0 {
+			s = fmt.Sprintf("run %s: %s", ev.Run, ev.Action)
+		}
+		if n := len(ev.Processes); n > 0 {
+			s += fmt.Sprintf(", %d processes", n)
+		}
 		if ev.Reason != "" {
 			s += " (" + ev.Reason + ")"
 		}
 		return s
+	case journal.Missed:
+		if ev.At.IsZero() {
+			return ev.Reason
+		}
+		s := "the fire at " + ev.At.In(time.Local).Format(tableTime)
+		if ev.Source != "" {
+			s += " of " + ev.Source
+		}
+		return s + " did not run: " + ev.Reason
 	case journal.Fired:
 		s := fmt.Sprintf("%s fired at %s", ev.Source, ev.At.In(time.Local).Format(tableTime))
 		if ev.Count > 1 {
@@ -211,6 +226,12 @@ func exitSummary(ev journal.Event) string {
 	}
 	if ev.StoppedBy != "" {
 		fmt.Fprintf(&b, " (stopped by %s)", ev.StoppedBy)
+	}
+	switch {
+	case ev.Leftovers > 0:
+		fmt.Fprintf(&b, "; stopped %d processes it left", ev.Leftovers)
+	case ev.Kept > 0:
+		fmt.Fprintf(&b, "; %d processes it left keep running", ev.Kept)
 	}
 	return b.String()
 }

@@ -73,6 +73,16 @@ type Unit struct {
 	Ports []string
 }
 
+// CatchUp is what a job does at start with the schedule fires missed while
+// kopf was down.
+type CatchUp string
+
+const (
+	CatchUpNone CatchUp = "none" // none runs
+	CatchUpLast CatchUp = "last" // one run, for the latest
+	CatchUpAll  CatchUp = "all"  // each runs, oldest first, one after another
+)
+
 // Job is something expected to end, started by schedules, a period or
 // pause, or triggers.
 type Job struct {
@@ -82,12 +92,17 @@ type Job struct {
 	// Pause is set (there is no previous start to keep a distance from),
 	// false otherwise.
 	RunOnStart bool
-	// CatchUp is `catch-up: last`: at start, run once if a schedule fired
-	// while kopf was down.
-	CatchUp   bool
+	// CatchUp is `catch-up`: what runs at start of the schedule fires
+	// missed while kopf was down; CatchUpWithin bounds how old a missed
+	// fire may be and still run (0: no bound).
+	CatchUp       CatchUp
+	CatchUpWithin time.Duration
+	// Overlap is `overlap`: what a schedule fire that comes while the job
+	// runs does, "queue", "skip" or "replace" (runtime/job's Overlap).
+	Overlap string
 	// DST is `dst`, the policy of the job's schedules at DST changes;
 	// its zero value is cronie's rule. The Compiled schedules have it.
-	DST compile.DST
+	DST       compile.DST
 	Schedules []Schedule // from `schedule` / `scheduling` and `cron`, in file order
 	Triggers  []Trigger  // from `trigger`, in file order
 	// MaxFailures is `max-failures`: a failed run (non-zero exit or

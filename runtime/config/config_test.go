@@ -110,12 +110,15 @@ func TestEveryKey(t *testing.T) {
 					MailFrom:  "kopf@example.com",
 					Location:  berlin,
 				},
-				Period:     24 * time.Hour,
-				Pause:      time.Hour,
-				Random:     30 * time.Minute,
-				Timeout:    2 * time.Hour,
-				RunOnStart: false,
-				CatchUp:    true,
+				Period:        24 * time.Hour,
+				Pause:         time.Hour,
+				Random:        30 * time.Minute,
+				Timeout:       2 * time.Hour,
+				RunOnStart:    false,
+				CatchUp:       CatchUpLast,
+				CatchUpWithin: 12 * time.Hour,
+				Overlap:       "skip",
+				DST:           compile.DST{Gap: compile.GapSkip, Overlap: compile.OverlapSecond},
 				Schedules: []Schedule{
 					sched(t, "schedule", "@ 04:15", berlin),
 					sched(t, "schedule", "every 1w @ 03:00", berlin),
@@ -137,6 +140,8 @@ func TestEveryKey(t *testing.T) {
 					Ports:    []string{"web"},
 				},
 				Backoff: defaultBackoff,
+				CatchUp: CatchUpNone,
+				Overlap: "queue",
 				Schedules: []Schedule{
 					sched(t, "scheduling", "every 1d @ 09:00", time.UTC),
 					sched(t, "cron", "0 12 * * mon-fri", time.UTC),
@@ -158,6 +163,8 @@ func TestEveryKey(t *testing.T) {
 				Triggers:    []Trigger{{Job: "report"}},
 				MaxFailures: 3,
 				Backoff:     []time.Duration{time.Second, time.Minute},
+				CatchUp:     CatchUpNone,
+				Overlap:     "queue",
 			},
 		},
 		Procs: []*Proc{
@@ -237,6 +244,8 @@ func TestDefaults(t *testing.T) {
 			},
 			MaxFailures: 0,
 			Backoff:     []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute},
+			CatchUp:     CatchUpNone,
+			Overlap:     "queue",
 		}},
 		Procs: []*Proc{{
 			Unit: Unit{

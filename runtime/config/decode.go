@@ -18,7 +18,7 @@ import (
 var (
 	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "keep-leftovers", "log-output", "log-start", "mail-from", "mail-partial-after", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
 	// jobOnlyKeys also make a services file a job (services.go).
-	jobOnlyKeys  = []string{"catch-up", "cron", "dst", "max-failures", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
+	jobOnlyKeys  = []string{"catch-up", "catch-up-within", "cron", "dst", "max-failures", "overlap", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
 	procOnlyKeys = []string{"health", "hup-on-change", "restart-on-change"}
 	jobKeys      = slices.Concat(unitKeys, jobOnlyKeys)
 	procKeys     = slices.Concat(unitKeys, procOnlyKeys)
@@ -195,10 +195,30 @@ func (l *loader) job(key, val *node) *Job {
 		l.warnf(n.pos, "\"dst\" has no effect without a schedule")
 	}
 	l.jobTriggers(j, set["trigger"])
+	j.CatchUp = CatchUpNone
 	if n := set["catch-up"]; n != nil {
 		j.CatchUp = l.catchUp(n)
-		if j.CatchUp && len(j.Schedules) == 0 && l.own("catch-up") {
+		if j.CatchUp != CatchUpNone && len(j.Schedules) == 0 && l.own("catch-up") {
 			l.warnf(n.pos, "\"catch-up\" has no effect without a schedule")
+		}
+	}
+	if n := set["catch-up-within"]; n != nil {
+		j.CatchUpWithin = l.duration("catch-up-within", n)
+		if j.CatchUp == CatchUpNone && l.own("catch-up-within") {
+			l.warnf(n.pos, "\"catch-up-within\" has no effect without \"catch-up\": \"last\" or \"all\"")
+		}
+	}
+	j.Overlap = "queue"
+	if n := set["overlap"]; n != nil {
+		switch v := l.str("overlap", n); {
+		case n.kind != kindString:
+		case v == "queue", v == "skip", v == "replace":
+			j.Overlap = v
+			if v != "queue" && len(j.Schedules) == 0 && l.own("overlap") {
+				l.warnf(n.pos, "\"overlap\" has no effect without a schedule: it decides what a schedule fire does while the job runs")
+			}
+		default:
+			l.errorf(n.pos, "\"overlap\" must be \"queue\", \"skip\" or \"replace\", found %s", quote(v))
 		}
 	}
 	if n := set["max-failures"]; n != nil {
@@ -251,17 +271,16 @@ func (l *loader) proc(key, val *node) *Proc {
 	return p
 }
 
-// catchUp reads catch-up: "none" or "last".
-func (l *loader) catchUp(n *node) bool {
-	switch v := l.str("catch-up", n); {
+// catchUp reads catch-up: "none", "last" or "all".
+func (l *loader) catchUp(n *node) CatchUp {
+	switch v := CatchUp(l.str("catch-up", n)); {
 	case n.kind != kindString:
-	case v == "last":
-		return true
-	case v == "none":
+	case v == CatchUpNone, v == CatchUpLast, v == CatchUpAll:
+		return v
 	default:
-		l.errorf(n.pos, "\"catch-up\" must be \"none\" or \"last\", found %s", quote(v))
+		l.errorf(n.pos, "\"catch-up\" must be \"none\", \"last\" or \"all\", found %s", quote(string(v)))
 	}
-	return false
+	return CatchUpNone
 }
 
 // unit reads the settings jobs and procs share.

@@ -158,8 +158,17 @@ func TestValueErrors(t *testing.T) {
 	job := func(settings string) string { return `{"jobs": {"a": {"command": "x", ` + settings + `}}}` }
 	// The value of the setting starts at column 33 + len(key) + 4.
 	runProblems(t, []problemTest{
-		{"catch-up value", "", job(`"catch-up": "all", "cron": "0 4"`), []string{
-			`k.json:1:45: "catch-up" must be "none" or "last", found "all"`,
+		{"catch-up value", "", job(`"catch-up": "every", "cron": "0 4"`), []string{
+			`k.json:1:45: "catch-up" must be "none", "last" or "all", found "every"`,
+		}},
+		{"overlap value", "", job(`"overlap": "wait", "cron": "0 4"`), []string{
+			`k.json:1:44: "overlap" must be "queue", "skip" or "replace", found "wait"`,
+		}},
+		{"overlap without a schedule", "", job(`"overlap": "skip", "period": 60`), []string{
+			`k.json:1:44: warning: "overlap" has no effect without a schedule: it decides what a schedule fire does while the job runs`,
+		}},
+		{"catch-up-within without catch-up", "", job(`"catch-up-within": "1h", "cron": "0 4"`), []string{
+			`k.json:1:52: warning: "catch-up-within" has no effect without "catch-up": "last" or "all"`,
 		}},
 		{"catch-up type", "", job(`"catch-up": true, "cron": "0 4"`), []string{
 			`k.json:1:45: "catch-up" must be a string, found a boolean (true)`,

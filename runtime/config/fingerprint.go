@@ -20,8 +20,8 @@ func (j *Job) Fingerprint() string {
 	j.Unit.fingerprint(&b)
 	// A job's extra arguments reach a string command as "$@" and an argv
 	// as more argv entries, so for a job the two forms differ.
-	fmt.Fprintf(&b, "shell %t\nperiod %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\ncatch-up %t\n",
-		j.Shell, j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart, j.CatchUp)
+	fmt.Fprintf(&b, "shell %t\nperiod %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\ncatch-up %s within %v\noverlap %s\n",
+		j.Shell, j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart, j.CatchUp, j.CatchUpWithin, j.Overlap)
 	fmt.Fprintf(&b, "max-failures %d\ndst %s\n", j.MaxFailures, j.DST)
 	if j.MaxFailures > 0 {
 		fmt.Fprintf(&b, "backoff %v\n", j.Backoff)

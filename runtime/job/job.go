@@ -13,7 +13,12 @@
 //
 //   - A fire or trigger that arrives while the job runs queues exactly one
 //     next run. The arguments of every trigger collected until that run
-//     starts are all passed to it, in arrival order.
+//     starts are all passed to it, in arrival order. A job's Overlap may
+//     instead drop a schedule fire that comes while it runs (Skip), or stop
+//     the running run for it (Replace).
+//   - A catch-up run (CatchUp) for a fire missed while kopf was down is a
+//     run of its own: several run one after another, oldest first, before
+//     anything else that is waiting.
 //   - idle delays a run that a trigger (or a schedule fire, which is a
 //     trigger too) asked for: it starts idle after the first trigger, or
 //     idle after the end of the previous run, whichever is later. Triggers
@@ -52,8 +57,39 @@ type Source struct {
 	Args     []string
 }
 
+// Overlap says what a schedule fire that comes while the job runs does.
+// Triggers from other jobs and from outside always queue (kopf.md: their
+// arguments are collected for the next run).
+type Overlap uint8
+
+const (
+	// Queue: the fire waits for the run to end, joining the one run
+	// queued (kopf.md's rule, the default).
+	Queue Overlap = iota
+	// Skip: the fire is dropped.
+	Skip
+	// Replace: the running run is stopped, and the fire's run starts once
+	// it has ended.
+	Replace
+)
+
+var overlapNames = [...]string{Queue: "queue", Skip: "skip", Replace: "replace"}
+
+func (o Overlap) String() string { return overlapNames[o] }
+
+// ParseOverlap reads "queue", "skip" or "replace".
+func ParseOverlap(s string) (Overlap, error) {
+	for o, n := range overlapNames {
+		if n == s {
+			return Overlap(o), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown overlap %q; expected queue, skip or replace", s)
+}
+
 // Spec is everything that decides when a job runs.
 type Spec struct {
+	Overlap Overlap
 	Sources []Source
 	Period  time.Duration // least time from a start to the next periodic start
 	Pause   time.Duration // least time from an end to the next periodic start
@@ -88,6 +124,7 @@ type Job struct {
 	lastEnd   time.Time
 	periodic  time.Time // next periodic start; zero while running or without a rhythm
 	queued    *queued
+	backlog   []*queued // catch-up runs, oldest first: each runs on its own, before queued
 }
 
 // queued is the one run waiting to start.
@@ -96,6 +133,7 @@ type queued struct {
 	immediate bool      // started without waiting for idle (run-on-start)
 	args      []string
 	reasons   []string
+	at        time.Time // a catch-up run's missed fire
 }
 
 // New returns a job loaded at now. rnd returns numbers in [0, 1) for
@@ -134,22 +172,34 @@ func (j *Job) Running() bool { return j.running }
 func (j *Job) LastStart() time.Time { return j.lastStart }
 func (j *Job) LastEnd() time.Time   { return j.lastEnd }
 
-// Queued returns the reasons of the run waiting to start, oldest first, and
+// Queued returns the reasons of the runs waiting to start, oldest first, and
 // nil when none waits: how a caller sees that a fire or trigger was queued
 // behind a running run rather than lost.
 func (j *Job) Queued() []string {
-	if j.queued == nil {
-		return nil
+	var out []string
+	for _, q := range j.backlog {
+		out = append(out, q.reasons...)
 	}
-	return append([]string(nil), j.queued.reasons...)
+	if j.queued != nil {
+		out = append(out, j.queued.reasons...)
+	}
+	return out
 }
 
-// Fire is a source's fire that Advance turned into a trigger.
+// Fire is a source's fire that Advance turned into a trigger, or dropped.
 type Fire struct {
 	Source string    // the source's Name
 	At     time.Time // its (first) fire time
 	Count  int       // how many fires joined: more than 1 when some were missed
 	Note   string    // what became of it, in words
+	// Skipped says the fire was dropped: it came while the job ran, under
+	// Skip.
+	Skipped bool
+	// Replace says the running run must be stopped for the fire's run
+	// (Replace); Dropped are the missed fires whose catch-up runs were
+	// waiting, which it drops too.
+	Replace bool
+	Dropped []time.Time
 }
 
 // Advance turns the schedule fires due by now into triggers. Fires that were
@@ -179,9 +229,37 @@ func (j *Job) Advance(now time.Time) []Fire {
 		}
 		first := j.fires[i]
 		j.fires[i] = at
-		fires = append(fires, Fire{Source: s.Name, At: first, Count: n, Note: j.Trigger(now, s.Args, reason)})
+		f := Fire{Source: s.Name, At: first, Count: n}
+		switch {
+		case !j.running || j.spec.Overlap == Queue:
+			f.Note = j.Trigger(now, s.Args, reason)
+		case j.spec.Overlap == Skip:
+			f.Skipped = true
+			f.Note = fmt.Sprintf("%s: skipped; the job is running since %s (overlap: skip)", reason, j.lastStart.Format(time.RFC3339))
+		default:
+			f.Replace = true
+			for _, q := range j.backlog {
+				f.Dropped = append(f.Dropped, q.at)
+			}
+			j.backlog = nil
+			j.Trigger(now, s.Args, reason)
+			f.Note = fmt.Sprintf("%s: replaces the run started at %s (overlap: replace), which is stopped", reason, j.lastStart.Format(time.RFC3339))
+		}
+		fires = append(fires, f)
 	}
 	return fires
+}
+
+// CatchUp asks for a run of its own for the fire at, missed while kopf was
+// down, with that fire's arguments: it waits behind the runs that catch up
+// earlier fires, and runs before any other waiting run, as soon as the job
+// is not running.
+func (j *Job) CatchUp(now, at time.Time, args []string, reason string) string {
+	j.backlog = append(j.backlog, &queued{first: now, immediate: true, args: args, reasons: []string{reason}, at: at})
+	if n := len(j.backlog); n > 1 {
+		return fmt.Sprintf("%s: runs after %d earlier catch-up runs", reason, n-1)
+	}
+	return reason + ": runs now"
 }
 
 // Trigger asks for a run with extra arguments, for the given reason, and
@@ -228,6 +306,16 @@ func (j *Job) queuedAt() time.Time {
 func (j *Job) Due(now time.Time) (Run, bool) {
 	if j.running {
 		return Run{}, false
+	}
+	if len(j.backlog) > 0 {
+		q := j.backlog[0]
+		j.backlog = j.backlog[1:]
+		r := Run{Start: now, Args: q.args, Reasons: q.reasons}
+		if j.spec.Timeout > 0 {
+			r.Deadline = now.Add(j.spec.Timeout)
+		}
+		j.running, j.lastStart = true, now
+		return r, true
 	}
 	triggered := j.queued != nil && !j.queuedAt().After(now)
 	periodic := !j.periodic.IsZero() && !j.periodic.After(now)
@@ -289,6 +377,9 @@ func (j *Job) Wake() (time.Time, bool) {
 		earliest(f)
 	}
 	if !j.running {
+		if len(j.backlog) > 0 {
+			earliest(j.backlog[0].first)
+		}
 		if j.queued != nil {
 			earliest(j.queuedAt())
 		}

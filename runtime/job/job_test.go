@@ -42,7 +42,17 @@ func simulate(t *testing.T, spec Spec, rnd func() float64, trigs []trig, duratio
 				j.Trigger(at, tr.args, fmt.Sprintf("trigger@%d", now))
 			}
 		}
-		j.Advance(at)
+		for _, f := range j.Advance(at) {
+			switch {
+			case f.Skipped:
+				out = append(out, fmt.Sprintf("@%d skipped %s", now, f.At.Sub(t0)))
+			case f.Replace && runEnd >= 0:
+				// The runner stops the run; here it ends at once.
+				out = append(out, fmt.Sprintf("@%d replaced", now))
+				j.Ended(at)
+				runEnd = -1
+			}
+		}
 		if r, ok := j.Due(at); ok {
 			if runEnd >= 0 {
 				t.Fatalf("second %d: a second run started while one runs", now)
@@ -299,5 +309,87 @@ func TestTriggerNowSkipsIdle(t *testing.T) {
 	j.Ended(t0.Add(3 * time.Second))
 	if _, ok := j.Due(t0.Add(3 * time.Second)); !ok {
 		t.Error("the queued TriggerNow waited for idle after the end")
+	}
+}
+
+func TestOverlapSkip(t *testing.T) {
+	spec := Spec{Overlap: Skip, Sources: []Source{every(t, "every 10s")}}
+	got := simulate(t, spec, nil, []trig{{at: 15, args: []string{"x"}}}, []int{25, 1}, 45)
+	want := []string{
+		"@10 [] [schedule every 10s fired at 2026-11-23T00:00:10Z]",
+		"@20 skipped 20s", "@30 skipped 30s",
+		// A trigger still queues: kopf.md collects its arguments.
+		"@35 [x] [trigger@15]",
+		"@40 [] [schedule every 10s fired at 2026-11-23T00:00:40Z]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("starts (-want +got):\n%s", diff)
+	}
+}
+
+func TestOverlapReplace(t *testing.T) {
+	spec := Spec{Overlap: Replace, Sources: []Source{every(t, "every 10s")}}
+	got := simulate(t, spec, nil, nil, []int{25, 25, 1}, 35)
+	want := []string{
+		"@10 [] [schedule every 10s fired at 2026-11-23T00:00:10Z]",
+		"@20 replaced", "@20 [] [schedule every 10s fired at 2026-11-23T00:00:20Z]",
+		"@30 replaced", "@30 [] [schedule every 10s fired at 2026-11-23T00:00:30Z]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("starts (-want +got):\n%s", diff)
+	}
+}
+
+// Catch-up runs are runs of their own, oldest first, before the run a fire
+// queued meanwhile.
+func TestCatchUpBacklog(t *testing.T) {
+	j := New(Spec{Sources: []Source{every(t, "every 1h")}}, t0, nil)
+	for i, h := range []int{-3, -2, -1} {
+		note := j.CatchUp(t0, t0.Add(time.Duration(h)*time.Hour), []string{fmt.Sprint(h)}, fmt.Sprintf("catch-up %dh", h))
+		if want := []string{"catch-up -3h: runs now", "catch-up -2h: runs after 1 earlier catch-up runs", "catch-up -1h: runs after 2 earlier catch-up runs"}[i]; note != want {
+			t.Errorf("CatchUp note %q, want %q", note, want)
+		}
+	}
+	j.Trigger(t0, []string{"t"}, "trigger")
+	if got := j.Queued(); len(got) != 4 || got[0] != "catch-up -3h" || got[3] != "trigger" {
+		t.Errorf("Queued() = %q", got)
+	}
+	var got []string
+	for now := t0; len(got) < 4; now = now.Add(time.Minute) {
+		r, ok := j.Due(now)
+		if !ok {
+			t.Fatalf("nothing due at %s; queued %q", now, j.Queued())
+		}
+		got = append(got, fmt.Sprintf("%v %s", r.Args, strings.Join(r.Reasons, "; ")))
+		j.Ended(now.Add(30 * time.Second))
+	}
+	want := []string{"[-3] catch-up -3h", "[-2] catch-up -2h", "[-1] catch-up -1h", "[t] trigger"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+}
+
+// A replacing fire drops the catch-up runs still waiting, and says which.
+func TestReplaceDropsTheBacklog(t *testing.T) {
+	j := New(Spec{Overlap: Replace, Sources: []Source{every(t, "every 10s")}}, t0, nil)
+	j.CatchUp(t0, sec(-20), nil, "catch-up 1")
+	j.CatchUp(t0, sec(-10), nil, "catch-up 2")
+	if _, ok := j.Due(t0); !ok {
+		t.Fatal("the first catch-up run is not due")
+	}
+	fires := j.Advance(sec(10))
+	if len(fires) != 1 || !fires[0].Replace || len(fires[0].Dropped) != 1 || !fires[0].Dropped[0].Equal(sec(-10)) {
+		t.Fatalf("Advance = %+v; want one replacing fire that drops the catch-up of -10s", fires)
+	}
+}
+
+func TestParseOverlap(t *testing.T) {
+	for _, s := range []string{"queue", "skip", "replace"} {
+		if o, err := ParseOverlap(s); err != nil || o.String() != s {
+			t.Errorf("ParseOverlap(%q) = %v, %v", s, o, err)
+		}
+	}
+	if _, err := ParseOverlap("both"); err == nil || err.Error() != `unknown overlap "both"; expected queue, skip or replace` {
+		t.Errorf("ParseOverlap(both) = %v", err)
 	}
 }

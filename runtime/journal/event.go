@@ -23,9 +23,10 @@ const (
 	// Job decisions.
 	Fired     = "fired"     // Unit, Source, At, Count: a schedule fired (Count fires joined when several were missed)
 	CatchUp   = "catch_up"  // Unit, Source, At: a run at start makes up for the fire At, missed while kopf was down
+	Missed    = "missed"    // Unit, Source, At, Count, Reason: a fire while kopf was down that does not run (Count: more such fires, when several are counted in one event)
 	Triggered = "triggered" // Unit, By, Args: a trigger from a job or from outside
 	Queued    = "queued"    // Unit, Reason: a run waits for the running one to end
-	Skipped   = "skipped"   // Unit, Reason: a fire or trigger that starts no run of its own
+	Skipped   = "skipped"   // Unit, Source, At, Reason: a fire or trigger that starts no run of its own
 	Retry     = "retry"     // Unit, Count, Reason: a failed run is retried (max-failures)
 	GaveUp    = "gave_up"   // Unit, Count, Reason: the job failed max-failures retries; it waits for its next fire or trigger
 

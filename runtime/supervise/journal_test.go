@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
@@ -159,7 +158,10 @@ func TestCatchUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
 		job := func(name, schedule string, catchUp bool, args ...string) *config.Job {
-			j := &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", schedule, args...)}, CatchUp: catchUp}
+			j := &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", schedule, args...)}, CatchUp: config.CatchUpNone}
+			if catchUp {
+				j.CatchUp = config.CatchUpLast
+			}
 			return j
 		}
 		// kopf was last seen at 21:00 the day before the bubble's epoch.
@@ -206,38 +208,6 @@ func TestCatchUp(t *testing.T) {
 	})
 }
 
-func TestLastFire(t *testing.T) {
-	at := func(s string) time.Time {
-		t.Helper()
-		v, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	tests := []struct {
-		schedule, from, to, want string // want "" for none
-	}{
-		{"every 1s", "2026-01-01T00:00:00Z", "2026-01-31T12:34:56Z", "2026-01-31T12:34:56Z"},
-		{"0 0 29 2 *", "2001-03-01T00:00:00Z", "2004-03-01T00:00:00Z", "2004-02-29T00:00:00Z"},
-		{"0 0 29 2 *", "2004-03-01T00:00:00Z", "2007-12-31T00:00:00Z", ""},
-		{"@ 04:15", "2026-06-01T04:15:00Z", "2026-06-02T04:14:59Z", ""}, // from itself is not missed
-		{"@ 04:15", "2026-06-01T04:15:00Z", "2026-06-02T04:15:00Z", "2026-06-02T04:15:00Z"},
-	}
-	for _, tt := range tests {
-		s, err := compile.Parse(tt.schedule)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, ok := lastFire(s, at(tt.from), at(tt.to))
-		switch {
-		case tt.want == "" && ok:
-			t.Errorf("lastFire(%s, %s, %s) = %s, want none", tt.schedule, tt.from, tt.to, got.Format(time.RFC3339))
-		case tt.want != "" && (!ok || !got.Equal(at(tt.want))):
-			t.Errorf("lastFire(%s, %s, %s) = %s, %v; want %s", tt.schedule, tt.from, tt.to, got.Format(time.RFC3339), ok, tt.want)
-		}
-	}
-}
 
 func TestMaxFailuresRetriesThenGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -336,6 +306,110 @@ func TestLeftoversOfARun(t *testing.T) {
 		}
 		if !strings.Contains(logs.String(), "stopped 2 processes it left running") {
 			t.Errorf("the log does not say the leftovers were stopped:\n%s", logs.String())
+		}
+	})
+}
+
+// What each catch-up policy runs of the fires missed while kopf was down,
+// and that every fire that does not run is journaled as missed.
+func TestCatchUpPolicies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
+		job := func(name, schedule string, c config.CatchUp, within time.Duration) *config.Job {
+			return &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", schedule)}, CatchUp: c, CatchUpWithin: within}
+		}
+		// Down from 20:30 the day before: every 1h fired at 21:00, 22:00,
+		// 23:00 and at 00:00, the instant this daemon starts.
+		prev := &journal.Previous{LastSeen: epoch.Add(-210 * time.Minute), Jobs: map[string]bool{"none": true, "last": true, "all": true, "within": true, "dense": true}}
+		jobs := []*config.Job{
+			job("none", "every 1h", config.CatchUpNone, 0),
+			job("last", "every 1h", config.CatchUpLast, 0),
+			job("all", "every 1h", config.CatchUpAll, 0),
+			job("within", "every 1h", config.CatchUpAll, 90*time.Minute),
+			job("dense", "every 1s", config.CatchUpNone, 0),
+		}
+		var got events
+		ss := start(t, host, cfgOf(jobs, nil), Options{Journal: got.record, Resume: prev})
+		ss.until(10)
+		ss.stop()
+		type fate struct{ ran, missed []string }
+		fates := map[string]*fate{}
+		for _, j := range jobs {
+			fates[j.Name] = &fate{}
+		}
+		var denseListed, denseCounted int
+		for _, ev := range got {
+			switch {
+			case ev.Type == journal.CatchUp:
+				fates[ev.Unit].ran = append(fates[ev.Unit].ran, ev.At.Format("15:04"))
+			case ev.Type == journal.Missed && ev.Unit == "dense" && ev.Count == 0:
+				denseListed++
+			case ev.Type == journal.Missed && ev.Unit == "dense":
+				denseCounted += ev.Count
+			case ev.Type == journal.Missed:
+				fates[ev.Unit].missed = append(fates[ev.Unit].missed, ev.At.Format("15:04"))
+			}
+		}
+		want := map[string]fate{
+			"none":   {missed: []string{"21:00", "22:00", "23:00", "00:00"}},
+			"last":   {ran: []string{"00:00"}, missed: []string{"21:00", "22:00", "23:00"}},
+			"all":    {ran: []string{"21:00", "22:00", "23:00", "00:00"}},
+			"within": {ran: []string{"23:00", "00:00"}, missed: []string{"21:00", "22:00"}},
+		}
+		for name, w := range want {
+			if diff := cmp.Diff(w, *fates[name], cmp.AllowUnexported(fate{})); diff != "" {
+				t.Errorf("%s: fires run and missed (-want +got):\n%s", name, diff)
+			}
+		}
+		// 3.5 hours of every 1s: 12,600 fires, 100 listed, the rest counted.
+		if denseListed != 100 || denseCounted != 12500 {
+			t.Errorf("dense: %d missed events listed and %d fires counted; want 100 and 12500", denseListed, denseCounted)
+		}
+		// The four catch-up runs of "all" run one after another.
+		var allStarts []string
+		for _, st := range host.starts {
+			if st.argv[0] == "all" {
+				allStarts = append(allStarts, fmt.Sprint(st.at.Seconds()))
+			}
+		}
+		if diff := cmp.Diff([]string{"0", "1", "2", "3"}, allStarts[:min(4, len(allStarts))]); diff != "" {
+			t.Errorf("the catch-up runs of all start at (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// overlap skip drops a fire that comes while the job runs, journaled with
+// its instant; replace stops the run for it.
+func TestOverlapPolicies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 25 * time.Second} }}
+		job := func(name, overlap string) *config.Job {
+			return &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}, Overlap: overlap}
+		}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{job("skip", "skip"), job("replace", "replace")}, nil), Options{Journal: got.record})
+		ss.until(41)
+		ss.stop()
+		var lines []string
+		for _, ev := range got {
+			switch {
+			case ev.Type == journal.Skipped:
+				lines = append(lines, fmt.Sprintf("%g %s skipped the fire at %gs", ev.Time.Sub(epoch).Seconds(), ev.Unit, ev.At.Sub(epoch).Seconds()))
+			case ev.Type == journal.Spawned:
+				lines = append(lines, fmt.Sprintf("%g %s spawned", ev.Time.Sub(epoch).Seconds(), ev.Unit))
+			case ev.Type == journal.Exited && ev.StoppedBy == "replaced":
+				lines = append(lines, fmt.Sprintf("%g %s replaced", ev.Time.Sub(epoch).Seconds(), ev.Unit))
+			}
+		}
+		want := []string{
+			"10 replace spawned", "10 skip spawned",
+			"20 replace replaced", "20 replace spawned", "20 skip skipped the fire at 20s",
+			"30 replace replaced", "30 replace spawned", "30 skip skipped the fire at 30s",
+			"40 replace replaced", "40 replace spawned", "40 skip spawned",
+		}
+		slices.Sort(lines) // the two jobs' events of one second interleave
+		if diff := cmp.Diff(want, lines); diff != "" {
+			t.Errorf("journal (-want +got):\n%s", diff)
 		}
 	})
 }

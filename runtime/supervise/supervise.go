@@ -356,6 +356,7 @@ const (
 	causeRestart     = "restart" // kopf restart
 	causeFileChanged = "file changed"
 	causeUnhealthy   = "unhealthy"
+	causeReplaced    = "replaced" // overlap: replace
 )
 
 // record journals ev at now.

@@ -60,9 +60,10 @@ func jobSpec(j *config.Job) job.Spec {
 		Period: j.Period, Pause: j.Pause, Random: j.Random,
 		Idle: j.Idle, Timeout: j.Timeout, RunOnStart: j.RunOnStart,
 	}
+	spec.Overlap, _ = job.ParseOverlap(j.Overlap) // config has checked it; "" is queue
 	for _, sc := range j.Schedules {
 		spec.Sources = append(spec.Sources, job.Source{
-			Name:     fmt.Sprintf("%s %q", sc.Key, sc.Source),
+			Name:     sourceName(sc),
 			Schedule: sc.Compiled,
 			Args:     sc.Args,
 		})
@@ -186,60 +187,6 @@ func (s *Supervisor) recordSource(now time.Time, op, kind string, u *config.Unit
 	s.record(now, journal.Event{Type: journal.Source, Op: op, Unit: u.Name, Kind: kind, File: u.Pos.Filename})
 }
 
-// catchUp asks each job with catch-up to run once if one of its schedules
-// fired while kopf was down: after the previous daemon's last event and
-// up to now. Only jobs the previous daemon ran have anything to catch up.
-func (s *Supervisor) catchUp(now time.Time) {
-	prev := s.opts.Resume
-	if prev == nil || prev.LastSeen.IsZero() {
-		return
-	}
-	for _, name := range sortedKeys(s.jobs) {
-		u := s.jobs[name]
-		if !u.cfg.CatchUp || !prev.Jobs[name] {
-			continue
-		}
-		var missed time.Time
-		var from config.Schedule
-		for _, sc := range u.cfg.Schedules {
-			if at, ok := lastFire(sc.Compiled, prev.LastSeen, now); ok && at.After(missed) {
-				missed, from = at, sc
-			}
-		}
-		if missed.IsZero() {
-			continue
-		}
-		source := jobSpec(&config.Job{Schedules: []config.Schedule{from}}).Sources[0].Name
-		reason := fmt.Sprintf("catch-up: %s fired at %s while kopf was down", source, missed.Format(time.RFC3339))
-		s.record(now, journal.Event{Type: journal.CatchUp, Unit: name, Kind: "job", Source: source, At: missed})
-		s.log.Info(u.core.Trigger(now, from.Args, reason), "unit", name)
-	}
-}
-
-// lastFire returns the latest fire of sc in (from, to]. It looks back from
-// to over windows that double, so a dense schedule is not stepped through
-// a long downtime fire by fire.
-func lastFire(sc interface {
-	Next(time.Time) (time.Time, bool)
-}, from, to time.Time) (time.Time, bool) {
-	for w := time.Minute; ; w *= 2 {
-		start := to.Add(-w)
-		if !start.After(from) {
-			start = from
-		}
-		var last time.Time
-		for at, ok := sc.Next(start); ok && !at.After(to); at, ok = sc.Next(at) {
-			last = at
-		}
-		if !last.IsZero() {
-			return last, true
-		}
-		if start.Equal(from) {
-			return time.Time{}, false
-		}
-	}
-}
-
 // tickJob starts the job if it is due and stops a run past its deadline. It
 // reports whether it changed anything another job could see (a run of a job
 // without a command ends at once and triggers others).
@@ -254,13 +201,30 @@ func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
 	}
 	busy, waiting := u.core.Running(), u.core.Queued() != nil
 	for _, f := range u.core.Advance(now) {
-		s.log.Debug(f.Note, "unit", u.cfg.Name)
 		ev := journal.Event{Type: journal.Fired, Unit: u.cfg.Name, Kind: "job", Source: f.Source, At: f.At}
 		if f.Count > 1 {
 			ev.Count = f.Count
 		}
 		s.record(now, ev)
-		s.recordRequest(now, u.cfg.Name, busy, waiting, f.Note)
+		switch {
+		case f.Skipped:
+			s.log.Info(f.Note, "unit", u.cfg.Name)
+			s.record(now, journal.Event{Type: journal.Skipped, Unit: u.cfg.Name, Kind: "job", Source: f.Source, At: f.At, Count: ev.Count, Reason: f.Note})
+			continue
+		case f.Replace:
+			s.log.Info(f.Note, "unit", u.cfg.Name)
+			s.record(now, journal.Event{Type: journal.Queued, Unit: u.cfg.Name, Kind: "job", Reason: f.Note})
+			for _, at := range f.Dropped {
+				s.record(now, journal.Event{Type: journal.Missed, Unit: u.cfg.Name, Kind: "job", At: at,
+					Reason: "its catch-up run was waiting when a fire replaced the running run (overlap: replace)"})
+			}
+			if u.run != nil {
+				s.stopRun(u.run, u.cfg.StopTime, causeReplaced, "a schedule fire replaces it (overlap: replace)")
+			}
+		default:
+			s.log.Debug(f.Note, "unit", u.cfg.Name)
+			s.recordRequest(now, u.cfg.Name, busy, waiting, f.Note)
+		}
 		waiting = true
 	}
 	if r := u.run; r != nil {
