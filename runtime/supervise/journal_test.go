@@ -208,7 +208,6 @@ func TestCatchUp(t *testing.T) {
 	})
 }
 
-
 func TestMaxFailuresRetriesThenGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second, code: 1} }}
