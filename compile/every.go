@@ -482,10 +482,29 @@ func (c *compiler) intersect(cu clauseUnit, points []term, sel []selected) []ter
 				clk.union(p.clock)
 			}
 			clk.keep(s.ranges)
-			out = append(out, term{days: d, clock: clk})
+			out = append(out, term{days: d, clock: clk, window: narrow(p.window, s.ranges)})
 		}
 	}
 	return out
+}
+
+// narrow returns the window w cut down to the ranges (a nil w is the whole
+// day); ranges that cover the whole day leave it as it is.
+func narrow(w *clock, ranges []secRange) *clock {
+	n := newClock()
+	for _, r := range ranges {
+		n.addRange(r.lo, r.hi)
+	}
+	if n.nextAbsent(0) == daySec { // the whole day
+		return w
+	}
+	if w != nil {
+		for i := range n.words {
+			n.words[i] &= w.words[i]
+		}
+		n.summarize()
+	}
+	return n
 }
 
 // mergeSpans joins the ranges of spans on the same days.
@@ -497,7 +516,14 @@ func mergeSpans(ss []selected) []selected {
 // mergeTerms unites the clocks of terms on the same days.
 func mergeTerms(ts []term) []term {
 	return mergeByDays(ts, func(t *term) days { return t.days },
-		func(into, t *term) { into.clock.union(t.clock) })
+		func(into, t *term) {
+			into.clock.union(t.clock)
+			if into.window == nil || t.window == nil {
+				into.window = nil // one of them has the whole day
+			} else {
+				into.window.union(t.window)
+			}
+		})
 }
 
 // mergeByDays folds the items on the same days into the first of them.

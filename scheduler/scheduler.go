@@ -46,7 +46,24 @@ type Job struct {
 	// DST is what the schedule does at daylight saving changes; the zero
 	// value is cronie's rule, as for the daemon's jobs (compile.DST).
 	DST compile.DST
+	// Overlap is what a schedule fire that comes while the job runs does:
+	// OverlapQueue (the default) runs the job once more when the run
+	// returns; OverlapSkip drops the fire (a Skipped event);
+	// OverlapReplace cancels the running run's context, and the fire's
+	// run starts once that run has returned. The job never runs twice at
+	// once.
+	Overlap Overlap
 }
+
+// Overlap is a job's overlap policy, the daemon's "overlap" setting.
+type Overlap = job.Overlap
+
+// The overlap policies.
+const (
+	OverlapQueue   = job.Queue
+	OverlapSkip    = job.Skip
+	OverlapReplace = job.Replace
+)
 
 // Options configure a Scheduler. The zero value is usable.
 type Options struct {
@@ -76,9 +93,10 @@ const (
 	Ended                    // a run returned nil
 	Failed                   // a run returned an error or panicked; Err says which
 	Queued                   // a fire or trigger arrived while the job ran: it runs once the run ends
+	Skipped                  // a fire arrived while the job ran and was dropped (OverlapSkip)
 )
 
-var kindNames = [...]string{"started", "ended", "failed", "queued"}
+var kindNames = [...]string{"started", "ended", "failed", "queued", "skipped"}
 
 func (k EventKind) String() string { return kindNames[k] }
 
@@ -212,7 +230,7 @@ func (s *Scheduler) spec(j Job) (job.Spec, error) {
 	if set != 1 {
 		return job.Spec{}, fmt.Errorf("scheduler: job %q: set exactly one of Schedule, Compiled and Interval", j.Name)
 	}
-	spec := job.Spec{RunOnStart: j.RunOnStart, Timeout: j.Timeout, Period: j.Interval}
+	spec := job.Spec{RunOnStart: j.RunOnStart, Timeout: j.Timeout, Period: j.Interval, Overlap: j.Overlap}
 	sched := j.Compiled
 	if j.Schedule != "" {
 		var err error
@@ -457,8 +475,14 @@ func (s *Scheduler) tick(now time.Time) time.Time {
 		}
 	}
 	for name, e := range s.jobs {
-		for range e.core.Advance(now) {
-			if e.run != nil {
+		for _, f := range e.core.Advance(now) {
+			switch {
+			case f.Skipped:
+				s.queue(Event{Job: name, Kind: Skipped, Time: now, Reasons: []string{f.Note}})
+			case f.Replace && e.run != nil:
+				e.run.cancel()
+				s.queue(Event{Job: name, Kind: Queued, Time: now, Reasons: []string{f.Note}})
+			case e.run != nil:
 				s.queue(Event{Job: name, Kind: Queued, Time: now, Reasons: e.core.Queued()})
 			}
 		}

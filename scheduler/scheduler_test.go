@@ -443,3 +443,41 @@ func TestDSTPolicy(t *testing.T) {
 		}
 	})
 }
+
+func TestOverlapPolicies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		s := startScheduler(t, rec, Options{},
+			Job{Name: "skip", Schedule: "every 10s", Func: sleepFor(25 * time.Second), Overlap: OverlapSkip},
+			Job{Name: "replace", Schedule: "every 10s", Func: sleepFor(25 * time.Second), Overlap: OverlapReplace})
+		time.Sleep(35 * time.Second)
+		stop(t, s)
+		var got []string
+		for _, e := range rec.get() {
+			if strings.HasPrefix(e, "skip ") {
+				got = append(got, e)
+			}
+		}
+		want := []string{"skip started@10", "skip skipped@20", "skip skipped@30", "skip ended@35"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("skip's events (-want +got):\n%s", diff)
+		}
+		var replace []string
+		for _, e := range rec.get() {
+			if strings.HasPrefix(e, "replace ") && !strings.Contains(e, "queued") {
+				replace = append(replace, e)
+			}
+		}
+		// Each fire cancels the running run, which returns at once, and
+		// starts its own.
+		wantReplace := []string{
+			"replace started@10",
+			"replace failed@20: context canceled", "replace started@20",
+			"replace failed@30: context canceled", "replace started@30",
+			"replace failed@35: context canceled",
+		}
+		if diff := cmp.Diff(wantReplace, replace); diff != "" {
+			t.Errorf("replace's events (-want +got):\n%s", diff)
+		}
+	})
+}
