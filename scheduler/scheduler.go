@@ -53,6 +53,11 @@ type Job struct {
 	// run starts once that run has returned. The job never runs twice at
 	// once.
 	Overlap Overlap
+	// Jitter moves every fire of the schedule later by a stable offset in
+	// [0, Jitter): a hash of Options.JitterSeed and the job's Name, the
+	// same at every fire and in every process, different between jobs. It
+	// keeps a fire inside its @ window and before the next fire.
+	Jitter time.Duration
 }
 
 // Overlap is a job's overlap policy, the daemon's "overlap" setting.
@@ -83,6 +88,10 @@ type Options struct {
 	// StopGrace is how long Remove and Replace without waiting give a
 	// cancelled run to return; 0 is 10 seconds.
 	StopGrace time.Duration
+	// JitterSeed is, with a job's name, the key of its jitter offset, as
+	// the daemon's jitter-seed: the same seed and name give the same
+	// offset as a daemon's job of that name.
+	JitterSeed string
 }
 
 // EventKind says what an Event reports.
@@ -242,7 +251,8 @@ func (s *Scheduler) spec(j Job) (job.Spec, error) {
 		if j.DST != (compile.DST{}) {
 			sched = sched.WithDST(j.DST)
 		}
-		spec.Sources = []job.Source{{Name: fmt.Sprintf("schedule %q", sched), Schedule: sched}}
+		spec.Sources = []job.Source{{Name: fmt.Sprintf("schedule %q", sched), Schedule: sched,
+			Jitter: compile.JitterOffset(s.opts.JitterSeed+"/"+j.Name, j.Jitter)}}
 	}
 	return spec, nil
 }

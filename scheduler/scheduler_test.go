@@ -481,3 +481,20 @@ func TestOverlapPolicies(t *testing.T) {
 		}
 	})
 }
+
+// A jittered job starts at its stable offset after each fire: the one a
+// daemon's job of the same name and seed has.
+func TestJitter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		nop := func(context.Context) error { return nil }
+		s := startScheduler(t, rec, Options{JitterSeed: "s"}, Job{Name: "sync", Schedule: "every 1h", Jitter: time.Hour, Func: nop})
+		time.Sleep(2*time.Hour + time.Second)
+		stop(t, s)
+		off := compile.JitterOffset("s/sync", time.Hour)
+		want := []string{fmt.Sprintf("sync started@%g", off.Seconds()), fmt.Sprintf("sync started@%g", (time.Hour + off).Seconds())}
+		if diff := cmp.Diff(want, rec.starts()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -129,7 +129,7 @@ func TestControlCommands(t *testing.T) {
 		{[]string{"trigger", "web"}, 1, "kopf trigger: web is a proc, not a job; kopf restart web restarts it\n"},
 		{[]string{"stop", "wbe"}, 1, "kopf stop: no job or proc named \"wbe\" (did you mean \"web\"?)\n"},
 		{[]string{"start"}, 2, "kopf start: expected one NAME, got 0 arguments\n"},
-		{[]string{"next", "--job", "backup", "--tz", "UTC"}, 2, "kopf next: --tz cannot go with --job: the job's times are from now, in its own zone, under its own DST policy\n"},
+		{[]string{"next", "--job", "backup", "--tz", "UTC"}, 2, "kopf next: --tz cannot go with --job: the job's times are from now, in its own zone, under its own DST policy and jitter\n"},
 	} {
 		_, errs, code := client(t, sock, tt.args...)
 		if code != tt.code || !strings.HasPrefix(errs, tt.want) {

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kopf/kopf/compile"
+	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
 )
 
 var nextCmd = &command{
 	name:     "next",
-	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [-n N] SCHEDULE | --job NAME [-n N] [--socket PATH]",
+	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [--name NAME [--jitter D]] [-n N] SCHEDULE | --job NAME [-n N] [--socket PATH]",
 	summary:  "print the next fire times of a schedule",
 	help: `Prints the next N fire times of SCHEDULE strictly after TIME, one per line
 on stdout, in RFC 3339 with the UTC offset of the schedule's zone at that
@@ -40,6 +42,11 @@ Flags, before or after SCHEDULE:
   --dst-overlap P  which pass of a wall time a fall-back repeats fires:
                 first, second or both; default cronie's rule: first for
                 fixed-time schedules, both for wildcard ones
+  --name NAME   the job's name, which H fields and --jitter hash (a job
+                of a config file is hashed by its own name)
+  --jitter D    show each fire moved by the stable jitter offset a job
+                named NAME with "jitter": D has (docs/config.md)
+  --jitter-seed S  the config's jitter-seed, with --jitter (default "")
   -n N          how many fire times, at least 1 (default 10); fewer are
                 printed if the schedule has no more
   --job NAME    a job of the running kopf instead of SCHEDULE
@@ -60,6 +67,9 @@ func runNext(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("next")
 	times := addTimeFlags(fs)
 	dst := addDSTFlags(fs)
+	name := fs.String("name", "", "")
+	jitter := fs.String("jitter", "", "")
+	seed := fs.String("jitter-seed", "", "")
 	n := fs.Int("n", 10, "")
 	job := fs.String("job", "", "")
 	socket := socketFlag(fs)
@@ -86,6 +96,17 @@ func runNext(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var off time.Duration
+	if *jitter != "" {
+		d, err := config.ParseDuration(*jitter)
+		switch {
+		case err != nil:
+			return usagef("--jitter %q: %v", *jitter, err)
+		case *name == "":
+			return usagef("--jitter needs --name: a job's jitter offset is a hash of its name")
+		}
+		off = compile.JitterOffset(*seed+"/"+*name, d)
+	}
 	s := e.lint("", pos[0], loc)
 	if s == nil {
 		return errFailed
@@ -100,7 +121,7 @@ func runNext(ctx context.Context, e *env, args []string) error {
 		if !ok {
 			break
 		}
-		buf = append(next.AppendFormat(buf[:0], time.RFC3339), '\n')
+		buf = append(s.Jitter(next, off).AppendFormat(buf[:0], time.RFC3339), '\n')
 		w.Write(buf) // a write error sticks; Flush reports it
 		t = next
 	}
@@ -111,13 +132,14 @@ func runNext(ctx context.Context, e *env, args []string) error {
 func (e *env) nextOfJob(ctx context.Context, fs *flag.FlagSet, job, socket string, n int, pos []string) error {
 	var bad []string
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "tz" || f.Name == "after" || f.Name == "dst-gap" || f.Name == "dst-overlap" {
+		switch f.Name {
+		case "tz", "after", "dst-gap", "dst-overlap", "name", "jitter", "jitter-seed":
 			bad = append(bad, "--"+f.Name)
 		}
 	})
 	switch {
 	case len(bad) > 0:
-		return usagef("%s cannot go with --job: the job's times are from now, in its own zone, under its own DST policy", strings.Join(bad, " and "))
+		return usagef("%s cannot go with --job: the job's times are from now, in its own zone, under its own DST policy and jitter", strings.Join(bad, " and "))
 	case len(pos) > 0:
 		return usagef("--job NAME takes no SCHEDULE, got %q", pos[0])
 	case n < 1 || n > 10000:

@@ -25,6 +25,9 @@ type Config struct {
 	// Mail is the top-level `mail` section: how mail is delivered. nil
 	// when the file has none (delivery then uses DefaultMail).
 	Mail *Mail
+	// JitterSeed is the top-level `jitter-seed`: with a job's name, the
+	// key of its stable jitter offset; "" by default.
+	JitterSeed string
 
 	// defs names every entry, in file order, also those too broken to
 	// load: checkRefs needs them so that a trigger to a broken job is not a
@@ -73,6 +76,13 @@ type Unit struct {
 	Ports []string
 }
 
+// JitterOffset is the stable offset by which the job's schedule fires
+// start later: a hash of the config's jitter-seed and the job's name, in
+// [0, Jitter).
+func (j *Job) JitterOffset(seed string) time.Duration {
+	return compile.JitterOffset(seed+"/"+j.Name, j.Jitter)
+}
+
 // CatchUp is what a job does at start with the schedule fires missed while
 // kopf was down.
 type CatchUp string
@@ -100,6 +110,10 @@ type Job struct {
 	// Overlap is `overlap`: what a schedule fire that comes while the job
 	// runs does, "queue", "skip" or "replace" (runtime/job's Overlap).
 	Overlap string
+	// Jitter is `jitter`: every schedule fire starts later by a stable
+	// offset in [0, Jitter), the same for the job at every fire
+	// (JitterOffset).
+	Jitter time.Duration
 	// DST is `dst`, the policy of the job's schedules at DST changes;
 	// its zero value is cronie's rule. The Compiled schedules have it.
 	DST       compile.DST
@@ -315,6 +329,9 @@ func Merge(parts ...*Config) (*Config, error) {
 	for i, p := range parts {
 		if out.Mail == nil {
 			out.Mail = p.Mail // only a config file has one
+		}
+		if out.JitterSeed == "" {
+			out.JitterSeed = p.JitterSeed // the same
 		}
 		out.Jobs = append(out.Jobs, p.Jobs...)
 		out.Procs = append(out.Procs, p.Procs...)

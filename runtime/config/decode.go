@@ -18,12 +18,12 @@ import (
 var (
 	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "keep-leftovers", "log-output", "log-start", "mail-from", "mail-partial-after", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
 	// jobOnlyKeys also make a services file a job (services.go).
-	jobOnlyKeys  = []string{"catch-up", "catch-up-within", "cron", "dst", "max-failures", "overlap", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
+	jobOnlyKeys  = []string{"catch-up", "catch-up-within", "cron", "dst", "jitter", "max-failures", "overlap", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
 	procOnlyKeys = []string{"health", "hup-on-change", "restart-on-change"}
 	jobKeys      = slices.Concat(unitKeys, jobOnlyKeys)
 	procKeys     = slices.Concat(unitKeys, procOnlyKeys)
 	// topKeys are the keys of the file's top level.
-	topKeys = []string{"jobs", "mail", "procs", "protos"}
+	topKeys = []string{"jitter-seed", "jobs", "mail", "procs", "protos"}
 )
 
 // Expected types, as messages name them.
@@ -49,6 +49,8 @@ func (l *loader) config(root *node) *Config {
 			protos = m.val
 		case "mail":
 			cfg.Mail = l.mail(m.val)
+		case "jitter-seed":
+			cfg.JitterSeed = l.str("jitter-seed", m.val)
 		default:
 			l.unknownTopKey(m.key)
 		}
@@ -206,6 +208,12 @@ func (l *loader) job(key, val *node) *Job {
 		j.CatchUpWithin = l.duration("catch-up-within", n)
 		if j.CatchUp == CatchUpNone && l.own("catch-up-within") {
 			l.warnf(n.pos, "\"catch-up-within\" has no effect without \"catch-up\": \"last\" or \"all\"")
+		}
+	}
+	if n := set["jitter"]; n != nil {
+		j.Jitter = l.duration("jitter", n)
+		if j.Jitter > 0 && len(j.Schedules) == 0 && l.own("jitter") {
+			l.warnf(n.pos, "\"jitter\" has no effect without a schedule: it moves schedule fires")
 		}
 	}
 	j.Overlap = "queue"

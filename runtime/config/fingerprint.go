@@ -22,7 +22,7 @@ func (j *Job) Fingerprint() string {
 	// as more argv entries, so for a job the two forms differ.
 	fmt.Fprintf(&b, "shell %t\nperiod %v\npause %v\nrandom %v\ntimeout %v\nrun-on-start %t\ncatch-up %s within %v\noverlap %s\n",
 		j.Shell, j.Period, j.Pause, j.Random, j.Timeout, j.RunOnStart, j.CatchUp, j.CatchUpWithin, j.Overlap)
-	fmt.Fprintf(&b, "max-failures %d\ndst %s\n", j.MaxFailures, j.DST)
+	fmt.Fprintf(&b, "max-failures %d\ndst %s\njitter %v\n", j.MaxFailures, j.DST, j.Jitter)
 	if j.MaxFailures > 0 {
 		fmt.Fprintf(&b, "backoff %v\n", j.Backoff)
 	}

@@ -35,6 +35,7 @@ var (
 		{"max-failures", `3`},
 		{"backoff", `[1, "5s"]`},
 		{"dst", `{"gap": "skip"}`},
+		{"jitter", `"10m"`},
 	}
 	baseProc = [][2]string{
 		{"command", `["tor", "-f", "tor.rc"]`},
@@ -144,6 +145,7 @@ jobs:
     max-failures: 3
     backoff: [1s, 5]
     dst: {gap: skip}
+    jitter: 600
 procs:
   p:
     command: [tor, -f, tor.rc]
@@ -242,6 +244,8 @@ func TestFingerprintDiffers(t *testing.T) {
 		{"dst", `{"gap": "shift"}`},
 		{"dst", `{"gap": "skip", "overlap": "both"}`},
 		{"dst", ""},
+		{"jitter", `"11m"`},
+		{"jitter", ""},
 	}
 	for _, c := range jobChanges {
 		job, _ := fingerprints(t, "k.json", configOf(with(baseJob, c.key, c.value), baseProc))

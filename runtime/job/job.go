@@ -55,6 +55,10 @@ type Source struct {
 	Name     string
 	Schedule *compile.Schedule
 	Args     []string
+	// Jitter is the stable offset each fire starts later by
+	// (compile.JitterOffset); compile.Schedule.Jitter keeps it inside the
+	// fire's window and before the next fire.
+	Jitter time.Duration
 }
 
 // Overlap says what a schedule fire that comes while the job runs does.
@@ -118,6 +122,7 @@ type Job struct {
 	spec  Spec
 	rnd   func() float64
 	fires []time.Time // next fire of each source; zero when it has none
+	dues  []time.Time // when each is due: the fire, moved by the source's jitter
 
 	running   bool
 	lastStart time.Time
@@ -142,9 +147,15 @@ func New(spec Spec, now time.Time, rnd func() float64) *Job {
 	if rnd == nil {
 		rnd = rand.Float64
 	}
-	j := &Job{spec: spec, rnd: rnd, fires: make([]time.Time, len(spec.Sources))}
+	j := &Job{spec: spec, rnd: rnd, fires: make([]time.Time, len(spec.Sources)), dues: make([]time.Time, len(spec.Sources))}
 	for i, s := range spec.Sources {
-		j.fires[i], _ = s.Schedule.Next(now)
+		// A fire whose jittered start is still to come counts: a job loaded
+		// just after a fire, within its jitter, still runs for it.
+		at, ok := s.Schedule.Next(now.Add(-s.Jitter))
+		for ok && s.Schedule.Jitter(at, s.Jitter).Before(now) {
+			at, ok = s.Schedule.Next(at)
+		}
+		j.setFire(i, at)
 	}
 	switch {
 	case spec.Periodic() && spec.RunOnStart:
@@ -186,10 +197,19 @@ func (j *Job) Queued() []string {
 	return out
 }
 
+// setFire makes at the next fire of source i.
+func (j *Job) setFire(i int, at time.Time) {
+	j.fires[i], j.dues[i] = at, at
+	if s := j.spec.Sources[i]; s.Jitter > 0 && !at.IsZero() {
+		j.dues[i] = s.Schedule.Jitter(at, s.Jitter)
+	}
+}
+
 // Fire is a source's fire that Advance turned into a trigger, or dropped.
 type Fire struct {
 	Source string    // the source's Name
 	At     time.Time // its (first) fire time
+	Start  time.Time // when it was due: At, moved by the source's jitter
 	Count  int       // how many fires joined: more than 1 when some were missed
 	Note   string    // what became of it, in words
 	// Skipped says the fire was dropped: it came while the job ran, under
@@ -210,9 +230,10 @@ func (j *Job) Advance(now time.Time) []Fire {
 	var fires []Fire
 	for i, s := range j.spec.Sources {
 		at := j.fires[i]
-		if at.IsZero() || at.After(now) {
+		if at.IsZero() || j.dues[i].After(now) {
 			continue
 		}
+		start := j.dues[i]
 		n := 0
 		for !at.IsZero() && !at.After(now) && n < 1000 {
 			n++
@@ -228,8 +249,8 @@ func (j *Job) Advance(now time.Time) []Fire {
 				s.Name, n, j.fires[i].Format(time.RFC3339), now.Format(time.RFC3339))
 		}
 		first := j.fires[i]
-		j.fires[i] = at
-		f := Fire{Source: s.Name, At: first, Count: n}
+		j.setFire(i, at)
+		f := Fire{Source: s.Name, At: first, Start: start, Count: n}
 		switch {
 		case !j.running || j.spec.Overlap == Queue:
 			f.Note = j.Trigger(now, s.Args, reason)
@@ -373,7 +394,7 @@ func (j *Job) Wake() (time.Time, bool) {
 			at = t
 		}
 	}
-	for _, f := range j.fires {
+	for _, f := range j.dues {
 		earliest(f)
 	}
 	if !j.running {
@@ -388,10 +409,11 @@ func (j *Job) Wake() (time.Time, bool) {
 	return at, !at.IsZero()
 }
 
-// NextFire returns the job's next schedule fire, for status displays.
+// NextFire returns when the job's next schedule fire is due (its jitter
+// included), for status displays.
 func (j *Job) NextFire() (time.Time, bool) {
 	var at time.Time
-	for _, f := range j.fires {
+	for _, f := range j.dues {
 		if !f.IsZero() && (at.IsZero() || f.Before(at)) {
 			at = f
 		}

@@ -234,7 +234,7 @@ func TestMissedFiresJoinOneRunAndSaySo(t *testing.T) {
 	late := t0.Add(time.Hour + 5*time.Minute) // asleep for an hour
 	fires := j.Advance(late)
 	want := []Fire{{
-		Source: "schedule every 10m", At: t0.Add(10 * time.Minute), Count: 6,
+		Source: "schedule every 10m", At: t0.Add(10 * time.Minute), Start: t0.Add(10 * time.Minute), Count: 6,
 		Note: "schedule every 10m fired 6 times from 2026-11-23T00:10:00Z to 2026-11-23T01:05:00Z; the fires join one run: runs at 2026-11-23T01:05:00Z",
 	}}
 	if diff := cmp.Diff(want, fires); diff != "" {
@@ -391,5 +391,32 @@ func TestParseOverlap(t *testing.T) {
 	}
 	if _, err := ParseOverlap("both"); err == nil || err.Error() != `unknown overlap "both"; expected queue, skip or replace` {
 		t.Errorf("ParseOverlap(both) = %v", err)
+	}
+}
+
+// A source's jitter moves each fire's start by the same offset, and the
+// fire is still reported at its schedule instant.
+func TestJitteredFires(t *testing.T) {
+	src := every(t, "every 1h")
+	src.Jitter = 7 * time.Minute
+	spec := Spec{Sources: []Source{src}}
+	got := simulate(t, spec, nil, nil, []int{60}, 3*3600)
+	want := []string{
+		// Loaded at the 00:00 fire, whose start is still to come.
+		"@420 [] [schedule every 1h fired at 2026-11-23T00:00:00Z]",
+		"@4020 [] [schedule every 1h fired at 2026-11-23T01:00:00Z]",
+		"@7620 [] [schedule every 1h fired at 2026-11-23T02:00:00Z]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("starts (-want +got):\n%s", diff)
+	}
+	// Loaded within a fire's jitter, the job still runs for that fire.
+	j := New(spec, t0.Add(3*time.Minute), nil)
+	if at, _ := j.NextFire(); !at.Equal(t0.Add(7 * time.Minute)) {
+		t.Errorf("NextFire of a job loaded 3 min after a fire with 7 min jitter = %s; want 00:07", at)
+	}
+	fires := j.Advance(t0.Add(7 * time.Minute))
+	if len(fires) != 1 || !fires[0].At.Equal(t0) || !fires[0].Start.Equal(t0.Add(7*time.Minute)) {
+		t.Errorf("Advance = %+v; want the 00:00 fire, started at 00:07", fires)
 	}
 }

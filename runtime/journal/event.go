@@ -21,7 +21,7 @@ const (
 	Leftover   = "leftover"    // Unit, PID, StartTicks, Run, Cgroup, Action, Reason, Processes: a run of an earlier daemon found at start
 
 	// Job decisions.
-	Fired     = "fired"     // Unit, Source, At, Count: a schedule fired (Count fires joined when several were missed)
+	Fired     = "fired"     // Unit, Source, At, Start, Count: a schedule fired (Start: its jittered start; Count: fires joined when several were missed)
 	CatchUp   = "catch_up"  // Unit, Source, At: a run at start makes up for the fire At, missed while kopf was down
 	Missed    = "missed"    // Unit, Source, At, Count, Reason: a fire while kopf was down that does not run (Count: more such fires, when several are counted in one event)
 	Triggered = "triggered" // Unit, By, Args: a trigger from a job or from outside
@@ -87,6 +87,7 @@ type Event struct {
 	// fired, catch_up
 	Source string    `json:"source,omitempty"` // the schedule, as `schedule "every 1h"`
 	At     time.Time `json:"at,omitzero"`      // the (first) fire time
+	Start  time.Time `json:"start,omitzero"`   // fired: when it was due, moved from At by the job's jitter
 	Count  int       `json:"count,omitempty"`  // fires that joined one run, when more than one
 
 	// triggered

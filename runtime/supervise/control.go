@@ -309,12 +309,13 @@ func runState(r *running) string {
 func (s *Supervisor) Next(name string, n int) ([]time.Time, error) {
 	var cfg *config.Job
 	var from time.Time
+	var jitter time.Duration
 	err := s.call(func(now time.Time) error {
 		u, err := s.job(name)
 		if err != nil {
 			return err
 		}
-		cfg, from = u.cfg, now
+		cfg, from, jitter = u.cfg, now, u.cfg.JitterOffset(s.seed)
 		return nil
 	})
 	if err != nil {
@@ -340,8 +341,9 @@ func (s *Supervisor) Next(name string, n int) ([]time.Time, error) {
 			break
 		}
 		at := next[i]
-		if len(out) == 0 || !at.Equal(out[len(out)-1]) {
-			out = append(out, at.In(zone(cfg)))
+		start := cfg.Schedules[i].Compiled.Jitter(at, jitter)
+		if len(out) == 0 || !start.Equal(out[len(out)-1]) {
+			out = append(out, start.In(zone(cfg)))
 		}
 		next[i], _ = cfg.Schedules[i].Compiled.Next(at)
 	}

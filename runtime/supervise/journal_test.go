@@ -412,3 +412,44 @@ func TestOverlapPolicies(t *testing.T) {
 		}
 	})
 }
+
+// A jittered job starts each fire its stable offset later; the journal's
+// fired event has both instants, and a new jitter-seed moves the offset.
+func TestJitter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
+		j := &config.Job{Unit: unit("hourly", "hourly"), Schedules: []config.Schedule{sched(t, "schedule", "every 1h")}, Jitter: 30 * time.Minute}
+		off := j.JitterOffset("")
+		if off <= 0 || off >= 30*time.Minute {
+			t.Fatalf("offset %v; the test needs one in (0, 30m)", off)
+		}
+		var got events
+		cfg := cfgOf([]*config.Job{j}, nil)
+		ss := start(t, host, cfg, Options{Journal: got.record})
+		ss.until(2*3600 + 1)
+		if sum, _ := ss.s.Reload(&config.Config{Jobs: cfg.Jobs, JitterSeed: "fleet-2"}); len(sum.Restarted) != 1 {
+			t.Errorf("a new jitter-seed: %+v; want the jittered job restarted", sum)
+		}
+		ss.stop()
+		var fired, spawned []string
+		for _, ev := range got {
+			switch ev.Type {
+			case journal.Fired:
+				fired = append(fired, fmt.Sprintf("%s started %s", ev.At.Format("15:04"), ev.Start.Sub(ev.At)))
+			case journal.Spawned:
+				spawned = append(spawned, ev.Time.Sub(epoch).String())
+			}
+		}
+		// Loaded at the 00:00 fire, whose start is still to come: it runs.
+		want := []string{fmt.Sprintf("00:00 started %s", off), fmt.Sprintf("01:00 started %s", off)}
+		if diff := cmp.Diff(want, fired); diff != "" {
+			t.Errorf("fired events (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{off.String(), (time.Hour + off).String()}, spawned); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		if j.JitterOffset("fleet-2") == off {
+			t.Errorf("the seed does not change the offset")
+		}
+	})
+}

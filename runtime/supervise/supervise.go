@@ -122,6 +122,7 @@ type Supervisor struct {
 	done  chan struct{}            // closed when Run returns
 
 	// Owned by the loop goroutine.
+	seed     string // the config's jitter-seed
 	jobs     map[string]*jobUnit
 	procs    map[string]*procUnit
 	alive    int // processes started and not yet reaped

@@ -54,25 +54,28 @@ type status struct {
 	lastExit  *control.Exit // how its last process ended
 }
 
-// jobSpec turns a job's config into the decision core's spec.
-func jobSpec(j *config.Job) job.Spec {
+// jobSpec turns a job's config into the decision core's spec; seed is the
+// config's jitter-seed.
+func jobSpec(j *config.Job, seed string) job.Spec {
 	spec := job.Spec{
 		Period: j.Period, Pause: j.Pause, Random: j.Random,
 		Idle: j.Idle, Timeout: j.Timeout, RunOnStart: j.RunOnStart,
 	}
 	spec.Overlap, _ = job.ParseOverlap(j.Overlap) // config has checked it; "" is queue
+	jitter := j.JitterOffset(seed)
 	for _, sc := range j.Schedules {
 		spec.Sources = append(spec.Sources, job.Source{
 			Name:     sourceName(sc),
 			Schedule: sc.Compiled,
 			Args:     sc.Args,
+			Jitter:   jitter,
 		})
 	}
 	return spec
 }
 
 func (s *Supervisor) newJob(j *config.Job, now time.Time) *job.Job {
-	return job.New(jobSpec(j), now, s.opts.Rand)
+	return job.New(jobSpec(j, s.seed), now, s.opts.Rand)
 }
 
 // Summary says what a reload did, unit names in order.
@@ -93,6 +96,9 @@ func (m Summary) String() string {
 // apply makes cfg the running config.
 func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 	var kept, restarted, stopped, started []string
+	// A new jitter-seed moves every jittered job's fires: those change.
+	reseeded := cfg.JitterSeed != s.seed
+	s.seed = cfg.JitterSeed
 	newJobs := map[string]*config.Job{}
 	for _, j := range cfg.Jobs {
 		newJobs[j.Name] = j
@@ -114,7 +120,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 			} else {
 				s.stopRun(u.run, u.cfg.StopTime, causeRemoved, "removed from the config")
 			}
-		case nj.Fingerprint() == u.cfg.Fingerprint():
+		case nj.Fingerprint() == u.cfg.Fingerprint() && !(reseeded && nj.Jitter > 0):
 			kept = append(kept, name)
 		default:
 			restarted = append(restarted, name)
@@ -202,6 +208,9 @@ func (s *Supervisor) tickJob(u *jobUnit, now time.Time) bool {
 	busy, waiting := u.core.Running(), u.core.Queued() != nil
 	for _, f := range u.core.Advance(now) {
 		ev := journal.Event{Type: journal.Fired, Unit: u.cfg.Name, Kind: "job", Source: f.Source, At: f.At}
+		if !f.Start.Equal(f.At) {
+			ev.Start = f.Start // moved by the job's jitter
+		}
 		if f.Count > 1 {
 			ev.Count = f.Count
 		}
