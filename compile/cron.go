@@ -2,7 +2,9 @@ package compile
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/kopf/kopf/lang"
@@ -16,11 +18,11 @@ var monthAbbr = [...]string{"", "jan", "feb", "mar", "apr", "may", "jun", "jul",
 // Sunday too; a line whose minute and hour fields do not start with "*" is a
 // fixed-time schedule for DST.
 func (c *compiler) cron(cr *lang.Cron) {
+	f := c.resolveHash(cr.Fields)
 	var mask [5]uint64
-	for i, f := range cr.Fields {
-		mask[i] = c.cronField(f, cr.Macro == "")
+	for i := range f {
+		mask[i] = c.cronField(f[i], cr.Macro == "")
 	}
-	f := cr.Fields
 	dow := mask[lang.DayOfWeek]
 	dow = (dow | dow>>7) & uint64(allDow) // 7 is Sunday
 	d := days{
@@ -159,4 +161,58 @@ func cronNeverHint(d days) string {
 		return ""
 	}
 	return fmt.Sprintf(": day %d does not occur in %s", low, strings.Join(months, ", "))
+}
+
+// resolveHash replaces each H range of the fields by what it hashes to for
+// the compiler's name (Jenkins' H): H is one value of its field, H(a-b)
+// one value from a to b, and H/n or H(a-b)/n the values from a hashed
+// start below n, every n. It records the resolved line for Resolved.
+func (c *compiler) resolveHash(fields [5]lang.Field) [5]lang.Field {
+	hashed, told := false, false
+	for i := range fields {
+		rs := slices.Clone(fields[i].Ranges)
+		for k, r := range rs {
+			if !r.Hash {
+				continue
+			}
+			hashed = true
+			if c.name == "" {
+				if !told {
+					c.errorf(r.Pos, "H hashes a job's name, and this schedule has none: in a config file the job's name is used; kopf next and kopf check take --name NAME")
+					told = true
+				}
+				continue
+			}
+			rs[k] = hashRange(c.name, fields[i].Kind, r)
+		}
+		fields[i].Ranges = rs
+	}
+	if hashed && c.name != "" {
+		parts := make([]string, len(fields))
+		for i, f := range fields {
+			parts[i] = f.String()
+		}
+		c.resolved = strings.Join(parts, " ")
+	}
+	return fields
+}
+
+// hashRange is the plain range an H range stands for under name.
+func hashRange(name string, k lang.FieldKind, r lang.Range) lang.Range {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%s", name, k)
+	v := h.Sum64()
+	out := lang.Range{Pos: r.Pos, Step: 1}
+	if !r.HasStep {
+		out.Single = true
+		out.Lo = r.Lo + int(v%uint64(r.Hi-r.Lo+1))
+		out.Hi = out.Lo
+		return out
+	}
+	out.Lo = r.Lo + int(v%uint64(r.Step))
+	out.Hi, out.Step, out.HasStep = r.Hi, r.Step, true
+	if out.Lo > out.Hi { // a step larger than the range: its one value
+		out.Lo = r.Lo
+	}
+	return out
 }

@@ -17,6 +17,7 @@ type Schedule struct {
 	terms    []term
 	loc      *time.Location
 	sources  []string
+	resolved []string // the sources with H fields resolved
 	warnings []Warning
 }
 
@@ -42,16 +43,37 @@ func Parse(src string) (*Schedule, error) { return ParseIn(src, time.UTC) }
 
 // ParseIn is Parse with loc as the zone for a schedule that names none.
 func ParseIn(src string, loc *time.Location) (*Schedule, error) {
+	return ParseWith(src, Options{Location: loc})
+}
+
+// Options are what a schedule is compiled with besides its text.
+type Options struct {
+	// Location is the zone of a schedule that names none; nil is UTC.
+	Location *time.Location
+	// Name is the job's name, which a crontab line's H fields hash
+	// (Jenkins' syntax): "H H * * *" is one fixed time of day for each
+	// name. A line with H and no Name is an error.
+	Name string
+}
+
+// ParseWith parses and compiles one schedule with opts.
+func ParseWith(src string, opts Options) (*Schedule, error) {
 	ast, err := lang.Parse(src)
 	if err != nil {
 		return nil, err
 	}
-	return Compile(ast, loc)
+	return CompileWith(ast, opts)
 }
 
 // Compile turns a parsed schedule into its time set. loc is the zone used
 // when the schedule names none; nil means UTC.
 func Compile(ast *lang.Schedule, loc *time.Location) (*Schedule, error) {
+	return CompileWith(ast, Options{Location: loc})
+}
+
+// CompileWith is Compile with opts.
+func CompileWith(ast *lang.Schedule, opts Options) (*Schedule, error) {
+	loc := opts.Location
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -62,7 +84,7 @@ func Compile(ast *lang.Schedule, loc *time.Location) (*Schedule, error) {
 		}
 		loc = z
 	}
-	c := &compiler{zone: zoneOf(loc)}
+	c := &compiler{zone: zoneOf(loc), name: opts.Name}
 	if ast.Cron != nil {
 		c.cron(ast.Cron)
 	} else {
@@ -72,7 +94,10 @@ func Compile(ast *lang.Schedule, loc *time.Location) (*Schedule, error) {
 		c.errs.Sort()
 		return nil, c.errs
 	}
-	s := &Schedule{loc: loc, sources: []string{ast.String()}, warnings: c.warnings}
+	s := &Schedule{loc: loc, sources: []string{ast.String()}, resolved: []string{c.resolved}, warnings: c.warnings}
+	if c.resolved == "" {
+		s.resolved[0] = s.sources[0]
+	}
 	for _, t := range c.terms {
 		t.days.prepare()
 		t.setDST(DST{})
@@ -97,6 +122,7 @@ func Union(ss ...*Schedule) *Schedule {
 		}
 		u.terms = append(u.terms, s.terms...)
 		u.sources = append(u.sources, s.sources...)
+		u.resolved = append(u.resolved, s.resolved...)
 		u.warnings = append(u.warnings, s.warnings...)
 	}
 	if u.loc == nil {
@@ -131,6 +157,11 @@ func (s *Schedule) Warnings() []Warning { return s.warnings }
 // by "; ".
 func (s *Schedule) String() string { return strings.Join(s.sources, "; ") }
 
+// Resolved is String with each H field replaced by the values it hashed to
+// for the schedule's name: "H H * * *" may be "37 4 * * *". A schedule
+// without H fields reads the same as String.
+func (s *Schedule) Resolved() string { return strings.Join(s.resolved, "; ") }
+
 var (
 	locMu    sync.Mutex
 	locCache = map[string]*time.Location{}
@@ -162,6 +193,8 @@ func LoadLocation(name string) (*time.Location, error) {
 // compiler collects the terms, errors and warnings of one schedule.
 type compiler struct {
 	zone      *zone
+	name      string // hashed by H fields
+	resolved  string // a crontab line with its H fields resolved; "" without H
 	terms     []term
 	errs      lang.ErrorList
 	warnings  []Warning

@@ -96,6 +96,10 @@ type Range struct {
 	// LoName and HiName keep a three-letter name as written (lower case),
 	// so printing gives back "mon-fri" rather than "1-5".
 	LoName, HiName string
+	// Hash is Jenkins' H: a value hashed from the job's name, from Lo to
+	// Hi (the field's bounds for a bare H; HashRange when written as
+	// H(a-b)). With a step, H/n starts at a hashed value below n.
+	Hash, HashRange bool
 }
 
 func (r Range) String() string {
@@ -108,6 +112,10 @@ func (r Range) String() string {
 // Span is the range without its step: "*", "5" or "1-5".
 func (r Range) Span() string {
 	switch {
+	case r.Hash && r.HashRange:
+		return fmt.Sprintf("H(%d-%d)", r.Lo, r.Hi)
+	case r.Hash:
+		return "H"
 	case r.Star:
 		return "*"
 	case r.Single:

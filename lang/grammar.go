@@ -94,19 +94,28 @@ type gZoneName struct {
 type gCron struct {
 	Pos   lexer.Position
 	Macro string     `parser:"( @Macro"`
-	Items []*gItem   `parser:" | (?! Word) @@+ )"`
+	Items []*gItem   `parser:" | (?! (?! \"H\") Word) @@+ )"`
 	In    *gZoneName `parser:"( \"in\" @@ )?"`
 }
 
-// item: ("*" | value ("-" value)?) ("/" Number)? ","?
+// item: ("*" | hash | value ("-" value)?) ("/" Number)? ","?
 // value: Number | Word (but not "in", which starts a zone)
 type gItem struct {
 	Pos   lexer.Position
 	Star  bool        `parser:"( @\"*\""`
+	Hash  *gHash      `parser:"| @@"`
 	Lo    lexer.Token `parser:"| (?! \"in\") @(Number | Word)"`
 	Hi    lexer.Token `parser:"  ( \"-\" @(Number | Word) )? )"`
 	Step  lexer.Token `parser:"( \"/\" @Number )?"`
 	Comma bool        `parser:"@\",\"?"`
+}
+
+// hash: "H" ("(" Number "-" Number ")")?, Jenkins' hashed value
+type gHash struct {
+	Pos lexer.Position
+	H   string      `parser:"@\"H\""`
+	Lo  lexer.Token `parser:"( \"(\" @Number"`
+	Hi  lexer.Token `parser:"  \"-\" @Number \")\" )?"`
 }
 
 var (

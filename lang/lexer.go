@@ -30,7 +30,7 @@ var lexRules = []lexer.SimpleRule{
 	{Name: "Number", Pattern: `[0-9]+`},
 	{Name: "Zone", Pattern: `[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z][A-Za-z0-9_+\-]*)+|[A-Za-z]+[0-9+][A-Za-z0-9_+\-]*`},
 	{Name: "Word", Pattern: `[A-Za-z_]+`},
-	{Name: "Punct", Pattern: `[@*/,=\-]`},
+	{Name: "Punct", Pattern: `[@*/,=\-()]`},
 }
 
 var lexDef = lexer.MustSimple(lexRules)

@@ -44,6 +44,7 @@ func TestLexBoundaries(t *testing.T) {
 		{"POSIX-style zone", "CRON_TZ=EST5EDT 0 9", "Word:CRON_TZ Punct:= Zone:EST5EDT Number:0 Number:9"},
 		{"zone with a plus and no slash", "in GMT+0", "Word:in Zone:GMT+0"},
 		{"a name range with a number stays apart", "jan-3", "Word:jan Punct:- Number:3"},
+		{"hashed range", "H(0-29)/10", "Word:H Punct:( Number:0 Punct:- Number:29 Punct:) Punct:/ Number:10"},
 		{"zone prefix", "CRON_TZ=Europe/Berlin 5 4", "Word:CRON_TZ Punct:= Zone:Europe/Berlin Number:5 Number:4"},
 		{"comment dropped", "every 1m # implicitly: @ 0m", "Word:every Duration:1m"},
 		{"list", "@ 0m, 10m", "Punct:@ Duration:0m Punct:, Duration:10m"},
@@ -90,7 +91,7 @@ func FuzzLexersAgree(f *testing.F) {
 		"CRON_TZ=Europe/Berlin 0 9 * * mon-fri/2", "Etc/GMT+5", "a/b/", "a/1", "10:", "10:5:", "1:2:3:4",
 		"# comment\n\t5 4 * * *", "_x", "every\r\n1h", "é", "0-59/10 0,10-23 * * *", "in America/Port-au-Prince",
 		"12s3", "3w_", "7d-", "@ 04:15", "x@y", "::", "9999999999999999999999m",
-		"CST6CDT", "GMT+0", "a+", "ab1/c", "Ab/1", "x9-y", "mon-5",
+		"CST6CDT", "GMT+0", "a+", "ab1/c", "Ab/1", "x9-y", "mon-5", "H(0-29)/10 H * * *", "H(", ")(",
 	} {
 		f.Add(s)
 	}

@@ -347,6 +347,8 @@ func (b *builder) field(k FieldKind, items []*gItem) Field {
 		switch {
 		case it.Star:
 			r.Star, r.Lo, r.Hi = true, lo, hi
+		case it.Hash != nil:
+			r = b.hash(k, it, r)
 		case it.Hi.Value == "":
 			r.Single = true
 			r.Lo, r.LoName = b.value(k, it.Lo)
@@ -370,6 +372,42 @@ func (b *builder) field(k FieldKind, items []*gItem) Field {
 		f.Ranges = append(f.Ranges, r)
 	}
 	return f
+}
+
+// hashBounds are the values a bare H of field k takes: Jenkins keeps a
+// day of month to 1-28, which every month has, and a weekday to 0-6.
+func hashBounds(k FieldKind) (int, int) {
+	switch k {
+	case DayOfMonth:
+		return 1, 28
+	case DayOfWeek:
+		return 0, 6
+	}
+	return k.Bounds()
+}
+
+// hash reads an H or H(a-b) item.
+func (b *builder) hash(k FieldKind, it *gItem, r Range) Range {
+	r.Hash = true
+	r.Lo, r.Hi = hashBounds(k)
+	if it.Hash.Lo.Value == "" {
+		return r
+	}
+	lo, hi := k.Bounds()
+	r.HashRange = true
+	a, errA := strconv.Atoi(it.Hash.Lo.Value)
+	z, errZ := strconv.Atoi(it.Hash.Hi.Value)
+	switch {
+	case errA != nil || a < lo || a > hi:
+		b.errorf(it.Hash.Lo.Pos, "%s is out of range for the %s field; expected %d to %d", it.Hash.Lo.Value, k, lo, hi)
+	case errZ != nil || z < lo || z > hi:
+		b.errorf(it.Hash.Hi.Pos, "%s is out of range for the %s field; expected %d to %d", it.Hash.Hi.Value, k, lo, hi)
+	case a > z:
+		b.errorf(it.Pos, "range H(%d-%d) runs backwards; write H(%d-%d)", a, z, z, a)
+	default:
+		r.Lo, r.Hi = a, z
+	}
+	return r
 }
 
 // wrapHint splits a backwards range into the two ranges it probably meant:

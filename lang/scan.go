@@ -131,7 +131,7 @@ func match(s string) (kind, int) {
 		return kWord, span(s, 0, func(c byte) bool { return isLetter(c) || c == '_' })
 	case c == '_':
 		return kWord, span(s, 0, func(c byte) bool { return isLetter(c) || c == '_' })
-	case strings.IndexByte("@*/,=-", c) >= 0:
+	case strings.IndexByte("@*/,=-()", c) >= 0:
 		return kPunct, 1
 	}
 	return 0, 0

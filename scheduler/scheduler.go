@@ -243,7 +243,7 @@ func (s *Scheduler) spec(j Job) (job.Spec, error) {
 	sched := j.Compiled
 	if j.Schedule != "" {
 		var err error
-		if sched, err = compile.ParseIn(j.Schedule, s.opts.Location); err != nil {
+		if sched, err = compile.ParseWith(j.Schedule, compile.Options{Location: s.opts.Location, Name: j.Name}); err != nil {
 			return job.Spec{}, fmt.Errorf("scheduler: job %q: schedule %q: %w", j.Name, j.Schedule, err)
 		}
 	}

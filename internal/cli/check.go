@@ -18,7 +18,7 @@ import (
 
 var checkCmd = &command{
 	name:     "check",
-	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [-e SCHEDULE ...] [--services DIR]... [--scripts DIR]... [FILE ...]",
+	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [--name NAME] [-e SCHEDULE ...] [--services DIR]... [--scripts DIR]... [FILE ...]",
 	summary:  "lint schedules and config files",
 	help: `Checks each SCHEDULE given with -e, in either dialect, and each config FILE
 (JSON or YAML, see docs/config.md), and prints their errors and warnings on
@@ -56,6 +56,9 @@ Flags:
                like 2026-01-01T00:00:00Z (default now)
   --dst-gap P, --dst-overlap P  the DST policy of the -e schedules, as for
                kopf next; a config file's jobs have their own "dst"
+  --name NAME  the job name the H fields of the -e schedules hash; a
+               note says what they resolve to (a config file's jobs use
+               their own names)
   --services DIR  a services directory to check with FILE; repeat for more
   --scripts DIR   a scripts directory to check with FILE; repeat for more
 Exit status: 0 when every schedule and file is valid (warnings allowed), 1
@@ -77,6 +80,7 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	fs.Var(&srcs, "e", "")
 	times := addTimeFlags(fs)
 	dst := addDSTFlags(fs)
+	name := fs.String("name", "", "")
 	services, scripts := sourceFlags(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -103,10 +107,13 @@ func runCheck(_ context.Context, e *env, args []string) error {
 		if len(srcs) > 1 {
 			prefix = fmt.Sprintf("schedule %d: ", i+1)
 		}
-		s := e.lint(prefix, src, loc)
+		s := e.lint(prefix, src, loc, *name)
 		if s == nil {
 			failed = true
 			continue
+		}
+		if note := hashNote(s, *name); note != "" {
+			fmt.Fprintf(e.stderr, "%s%s\n", prefix, note)
 		}
 		for _, note := range s.WithDST(policy).DSTNotes(after) {
 			fmt.Fprintf(e.stderr, "%snote: %s\n", prefix, note)
@@ -163,6 +170,9 @@ func (e *env) report(path string, cfg *config.Config, warnings []compile.Warning
 	if cfg != nil {
 		for _, j := range cfg.Jobs {
 			for _, s := range j.Schedules {
+				if note := hashNote(s.Compiled, j.Name); note != "" {
+					msgs = append(msgs, message{s.Pos, s.Pos.String() + ": " + note})
+				}
 				for _, note := range s.Compiled.DSTNotes(after) {
 					msgs = append(msgs, message{s.Pos, s.Pos.String() + ": note: " + note})
 				}

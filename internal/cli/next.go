@@ -107,9 +107,12 @@ func runNext(ctx context.Context, e *env, args []string) error {
 		}
 		off = compile.JitterOffset(*seed+"/"+*name, d)
 	}
-	s := e.lint("", pos[0], loc)
+	s := e.lint("", pos[0], loc, *name)
 	if s == nil {
 		return errFailed
+	}
+	if note := hashNote(s, *name); note != "" {
+		fmt.Fprintln(e.stderr, note)
 	}
 	s = s.WithDST(policy)
 	// Formatting into one reused buffer and writing through bufio keeps

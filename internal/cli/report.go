@@ -14,8 +14,8 @@ import (
 // stderr, each as "prefix line:col: message" and, when e.caret is set,
 // followed by the source line and a caret under the column. It returns nil
 // when src is not a valid schedule (one that never fires included).
-func (e *env) lint(prefix, src string, loc *time.Location) *compile.Schedule {
-	s, err := compile.ParseIn(src, loc)
+func (e *env) lint(prefix, src string, loc *time.Location, name string) *compile.Schedule {
+	s, err := compile.ParseWith(src, compile.Options{Location: loc, Name: name})
 	if err != nil {
 		var list lang.ErrorList
 		if !errors.As(err, &list) {
@@ -31,6 +31,15 @@ func (e *env) lint(prefix, src string, loc *time.Location) *compile.Schedule {
 		e.message(prefix, src, w.Pos, w.String())
 	}
 	return s
+}
+
+// hashNote says what a schedule's H fields resolve to for name; "" for a
+// schedule without them.
+func hashNote(s *compile.Schedule, name string) string {
+	if s.Resolved() == s.String() {
+		return ""
+	}
+	return fmt.Sprintf("note: %q is %q for the name %q", s.String(), s.Resolved(), name)
 }
 
 func (e *env) message(prefix, src string, pos lang.Pos, msg string) {

@@ -612,7 +612,7 @@ func (l *loader) schedule(j *Job, key string, n *node, args []string, cronOnly b
 		l.errorf(n.start(l.src), "%s is not a crontab line; write the every-language under \"schedule\"", quote(n.text))
 		return
 	}
-	c, err := compile.Compile(ast, j.Location)
+	c, err := compile.CompileWith(ast, compile.Options{Location: j.Location, Name: j.Name})
 	if err != nil {
 		l.scheduleErrors(n, err)
 		return
