@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/scheduler"
 )
 
@@ -60,4 +61,39 @@ func Example() {
 	// scheduler: job "never": schedule "0 0 30 2 *": 1:1: "0 0 30 2 *" never fires: day 30 does not occur in feb
 	// cleaning up
 	// cleanup runs: 1 next: 15
+}
+
+// A job's own time policy: its DST rule, what a fire does while it still
+// runs, and a stable jitter that spreads jobs sharing a schedule. Each
+// job's offset is a hash of its name, the same in every process.
+func Example_timePolicy() {
+	s := scheduler.New(scheduler.Options{Location: time.UTC})
+	nop := func(context.Context) error { return nil }
+	for _, name := range []string{"sync-a", "sync-b"} {
+		err := s.Add(scheduler.Job{
+			Name:     name,
+			Schedule: "0 * * * *",
+			Func:     nop,
+			Jitter:   30 * time.Minute,                  // each starts a fixed 0-30 min past the hour
+			Overlap:  scheduler.OverlapSkip,             // a fire while it still runs is dropped
+			DST:      compile.DST{Gap: compile.GapSkip}, // a time the clocks skip does not run
+		})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	// H hashes the name too: one minute and hour for this job.
+	if err := s.Add(scheduler.Job{Name: "backup", Schedule: "H H * * *", Func: nop}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, name := range []string{"sync-a", "sync-b", "backup"} {
+		st, _ := s.Status(name)
+		fmt.Printf("%s starts at minute %d\n", name, st.Next.Minute())
+	}
+	// Output:
+	// sync-a starts at minute 26
+	// sync-b starts at minute 9
+	// backup starts at minute 37
 }
