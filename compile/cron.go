@@ -170,6 +170,9 @@ func cronNeverHint(d days) string {
 func (c *compiler) resolveHash(fields [5]lang.Field) [5]lang.Field {
 	hashed, told := false, false
 	for i := range fields {
+		if !slices.ContainsFunc(fields[i].Ranges, func(r lang.Range) bool { return r.Hash }) {
+			continue // a plain field is used as it is
+		}
 		rs := slices.Clone(fields[i].Ranges)
 		for k, r := range rs {
 			if !r.Hash {

@@ -1,6 +1,8 @@
 package compile
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/kopf/kopf/lang"
@@ -490,21 +492,38 @@ func (c *compiler) intersect(cu clauseUnit, points []term, sel []selected) []ter
 
 // narrow returns the window w cut down to the ranges (a nil w is the whole
 // day); ranges that cover the whole day leave it as it is.
-func narrow(w *clock, ranges []secRange) *clock {
-	n := newClock()
-	for _, r := range ranges {
-		n.addRange(r.lo, r.hi)
-	}
-	if n.nextAbsent(0) == daySec { // the whole day
+func narrow(w []secRange, ranges []secRange) []secRange {
+	rs := normalize(ranges)
+	if len(rs) == 1 && rs[0] == (secRange{0, daySec}) {
 		return w
 	}
-	if w != nil {
-		for i := range n.words {
-			n.words[i] &= w.words[i]
-		}
-		n.summarize()
+	if w == nil {
+		return rs
 	}
-	return n
+	var out []secRange
+	for _, a := range w {
+		for _, b := range rs {
+			if lo, hi := max(a.lo, b.lo), min(a.hi, b.hi); lo < hi {
+				out = append(out, secRange{lo, hi})
+			}
+		}
+	}
+	return normalize(out)
+}
+
+// normalize sorts ranges and joins those that touch or overlap.
+func normalize(rs []secRange) []secRange {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b secRange) int { return cmp.Compare(a.lo, b.lo) })
+	var out []secRange
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.lo <= out[n-1].hi {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // mergeSpans joins the ranges of spans on the same days.
@@ -521,7 +540,7 @@ func mergeTerms(ts []term) []term {
 			if into.window == nil || t.window == nil {
 				into.window = nil // one of them has the whole day
 			} else {
-				into.window.union(t.window)
+				into.window = normalize(append(into.window, t.window...))
 			}
 		})
 }

@@ -2,7 +2,6 @@ package compile
 
 import (
 	"hash/fnv"
-	"math/bits"
 	"time"
 )
 
@@ -56,31 +55,18 @@ func (t *term) windowRoom(u int64) int64 {
 	w := u + t.zone.at(u).off
 	day := floorDiv(w, daySec)
 	s := w - day*daySec
-	end := t.window.nextAbsent(s)
-	if end == daySec && t.window.has(0) {
+	end := s
+	for _, r := range t.window {
+		if r.lo <= s && s < r.hi {
+			end = r.hi
+		}
+	}
+	if first := t.window[0]; end == daySec && first.lo == 0 {
 		// A window that wraps past midnight goes on the next day, if the
 		// term holds that day.
 		if n, ok := t.days.next(day + 1); ok && n == day+1 {
-			end += t.window.nextAbsent(0)
+			end += first.hi
 		}
 	}
 	return end - s - 1
 }
-
-// nextAbsent returns the first second >= s that is not in the set, or
-// daySec.
-func (c *clock) nextAbsent(s int64) int64 {
-	for w := s >> 6; w < clockWords; w++ {
-		b := ^c.words[w]
-		if w == s>>6 {
-			b &= ^uint64(0) << (s & 63)
-		}
-		if b != 0 {
-			return min(w<<6+int64(bits.TrailingZeros64(b)), daySec)
-		}
-	}
-	return daySec
-}
-
-// has reports whether second s is in the set.
-func (c *clock) has(s int64) bool { return c.words[s>>6]&(1<<(s&63)) != 0 }

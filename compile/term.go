@@ -7,10 +7,10 @@ type term struct {
 	clock *clock
 	zone  *zone
 	// window is the time of day the term's fires lie in, which a jitter
-	// must not leave: a coarser every-clause's @ window; nil for a term
-	// without one (a crontab line's included: it names points, not a
-	// window).
-	window *clock
+	// must not leave: a coarser every-clause's @ window, as sorted,
+	// disjoint ranges of seconds of the day; nil for a term without one (a
+	// crontab line's included: it names points, not a window).
+	window []secRange
 	// fixed says the term is a fixed-time schedule, for cronie's DST
 	// rule: a time swallowed by a spring-forward gap fires once when the
 	// gap ends, and a time repeated by a fall-back overlap fires only on
