@@ -33,6 +33,7 @@ func fuzzSeeds() []string {
 		"every 10m @ 0m, 10m, 20m, 40m, 50m", "every 1h @ 0m, 10m, 20m, 40m, 50m  # alternative",
 		"ëvery 10m", "every 10m @ 1m\u00a0", "0 0 * * мон", "⏰", "\xff\xfe", "every\x0010m",
 		"every 10m\n@ 1m", "\n\n* *\n* * *", "every 5mon", "10:00", "10m",
+		"H H * * *", "H(0-29)/10 H(2-5) * * *", "H/15", "H(", "H(5-2)", "H()", "0 0 * * sat-sun", "5-0", "CRON_TZ=EST5EDT 30 2 * * *", "every 1h in GMT+0",
 	}
 	for _, row := range equivalences {
 		seeds = append(seeds, row.cron)
@@ -60,10 +61,17 @@ func FuzzParse(f *testing.F) {
 		} else {
 			checkReprint(t, src, ast)
 		}
-		s, cerr := compile.Parse(src)
+		// With a name, so that H fields hash; what they resolve to is a
+		// line that compiles by itself.
+		s, cerr := compile.ParseWith(src, compile.Options{Name: "fuzz"})
 		if cerr != nil {
 			checkErrorList(t, src, cerr)
 			return
+		}
+		if r := s.Resolved(); r != s.String() {
+			if _, err := compile.Parse(r); err != nil {
+				t.Fatalf("%q resolves to %q, which does not compile: %v", src, r, err)
+			}
 		}
 		if err != nil {
 			t.Fatalf("compile.Parse(%q) succeeded where lang.Parse failed: %v", src, err)
