@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -56,6 +58,9 @@ func leftovertest(args []string) (int, bool) {
 	case "bg":
 		start(false, "pt", args[1])
 		return kopftest(args[2:]), true
+	case "ignoreterm": // "kopftest ignoreterm ARGS...": ignore SIGTERM, then do ARGS
+		signal.Ignore(syscall.SIGTERM)
+		return kopftest(args[1:]), true
 	case "check":
 		verdict := "gone"
 		if pidTicksAlive(args[1]) {
@@ -186,5 +191,50 @@ func TestNoProcessOutlivesItsRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// SIGTERM while kopf is still starting — here, waiting out a leftover's
+// stop-time — stops it cleanly once it is done starting: exit 0, quit in
+// the journal, and nothing of the config started.
+func TestSIGTERMWhileStarting(t *testing.T) {
+	dir := t.TempDir()
+	jpath := filepath.Join(dir, "journal.jsonl")
+	f := func(name string) string { return filepath.Join(dir, name) }
+	// The leftover: a session leader that ignores SIGTERM, as the journal
+	// of a killed kopf names it.
+	old := exec.Command(os.Args[0], "ignoreterm", "pt", f("old"))
+	old.Args[0] = "kopftest"
+	old.Path, _ = exec.LookPath("kopftest")
+	old.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := old.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { old.Process.Kill(); old.Wait() })
+	waitFor(t, "the leftover to start", nil, func() bool { return pidTicksAlive(f("old")) })
+	pid, ticks := readPidTicks(f("old"))
+	past := time.Now().Add(-time.Minute)
+	writeJournal(t, jpath,
+		journal.Event{Time: past, Type: journal.Acquired, PID: 1, BootID: journal.BootID(), JournalID: "0123456789abcdef"},
+		journal.Event{Time: past, Type: journal.Spawned, Unit: "p", Kind: "proc", PID: pid, StartTicks: ticks},
+	)
+	cfg := writeConfig(t, dir, "kopf.json", fmt.Sprintf(`{"procs": {"p": {"command": ["kopftest", "pid", %q], "stop-time": 4}}}`, f("p.pid")))
+	d := startKopfWith(t, "--journal", jpath, cfg)
+	time.Sleep(time.Second) // kopf waits up to 4 s for the leftover
+	if code := d.stop(); code != 0 {
+		t.Errorf("kopf exited %d after SIGTERM while starting; log:\n%s", code, d.stderr)
+	}
+	if !d.logged("stopped by a signal while starting") {
+		t.Errorf("kopf does not say it stopped while starting:\n%s", d.stderr)
+	}
+	if _, err := os.Stat(f("p.pid")); err == nil {
+		t.Errorf("kopf started p although it was told to stop")
+	}
+	evs := journalEvents(t, jpath)
+	if last := evs[len(evs)-1]; last.Type != journal.Quit {
+		t.Errorf("the journal ends with %q, want quit", last.Type)
+	}
+	if alive(pid) {
+		t.Errorf("the leftover %d still runs", pid)
 	}
 }

@@ -148,11 +148,21 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	case *cgroup != "" && !filepath.IsAbs(*cgroup):
 		return usagef("--cgroup %q: expected an absolute path in the cgroup v2 file system, like /sys/fs/cgroup/kopf, or none", *cgroup)
 	}
+	// From here on SIGTERM and SIGINT stop kopf cleanly, also one that
+	// comes while it is still starting (stopping an earlier daemon's
+	// leftovers can take their stop-time).
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts)
 	if err != nil {
 		return err
 	}
 	defer d.close()
+	if ctx.Err() != nil {
+		d.log.Info("stopped by a signal while starting; nothing was started")
+		d.srv.Serve(ctx, nil) // removes the socket
+		return nil
+	}
 	return d.run(ctx)
 }
 
@@ -216,9 +226,8 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 // run supervises until a signal stops kopf: the supervisor's loop, the
 // watcher and SIGHUP feeding it config changes, the control socket, and
 // the mailer; then the last mails, and quit as the journal's last word.
+// ctx is done at SIGTERM or SIGINT.
 func (d *daemon) run(ctx context.Context) error {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	dir, _ := os.Getwd()
 	mailer := newMailer(d.cfg.Mail, d.host, d.log, d.jnl)
 	s := supervise.New(supervise.Options{
