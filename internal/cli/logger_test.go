@@ -51,7 +51,7 @@ func TestJournalWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	log := slog.New(journalWarnings{slog.NewTextHandler(&buf, nil), jnl})
+	log := slog.New(journalWarnings{slog.NewTextHandler(&buf, nil), jnl.Record})
 	log.Info("kopf running")
 	log.Error("kopf.json:1:2: unknown key", "file", "kopf.json")
 	log.Warn("cannot watch", "dir", "/etc/kopf")

@@ -22,6 +22,7 @@ import (
 	"github.com/kopf/kopf/runtime/mail"
 	"github.com/kopf/kopf/runtime/proc"
 	"github.com/kopf/kopf/runtime/sources"
+	"github.com/kopf/kopf/runtime/stream"
 	"github.com/kopf/kopf/runtime/supervise"
 	"github.com/kopf/kopf/runtime/watch"
 )
@@ -169,9 +170,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 // daemon is kopf run once it has started: what start set up, in order, and
 // what run and close undo.
 type daemon struct {
-	log  *slog.Logger
-	jnl  *journal.Journal
-	prev *journal.Previous
+	log *slog.Logger
+	jnl *journal.Journal
+	// events is where everything the daemon does is published: the
+	// journal first and synchronously, then any other subscriber.
+	events *stream.Stream
+	prev   *journal.Previous
 	set  *sources.Set
 	cfg  *config.Config
 	host *proc.Host
@@ -197,7 +201,9 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 		log.Error(fmt.Sprintf("refusing to start: %v", err), "journal", journalPath)
 		return nil, errFailed
 	}
-	d := &daemon{log: slog.New(journalWarnings{log.Handler(), jnl}), jnl: jnl, prev: prev}
+	events := stream.New()
+	events.Sync("journal", jnl.Record) // the daemon's memory: before anything acts on an event
+	d := &daemon{log: slog.New(journalWarnings{log.Handler(), events.Publish}), jnl: jnl, events: events, prev: prev}
 	fail := func(err error) (*daemon, error) {
 		d.close()
 		return nil, err
@@ -219,7 +225,7 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 		d.log.Error(fmt.Sprintf("refusing to start: %v", err), "socket", socketPath)
 		return fail(errFailed)
 	}
-	stopLeftovers(d.log, jnl, d.host, prev, d.cfg)
+	stopLeftovers(d.log, events.Publish, d.host, prev, d.cfg)
 	return d, nil
 }
 
@@ -229,10 +235,10 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 // ctx is done at SIGTERM or SIGINT.
 func (d *daemon) run(ctx context.Context) error {
 	dir, _ := os.Getwd()
-	mailer := newMailer(d.cfg.Mail, d.host, d.log, d.jnl)
+	mailer := newMailer(d.cfg.Mail, d.host, d.log, d.events.Publish)
 	s := supervise.New(supervise.Options{
 		Host: supervise.ProcHost(d.host), Logger: d.log, Dir: dir,
-		Journal: d.jnl.Record, Resume: d.prev, Mail: mailer.Send,
+		Events: d.events.Publish, Resume: d.prev, Mail: mailer.Send,
 	})
 	r := &reloader{set: d.set, s: s}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
@@ -261,7 +267,8 @@ func (d *daemon) run(ctx context.Context) error {
 // close releases what startDaemon took, after quit in the journal. The
 // control socket is not among them: Serve removes it when it returns.
 func (d *daemon) close() {
-	d.jnl.Record(journal.Event{Type: journal.Quit})
+	d.events.Publish(journal.Event{Type: journal.Quit})
+	d.events.Close() // every subscriber has had every event, quit included
 	if d.host != nil {
 		d.host.Close()
 	}
@@ -342,7 +349,7 @@ func (d daemonControl) Handle(ctx context.Context, req control.Request) control.
 // never runs twice. Each run gets its unit's stop-time (10s for a unit no
 // longer in the config). Processes of an earlier boot are not looked for,
 // and a pid that now belongs to another process is left alone.
-func stopLeftovers(log *slog.Logger, jnl *journal.Journal, host *proc.Host, prev *journal.Previous, cfg *config.Config) {
+func stopLeftovers(log *slog.Logger, record func(journal.Event), host *proc.Host, prev *journal.Previous, cfg *config.Config) {
 	grace := map[string]time.Duration{}
 	for _, j := range cfg.Jobs {
 		grace[j.Name] = j.StopTime
@@ -354,7 +361,7 @@ func stopLeftovers(log *slog.Logger, jnl *journal.Journal, host *proc.Host, prev
 	var recorded []proc.Leftover
 	for _, p := range prev.Running {
 		if p.BootID != "" && p.BootID != boot {
-			jnl.Record(journal.Event{Type: journal.Leftover, Unit: p.Unit, Kind: p.Kind, PID: p.PID, StartTicks: p.StartTicks,
+			record(journal.Event{Type: journal.Leftover, Unit: p.Unit, Kind: p.Kind, PID: p.PID, StartTicks: p.StartTicks,
 				Run: p.Run, Cgroup: p.Cgroup, Action: proc.LeftoverGone, Reason: "the machine has rebooted since"})
 			log.Info(fmt.Sprintf("%s %s (pid %d) of the previous kopf: gone: the machine has rebooted since", p.Kind, p.Unit, p.PID), "unit", p.Unit, "pid", p.PID)
 			continue
@@ -373,7 +380,7 @@ func stopLeftovers(log *slog.Logger, jnl *journal.Journal, host *proc.Host, prev
 		for _, f := range c.Found {
 			ev.Processes = append(ev.Processes, journal.Found{PID: f.PID, Command: f.Command})
 		}
-		jnl.Record(ev)
+		record(ev)
 		what := c.Kind + " " + c.Unit
 		switch {
 		case c.Unit == "":
@@ -426,7 +433,7 @@ func hostName(journalPath string) string {
 // their own.
 type journalWarnings struct {
 	slog.Handler
-	jnl *journal.Journal
+	record func(journal.Event)
 }
 
 func (h journalWarnings) Handle(ctx context.Context, r slog.Record) error {
@@ -444,18 +451,18 @@ func (h journalWarnings) Handle(ctx context.Context, r slog.Record) error {
 			return true
 		})
 		if !unit {
-			h.jnl.Record(journal.Event{Time: r.Time, Type: journal.Warning, Component: component, Error: r.Message})
+			h.record(journal.Event{Time: r.Time, Type: journal.Warning, Component: component, Error: r.Message})
 		}
 	}
 	return h.Handler.Handle(ctx, r)
 }
 
 func (h journalWarnings) WithAttrs(as []slog.Attr) slog.Handler {
-	return journalWarnings{h.Handler.WithAttrs(as), h.jnl}
+	return journalWarnings{h.Handler.WithAttrs(as), h.record}
 }
 
 func (h journalWarnings) WithGroup(name string) slog.Handler {
-	return journalWarnings{h.Handler.WithGroup(name), h.jnl}
+	return journalWarnings{h.Handler.WithGroup(name), h.record}
 }
 
 // defaultScripts is cronmon's scripts directory under kopf's name.
@@ -556,7 +563,7 @@ func (e *env) logger(format string) (*slog.Logger, error) {
 // newMailer delivers runs' output as the config's mail section says (SMTP
 // to localhost:25 without one), logging and journaling every outcome. A
 // sendmail runs on the host, like every other child.
-func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, jnl *journal.Journal) *mail.Mailer {
+func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, record func(journal.Event)) *mail.Mailer {
 	if m == nil {
 		m = &config.DefaultMail
 	}
@@ -579,7 +586,7 @@ func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, jnl *journal.J
 				msg += ": " + r.Err.Error()
 				level = slog.LevelWarn
 			}
-			jnl.Record(ev)
+			record(ev)
 			// unit is set: the journal has the event already, not as a warning.
 			log.Log(context.Background(), level, msg, "unit", r.Unit, "attempt", r.Attempt)
 		},

@@ -60,7 +60,7 @@ func TestRestartAndHUPOnChange(t *testing.T) {
 			RestartOnChange: []string{"tor.bin"}, HUPOnChange: []string{rc}}
 		p.Dir = dir
 		var got events
-		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{WatchFiles: fw.watch, Journal: got.record})
+		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{WatchFiles: fw.watch, Events: got.record})
 		ss.until(5)
 		fw.poke(bin) // an event, but the same content: a touch
 		write(rc, "b")

@@ -56,7 +56,7 @@ func TestHealthRestartsAfterMaxConsecutiveFailures(t *testing.T) {
 		p := checkedProc("web", config.Health{Interval: 10 * time.Second, Timeout: time.Second, InitialInterval: 15 * time.Second,
 			MaxConsecutiveFailures: 1, MinConsecutiveSuccesses: 1})
 		var got events
-		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{HTTPProbe: pr.probe, Journal: got.record})
+		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{HTTPProbe: pr.probe, Events: got.record})
 		ss.until(25)
 		if st := ss.state("web"); st.Health != "healthy" || st.LastCheck == nil || st.LastCheck.Error != "" {
 			t.Errorf("status after two good checks = %+v", st)

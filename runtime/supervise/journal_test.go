@@ -78,7 +78,7 @@ func TestJournalRecordsEveryDecision(t *testing.T) {
 		crash := &config.Proc{Unit: unit("crash", "crash"), Backoff: []time.Duration{time.Minute}}
 		var got events
 		ss := start(t, host, cfgOf([]*config.Job{broken, report, work}, []*config.Proc{crash}),
-			Options{Journal: got.record})
+			Options{Events: got.record})
 		ss.until(36)
 		ss.stop()
 		want := []string{
@@ -131,7 +131,7 @@ func TestJournalSpawnErrorAndSkipped(t *testing.T) {
 		j.Idle = 5 * time.Second
 		broken := &config.Job{Unit: unit("broken", "missing"), Schedules: []config.Schedule{sched(t, "schedule", "every 1m")}}
 		var got events
-		ss := start(t, host, cfgOf([]*config.Job{broken, j}, nil), Options{Journal: got.record})
+		ss := start(t, host, cfgOf([]*config.Job{broken, j}, nil), Options{Events: got.record})
 		ss.until(60)
 		ss.stop()
 		var lines []string
@@ -180,7 +180,7 @@ func TestCatchUp(t *testing.T) {
 			two,                                         // the latest of its schedules counts
 		}
 		var got events
-		ss := start(t, host, cfgOf(jobs, nil), Options{Journal: got.record, Resume: prev})
+		ss := start(t, host, cfgOf(jobs, nil), Options{Events: got.record, Resume: prev})
 		ss.until(0.5)
 		ss.stop()
 		var caught, spawned []string
@@ -214,7 +214,7 @@ func TestMaxFailuresRetriesThenGivesUp(t *testing.T) {
 		j := &config.Job{Unit: unit("flaky", "flaky"), Schedules: []config.Schedule{sched(t, "schedule", "every 1m")},
 			MaxFailures: 2, Backoff: []time.Duration{5 * time.Second, 10 * time.Second}}
 		var got events
-		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Journal: got.record})
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Events: got.record})
 		ss.until(90)
 		if st := ss.state("flaky"); st.State != control.Failed {
 			t.Errorf("after three failures in a row: state %q, want failed", st.State)
@@ -277,7 +277,7 @@ func TestLeftoversOfARun(t *testing.T) {
 		p.KeepLeftovers = true
 		var got events
 		var logs logBuffer
-		s := New(Options{Host: host, Logger: newLogger(&logs), Journal: got.record})
+		s := New(Options{Host: host, Logger: newLogger(&logs), Events: got.record})
 		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		defer cancel()
 		s.Run(ctx, cfgOf([]*config.Job{j}, []*config.Proc{p}))
@@ -328,7 +328,7 @@ func TestCatchUpPolicies(t *testing.T) {
 			job("dense", "every 1s", config.CatchUpNone, 0),
 		}
 		var got events
-		ss := start(t, host, cfgOf(jobs, nil), Options{Journal: got.record, Resume: prev})
+		ss := start(t, host, cfgOf(jobs, nil), Options{Events: got.record, Resume: prev})
 		ss.until(10)
 		ss.stop()
 		type fate struct{ ran, missed []string }
@@ -386,7 +386,7 @@ func TestOverlapPolicies(t *testing.T) {
 			return &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}, Overlap: overlap}
 		}
 		var got events
-		ss := start(t, host, cfgOf([]*config.Job{job("skip", "skip"), job("replace", "replace")}, nil), Options{Journal: got.record})
+		ss := start(t, host, cfgOf([]*config.Job{job("skip", "skip"), job("replace", "replace")}, nil), Options{Events: got.record})
 		ss.until(41)
 		ss.stop()
 		var lines []string
@@ -425,7 +425,7 @@ func TestJitter(t *testing.T) {
 		}
 		var got events
 		cfg := cfgOf([]*config.Job{j}, nil)
-		ss := start(t, host, cfg, Options{Journal: got.record})
+		ss := start(t, host, cfg, Options{Events: got.record})
 		ss.until(2*3600 + 1)
 		if sum, _ := ss.s.Reload(&config.Config{Jobs: cfg.Jobs, JitterSeed: "fleet-2"}); len(sum.Restarted) != 1 {
 			t.Errorf("a new jitter-seed: %+v; want the jittered job restarted", sum)

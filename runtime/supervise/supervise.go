@@ -20,7 +20,7 @@
 //
 // Use:
 //
-//	s := supervise.New(supervise.Options{Host: host, Logger: log, Journal: j.Record})
+//	s := supervise.New(supervise.Options{Host: host, Logger: log, Events: events.Publish})
 //	go func() { for cfg := range reloads { s.Reload(cfg) } }()
 //	err := s.Run(ctx, cfg) // returns when ctx is done and everything has stopped
 package supervise
@@ -92,9 +92,10 @@ type Options struct {
 	// OrphanGrace is how long orphans get after SIGTERM when kopf stops;
 	// 0 is 10 seconds.
 	OrphanGrace time.Duration
-	// Journal records every decision the supervisor acts on, as the
-	// journal's events; nil records nothing.
-	Journal func(journal.Event)
+	// Events publishes every decision the supervisor acts on, as the
+	// journal's events, before it acts (runtime/stream: the journal and
+	// the other subscribers); nil publishes nothing.
+	Events func(journal.Event)
 	// Resume is what the journal says of the daemon before this one: jobs
 	// with catch-up run at start for fires missed since it was last seen.
 	// nil for none.
@@ -146,8 +147,8 @@ func New(opts Options) *Supervisor {
 	if opts.OrphanGrace == 0 {
 		opts.OrphanGrace = 10 * time.Second
 	}
-	if opts.Journal == nil {
-		opts.Journal = func(journal.Event) {}
+	if opts.Events == nil {
+		opts.Events = func(journal.Event) {}
 	}
 	if opts.WatchFiles == nil {
 		log := opts.Logger
@@ -363,7 +364,7 @@ const (
 // record journals ev at now.
 func (s *Supervisor) record(now time.Time, ev journal.Event) {
 	ev.Time = now
-	s.opts.Journal(ev)
+	s.opts.Events(ev)
 }
 
 // kind names a run's unit kind as the journal does.

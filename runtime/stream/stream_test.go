@@ -1,0 +1,135 @@
+package stream
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+func ev(i int) journal.Event { return journal.Event{Type: journal.Fired, Unit: fmt.Sprint(i)} }
+
+// Synchronous subscribers have an event when Publish returns, in the order
+// they subscribed.
+func TestSync(t *testing.T) {
+	s := New()
+	var got []string
+	s.Sync("journal", func(e journal.Event) { got = append(got, "journal "+e.Unit) })
+	s.Sync("log", func(e journal.Event) { got = append(got, "log "+e.Unit) })
+	s.Publish(ev(1))
+	if diff := cmp.Diff([]string{"journal 1", "log 1"}, got); diff != "" {
+		t.Errorf("after Publish (-want +got):\n%s", diff)
+	}
+	s.Close()
+	s.Publish(ev(2))
+	if len(got) != 2 {
+		t.Errorf("Publish after Close delivered %q", got[2:])
+	}
+}
+
+// A subscriber that is stuck never holds up Publish or the other
+// subscribers; its queue drops what does not fit, and its next delivery
+// says how many it missed.
+func TestStuckSubscriber(t *testing.T) {
+	s := New()
+	var mu sync.Mutex
+	var fast []string
+	var slow []Delivery
+	release := make(chan struct{})
+	s.Subscribe("stuck", 4, func(d Delivery) {
+		if d.Event.Unit == "1" {
+			<-release
+		}
+		mu.Lock()
+		slow = append(slow, d)
+		mu.Unlock()
+	})
+	s.Subscribe("fast", 200, func(d Delivery) {
+		mu.Lock()
+		fast = append(fast, d.Event.Unit)
+		mu.Unlock()
+	})
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		s.Publish(ev(1))
+		// Let the stuck subscriber take event 1 and block on it.
+		for deadline := time.Now().Add(10 * time.Second); s.waiting("stuck") > 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		for i := 2; i <= 100; i++ {
+			s.Publish(ev(i))
+		}
+	}()
+	select {
+	case <-published:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Publish waited for a stuck subscriber")
+	}
+	if n := s.Missed("stuck"); n != 95 {
+		t.Errorf("Missed(stuck) = %d; want 95: events 2-5 fill its queue of 4, 6-100 do not fit", n)
+	}
+	close(release)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := len(slow)
+		mu.Unlock()
+		if n == 5 {
+			break
+		}
+	}
+	s.Publish(ev(101))
+	s.Close()
+	var got []string
+	for _, d := range slow {
+		got = append(got, fmt.Sprintf("%s missed %d", d.Event.Unit, d.Missed))
+	}
+	want := []string{"1 missed 0", "2 missed 0", "3 missed 0", "4 missed 0", "5 missed 0", "101 missed 95"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the stuck subscriber's deliveries (-want +got):\n%s", diff)
+	}
+	if len(fast) != 101 || fast[100] != "101" {
+		t.Errorf("the other subscriber got %d events; want all 101, in order", len(fast))
+	}
+}
+
+// Events missed at the end are said at Close.
+func TestMissedAtClose(t *testing.T) {
+	s := New()
+	release := make(chan struct{})
+	var got []Delivery
+	s.Subscribe("slow", 1, func(d Delivery) {
+		if d.Event.Unit == "1" {
+			<-release
+		}
+		got = append(got, d)
+	})
+	s.Publish(ev(1))
+	for deadline := time.Now().Add(10 * time.Second); s.waiting("slow") > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	s.Publish(ev(2)) // queued
+	s.Publish(ev(3)) // missed
+	s.Publish(ev(4)) // missed
+	close(release)
+	s.Close()
+	if len(got) != 3 || got[2].Event.Type != "" || got[2].Missed != 2 {
+		t.Errorf("deliveries %+v; want 1, 2, then one that says 2 were missed", got)
+	}
+}
+
+// waiting is how many deliveries name's queue holds.
+func (s *Stream) waiting(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.async {
+		if a.name == name {
+			return len(a.queue)
+		}
+	}
+	return 0
+}
