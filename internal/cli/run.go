@@ -176,10 +176,10 @@ type daemon struct {
 	// journal first and synchronously, then any other subscriber.
 	events *stream.Stream
 	prev   *journal.Previous
-	set  *sources.Set
-	cfg  *config.Config
-	host *proc.Host
-	srv  *control.Server
+	set    *sources.Set
+	cfg    *config.Config
+	host   *proc.Host
+	srv    *control.Server
 }
 
 // startDaemon takes what kopf run needs, in an order that is the contract:
