@@ -172,9 +172,9 @@ func (e *env) call(ctx context.Context, socket string, req control.Request) (con
 // runClient is the run of a client command that names its unit: it
 // parses the flags and NAME (a trigger's JOB ARG...; nothing for reload),
 // sends the request and prints the daemon's message.
-func runClient(cmd string) func(ctx context.Context, e *env, args []string) error {
+func runClient(cmd control.Command) func(ctx context.Context, e *env, args []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
-		fs := newFlagSet(cmd)
+		fs := newFlagSet(string(cmd))
 		socket := socketFlag(fs)
 		// Flags come before NAME: what follows the job's name are its
 		// arguments, as they are, even "--full".

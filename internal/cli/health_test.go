@@ -198,7 +198,7 @@ func TestMaxFailuresRetriesAFlakyJob(t *testing.T) {
 	var kinds []string
 	for _, ev := range journalEvents(t, filepath.Join(dir, "journal.jsonl")) {
 		if ev.Type == journal.Retry || ev.Type == journal.GaveUp {
-			kinds = append(kinds, ev.Type)
+			kinds = append(kinds, string(ev.Type))
 		}
 	}
 	if strings.Join(kinds, " ") != "retry retry" {

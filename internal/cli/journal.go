@@ -92,7 +92,7 @@ func runJournal(_ context.Context, e *env, args []string) error {
 		fmt.Fprintf(tw, "TIME\tTYPE\tUNIT\tWHAT\n")
 		print = func(ev journal.Event, _ []byte) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ev.Time.In(time.Local).Format(tableTime),
-				oneLine.Replace(ev.Type), oneLine.Replace(ev.Unit), oneLine.Replace(what(ev)))
+				oneLine.Replace(string(ev.Type)), oneLine.Replace(ev.Unit), oneLine.Replace(what(ev)))
 		}
 	}
 	invalid := false
@@ -148,7 +148,7 @@ func what(ev journal.Event) string {
 	case journal.Quit:
 		return "kopf stopped"
 	case journal.Source:
-		s := joinNonEmpty(" ", ev.Op, ev.Kind)
+		s := joinNonEmpty(" ", ev.Op, string(ev.Kind))
 		if ev.File != "" {
 			s += " from " + ev.File
 		}

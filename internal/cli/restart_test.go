@@ -34,7 +34,7 @@ func journalEvents(t *testing.T, path string) []journal.Event {
 }
 
 // ofType returns the events of type typ.
-func ofType(evs []journal.Event, typ string) []journal.Event {
+func ofType(evs []journal.Event, typ journal.EventType) []journal.Event {
 	var out []journal.Event
 	for _, ev := range evs {
 		if ev.Type == typ {

@@ -366,7 +366,7 @@ func stopLeftovers(log *slog.Logger, record func(journal.Event), host *proc.Host
 			log.Info(fmt.Sprintf("%s %s (pid %d) of the previous kopf: gone: the machine has rebooted since", p.Kind, p.Unit, p.PID), "unit", p.Unit, "pid", p.PID)
 			continue
 		}
-		recorded = append(recorded, proc.Leftover{Unit: p.Unit, Kind: p.Kind, PID: p.PID, StartTicks: p.StartTicks, Run: p.Run, Cgroup: p.Cgroup})
+		recorded = append(recorded, proc.Leftover{Unit: p.Unit, Kind: string(p.Kind), PID: p.PID, StartTicks: p.StartTicks, Run: p.Run, Cgroup: p.Cgroup})
 	}
 	cleanups := host.StopLeftovers(recorded, func(unit string) time.Duration {
 		if g, ok := grace[unit]; ok {
@@ -375,7 +375,7 @@ func stopLeftovers(log *slog.Logger, record func(journal.Event), host *proc.Host
 		return 10 * time.Second
 	})
 	for _, c := range cleanups {
-		ev := journal.Event{Type: journal.Leftover, Unit: c.Unit, Kind: c.Kind, PID: c.PID, StartTicks: c.StartTicks,
+		ev := journal.Event{Type: journal.Leftover, Unit: c.Unit, Kind: journal.Kind(c.Kind), PID: c.PID, StartTicks: c.StartTicks,
 			Run: c.Run, Cgroup: c.Cgroup, Action: c.Action, Reason: c.Reason}
 		for _, f := range c.Found {
 			ev.Processes = append(ev.Processes, journal.Found{PID: f.PID, Command: f.Command})

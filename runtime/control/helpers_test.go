@@ -53,7 +53,7 @@ func (f *fakeHandler) Handle(ctx context.Context, req Request) Response {
 	if req.Name == "fail" {
 		return Response{Error: `no job or proc named "fail"`}
 	}
-	return Response{OK: true, Message: strings.TrimSpace(req.Cmd + " " + req.Name)}
+	return Response{OK: true, Message: strings.TrimSpace(string(req.Cmd) + " " + req.Name)}
 }
 
 func (f *fakeHandler) requests() []Request {

@@ -5,15 +5,18 @@ import (
 	"time"
 )
 
+// Command names what a Request asks for; docs/control.md describes each.
+type Command string
+
 // The commands a Request may carry.
 const (
-	CmdStatus  = "status"  // Units: every job and proc
-	CmdTrigger = "trigger" // Name, Args: run a job as a trigger would
-	CmdStart   = "start"   // Name
-	CmdStop    = "stop"    // Name
-	CmdRestart = "restart" // Name
-	CmdReload  = "reload"  // read every config source again, as SIGHUP
-	CmdNext    = "next"    // Name, N: the job's next N fire times
+	CmdStatus  Command = "status"  // Units: every job and proc
+	CmdTrigger Command = "trigger" // Name, Args: run a job as a trigger would
+	CmdStart   Command = "start"   // Name
+	CmdStop    Command = "stop"    // Name
+	CmdRestart Command = "restart" // Name
+	CmdReload  Command = "reload"  // read every config source again, as SIGHUP
+	CmdNext    Command = "next"    // Name, N: the job's next N fire times
 )
 
 // MaxRequest is the longest request line the daemon reads, newline
@@ -22,7 +25,7 @@ const MaxRequest = 64 << 10
 
 // Request is one line a client sends: a JSON object and a newline.
 type Request struct {
-	Cmd  string   `json:"cmd"`
+	Cmd  Command  `json:"cmd"`
 	Name string   `json:"name,omitempty"` // a job or proc; for trigger, start, stop, restart and next only
 	Args []string `json:"args,omitempty"` // trigger only: extra arguments, each one argv entry
 	N    int      `json:"n,omitempty"`    // next only: how many fire times, 1 to 10000; 0 is 10

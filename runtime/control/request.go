@@ -12,7 +12,16 @@ import (
 )
 
 // commands are the known commands, in the order messages list them.
-var commands = []string{CmdStatus, CmdTrigger, CmdStart, CmdStop, CmdRestart, CmdReload, CmdNext}
+var commands = []Command{CmdStatus, CmdTrigger, CmdStart, CmdStop, CmdRestart, CmdReload, CmdNext}
+
+// commandList is the known commands for a message: "status, trigger, …".
+func commandList() string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ", ")
+}
 
 // Bounds of Request.N for next.
 const (
@@ -158,9 +167,9 @@ func check(req *Request) error {
 			return fmt.Errorf("%q takes no name", req.Cmd)
 		}
 	case "":
-		return fmt.Errorf(`request has no "cmd"; expected one of %s`, strings.Join(commands, ", "))
+		return fmt.Errorf(`request has no "cmd"; expected one of %s`, commandList())
 	default:
-		return fmt.Errorf("unknown command %q; expected one of %s", req.Cmd, strings.Join(commands, ", "))
+		return fmt.Errorf("unknown command %q; expected one of %s", req.Cmd, commandList())
 	}
 	if len(req.Args) > 0 && req.Cmd != CmdTrigger {
 		return fmt.Errorf("%q takes no args; only trigger does", req.Cmd)

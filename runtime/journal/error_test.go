@@ -81,7 +81,7 @@ func TestRotateFails(t *testing.T) {
 	if _, err := os.Stat(path + ".1"); err != nil {
 		t.Errorf("no rotation once it can be done: %v", err)
 	}
-	var types []string
+	var types []EventType
 	if err := Read(path, 0, func(ev Event, _ []byte) error { types = append(types, ev.Type); return nil }, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -2,50 +2,64 @@ package journal
 
 import "time"
 
-// The types of events. docs/operations.md describes each with its fields.
+// EventType names what an Event records. docs/operations.md describes each
+// type with its fields; a reader skips types it does not know, which a
+// newer kopf may write.
+type EventType string
+
+// The types of events.
 const (
 	// The daemon's own life.
-	Acquired     = "acquired"      // JournalID, PID, BootID: a daemon took the journal
-	State        = "state"         // Running, Jobs, JournalID, PID, BootID: what the daemon holds, first in a file after rotation
-	LogTruncated = "log_truncated" // Reason: kopf cut a torn or unreadable part of the journal
-	Warning      = "warning"       // Component, Error: a non-fatal problem
-	Quit         = "quit"          // the daemon stopped every process and exits
+	Acquired     EventType = "acquired"      // JournalID, PID, BootID: a daemon took the journal
+	State        EventType = "state"         // Running, Jobs, JournalID, PID, BootID: what the daemon holds, first in a file after rotation
+	LogTruncated EventType = "log_truncated" // Reason: kopf cut a torn or unreadable part of the journal
+	Warning      EventType = "warning"       // Component, Error: a non-fatal problem
+	Quit         EventType = "quit"          // the daemon stopped every process and exits
 
 	// Config.
-	Source = "source" // Op, Unit, Kind, File: a unit was added, updated or removed
+	Source EventType = "source" // Op, Unit, Kind, File: a unit was added, updated or removed
 
 	// Processes.
-	Spawned    = "spawned"     // Unit, Kind, PID, StartTicks, Run, Cgroup, Argv, Args, Reasons: a process started
-	SpawnError = "spawn_error" // Unit, Kind, Error, Argv: a process could not be started
-	Exited     = "exited"      // Unit, Kind, PID, Code, Signal, Seconds, Graceful, StoppedBy, Leftovers, Kept
-	Leftover   = "leftover"    // Unit, PID, StartTicks, Run, Cgroup, Action, Reason, Processes: a run of an earlier daemon found at start
+	Spawned    EventType = "spawned"     // Unit, Kind, PID, StartTicks, Run, Cgroup, Argv, Args, Reasons: a process started
+	SpawnError EventType = "spawn_error" // Unit, Kind, Error, Argv: a process could not be started
+	Exited     EventType = "exited"      // Unit, Kind, PID, Code, Signal, Seconds, Graceful, StoppedBy, Leftovers, Kept
+	Leftover   EventType = "leftover"    // Unit, PID, StartTicks, Run, Cgroup, Action, Reason, Processes: a run of an earlier daemon found at start
 
 	// Job decisions.
-	Fired     = "fired"     // Unit, Source, At, Start, Count: a schedule fired (Start: its jittered start; Count: fires joined when several were missed)
-	CatchUp   = "catch_up"  // Unit, Source, At: a run at start makes up for the fire At, missed while kopf was down
-	Missed    = "missed"    // Unit, Source, At, Count, Reason: a fire while kopf was down that does not run (Count: more such fires, when several are counted in one event)
-	Triggered = "triggered" // Unit, By, Args: a trigger from a job or from outside
-	Queued    = "queued"    // Unit, Reason: a run waits for the running one to end
-	Skipped   = "skipped"   // Unit, Source, At, Reason: a fire or trigger that starts no run of its own
-	Retry     = "retry"     // Unit, Count, Reason: a failed run is retried (max-failures)
-	GaveUp    = "gave_up"   // Unit, Count, Reason: the job failed max-failures retries; it waits for its next fire or trigger
+	Fired     EventType = "fired"     // Unit, Source, At, Start, Count: a schedule fired (Start: its jittered start; Count: fires joined when several were missed)
+	CatchUp   EventType = "catch_up"  // Unit, Source, At: a run at start makes up for the fire At, missed while kopf was down
+	Missed    EventType = "missed"    // Unit, Source, At, Count, Reason: a fire while kopf was down that does not run (Count: more such fires, when several are counted in one event)
+	Triggered EventType = "triggered" // Unit, By, Args: a trigger from a job or from outside
+	Queued    EventType = "queued"    // Unit, Reason: a run waits for the running one to end
+	Skipped   EventType = "skipped"   // Unit, Source, At, Reason: a fire or trigger that starts no run of its own
+	Retry     EventType = "retry"     // Unit, Count, Reason: a failed run is retried (max-failures)
+	GaveUp    EventType = "gave_up"   // Unit, Count, Reason: the job failed max-failures retries; it waits for its next fire or trigger
 
 	// Health checks.
-	Health = "health" // Unit, PID, Action, Reason: a proc became healthy, was found unhealthy, or its checks were snoozed or resumed
+	Health EventType = "health" // Unit, PID, Action, Reason: a proc became healthy, was found unhealthy, or its checks were snoozed or resumed
 	// Watched files.
-	FileChanged = "file_changed" // Unit, File, Action: a restart-on-change or hup-on-change file changed; Action "restart" or "hup"
+	FileChanged EventType = "file_changed" // Unit, File, Action: a restart-on-change or hup-on-change file changed; Action "restart" or "hup"
 	// Mail.
-	Mail = "mail" // Unit, To, Reason (the subject), Action ("sent", "retry", "dropped"), Count (the attempt), Error
+	Mail EventType = "mail" // Unit, To, Reason (the subject), Action ("sent", "retry", "dropped"), Count (the attempt), Error
+)
+
+// Kind says whether an event's unit is a job or a proc.
+type Kind string
+
+// The kinds of unit.
+const (
+	KindJob  Kind = "job"
+	KindProc Kind = "proc"
 )
 
 // Event is one line of the journal. Which fields are set depends on Type;
 // the rest are left out of the line.
 type Event struct {
 	Time time.Time `json:"time"`
-	Type string    `json:"type"`
+	Type EventType `json:"type"`
 
 	Unit string `json:"unit,omitempty"` // a job or proc's name
-	Kind string `json:"kind,omitempty"` // "job" or "proc"
+	Kind Kind   `json:"kind,omitempty"` // KindJob or KindProc
 
 	// acquired, state
 	JournalID string `json:"journal_id,omitempty"` // random, one per daemon run
@@ -126,7 +140,7 @@ type Found struct {
 // Proc is a process a daemon started and has not seen exit.
 type Proc struct {
 	Unit       string `json:"unit"`
-	Kind       string `json:"kind"`
+	Kind       Kind   `json:"kind"`
 	PID        int    `json:"pid"`
 	StartTicks uint64 `json:"start_ticks"`
 	Run        string `json:"run,omitempty"`

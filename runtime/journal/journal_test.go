@@ -82,7 +82,7 @@ func readAll(t *testing.T, path string, keep int) ([]entry, []string) {
 func types(entries []entry) []string {
 	var ts []string
 	for _, e := range entries {
-		ts = append(ts, e.ev.Type)
+		ts = append(ts, string(e.ev.Type))
 	}
 	return ts
 }

@@ -368,11 +368,11 @@ func (s *Supervisor) record(now time.Time, ev journal.Event) {
 }
 
 // kind names a run's unit kind as the journal does.
-func (r *running) kind() string {
+func (r *running) kind() journal.Kind {
 	if r.proc {
-		return "proc"
+		return journal.KindProc
 	}
-	return "job"
+	return journal.KindJob
 }
 
 // running is one started run of a job or proc.
@@ -401,7 +401,7 @@ func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string, run job.Ru
 		Argv:          argv,
 		Dir:           s.dir(u.Dir),
 		Env:           append(slices.Clip(s.opts.Environ), u.Env...),
-		Label:         r.kind() + "-" + r.unit,
+		Label:         string(r.kind()) + "-" + r.unit,
 		KeepLeftovers: u.KeepLeftovers,
 		LeftoverGrace: u.StopTime,
 	}

@@ -189,7 +189,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 	return Summary{Kept: kept, Restarted: restarted, Stopped: stopped, Started: started}
 }
 
-func (s *Supervisor) recordSource(now time.Time, op, kind string, u *config.Unit) {
+func (s *Supervisor) recordSource(now time.Time, op string, kind journal.Kind, u *config.Unit) {
 	s.record(now, journal.Event{Type: journal.Source, Op: op, Unit: u.Name, Kind: kind, File: u.Pos.Filename})
 }
 
