@@ -36,6 +36,8 @@ var (
 		{"backoff", `[1, "5s"]`},
 		{"dst", `{"gap": "skip"}`},
 		{"jitter", `"10m"`},
+		{"catch-up-within", `"6h"`},
+		{"overlap", `"queue"`},
 	}
 	baseProc = [][2]string{
 		{"command", `["tor", "-f", "tor.rc"]`},
@@ -146,6 +148,8 @@ jobs:
     backoff: [1s, 5]
     dst: {gap: skip}
     jitter: 600
+    catch-up-within: 6h
+    overlap: queue
 procs:
   p:
     command: [tor, -f, tor.rc]
@@ -246,6 +250,9 @@ func TestFingerprintDiffers(t *testing.T) {
 		{"dst", ""},
 		{"jitter", `"11m"`},
 		{"jitter", ""},
+		{"catch-up-within", `"7h"`},
+		{"overlap", `"skip"`},
+		{"overlap", `"replace"`},
 	}
 	for _, c := range jobChanges {
 		job, _ := fingerprints(t, "k.json", configOf(with(baseJob, c.key, c.value), baseProc))
@@ -253,6 +260,7 @@ func TestFingerprintDiffers(t *testing.T) {
 			t.Errorf("job with %s: %s has the same fingerprint", c.key, c.value)
 		}
 	}
+	checkEveryKey(t, "job", jobKeys, baseJob, changedKeys(jobChanges))
 	procChanges := []struct{ key, value string }{
 		{"command", `["tor", "-f", "torrc"]`},
 		{"command", `"tor -f tor.rc"`},
@@ -292,6 +300,7 @@ func TestFingerprintDiffers(t *testing.T) {
 			t.Errorf("proc with %s: %s has the same fingerprint", c.key, c.value)
 		}
 	}
+	checkEveryKey(t, "proc", procKeys, baseProc, changedKeys(procChanges))
 	// The name is part of it: a renamed unit is another unit.
 	renamed := parse(t, "k.json", `{"jobs": {"i": `+object(baseJob)+`, "k": {"command": "k"}}}`)
 	if renamed.Jobs[0].Fingerprint() == baseJobFP {
@@ -352,5 +361,43 @@ func TestFingerprintShellForm(t *testing.T) {
 	}
 	if js == ja {
 		t.Errorf("job fingerprints are equal, but the forms pass extra arguments differently:\n%s", js)
+	}
+}
+
+// changedKeys are the keys a list of changes changes.
+func changedKeys(changes []struct{ key, value string }) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range changes {
+		k, _, _ := strings.Cut(c.key, "=")
+		out[k] = true
+		if _, to, ok := strings.Cut(c.key, "="); ok {
+			out[to] = true
+		}
+	}
+	return out
+}
+
+// checkEveryKey makes the fingerprint tests follow the decoder's key list:
+// a key kopf reads that the base settings leave out, or that no change
+// touches, would let a key forgotten in Fingerprint — a change silently
+// ignored on reload — pass every test. proto is tested through protos.
+func checkEveryKey(t *testing.T, kind string, keys []string, base [][2]string, changed map[string]bool) {
+	t.Helper()
+	set := map[string]bool{}
+	for _, kv := range base {
+		set[kv[0]] = true
+	}
+	for _, k := range keys {
+		switch {
+		case k == "proto":
+		case k == "scheduling": // the same key as schedule; changed by renaming it
+			if !changed[k] {
+				t.Errorf("no %s change renames schedule to scheduling", kind)
+			}
+		case !set[k]:
+			t.Errorf("the base %s leaves out %q: set every key kopf reads", kind, k)
+		case !changed[k]:
+			t.Errorf("no %s change touches %q: add one, so a key Fingerprint forgets fails", kind, k)
+		}
 	}
 }
