@@ -27,7 +27,7 @@ var (
 		{"random", `60`},
 		{"timeout", `"2h"`},
 		{"run-on-start", `true`},
-		{"catch-up", `"none"`},
+		{"catch-up", `"last"`},
 		{"schedule", `["every 1h30m", "0 4"]`},
 		{"cron", `{"0 17": ["--x"]}`},
 		{"trigger", `{"k": ["--y"]}`},
@@ -148,6 +148,7 @@ jobs:
     backoff: [1s, 5]
     dst: {gap: skip}
     jitter: 600
+    catch-up: last
     catch-up-within: 6h
     overlap: queue
 procs:
@@ -229,7 +230,7 @@ func TestFingerprintDiffers(t *testing.T) {
 		{"timeout", `"3h"`},
 		{"timeout", ""},
 		{"run-on-start", `false`},
-		{"catch-up", `"last"`},
+		{"catch-up", `"all"`},
 		{"schedule", `["every 1h30m", "0 5"]`},
 		{"schedule", `"every 1h30m"`},
 		{"schedule=scheduling", `["every 1h", "0 4"]`},
