@@ -313,7 +313,7 @@ func (s *Scheduler) Replace(j Job, block bool) error {
 		return fmt.Errorf("%w: %q", ErrNotFound, j.Name)
 	}
 	r := old.run
-	s.jobs[j.Name] = &entry{job: j, core: job.New(spec, time.Now(), nil), prev: r, status: Status{Name: j.Name}}
+	s.jobs[j.Name] = &entry{job: j, core: job.Supersede(old.core, spec, time.Now(), nil), prev: r, status: Status{Name: j.Name}}
 	s.poke()
 	s.mu.Unlock()
 	return s.end(r, block)
@@ -498,6 +498,7 @@ func (s *Scheduler) tick(now time.Time) time.Time {
 		}
 		if e.prev != nil && e.prev.finished() {
 			e.prev = nil
+			e.core.Ended(now) // the run the core took over from the job's old definition
 		}
 		if e.run != nil || e.prev != nil {
 			// Only an event (the run returning) lets it start; fires are

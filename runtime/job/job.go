@@ -125,6 +125,7 @@ type Job struct {
 	dues  []time.Time // when each is due: the fire, moved by the source's jitter
 
 	running   bool
+	inherited bool // the run was old's, taken over by Supersede
 	lastStart time.Time
 	lastEnd   time.Time
 	periodic  time.Time // next periodic start; zero while running or without a rhythm
@@ -164,6 +165,21 @@ func New(spec Spec, now time.Time, rnd func() float64) *Job {
 		j.periodic = now.Add(spec.Period + j.jitter())
 	case spec.RunOnStart:
 		j.queued = &queued{first: now, immediate: true, reasons: []string{"run-on-start"}}
+	}
+	return j
+}
+
+// Supersede returns the core of a job whose spec changed, taking over from
+// old: when old's run is still running (being stopped for the change), the
+// new core counts as running until Ended is called for that run, so the
+// job still never runs twice at once, and fires and triggers meanwhile
+// wait for it as they would for any run. Its own schedule, rhythm and
+// run-on-start start from now, as New's. The daemon and the in-process
+// scheduler both replace jobs with it.
+func Supersede(old *Job, spec Spec, now time.Time, rnd func() float64) *Job {
+	j := New(spec, now, rnd)
+	if old != nil && old.running {
+		j.running, j.inherited, j.lastStart = true, true, old.lastStart
 	}
 	return j
 }
@@ -335,7 +351,7 @@ func (j *Job) Due(now time.Time) (Run, bool) {
 		if j.spec.Timeout > 0 {
 			r.Deadline = now.Add(j.spec.Timeout)
 		}
-		j.running, j.lastStart = true, now
+		j.running, j.inherited, j.lastStart = true, false, now
 		return r, true
 	}
 	triggered := j.queued != nil && !j.queuedAt().After(now)
@@ -355,7 +371,7 @@ func (j *Job) Due(now time.Time) (Run, bool) {
 	if j.spec.Timeout > 0 {
 		r.Deadline = now.Add(j.spec.Timeout)
 	}
-	j.running, j.lastStart, j.queued, j.periodic = true, now, nil, time.Time{}
+	j.running, j.inherited, j.lastStart, j.queued, j.periodic = true, false, now, nil, time.Time{}
 	return r, true
 }
 
@@ -375,6 +391,11 @@ func (j *Job) Ended(now time.Time) {
 		return
 	}
 	j.running, j.lastEnd = false, now
+	if j.inherited {
+		// The old spec's run: the new rhythm, set by New, stands.
+		j.inherited = false
+		return
+	}
 	if j.spec.Periodic() {
 		next := j.lastStart.Add(j.spec.Period)
 		if p := now.Add(j.spec.Pause); p.After(next) {

@@ -420,3 +420,61 @@ func TestJitteredFires(t *testing.T) {
 		t.Errorf("Advance = %+v; want the 00:00 fire, started at 00:07", fires)
 	}
 }
+
+func TestSupersedeWaitsForTheOldRun(t *testing.T) {
+	// A reload changes a running job: the old run is being stopped. The new
+	// core must not start a run of its own until that one has ended, and
+	// the end of the old run must not reset the new core's rhythm.
+	old := New(Spec{Period: 30 * time.Second, RunOnStart: true}, t0, nil)
+	if _, ok := old.Due(sec(0)); !ok {
+		t.Fatal("the old core did not start")
+	}
+	j := Supersede(old, Spec{Period: 20 * time.Second, RunOnStart: true}, sec(5), nil)
+	if r, ok := j.Due(sec(5)); ok {
+		t.Fatalf("a second run started at %v while the old one runs", r.Start.Sub(t0))
+	}
+	j.Ended(sec(8))
+	// The new spec's run-on-start, held back by the old run, is due now;
+	// the old run's start does not move it to 0+20 s.
+	if _, ok := j.Due(sec(8)); !ok {
+		t.Fatal("no run once the old run ended")
+	}
+	j.Ended(sec(9))
+	// Its own run sets the rhythm: 20 s from its start at 8.
+	if _, ok := j.Due(sec(27)); ok {
+		t.Error("periodic run before the new period elapsed")
+	}
+	if _, ok := j.Due(sec(28)); !ok {
+		t.Error("no periodic run 20 s after the run that followed the old one")
+	}
+}
+
+func TestSupersedeIdleCore(t *testing.T) {
+	// Nothing running: the new core is New's.
+	old := New(Spec{Period: 30 * time.Second}, t0, nil)
+	j := Supersede(old, Spec{RunOnStart: true}, sec(3), nil)
+	if r, ok := j.Due(sec(3)); !ok || !r.Start.Equal(sec(3)) {
+		t.Fatalf("run-on-start after a reload: got %v, %v", r.Start, ok)
+	}
+}
+
+func TestSupersedeQueuesTriggersBehindTheOldRun(t *testing.T) {
+	old := New(Spec{}, t0, nil)
+	old.Trigger(sec(0), nil, "trigger@0")
+	if _, ok := old.Due(sec(0)); !ok {
+		t.Fatal("the old core did not start")
+	}
+	j := Supersede(old, Spec{}, sec(1), nil)
+	j.Trigger(sec(2), []string{"x"}, "trigger@2")
+	if _, ok := j.Due(sec(2)); ok {
+		t.Fatal("a trigger started a run while the old one runs")
+	}
+	j.Ended(sec(4))
+	r, ok := j.Due(sec(4))
+	if !ok {
+		t.Fatal("the queued trigger did not run once the old run ended")
+	}
+	if diff := cmp.Diff([]string{"x"}, r.Args); diff != "" {
+		t.Errorf("args (-want +got):\n%s", diff)
+	}
+}

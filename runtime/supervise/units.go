@@ -128,7 +128,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 			if u.run != nil {
 				s.stopRun(u.run, u.cfg.StopTime, causeReload, "changed in the config")
 			}
-			u.cfg, u.core, u.removed = nj, s.newJob(nj, now), false
+			u.cfg, u.core, u.removed = nj, job.Supersede(u.core, jobSpec(nj, s.seed), now, s.opts.Rand), false
 		}
 	}
 	for _, name := range sortedKeys(s.procs) {
@@ -303,10 +303,10 @@ func (s *Supervisor) jobExited(r *running, ex proc.Exit, now time.Time) {
 		delete(s.jobs, r.unit)
 		return
 	}
+	u.core.Ended(now) // also for a run of the previous config, which the core took over
 	if r.core != u.core {
-		return // a run of the job's previous config, stopped by a reload
+		return // that run: stopped by a reload, it fires no triggers and counts no failure
 	}
-	u.core.Ended(now)
 	if r.stopSent && !r.timedOut {
 		return // kopf stopped it; that is not the job ending
 	}
