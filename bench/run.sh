@@ -5,7 +5,9 @@
 #      ./run.sh -benchtime 1s -count 5);
 #   2. kopf alone, every-language lines and parse + compile included
 #      (go test -bench in ../compile);
-#   3. the wall time of "kopf next -n 1000", process start included.
+#   3. the wall time of "kopf next -n 1000", process start included;
+#   4. kopf next against systemd-analyze calendar and a Go hello-world as
+#      whole processes, run in turn (go run ./startup).
 set -euf # no globbing: schedules are full of stars
 cd "$(dirname "$0")"
 go run . "$@"
@@ -45,3 +47,19 @@ for args in "UTC */15_*_*_*_*" "America/New_York */15_*_*_*_*" \
 	many=$(mean -n 1000 --tz "$zone" --after 2026-01-01T00:00:00Z "$sched")
 	echo "$zone '$sched': -n 1000: $many µs ($lines lines); -n 1: $one µs"
 done
+
+echo
+echo '### kopf next against systemd-analyze calendar, whole processes in turn'
+echo
+if ! command -v systemd-analyze >/dev/null; then
+	echo 'skipped: systemd-analyze is not installed'
+	exit 0
+fi
+mkdir "$tmp/hello"
+printf 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("hi\\n") }\n' >"$tmp/hello/main.go"
+(cd "$tmp/hello" && go mod init hello >/dev/null 2>&1 && go build -o hello .)
+uptime
+go run ./startup -n 300 "$tmp/kopf next '*/5 * * * *'" "systemd-analyze calendar '*:0/5'" \
+	"$tmp/kopf next 'every 10m every 1d @ 10:00-01:00'" "systemd-analyze calendar '*-*-* 10:00:00'" \
+	"$tmp/hello/hello"
+uptime

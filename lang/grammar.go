@@ -1,6 +1,8 @@
 package lang
 
 import (
+	"sync"
+
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
@@ -118,17 +120,25 @@ type gHash struct {
 	Hi  lexer.Token `parser:"  \"-\" @Number \")\" )?"`
 }
 
+// The parsers are built on first use rather than at package init: a
+// program that links lang but parses nothing (kopf status, the daemon
+// before its config is read) does not pay for building the grammar.
 var (
 	parserOptions = []participle.Option{
 		participle.Lexer(scanner), // drops spaces and comments itself
 	}
-	parser = participle.MustBuild[gSchedule](parserOptions...)
+	parser = sync.OnceValue(func() *participle.Parser[gSchedule] {
+		return participle.MustBuild[gSchedule](parserOptions...)
+	})
 	// everyParser is the every-language part of the same grammar. When the
 	// whole grammar fails on a line that starts like an every-expression,
 	// participle reports the failure of the crontab alternative at the first
-	// token; this parser finds the error the user actually made.
-	everyParser = participle.MustBuild[gEvery](parserOptions...)
+	// token; this parser finds the error the user actually made. Only a
+	// failed parse builds it.
+	everyParser = sync.OnceValue(func() *participle.Parser[gEvery] {
+		return participle.MustBuild[gEvery](parserOptions...)
+	})
 )
 
 // Grammar returns participle's EBNF rendering of the grammar, for the docs.
-func Grammar() string { return parser.String() }
+func Grammar() string { return parser().String() }

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// The token table for both dialects. Rules are tried in order and the first
-// match wins, so the order carries meaning:
+// The token table for both dialects, indexed by the scanner's kinds. Rules
+// are tried in order and the first match wins, so the order carries meaning:
 //
 //   - Macro before Punct: "@hourly" is one token, "@ 5m" is "@" then a duration.
 //   - Clock before Duration before Number: "10:00" must not lex as "10" ":" …,
@@ -21,19 +22,21 @@ import (
 //     a letter after it, so the cron field "mon-fri/2" stays three tokens;
 //     or letters followed at once by a digit or "+" (the POSIX-style names
 //     EST5EDT, CST6CDT, GMT+0), which no crontab field or every-word is.
-var lexRules = []lexer.SimpleRule{
-	{Name: "Comment", Pattern: `#[^\n]*`},
-	{Name: "Space", Pattern: `[ \t\r\n]+`},
-	{Name: "Macro", Pattern: `@[A-Za-z]+`},
-	{Name: "Clock", Pattern: `[0-9]+:[0-9]+(:[0-9]+)?`},
-	{Name: "Duration", Pattern: `([0-9]+[smhdw])+\b`},
-	{Name: "Number", Pattern: `[0-9]+`},
-	{Name: "Zone", Pattern: `[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z][A-Za-z0-9_+\-]*)+|[A-Za-z]+[0-9+][A-Za-z0-9_+\-]*`},
-	{Name: "Word", Pattern: `[A-Za-z_]+`},
-	{Name: "Punct", Pattern: `[@*/,=\-()]`},
+var lexRules = [numKinds]lexer.SimpleRule{
+	kComment:  {Name: "Comment", Pattern: `#[^\n]*`},
+	kSpace:    {Name: "Space", Pattern: `[ \t\r\n]+`},
+	kMacro:    {Name: "Macro", Pattern: `@[A-Za-z]+`},
+	kClock:    {Name: "Clock", Pattern: `[0-9]+:[0-9]+(:[0-9]+)?`},
+	kDuration: {Name: "Duration", Pattern: `([0-9]+[smhdw])+\b`},
+	kNumber:   {Name: "Number", Pattern: `[0-9]+`},
+	kZone:     {Name: "Zone", Pattern: `[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z][A-Za-z0-9_+\-]*)+|[A-Za-z]+[0-9+][A-Za-z0-9_+\-]*`},
+	kWord:     {Name: "Word", Pattern: `[A-Za-z_]+`},
+	kPunct:    {Name: "Punct", Pattern: `[@*/,=\-()]`},
 }
 
-var lexDef = lexer.MustSimple(lexRules)
+// regexpLexer is participle's lexer for the table. The parser uses scanner,
+// which matches the same rules by hand; tests compare the two.
+var regexpLexer = sync.OnceValue(func() *lexer.StatefulDefinition { return lexer.MustSimple(lexRules[:]) })
 
 // Token is one lexical token of a schedule.
 type Token struct {
@@ -50,12 +53,15 @@ func Lex(src string) ([]Token, error) {
 
 // lexWith lexes src with def; tests compare the parser's lexer with the
 // regular-expression definition this way.
-func lexWith(def lexer.StringDefinition, src string) ([]Token, error) {
+func lexWith(def interface {
+	lexer.Definition
+	lexer.StringDefinition
+}, src string) ([]Token, error) {
 	lx, err := def.LexString("", src)
 	if err != nil {
 		return nil, err
 	}
-	names := lexer.SymbolsByRune(lexDef)
+	names := lexer.SymbolsByRune(def)
 	var out []Token
 	for {
 		t, err := lx.Next()

@@ -15,13 +15,13 @@ import (
 // Parse parses one schedule in either dialect. Its errors are an ErrorList
 // whose entries each carry the position of the token that caused them.
 func Parse(src string) (*Schedule, error) {
-	g, err := parser.ParseString("", src)
+	g, err := parser().ParseString("", src)
 	if err != nil {
 		if toks, lexErr := Lex(src); lexErr == nil && len(toks) == 0 {
 			return nil, ErrorList{Errorf(Pos{Line: 1, Col: 1}.Shift(src), "the schedule is empty; expected a crontab line like \"0 4 * * *\" or an every-expression like \"every 10m\"")}
 		}
 		if startsEvery(src) {
-			if _, everyErr := everyParser.ParseString("", src); everyErr != nil {
+			if _, everyErr := everyParser().ParseString("", src); everyErr != nil {
 				err = everyErr
 			}
 		}
@@ -550,7 +550,7 @@ func convertParseError(src string, err error) *Error {
 
 // lookahead matches participle's lookahead groups, which say nothing a
 // user needs to read.
-var lookahead = regexp.MustCompile(`\(\?[!=][^)]*\)\s*`)
+var lookahead = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\(\?[!=][^)]*\)\s*`) })
 
 // describeExpected turns participle's "(expected <duration> | <clock>)"
 // into "a duration like 10m or a clock time like 04:15".
@@ -560,7 +560,7 @@ func describeExpected(msg string) string {
 		return ""
 	}
 	inner := strings.TrimSuffix(msg[i+len("(expected "):], ")")
-	inner = lookahead.ReplaceAllString(inner, "")
+	inner = lookahead().ReplaceAllString(inner, "")
 	var words []string
 	for _, alt := range strings.Split(inner, "|") {
 		// An alternative may be a sequence ("GPeriod GMod*"); only its

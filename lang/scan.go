@@ -34,9 +34,10 @@ const (
 )
 
 func newScanDef() *scanDef {
-	d := &scanDef{symbols: lexDef.Symbols()}
+	d := &scanDef{symbols: map[string]lexer.TokenType{"EOF": lexer.EOF}}
 	for i, r := range lexRules {
-		d.types[i] = d.symbols[r.Name]
+		d.types[i] = lexer.EOF - 1 - lexer.TokenType(i)
+		d.symbols[r.Name] = d.types[i]
 	}
 	return d
 }

@@ -95,7 +95,7 @@ func (l *loader) healthHTTP(n *node, ports []string) string {
 		return ""
 	}
 	if strings.HasPrefix(s, "/") {
-		if _, err := url.ParseRequestURI(portRefPattern.ReplaceAllString(s, "1")); err != nil {
+		if _, err := url.ParseRequestURI(portRefPattern().ReplaceAllString(s, "1")); err != nil {
 			l.errorf(n.pos, "\"http\" in \"health\" must be %s, found %s", wantHealthHTTP, quote(s))
 			return ""
 		}
@@ -108,7 +108,7 @@ func (l *loader) healthHTTP(n *node, ports []string) string {
 		return ""
 	}
 	// A port reference stands for a number while the URL is checked.
-	u, err := url.Parse(portRefPattern.ReplaceAllString(s, "1"))
+	u, err := url.Parse(portRefPattern().ReplaceAllString(s, "1"))
 	var port int
 	if err == nil {
 		port, _ = strconv.Atoi(u.Port())

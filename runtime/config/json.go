@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -136,14 +137,17 @@ func hex4(b []byte) rune {
 	return rune(n)
 }
 
-var hujsonWhere = regexp.MustCompile(`^hujson: line (\d+), column (\d+): (.*)$`)
+// hujsonWhere reads the position out of hujson's message, which is the
+// only place hujson gives it. Compiled on first use, so that programs that
+// read no config do not pay for it at init.
+var hujsonWhere = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^hujson: line (\d+), column (\d+): (.*)$`) })
 
 // jsonSyntaxError rewrites hujson's error. hujson notices a missing comma
 // only at the next value, which may be lines later, after comments; the
 // mistake is at the end of the previous value, so that is where the error
 // points.
 func jsonSyntaxError(src *source, err error) *lang.Error {
-	m := hujsonWhere.FindStringSubmatch(err.Error())
+	m := hujsonWhere().FindStringSubmatch(err.Error())
 	if m == nil {
 		return lang.Errorf(src.pos(0), "%s", strings.TrimPrefix(err.Error(), "hujson: "))
 	}

@@ -5,11 +5,20 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
-// portName is what a name in `ports` looks like: it becomes part of an
+// validPortName says what a name in `ports` looks like: it becomes part of an
 // environment variable's name, KOPF_PORT_NAME.
-var portName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+func validPortName(s string) bool {
+	for i, c := range []byte(s) {
+		lower := c >= 'a' && c <= 'z'
+		if !lower && (i == 0 || !(c >= '0' && c <= '9' || c == '-' || c == '_')) {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // portRef opens a reference to a port, {{ports[NAME]}}, Aurora's
 // {{thermos.ports[NAME]}} without the namespace.
@@ -31,7 +40,7 @@ func (l *loader) ports(n *node) []string {
 		switch {
 		case e.text == "":
 			l.errorf(e.pos, "a port needs a name; \"\" is none")
-		case !portName.MatchString(e.text):
+		case !validPortName(e.text):
 			l.errorf(e.pos, "invalid port name %s: expected a lowercase letter, then lowercase letters, digits, '-' or '_'", quote(e.text))
 		}
 	}
@@ -96,4 +105,4 @@ func (l *loader) portRefsIn(n *node, ports []string) bool {
 
 // portRefPattern matches a well-formed reference, for checks of the text
 // around references.
-var portRefPattern = regexp.MustCompile(`\{\{ports\[[^\]{}\[\n]+\]\}\}`)
+var portRefPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{ports\[[^\]{}\[\n]+\]\}\}`) })

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -222,7 +223,9 @@ func yamlEscape(b []byte) (rune, int, bool) {
 	return rune(n), 1 + digits, true
 }
 
-var yamlWhere = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// yamlWhere reads the line out of yaml.v3's message: its syntax errors
+// carry no structured position.
+var yamlWhere = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // yamlSyntaxError places yaml.v3's error, which names a line but no
 // column, at the first non-blank character of that line. A value that
@@ -231,7 +234,7 @@ var yamlWhere = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 func yamlSyntaxError(src *source, err error) *lang.Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	at := src.pos(0)
-	if m := yamlWhere.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlWhere().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		msg = m[2]
 		off := src.offset(line, 1)
