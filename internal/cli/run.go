@@ -239,6 +239,7 @@ func (d *daemon) run(ctx context.Context) error {
 	s := supervise.New(supervise.Options{
 		Host: supervise.ProcHost(d.host), Logger: d.log, Dir: dir,
 		Events: d.events.Publish, Resume: d.prev, Mail: mailer.Send,
+		RestartJitter: supervise.DefaultRestartJitter,
 	})
 	r := &reloader{set: d.set, s: s}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })

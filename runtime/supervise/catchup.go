@@ -82,9 +82,10 @@ func (s *Supervisor) catchUp(now time.Time) {
 	if prev == nil || prev.LastSeen.IsZero() {
 		return
 	}
-	for _, name := range sortedKeys(s.jobs) {
-		u := s.jobs[name]
-		if !prev.Jobs[name] || len(u.cfg.Schedules) == 0 {
+	for _, unit := range s.ordered() {
+		u, ok := unit.kind.(*jobUnit)
+		name := unit.cfg.Name
+		if !ok || !prev.Jobs[name] || len(u.cfg.Schedules) == 0 {
 			continue
 		}
 		keep := 1

@@ -48,10 +48,10 @@ func TestControlTrigger(t *testing.T) {
 			}
 			return behaviour{run: 10 * time.Second}
 		}}
-		now := &config.Job{Unit: unit("now", "now")}
-		idle := &config.Job{Unit: unit("idle", "idle")}
+		now := &config.Job{Unit: settings("now", "now")}
+		idle := &config.Job{Unit: settings("idle", "idle")}
 		idle.Idle = 5 * time.Second
-		p := &config.Proc{Unit: unit("web", "web"), Backoff: []time.Duration{0}}
+		p := &config.Proc{Unit: settings("web", "web"), Backoff: []time.Duration{0}}
 		ss := start(t, host, cfgOf([]*config.Job{idle, now}, []*config.Proc{p}), Options{})
 
 		msg, err := ss.s.Trigger("now", []string{"a b"}, "control")
@@ -81,7 +81,7 @@ func TestControlTrigger(t *testing.T) {
 func TestControlStopStartProc(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{}
-		p := &config.Proc{Unit: unit("web", "web"), Backoff: []time.Duration{0}}
+		p := &config.Proc{Unit: settings("web", "web"), Backoff: []time.Duration{0}}
 		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{})
 		ss.until(5)
 		msg, err := ss.s.Stop(context.Background(), "web")
@@ -106,7 +106,7 @@ func TestControlStopStartProc(t *testing.T) {
 func TestControlRestartProcWaitsForTheOldOne(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{ignoreTerm: true} }}
-		p := &config.Proc{Unit: unit("web", "web"), Backoff: []time.Duration{time.Minute}}
+		p := &config.Proc{Unit: settings("web", "web"), Backoff: []time.Duration{time.Minute}}
 		p.StopTime = 3 * time.Second
 		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{})
 		ss.until(1)
@@ -122,7 +122,7 @@ func TestControlRestartProcWaitsForTheOldOne(t *testing.T) {
 func TestControlStopStartJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 2 * time.Second} }}
-		j := &config.Job{Unit: unit("tick", "tick"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}}
+		j := &config.Job{Unit: settings("tick", "tick"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}}
 		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
 		ss.until(11)
 		msg, err := ss.s.Stop(context.Background(), "tick")
@@ -153,7 +153,7 @@ func TestControlStopStartJob(t *testing.T) {
 func TestControlRestartJobNeverOverlaps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Minute, ignoreTerm: true} }}
-		j := &config.Job{Unit: unit("long", "long"), RunOnStart: true}
+		j := &config.Job{Unit: settings("long", "long"), RunOnStart: true}
 		j.StopTime = 2 * time.Second
 		j.Idle = time.Hour // an operator's restart does not wait for idle
 		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
@@ -180,11 +180,11 @@ func TestControlStatus(t *testing.T) {
 		}}
 		ny, _ := time.LoadLocation("America/New_York")
 		sc := sched(t, "schedule", "every 1d @ 04:15")
-		nightly := &config.Job{Unit: unit("nightly", "n"), Schedules: []config.Schedule{sc}}
+		nightly := &config.Job{Unit: settings("nightly", "n"), Schedules: []config.Schedule{sc}}
 		nightly.Location = ny
 		nightly.Schedules[0].Compiled = mustCompileIn(t, "every 1d @ 04:15", ny)
-		long := &config.Job{Unit: unit("long", "long"), RunOnStart: true}
-		crash := &config.Proc{Unit: unit("crash", "crash"), Backoff: []time.Duration{time.Minute}}
+		long := &config.Job{Unit: settings("long", "long"), RunOnStart: true}
+		crash := &config.Proc{Unit: settings("crash", "crash"), Backoff: []time.Duration{time.Minute}}
 		ss := start(t, host, cfgOf([]*config.Job{long, nightly}, []*config.Proc{crash}), Options{})
 		ss.until(5)
 		if _, err := ss.s.Trigger("long", []string{"x"}, "control"); err != nil {
@@ -215,9 +215,9 @@ func TestControlStatus(t *testing.T) {
 
 func TestControlNext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		j := &config.Job{Unit: unit("j", "j"), Schedules: []config.Schedule{sched(t, "schedule", "every 1h"), sched(t, "cron", "30 * * * *"), sched(t, "cron", "0 */2 * * *")}}
-		bare := &config.Job{Unit: unit("bare", "b"), Period: time.Hour}
-		ss := start(t, &fakeHost{}, cfgOf([]*config.Job{bare, j}, []*config.Proc{{Unit: unit("p", "p")}}), Options{})
+		j := &config.Job{Unit: settings("j", "j"), Schedules: []config.Schedule{sched(t, "schedule", "every 1h"), sched(t, "cron", "30 * * * *"), sched(t, "cron", "0 */2 * * *")}}
+		bare := &config.Job{Unit: settings("bare", "b"), Period: time.Hour}
+		ss := start(t, &fakeHost{}, cfgOf([]*config.Job{bare, j}, []*config.Proc{{Unit: settings("p", "p")}}), Options{})
 		times, err := ss.s.Next("j", 4)
 		if err != nil {
 			t.Fatal(err)

@@ -153,7 +153,7 @@ func sched(t *testing.T, key, src string, args ...string) config.Schedule {
 	return config.Schedule{Key: key, Source: src, Args: args, Compiled: s}
 }
 
-func unit(name string, command ...string) config.Unit {
+func settings(name string, command ...string) config.Unit {
 	return config.Unit{Name: name, Title: name, Command: command, LogStart: true, StopTime: 10 * time.Second}
 }
 

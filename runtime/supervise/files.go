@@ -22,10 +22,10 @@ type fileWatch struct {
 	cancel context.CancelFunc
 }
 
-// watchFiles starts watching p's files, if it has any, and returns the
-// watch to stop when p's config changes or p goes away; nil without files.
-func (s *Supervisor) watchFiles(p *procUnit) *fileWatch {
-	cfg := p.cfg
+// watchFiles starts watching a proc's files, if it has any, and returns
+// the watch to stop when its config changes or it goes away; nil without
+// files.
+func (s *Supervisor) watchFiles(cfg *config.Proc) *fileWatch {
 	if len(cfg.RestartOnChange)+len(cfg.HUPOnChange) == 0 {
 		return nil
 	}
@@ -85,8 +85,11 @@ func (w *fileWatch) stop() {
 // filesChanged restarts or signals the proc whose files changed, if its
 // config is still the one that was watched.
 func (s *Supervisor) filesChanged(cfg *config.Proc, restarted, hupped []string, now time.Time) {
-	p := s.procs[cfg.Name]
-	if p == nil || p.cfg != cfg || p.removed {
+	u := s.units[cfg.Name]
+	if u == nil || u.removed {
+		return
+	}
+	if p, ok := u.kind.(*procUnit); !ok || p.cfg != cfg {
 		return
 	}
 	for _, path := range restarted {
@@ -95,12 +98,12 @@ func (s *Supervisor) filesChanged(cfg *config.Proc, restarted, hupped []string, 
 	for _, path := range hupped {
 		s.record(now, journal.Event{Type: journal.FileChanged, Unit: cfg.Name, Kind: "proc", File: path, Action: "hup"})
 	}
-	r := p.run
+	r := u.run
 	switch {
 	case r == nil || r.stopSent:
 		// Not running: it starts with the new content anyway.
 	case len(restarted) > 0:
-		s.stopRun(r, cfg.StopTime, causeFileChanged, fmt.Sprintf("restart-on-change: %s changed", restarted[0]))
+		s.stopRun(r, causeFileChanged, fmt.Sprintf("restart-on-change: %s changed", restarted[0]))
 	default:
 		s.log.Info(fmt.Sprintf("hup-on-change: %s changed; sending SIGHUP to %s", hupped[0], cfg.Title), "unit", cfg.Name, "pid", r.p.Pid())
 		if err := r.p.Signal(syscall.SIGHUP); err != nil {

@@ -56,7 +56,7 @@ func TestRestartAndHUPOnChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fw := &fakeWatch{}
 		host := &fakeHost{}
-		p := &config.Proc{Unit: unit("tor", "tor.bin"), Backoff: []time.Duration{time.Minute},
+		p := &config.Proc{Unit: settings("tor", "tor.bin"), Backoff: []time.Duration{time.Minute},
 			RestartOnChange: []string{"tor.bin"}, HUPOnChange: []string{rc}}
 		p.Dir = dir
 		var got events

@@ -98,8 +98,8 @@ func (s *Supervisor) startChecks(r *running, p *config.Proc, now time.Time) {
 
 // checkDue starts the health check of a proc's run when it is due, unless
 // one is in flight or the snooze file suspends them.
-func (s *Supervisor) checkDue(p *procUnit, now time.Time) {
-	r := p.run
+func (s *Supervisor) checkDue(u *unit, p *config.Proc, now time.Time) {
+	r := u.run
 	if r == nil || r.checks == nil || r.stopSent || r.checks.running {
 		return
 	}
@@ -115,8 +115,8 @@ func (s *Supervisor) checkDue(p *procUnit, now time.Time) {
 		if snoozed {
 			action, why = "snoozed", "checks suspended while "+health.SnoozeName+" exists in "+c.dir
 		}
-		s.log.Info(p.cfg.Title+": "+why, "unit", p.cfg.Name)
-		s.record(now, journal.Event{Type: journal.Health, Unit: p.cfg.Name, Kind: "proc", PID: r.p.Pid(), Action: action, Reason: why})
+		s.log.Info(p.Title+": "+why, "unit", p.Name)
+		s.record(now, journal.Event{Type: journal.Health, Unit: p.Name, Kind: journal.KindProc, PID: r.p.Pid(), Action: action, Reason: why})
 	}
 	if snoozed {
 		return
@@ -126,7 +126,7 @@ func (s *Supervisor) checkDue(p *procUnit, now time.Time) {
 	go func() {
 		err := probe()
 		select {
-		case s.calls <- func(now time.Time) { s.checked(p.cfg.Name, r, err, now) }:
+		case s.calls <- func(now time.Time) { s.checked(p.Name, r, err, now) }:
 		case <-s.done:
 		}
 	}()
@@ -168,16 +168,17 @@ func (s *Supervisor) probe(c *checks) func() error {
 // checked feeds a check's result to the run's tracker, if the run is still
 // the proc's, and restarts an unhealthy proc.
 func (s *Supervisor) checked(name string, r *running, err error, now time.Time) {
-	p := s.procs[name]
-	if p == nil || p.run != r || r.checks == nil {
+	u := s.units[name]
+	if u == nil || u.run != r || r.checks == nil {
 		return
 	}
+	title := r.title
 	c := r.checks
 	c.running = false
 	c.last = &control.Check{At: now}
 	if err != nil {
 		c.last.Error = err.Error()
-		s.log.Debug(fmt.Sprintf("%s: health check failed: %v", p.cfg.Title, err), "unit", name)
+		s.log.Debug(fmt.Sprintf("%s: health check failed: %v", title, err), "unit", name)
 	}
 	v := c.t.Result(now, err)
 	if v.Reason == "" || r.stopSent {
@@ -190,11 +191,11 @@ func (s *Supervisor) checked(name string, r *running, err error, now time.Time) 
 	case err != nil:
 		action = "failed"
 	}
-	s.record(now, journal.Event{Type: journal.Health, Unit: name, Kind: "proc", PID: r.p.Pid(), Action: action, Reason: v.Reason})
+	s.record(now, journal.Event{Type: journal.Health, Unit: name, Kind: journal.KindProc, PID: r.p.Pid(), Action: action, Reason: v.Reason})
 	if !v.Restart {
-		s.log.Info(p.cfg.Title+": "+v.Reason, "unit", name)
+		s.log.Info(title+": "+v.Reason, "unit", name)
 		return
 	}
-	s.log.Warn(p.cfg.Title+" is unhealthy: "+v.Reason, "unit", name, "pid", r.p.Pid())
-	s.stopRun(r, p.cfg.StopTime, causeUnhealthy, "unhealthy: "+v.Reason)
+	s.log.Warn(title+" is unhealthy: "+v.Reason, "unit", name, "pid", r.p.Pid())
+	s.stopRun(r, causeUnhealthy, "unhealthy: "+v.Reason)
 }

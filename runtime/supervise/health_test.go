@@ -42,7 +42,7 @@ func (p *probes) probe(ctx context.Context, url string, timeout time.Duration) e
 }
 
 func checkedProc(name string, h config.Health) *config.Proc {
-	p := &config.Proc{Unit: unit(name, name, "--port", "{{ports[health]}}"), Backoff: []time.Duration{5 * time.Second}}
+	p := &config.Proc{Unit: settings(name, name, "--port", "{{ports[health]}}"), Backoff: []time.Duration{5 * time.Second}}
 	p.Ports = []string{"health"}
 	h.HTTP = "http://127.0.0.1:{{ports[health]}}/health"
 	p.Health = &h
@@ -162,7 +162,7 @@ func TestHealthCommand(t *testing.T) {
 			}
 			return behaviour{run: 100 * time.Millisecond}
 		}}
-		p := &config.Proc{Unit: unit("db", "db"), Backoff: []time.Duration{time.Minute},
+		p := &config.Proc{Unit: settings("db", "db"), Backoff: []time.Duration{time.Minute},
 			Health: &config.Health{Command: []string{"check", "--port", "{{ports[db]}}"}, Interval: 10 * time.Second, Timeout: time.Second, MinConsecutiveSuccesses: 1}}
 		p.Ports = []string{"db"}
 		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{})

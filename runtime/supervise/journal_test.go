@@ -70,12 +70,12 @@ func TestJournalRecordsEveryDecision(t *testing.T) {
 			}
 			return behaviour{run: time.Second}
 		}}
-		work := &config.Job{Unit: unit("work", "work"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")},
+		work := &config.Job{Unit: settings("work", "work"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")},
 			Triggers: []config.Trigger{{Job: "report", Args: []string{"--from", "work"}}}}
 		work.Pos.Filename = "kopf.json"
-		report := &config.Job{Unit: unit("report", "report")}
-		broken := &config.Job{Unit: unit("broken", "missing"), Schedules: []config.Schedule{sched(t, "schedule", "@ 00:00:40")}}
-		crash := &config.Proc{Unit: unit("crash", "crash"), Backoff: []time.Duration{time.Minute}}
+		report := &config.Job{Unit: settings("report", "report")}
+		broken := &config.Job{Unit: settings("broken", "missing"), Schedules: []config.Schedule{sched(t, "schedule", "@ 00:00:40")}}
+		crash := &config.Proc{Unit: settings("crash", "crash"), Backoff: []time.Duration{time.Minute}}
 		var got events
 		ss := start(t, host, cfgOf([]*config.Job{broken, report, work}, []*config.Proc{crash}),
 			Options{Events: got.record})
@@ -127,9 +127,9 @@ func TestJournalSpawnErrorAndSkipped(t *testing.T) {
 		}}
 		// Two schedules fire at once while the job waits for idle: the
 		// second joins the first's run.
-		j := &config.Job{Unit: unit("j", "run"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s"), sched(t, "schedule", "every 20s")}}
+		j := &config.Job{Unit: settings("j", "run"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s"), sched(t, "schedule", "every 20s")}}
 		j.Idle = 5 * time.Second
-		broken := &config.Job{Unit: unit("broken", "missing"), Schedules: []config.Schedule{sched(t, "schedule", "every 1m")}}
+		broken := &config.Job{Unit: settings("broken", "missing"), Schedules: []config.Schedule{sched(t, "schedule", "every 1m")}}
 		var got events
 		ss := start(t, host, cfgOf([]*config.Job{broken, j}, nil), Options{Events: got.record})
 		ss.until(60)
@@ -158,7 +158,7 @@ func TestCatchUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
 		job := func(name, schedule string, catchUp bool, args ...string) *config.Job {
-			j := &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", schedule, args...)}, CatchUp: config.CatchUpNone}
+			j := &config.Job{Unit: settings(name, name), Schedules: []config.Schedule{sched(t, "schedule", schedule, args...)}, CatchUp: config.CatchUpNone}
 			if catchUp {
 				j.CatchUp = config.CatchUpLast
 			}
@@ -211,7 +211,7 @@ func TestCatchUp(t *testing.T) {
 func TestMaxFailuresRetriesThenGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second, code: 1} }}
-		j := &config.Job{Unit: unit("flaky", "flaky"), Schedules: []config.Schedule{sched(t, "schedule", "every 1m")},
+		j := &config.Job{Unit: settings("flaky", "flaky"), Schedules: []config.Schedule{sched(t, "schedule", "every 1m")},
 			MaxFailures: 2, Backoff: []time.Duration{5 * time.Second, 10 * time.Second}}
 		var got events
 		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Events: got.record})
@@ -250,7 +250,7 @@ func TestMaxFailuresSuccessResets(t *testing.T) {
 			}
 			return behaviour{run: time.Second, code: 3}
 		}}
-		j := &config.Job{Unit: unit("j", "j"), RunOnStart: true, MaxFailures: 1, Backoff: []time.Duration{2 * time.Second}}
+		j := &config.Job{Unit: settings("j", "j"), RunOnStart: true, MaxFailures: 1, Backoff: []time.Duration{2 * time.Second}}
 		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
 		ss.until(4)
 		if st := ss.state("j"); st.State != control.Waiting || st.Failures != 0 {
@@ -271,9 +271,9 @@ func TestLeftoversOfARun(t *testing.T) {
 		host := &fakeHost{how: func(argv []string) behaviour {
 			return behaviour{run: time.Second, leftovers: 2}
 		}}
-		j := &config.Job{Unit: unit("backup", "backup"), RunOnStart: true}
+		j := &config.Job{Unit: settings("backup", "backup"), RunOnStart: true}
 		j.StopTime = 3 * time.Second
-		p := &config.Proc{Unit: unit("web", "web")}
+		p := &config.Proc{Unit: settings("web", "web")}
 		p.KeepLeftovers = true
 		var got events
 		var logs logBuffer
@@ -315,7 +315,7 @@ func TestCatchUpPolicies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
 		job := func(name, schedule string, c config.CatchUp, within time.Duration) *config.Job {
-			return &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", schedule)}, CatchUp: c, CatchUpWithin: within}
+			return &config.Job{Unit: settings(name, name), Schedules: []config.Schedule{sched(t, "schedule", schedule)}, CatchUp: c, CatchUpWithin: within}
 		}
 		// Down from 20:30 the day before: every 1h fired at 21:00, 22:00,
 		// 23:00 and at 00:00, the instant this daemon starts.
@@ -383,7 +383,7 @@ func TestOverlapPolicies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 25 * time.Second} }}
 		job := func(name, overlap string) *config.Job {
-			return &config.Job{Unit: unit(name, name), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}, Overlap: overlap}
+			return &config.Job{Unit: settings(name, name), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}, Overlap: overlap}
 		}
 		var got events
 		ss := start(t, host, cfgOf([]*config.Job{job("skip", "skip"), job("replace", "replace")}, nil), Options{Events: got.record})
@@ -418,7 +418,7 @@ func TestOverlapPolicies(t *testing.T) {
 func TestJitter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
-		j := &config.Job{Unit: unit("hourly", "hourly"), Schedules: []config.Schedule{sched(t, "schedule", "every 1h")}, Jitter: 30 * time.Minute}
+		j := &config.Job{Unit: settings("hourly", "hourly"), Schedules: []config.Schedule{sched(t, "schedule", "every 1h")}, Jitter: 30 * time.Minute}
 		off := j.JitterOffset("")
 		if off <= 0 || off >= 30*time.Minute {
 			t.Fatalf("offset %v; the test needs one in (0, 30m)", off)

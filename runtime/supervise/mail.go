@@ -55,14 +55,9 @@ func (s *Supervisor) mailParts(now time.Time) {
 // runs lists the runs going on.
 func (s *Supervisor) runs() []*running {
 	var out []*running
-	for _, u := range s.jobs {
+	for _, u := range s.units {
 		if u.run != nil && u.run.p != nil {
 			out = append(out, u.run)
-		}
-	}
-	for _, p := range s.procs {
-		if p.run != nil {
-			out = append(out, p.run)
 		}
 	}
 	return out

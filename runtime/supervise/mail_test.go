@@ -36,11 +36,11 @@ func TestMailOutput(t *testing.T) {
 			}
 			return behaviour{run: time.Second} // quiet: no output, no mail
 		}}
-		noisy := &config.Job{Unit: unit("noisy", "noisy"), RunOnStart: true}
+		noisy := &config.Job{Unit: settings("noisy", "noisy"), RunOnStart: true}
 		noisy.MailTo, noisy.MailFrom = []string{"ops@example.com"}, "kopf@example.com"
-		quiet := &config.Job{Unit: unit("quiet", "quiet"), RunOnStart: true}
+		quiet := &config.Job{Unit: settings("quiet", "quiet"), RunOnStart: true}
 		quiet.MailTo = []string{"ops@example.com"}
-		daemon := &config.Proc{Unit: unit("daemon", "daemon")}
+		daemon := &config.Proc{Unit: settings("daemon", "daemon")}
 		daemon.MailTo, daemon.MailPartialAfter = []string{"ops@example.com"}, 10*time.Second
 		box := &mailbox{}
 		ss := start(t, host, cfgOf([]*config.Job{noisy, quiet}, []*config.Proc{daemon}), Options{Mail: box.send, Hostname: "web1"})

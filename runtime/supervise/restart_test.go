@@ -1,96 +1,162 @@
 package supervise
 
 import (
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/journal"
 )
 
-func TestRestartBackoffAndIdle(t *testing.T) {
-	cronmon := []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute}
-	t0 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name    string
-		backoff []time.Duration
-		idle    time.Duration
-		runs    []time.Duration
-		want    []time.Duration // restart delay after each exit, from the exit
-	}{
-		{
-			name:    "crash loop walks the list, last entry repeats",
-			backoff: cronmon,
-			runs:    []time.Duration{time.Second, time.Second, time.Second, time.Second, time.Second},
-			want:    []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute, time.Minute},
-		},
-		{
-			name:    "idle keeps starts apart when backoff is shorter",
-			backoff: cronmon,
-			idle:    10 * time.Second,
-			runs:    []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second},
-			// 0s backoff but idle 10s from the start: 8s; 5s vs 8s: 8s; 15s wins.
-			want: []time.Duration{8 * time.Second, 8 * time.Second, 15 * time.Second},
-		},
-		{
-			name:    "a healthy run starts the list over",
-			backoff: cronmon,
-			runs:    []time.Duration{time.Second, time.Second, time.Minute, time.Second},
-			want:    []time.Duration{0, 5 * time.Second, 0, 5 * time.Second},
-		},
-		{
-			name:    "no backoff list means immediate restarts, idle still holds",
-			backoff: nil,
-			idle:    3 * time.Second,
-			runs:    []time.Duration{time.Second, 5 * time.Second},
-			want:    []time.Duration{2 * time.Second, 0},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := newRestarts(tt.backoff, tt.idle)
-			start := t0
-			var got []time.Duration
-			for _, up := range tt.runs {
-				exit := start.Add(up)
-				at, reason := r.exited(start, exit)
-				if reason == "" {
-					t.Error("no reason given")
-				}
-				got = append(got, at.Sub(exit))
-				start = at
+// The restart policy itself is tested in runtime/restart; these tests check
+// that the loop acts on its decisions.
+
+func TestMissingCommandIsSaidOnceAndRetriedSlowly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		missing := fmt.Errorf("proc: start %q: %w", "nosuch", exec.ErrNotFound)
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{startErr: missing} }}
+		p := &config.Proc{Unit: settings("web", "nosuch"), Backoff: []time.Duration{0, 5 * time.Second}}
+		var got events
+		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{Events: got.record})
+		ss.until(150)
+		st, err := ss.s.Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss.stop()
+		var tries []string
+		for _, ev := range got {
+			if ev.Type == journal.SpawnError {
+				tries = append(tries, fmt.Sprint(ev.Time.Sub(epoch).Seconds()))
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("restart delays (-want +got):\n%s", diff)
+		}
+		// Every try is journaled; they are a minute apart, not the backoff's 0s and 5s.
+		if diff := cmp.Diff([]string{"0", "60", "120"}, tries); diff != "" {
+			t.Errorf("start attempts (-want +got):\n%s", diff)
+		}
+		var errors int
+		for _, line := range strings.Split(ss.logs.String(), "\n") {
+			if strings.Contains(line, "level=ERROR") && strings.Contains(line, "start web failed") {
+				errors++
 			}
-		})
-	}
+		}
+		if errors != 1 {
+			t.Errorf("the start error is logged as an error %d times, want once:\n%s", errors, ss.logs)
+		}
+		if len(st) != 1 || !st[0].RestartAt.Equal(epoch.Add(180*time.Second)) {
+			t.Errorf("status %+v: want the next try at 180s", st)
+		}
+	})
 }
 
-func TestHealthyAfter(t *testing.T) {
-	if got := healthyAfter([]time.Duration{0, 5 * time.Second}); got != 10*time.Second {
-		t.Errorf("healthyAfter(short list) = %s, want the 10s floor", got)
-	}
-	if got := healthyAfter([]time.Duration{0, 5 * time.Minute}); got != 5*time.Minute {
-		t.Errorf("healthyAfter = %s, want the longest step", got)
-	}
+func TestRestartJitterSpreadsProcsThatDieTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second, code: 1} }}
+		a := &config.Proc{Unit: settings("a", "a"), Backoff: []time.Duration{4 * time.Second}}
+		b := &config.Proc{Unit: settings("b", "b"), Backoff: []time.Duration{4 * time.Second}}
+		draws := []float64{0.5, 0.1}
+		rnd := func() float64 {
+			x := draws[0]
+			draws = append(draws[1:], x)
+			return x
+		}
+		ss := start(t, host, cfgOf(nil, []*config.Proc{a, b}), Options{RestartJitter: 0.25, Rand: rnd})
+		ss.until(5.8)
+		ss.stop()
+		// Both exit at 1. Whichever's exit is handled first draws 0.5 and
+		// waits 4s + 0.5*0.25*4s; the other 4s + 0.1*0.25*4s.
+		var restarts []string
+		for _, s := range host.startsOf()[2:] {
+			_, at, _ := strings.Cut(s, "@")
+			restarts = append(restarts, at)
+		}
+		slices.Sort(restarts)
+		if diff := cmp.Diff([]string{"5.1", "5.5"}, restarts); diff != "" {
+			t.Errorf("restart seconds (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(ss.logs.String(), "backoff 4s after 1s up (a short run: under 10s), +500ms jitter") {
+			t.Errorf("the log does not give the jitter:\n%s", ss.logs)
+		}
+	})
 }
 
-// The reason reads plainly: after an exit 0 it must not say "exit 1".
-func TestRestartReason(t *testing.T) {
-	r := newRestarts([]time.Duration{0, 5 * time.Second}, 0)
-	t0 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-	var got []string
-	for i, up := range []time.Duration{time.Second, 2 * time.Second, time.Minute} {
-		_, reason := r.exited(t0, t0.Add(up))
-		got = append(got, reason)
-		t0 = t0.Add(time.Duration(i+1) * time.Hour)
-	}
-	want := []string{
-		"backoff 0s after 1s up (a short run: under 10s)",
-		"backoff 5s after 2s up (2 short runs in a row, each under 10s)",
-		"backoff 0s after 1m0s up (healthy, backoff starts over)",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("reasons (-want +got):\n%s", diff)
-	}
+func TestJobRetryFollowsTheRestartPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second, code: 2} }}
+		j := &config.Job{Unit: settings("j", "j"), RunOnStart: true, MaxFailures: 2, Backoff: []time.Duration{10 * time.Second}}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Events: got.record})
+		ss.until(30)
+		st, _ := ss.s.Status()
+		ss.stop()
+		// Runs at 0, retried at 11 and 22; the third failure gives up.
+		if diff := cmp.Diff([]string{"j@0", "j@11", "j@22"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		var decisions []string
+		for _, ev := range got {
+			if ev.Type == journal.Retry || ev.Type == journal.GaveUp {
+				decisions = append(decisions, fmt.Sprintf("%s %d", ev.Type, ev.Count))
+			}
+		}
+		if diff := cmp.Diff([]string{"retry 1", "retry 2", "gave_up 3"}, decisions); diff != "" {
+			t.Errorf("decisions (-want +got):\n%s", diff)
+		}
+		if len(st) != 1 || st[0].State != control.Failed {
+			t.Errorf("status %+v, want failed", st)
+		}
+	})
+}
+
+func TestStoppedJobIsNotRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second, code: 2} }}
+		j := &config.Job{Unit: settings("j", "j"), RunOnStart: true, MaxFailures: 3, Backoff: []time.Duration{10 * time.Second}}
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
+		ss.until(2) // failed at 1; the retry waits for 11
+		if _, err := ss.s.Stop(t.Context(), "j"); err != nil {
+			t.Fatal(err)
+		}
+		ss.until(15)
+		st, _ := ss.s.Status()
+		ss.stop()
+		if diff := cmp.Diff([]string{"j@0"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		if len(st) != 1 || st[0].State != control.Stopped || !st[0].RestartAt.IsZero() {
+			t.Errorf("status %+v, want stopped with no retry waiting", st)
+		}
+	})
+}
+
+func TestReloadFromJobToProcOfTheSameName(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour { return behaviour{ignoreTerm: argv[0] == "old"} }}
+		old := &config.Job{Unit: settings("x", "old"), RunOnStart: true}
+		old.StopTime = 3 * time.Second
+		ss := start(t, host, cfgOf([]*config.Job{old}, nil), Options{})
+		ss.until(1)
+		sum, err := ss.s.Reload(cfgOf(nil, []*config.Proc{{Unit: settings("x", "new")}}))
+		if err != nil || len(sum.Restarted) != 1 {
+			t.Fatalf("reload: %v, %+v; want x restarted", err, sum)
+		}
+		ss.until(10)
+		st, _ := ss.s.Status()
+		ss.stop()
+		// The job's run ignores SIGTERM and dies at 4; only then does the proc start.
+		if diff := cmp.Diff([]string{"old@0", "new@4"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		if len(st) != 1 || st[0].Kind != "proc" || st[0].State != control.Running {
+			t.Errorf("status %+v, want one running proc", st)
+		}
+	})
 }

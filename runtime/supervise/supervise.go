@@ -5,18 +5,26 @@
 // One goroutine owns all state. Timers, process exits, reloads, control
 // commands (Status, Trigger, Start, Stop, Restart, Next), health check
 // results and file changes arrive as events on its loop; the decisions are
-// made by pure objects fed the current time — runtime/job's Job for jobs
-// (the same core the in-process scheduler uses), restarts for procs,
+// made by pure objects fed the current time — runtime/job's Job for when a
+// job runs (the same core the in-process scheduler uses), runtime/restart's
+// Tracker for what follows an end or a failed start of either kind,
 // runtime/health's Tracker for health checks — and every decision is
 // logged with its reason and journaled. Work that takes time (a health
 // check, a file's hash, a mail) runs off the loop and reports back to it.
 // In tests, testing/synctest's bubble supplies the time and a fake Host the
 // processes, so no policy test waits on the clock.
 //
-// The files: supervise.go the loop and processes; units.go jobs, procs and
-// reloads; control.go the control commands; health.go ports and health
-// checks; files.go restart-on-change and hup-on-change; mail.go output to
-// mail.
+// Jobs and procs are one type, unit: its settings, its run, its restart
+// policy and its status. The loop's steps (reload, arm, tick, stop, status)
+// are each one walk over the units; what only one kind decides — a job's
+// fires, triggers and retries, a proc's restarts, health checks and file
+// watches — is the unit's kind (unitKind: jobUnit, procUnit).
+//
+// The files: supervise.go the loop and processes; units.go the unit and
+// reloads; job.go and proc.go the two kinds; control.go the control
+// commands; catchup.go fires missed while kopf was down; health.go ports
+// and health checks; files.go restart-on-change and hup-on-change; mail.go
+// output to mail.
 //
 // Use:
 //
@@ -86,9 +94,14 @@ type Options struct {
 	// Environ is kopf's own environment, which each unit's env extends; nil
 	// is os.Environ().
 	Environ []string
-	// Rand returns numbers in [0, 1) for jobs' random delays; nil is
-	// math/rand.
+	// Rand returns numbers in [0, 1) for jobs' random delays and restart
+	// jitter; nil is math/rand.
 	Rand func() float64
+	// RestartJitter is the largest fraction of a restart or retry wait
+	// added to it at random, so that units that fail together do not
+	// start again in lockstep (runtime/restart); 0 adds none. kopf run
+	// uses DefaultRestartJitter.
+	RestartJitter float64
 	// OrphanGrace is how long orphans get after SIGTERM when kopf stops;
 	// 0 is 10 seconds.
 	OrphanGrace time.Duration
@@ -113,6 +126,11 @@ type Options struct {
 	WatchFiles func(ctx context.Context, paths []string, changed func()) error
 }
 
+// DefaultRestartJitter is the restart jitter of kopf run: up to a quarter
+// of each restart or retry wait is added at random, as Nomad's restart
+// tracker does, so procs that die together spread their restarts.
+const DefaultRestartJitter = 0.25
+
 // Supervisor runs one config at a time; Reload swaps it.
 type Supervisor struct {
 	opts  Options
@@ -123,10 +141,9 @@ type Supervisor struct {
 	done  chan struct{}            // closed when Run returns
 
 	// Owned by the loop goroutine.
-	seed     string // the config's jitter-seed
-	jobs     map[string]*jobUnit
-	procs    map[string]*procUnit
-	alive    int // processes started and not yet reaped
+	seed     string           // the config's jitter-seed
+	units    map[string]*unit // every job and proc, by name
+	alive    int              // processes started and not yet reaped
 	stopping bool
 	watching sync.WaitGroup // the goroutines of file watches, removed ones included
 }
@@ -169,8 +186,7 @@ func New(opts Options) *Supervisor {
 		calls: make(chan func(time.Time)),
 		done:  make(chan struct{}),
 		ports: ports.NewAllocator(),
-		jobs:  map[string]*jobUnit{},
-		procs: map[string]*procUnit{},
+		units: map[string]*unit{},
 	}
 }
 
@@ -208,8 +224,8 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	}
 	s.log.Info("stopped every proc and job; stopping orphans", "grace", s.opts.OrphanGrace.String())
 	s.opts.Host.KillOrphans(s.opts.OrphanGrace)
-	for _, p := range s.procs {
-		p.files.stop()
+	for _, u := range s.units {
+		u.kind.unload()
 	}
 	close(s.done) // a watch waiting in call gets ErrStopped
 	s.watching.Wait()
@@ -259,33 +275,8 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 		}
 	}
 	if !s.stopping {
-		for _, u := range s.jobs {
-			switch {
-			case u.stopped:
-			case u.run == nil:
-				if w, ok := u.core.Wake(); ok {
-					earliest(w)
-				}
-				earliest(u.retryAt)
-			default:
-				// Nothing starts before the run ends (which is an event),
-				// but schedule fires are collected at their time, and a
-				// run past its deadline is stopped.
-				if w, ok := u.core.NextFire(); ok {
-					earliest(w)
-				}
-				if !u.run.stopSent {
-					earliest(u.run.deadline)
-				}
-			}
-		}
-		for _, u := range s.procs {
-			switch r := u.run; {
-			case r == nil:
-				earliest(u.startAt)
-			case r.checks != nil && !r.checks.running && !r.stopSent:
-				earliest(r.checks.t.Due())
-			}
+		for _, u := range s.units {
+			earliest(u.kind.wake(u))
 		}
 	}
 	for _, r := range s.runs() {
@@ -310,40 +301,19 @@ func (s *Supervisor) tick(now time.Time) {
 	}
 	for changed := true; changed; {
 		changed = false
-		for _, name := range sortedKeys(s.jobs) {
-			changed = s.tickJob(s.jobs[name], now) || changed
+		for _, u := range s.ordered() {
+			changed = u.kind.tick(s, u, now) || changed
 		}
 	}
-	for _, name := range sortedKeys(s.procs) {
-		u := s.procs[name]
-		if u.run == nil && !u.startAt.IsZero() && !u.startAt.After(now) {
-			s.startProc(u, now)
-		}
-		s.checkDue(u, now)
-	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // stopAll stops every process for kopf's own shutdown.
 func (s *Supervisor) stopAll(now time.Time) {
 	s.stopping = true
 	s.log.Info("stopping every proc and running job", "running", s.alive)
-	for _, name := range sortedKeys(s.jobs) {
-		if u := s.jobs[name]; u.run != nil {
-			s.stopRun(u.run, u.cfg.StopTime, causeShutdown, "kopf is stopping")
-		}
-	}
-	for _, name := range sortedKeys(s.procs) {
-		if u := s.procs[name]; u.run != nil {
-			s.stopRun(u.run, u.cfg.StopTime, causeShutdown, "kopf is stopping")
+	for _, u := range s.ordered() {
+		if u.run != nil {
+			s.stopRun(u.run, causeShutdown, "kopf is stopping")
 		}
 	}
 }
@@ -368,25 +338,20 @@ func (s *Supervisor) record(now time.Time, ev journal.Event) {
 }
 
 // kind names a run's unit kind as the journal does.
-func (r *running) kind() journal.Kind {
-	if r.proc {
-		return journal.KindProc
-	}
-	return journal.KindJob
-}
+func (r *running) kind() journal.Kind { return r.by.journalKind() }
 
 // running is one started run of a job or proc.
 type running struct {
-	unit     string // the job or proc name
-	title    string
-	proc     bool
-	p        Process // nil for a job without a command
+	unit     string       // the job or proc name
+	title    string       // its title
+	cfg      *config.Unit // the settings it started with
+	by       unitKind     // the kind that started it; a reload replaces the unit's
+	p        Process      // nil for a job without a command
 	start    time.Time
 	deadline time.Time // job timeout; zero without one
 	stopSent bool      // kopf stopped it (reload, removal, timeout or shutdown)
 	cause    string    // why, as the journal's stopped_by
 	timedOut bool
-	core     *job.Job       // the job core that started it; nil for procs
 	args     []string       // a job run's extra arguments
 	ended    chan struct{}  // closed when the process has ended
 	ports    map[string]int // allocated for this run, by name
@@ -394,9 +359,15 @@ type running struct {
 	mail     *runMail       // output to mail; nil without mail-to
 }
 
-// spawn starts argv for a unit and watches for its exit; a job's run
+// newRun is a run of u starting at now, not yet spawned.
+func newRun(u *unit, now time.Time) *running {
+	return &running{unit: u.cfg.Name, title: u.cfg.Title, cfg: u.cfg, by: u.kind, start: now, ended: make(chan struct{})}
+}
+
+// spawn starts argv for r's unit and watches for its exit; a job's run
 // comes with its arguments and reasons, for the journal.
-func (s *Supervisor) spawn(r *running, u *config.Unit, argv []string, run job.Run) error {
+func (s *Supervisor) spawn(r *running, argv []string, run job.Run) error {
+	u := r.cfg
 	spec := proc.Spec{
 		Argv:          argv,
 		Dir:           s.dir(u.Dir),
@@ -464,11 +435,14 @@ func (s *Supervisor) dir(d string) string {
 	return filepath.Join(s.opts.Dir, d)
 }
 
-func (s *Supervisor) stopRun(r *running, grace time.Duration, cause, why string) {
+// stopRun stops r: SIGTERM, then SIGKILL after the stop-time r started
+// with. cause is for the journal, why for the log.
+func (s *Supervisor) stopRun(r *running, cause, why string) {
 	if r.stopSent || r.p == nil {
 		return
 	}
 	r.stopSent, r.cause = true, cause
+	grace := r.cfg.StopTime
 	s.log.Info("stopping "+r.title+": "+why, "unit", r.unit, "pid", r.p.Pid(), "stop-time", grace.String())
 	r.p.Stop(grace)
 }
@@ -483,11 +457,7 @@ func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 	if r.ended != nil {
 		close(r.ended)
 	}
-	if r.proc {
-		s.procExited(r, ev.exit, now)
-	} else {
-		s.jobExited(r, ev.exit, now)
-	}
+	s.unitEnded(r, ev.exit, now)
 }
 
 // recordExit journals the end of a process.
@@ -507,8 +477,8 @@ func (s *Supervisor) recordExit(r *running, ex proc.Exit, now time.Time) {
 	s.record(now, ev)
 }
 
-func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time, logStart bool) {
-	if !logStart {
+func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time) {
+	if !r.cfg.LogStart {
 		return
 	}
 	msg := fmt.Sprintf("end %s: %s after %s", r.title, howEnded(ex), now.Sub(r.start).Round(time.Millisecond))

@@ -54,7 +54,7 @@ func (ss *session) stop() {
 func TestJobNeverRunsTwiceAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 25 * time.Second} }}
-		j := &config.Job{Unit: unit("work", "work"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}}
+		j := &config.Job{Unit: settings("work", "work"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}}
 		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
 		ss.until(61)
 		ss.stop()
@@ -79,11 +79,11 @@ func TestTriggersCarryArgumentsInArrivalOrder(t *testing.T) {
 			}
 			return behaviour{run: time.Second}
 		}}
-		a := &config.Job{Unit: unit("a", "a"), RunOnStart: true,
+		a := &config.Job{Unit: settings("a", "a"), RunOnStart: true,
 			Triggers: []config.Trigger{{Job: "b", Args: []string{"ignored by b: b has no command"}}}}
-		b := &config.Job{Unit: unit("b"), Triggers: []config.Trigger{{Job: "c", Args: []string{"from b"}}}}
-		c := &config.Job{Unit: unit("c", "c")}
-		long := &config.Job{Unit: unit("long", "long"), RunOnStart: true}
+		b := &config.Job{Unit: settings("b"), Triggers: []config.Trigger{{Job: "c", Args: []string{"from b"}}}}
+		c := &config.Job{Unit: settings("c", "c")}
+		long := &config.Job{Unit: settings("long", "long"), RunOnStart: true}
 		ss := start(t, host, cfgOf([]*config.Job{a, b, c, long}, nil), Options{})
 		for i, arg := range []string{"1", "2 two", "3;three"} {
 			ss.until(float64(2 + i))
@@ -110,7 +110,7 @@ func TestTriggersCarryArgumentsInArrivalOrder(t *testing.T) {
 func TestShellCommandArgumentsAreNotReparsed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
-		j := &config.Job{Unit: unit("sh", "/bin/sh", "-c", "echo hi"),
+		j := &config.Job{Unit: settings("sh", "/bin/sh", "-c", "echo hi"),
 			Schedules: []config.Schedule{sched(t, "cron", "* * * * *", "a b;c", "$(touch x)")}}
 		j.Shell = true
 		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
@@ -135,7 +135,7 @@ func TestProcRestartsAfterEveryExit(t *testing.T) {
 			n++
 			return behaviour{run: time.Second, code: n % 2} // exit 1, 0, 1, …: all restart
 		}}
-		p := &config.Proc{Unit: unit("web", "web"), Backoff: []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute}}
+		p := &config.Proc{Unit: settings("web", "web"), Backoff: []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute}}
 		p.Idle = 10 * time.Second
 		ss := start(t, host, cfgOf(nil, []*config.Proc{p}), Options{})
 		ss.until(100)
@@ -160,10 +160,10 @@ func TestTimeoutStopsTheRunAndStillTriggers(t *testing.T) {
 			}
 			return behaviour{run: time.Second}
 		}}
-		slow := &config.Job{Unit: unit("slow", "slow"), RunOnStart: true, Timeout: 5 * time.Second,
+		slow := &config.Job{Unit: settings("slow", "slow"), RunOnStart: true, Timeout: 5 * time.Second,
 			Triggers: []config.Trigger{{Job: "after"}}}
 		slow.StopTime = 2 * time.Second
-		after := &config.Job{Unit: unit("after", "after")}
+		after := &config.Job{Unit: settings("after", "after")}
 		ss := start(t, host, cfgOf([]*config.Job{slow, after}, nil), Options{})
 		ss.until(10)
 		ss.stop()
@@ -184,14 +184,14 @@ func TestTimeoutStopsTheRunAndStillTriggers(t *testing.T) {
 func TestReloadKeepsRestartsStopsAndStarts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{}
-		keep := &config.Proc{Unit: unit("keep", "keep")}
-		change := &config.Proc{Unit: unit("change", "change", "v1")}
-		remove := &config.Proc{Unit: unit("remove", "remove")}
+		keep := &config.Proc{Unit: settings("keep", "keep")}
+		change := &config.Proc{Unit: settings("change", "change", "v1")}
+		remove := &config.Proc{Unit: settings("remove", "remove")}
 		ss := start(t, host, cfgOf(nil, []*config.Proc{change, keep, remove}), Options{})
 		ss.until(5)
-		changed := &config.Proc{Unit: unit("change", "change", "v2")}
-		keepAgain := &config.Proc{Unit: unit("keep", "keep")} // equal content, new value
-		add := &config.Proc{Unit: unit("add", "add")}
+		changed := &config.Proc{Unit: settings("change", "change", "v2")}
+		keepAgain := &config.Proc{Unit: settings("keep", "keep")} // equal content, new value
+		add := &config.Proc{Unit: settings("add", "add")}
 		ss.s.Reload(cfgOf(nil, []*config.Proc{add, changed, keepAgain}))
 		synctest.Wait()
 		ss.until(6)
@@ -215,11 +215,11 @@ func TestReloadKeepsRestartsStopsAndStarts(t *testing.T) {
 func TestReloadedJobDoesNotOverlapItsOldRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func(argv []string) behaviour { return behaviour{ignoreTerm: true} }}
-		old := &config.Job{Unit: unit("j", "old"), RunOnStart: true}
+		old := &config.Job{Unit: settings("j", "old"), RunOnStart: true}
 		old.StopTime = 3 * time.Second
 		ss := start(t, host, cfgOf([]*config.Job{old}, nil), Options{})
 		ss.until(1)
-		ss.s.Reload(cfgOf([]*config.Job{{Unit: unit("j", "new"), RunOnStart: true}}, nil))
+		ss.s.Reload(cfgOf([]*config.Job{{Unit: settings("j", "new"), RunOnStart: true}}, nil))
 		synctest.Wait()
 		ss.until(10)
 		ss.stop()
@@ -235,10 +235,10 @@ func TestShutdownStopsEverythingThenOrphans(t *testing.T) {
 		host := &fakeHost{how: func(argv []string) behaviour {
 			return behaviour{ignoreTerm: argv[0] == "stubborn"}
 		}}
-		stubborn := &config.Proc{Unit: unit("stubborn", "stubborn")}
+		stubborn := &config.Proc{Unit: settings("stubborn", "stubborn")}
 		stubborn.StopTime = 3 * time.Second
-		polite := &config.Proc{Unit: unit("polite", "polite")}
-		job := &config.Job{Unit: unit("j", "j"), RunOnStart: true}
+		polite := &config.Proc{Unit: settings("polite", "polite")}
+		job := &config.Job{Unit: settings("j", "j"), RunOnStart: true}
 		ss := start(t, host, cfgOf([]*config.Job{job}, []*config.Proc{polite, stubborn}), Options{})
 		ss.until(1)
 		began := time.Now()
@@ -258,7 +258,7 @@ func TestShutdownStopsEverythingThenOrphans(t *testing.T) {
 func TestPeriodicJobWithRandomAndPause(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 2 * time.Second} }}
-		j := &config.Job{Unit: unit("p", "p"), Period: 30 * time.Second, Pause: 20 * time.Second,
+		j := &config.Job{Unit: settings("p", "p"), Period: 30 * time.Second, Pause: 20 * time.Second,
 			Random: 10 * time.Second, RunOnStart: true}
 		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Rand: func() float64 { return 0.5 }})
 		ss.until(80)
@@ -275,9 +275,9 @@ func TestOutputEnvAndDir(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour {
 			return behaviour{output: []string{"hello from the child"}}
 		}}
-		p := &config.Proc{Unit: unit("talker", "talker")}
+		p := &config.Proc{Unit: settings("talker", "talker")}
 		p.Title, p.LogOutput, p.Dir, p.Env = "Talker", true, "sub", []string{"A=1"}
-		quiet := &config.Proc{Unit: unit("quiet", "quiet")}
+		quiet := &config.Proc{Unit: settings("quiet", "quiet")}
 		quiet.LogStart = false
 		ss := start(t, host, cfgOf(nil, []*config.Proc{p, quiet}), Options{Dir: "/srv", Environ: []string{"PATH=/bin"}})
 		ss.stop()
@@ -305,8 +305,8 @@ func TestOutputEnvAndDir(t *testing.T) {
 func TestStartFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{startErr: errNoSuchFile} }}
-		p := &config.Proc{Unit: unit("missing", "missing"), Backoff: []time.Duration{0, 5 * time.Second}}
-		j := &config.Job{Unit: unit("jmissing", "jmissing"), RunOnStart: true}
+		p := &config.Proc{Unit: settings("missing", "missing"), Backoff: []time.Duration{0, 5 * time.Second}}
+		j := &config.Job{Unit: settings("jmissing", "jmissing"), RunOnStart: true}
 		ss := start(t, host, cfgOf([]*config.Job{j}, []*config.Proc{p}), Options{})
 		ss.until(9)
 		ss.stop()

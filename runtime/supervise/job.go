@@ -1,0 +1,338 @@
+package supervise
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/job"
+	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/proc"
+	"github.com/kopf/kopf/runtime/restart"
+)
+
+// jobUnit is what a job decides for itself: when it runs, by its decision
+// core, and what its end triggers.
+type jobUnit struct {
+	cfg       *config.Job
+	core      *job.Job
+	retryArgs []string // the failed run's arguments, for its retry at unit.startAt
+}
+
+func (j *jobUnit) journalKind() journal.Kind { return journal.KindJob }
+func (j *jobUnit) fingerprint() string       { return j.cfg.Fingerprint() }
+func (j *jobUnit) unload()                   {}
+
+// jobSpec turns a job's config into the decision core's spec; seed is the
+// config's jitter-seed.
+func jobSpec(j *config.Job, seed string) job.Spec {
+	spec := job.Spec{
+		Period: j.Period, Pause: j.Pause, Random: j.Random,
+		Idle: j.Idle, Timeout: j.Timeout, RunOnStart: j.RunOnStart,
+	}
+	spec.Overlap, _ = job.ParseOverlap(j.Overlap) // config has checked it; "" is queue
+	jitter := j.JitterOffset(seed)
+	for _, sc := range j.Schedules {
+		spec.Sources = append(spec.Sources, job.Source{
+			Name:     sourceName(sc),
+			Schedule: sc.Compiled,
+			Args:     sc.Args,
+			Jitter:   jitter,
+		})
+	}
+	return spec
+}
+
+// load makes a new core for the config; one that replaces a job's core
+// takes over its running run (job.Supersede), so the job still never runs
+// twice at once.
+func (j *jobUnit) load(s *Supervisor, u *unit, prev unitKind, now time.Time) {
+	var old *job.Job
+	if p, ok := prev.(*jobUnit); ok {
+		old = p.core
+	}
+	j.core = job.Supersede(old, jobSpec(j.cfg, s.seed), now, s.opts.Rand)
+	u.restart = restart.New(restart.Policy{Backoff: j.cfg.Backoff, MaxFailures: j.cfg.MaxFailures, Jitter: s.opts.RestartJitter}, s.opts.Rand)
+	u.startAt = time.Time{}
+}
+
+func (j *jobUnit) wake(u *unit) time.Time {
+	var at time.Time
+	switch {
+	case u.stopped:
+	case u.run == nil:
+		if w, ok := j.core.Wake(); ok {
+			at = w
+		}
+		at = earlier(at, u.startAt)
+	default:
+		// Nothing starts before the run ends (which is an event), but
+		// schedule fires are collected at their time, and a run past its
+		// deadline is stopped.
+		if w, ok := j.core.NextFire(); ok {
+			at = w
+		}
+		if !u.run.stopSent {
+			at = earlier(at, u.run.deadline)
+		}
+	}
+	return at
+}
+
+// earlier returns the earlier of two times, zero meaning none.
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// tick starts the job if it is due and stops a run past its deadline. It
+// reports whether it changed anything another job could see (a run of a job
+// without a command ends at once and triggers others).
+func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) bool {
+	if u.stopped {
+		return false // kopf stop: nothing fires until kopf start
+	}
+	if !u.startAt.IsZero() && !u.startAt.After(now) && u.run == nil {
+		reason := fmt.Sprintf("retry %d of %d after a failed run", u.restart.Failures(), j.cfg.MaxFailures)
+		u.startAt = time.Time{}
+		s.log.Info(j.core.TriggerNow(now, j.retryArgs, reason), "unit", j.cfg.Name)
+	}
+	busy, waiting := j.core.Running(), j.core.Queued() != nil
+	for _, f := range j.core.Advance(now) {
+		ev := journal.Event{Type: journal.Fired, Unit: j.cfg.Name, Kind: journal.KindJob, Source: f.Source, At: f.At}
+		if !f.Start.Equal(f.At) {
+			ev.Start = f.Start // moved by the job's jitter
+		}
+		if f.Count > 1 {
+			ev.Count = f.Count
+		}
+		s.record(now, ev)
+		switch {
+		case f.Skipped:
+			s.log.Info(f.Note, "unit", j.cfg.Name)
+			s.record(now, journal.Event{Type: journal.Skipped, Unit: j.cfg.Name, Kind: journal.KindJob, Source: f.Source, At: f.At, Count: ev.Count, Reason: f.Note})
+			continue
+		case f.Replace:
+			s.log.Info(f.Note, "unit", j.cfg.Name)
+			s.record(now, journal.Event{Type: journal.Queued, Unit: j.cfg.Name, Kind: journal.KindJob, Reason: f.Note})
+			for _, at := range f.Dropped {
+				s.record(now, journal.Event{Type: journal.Missed, Unit: j.cfg.Name, Kind: journal.KindJob, At: at,
+					Reason: "its catch-up run was waiting when a fire replaced the running run (overlap: replace)"})
+			}
+			if u.run != nil {
+				s.stopRun(u.run, causeReplaced, "a schedule fire replaces it (overlap: replace)")
+			}
+		default:
+			s.log.Debug(f.Note, "unit", j.cfg.Name)
+			s.recordRequest(now, j.cfg.Name, busy, waiting, f.Note)
+		}
+		waiting = true
+	}
+	if r := u.run; r != nil {
+		if !r.deadline.IsZero() && !r.deadline.After(now) && !r.stopSent {
+			r.timedOut = true
+			s.stopRun(r, causeTimeout, fmt.Sprintf("timeout %s reached", j.cfg.Timeout))
+		}
+		return false
+	}
+	if u.removed {
+		return false
+	}
+	run, ok := j.core.Due(now)
+	if !ok {
+		return false
+	}
+	r := newRun(u, now)
+	r.deadline, r.args = run.Deadline, run.Args
+	// Whatever started this run, it is the retry's chance too.
+	u.startAt = time.Time{}
+	reasons := strings.Join(run.Reasons, "; ")
+	if j.cfg.Command == nil {
+		// Nothing to run: the job only triggers others.
+		if j.cfg.LogStart {
+			s.log.Info("run "+r.title+" (no command, triggers only): "+reasons, "unit", r.unit, "reasons", run.Reasons)
+		}
+		u.restart.Started()
+		j.core.Ended(now)
+		s.fireTriggers(j, "ended", now)
+		return true
+	}
+	argv := commandLine(j.cfg, run.Args)
+	if err := s.spawn(r, argv, run); err != nil {
+		d := u.restart.StartFailed(now, err)
+		msg := fmt.Sprintf("start %s failed: %v; %s", r.title, err, d.Text)
+		if d.Say {
+			s.log.Error(msg, "unit", r.unit, "argv", argv, "reasons", run.Reasons)
+		} else {
+			s.log.Debug(msg, "unit", r.unit, "argv", argv)
+		}
+		j.core.Ended(now)
+		return false
+	}
+	u.run = r
+	u.restart.Started()
+	if j.cfg.LogStart {
+		s.log.Info("start "+r.title+": "+reasons, "unit", r.unit, "pid", r.p.Pid(), "args", run.Args, "reasons", run.Reasons)
+	}
+	return false
+}
+
+// commandLine appends a run's extra arguments to the job's command as argv
+// entries, never through a shell's parser: a command written as a string
+// runs as sh -c 'COMMAND "$@"' TITLE ARGS..., so the shell sees them as
+// positional parameters whatever characters they hold.
+func commandLine(j *config.Job, args []string) []string {
+	argv := append([]string(nil), j.Command...)
+	if len(args) == 0 {
+		return argv
+	}
+	if j.Shell {
+		argv[len(argv)-1] += ` "$@"`
+		argv = append(argv, j.Title)
+	}
+	return append(argv, args...)
+}
+
+func (j *jobUnit) ended(s *Supervisor, u *unit, r *running, ex proc.Exit, now time.Time) {
+	j.core.Ended(now) // also for a run of the previous config, which the core took over
+	if r.by != j {
+		return // that run: stopped by a reload, it fires no triggers and counts no failure
+	}
+	if r.stopSent && !r.timedOut {
+		return // kopf stopped it; that is not the job ending
+	}
+	how := describeEnd(r, ex)
+	s.countFailure(u, j, r, ex.Code != 0 || ex.Signal != 0 || r.timedOut, how, now)
+	s.fireTriggers(j, how, now)
+}
+
+// countFailure applies max-failures after a run that ended by itself or
+// timed out (runtime/restart decides): a success resets the count; a
+// failure is retried after the next backoff step, until max-failures
+// retries have failed in a row.
+func (s *Supervisor) countFailure(u *unit, j *jobUnit, r *running, failed bool, how string, now time.Time) {
+	d := u.restart.Ended(r.start, now, failed)
+	switch d.Reason {
+	case restart.GaveUp:
+		reason := fmt.Sprintf("%s failed %d times in a row (%s); %s", j.cfg.Title, d.Attempt, how, d.Text)
+		s.log.Warn(reason, "unit", j.cfg.Name)
+		s.record(now, journal.Event{Type: journal.GaveUp, Unit: j.cfg.Name, Kind: journal.KindJob, Count: d.Attempt, Reason: reason})
+	case restart.Retry:
+		u.startAt, j.retryArgs = d.At, r.args
+		reason := fmt.Sprintf("%s %s; %s", j.cfg.Title, how, d.Text)
+		s.log.Info(reason, "unit", j.cfg.Name)
+		s.record(now, journal.Event{Type: journal.Retry, Unit: j.cfg.Name, Kind: journal.KindJob, Count: d.Attempt, Reason: reason})
+	}
+}
+
+// fireTriggers triggers the jobs in j's trigger list.
+func (s *Supervisor) fireTriggers(j *jobUnit, how string, now time.Time) {
+	for _, t := range j.cfg.Triggers {
+		target, tj, err := s.job(t.Job)
+		if err != nil {
+			s.log.Warn(fmt.Sprintf("%s cannot trigger %s: no such job", j.cfg.Title, t.Job), "unit", j.cfg.Name)
+			continue
+		}
+		_, note := s.triggerJob(target, tj, t.Args, j.cfg.Name, fmt.Sprintf("triggered by %s (%s)", j.cfg.Title, how), now)
+		s.log.Debug(note, "unit", t.Job)
+	}
+}
+
+// triggerJob asks a job to run, for a trigger from by, and journals the
+// trigger and what became of it. It says whether the job was running, and
+// how the core took the request.
+func (s *Supervisor) triggerJob(u *unit, j *jobUnit, args []string, by, reason string, now time.Time) (busy bool, note string) {
+	s.record(now, journal.Event{Type: journal.Triggered, Unit: j.cfg.Name, Kind: journal.KindJob, By: by, Args: args})
+	busy, waiting := j.core.Running(), j.core.Queued() != nil
+	note = j.core.Trigger(now, args, reason)
+	s.recordRequest(now, j.cfg.Name, busy, waiting, note)
+	return busy, note
+}
+
+// recordRequest journals what became of a fire or trigger that does not
+// start a run of its own: queued behind the running run, or joining the
+// run already waiting. A request that makes a new run is journaled when
+// the run is spawned, with its reasons.
+func (s *Supervisor) recordRequest(now time.Time, unit string, busy, waiting bool, note string) {
+	switch {
+	case busy:
+		s.record(now, journal.Event{Type: journal.Queued, Unit: unit, Kind: journal.KindJob, Reason: note})
+	case waiting:
+		s.record(now, journal.Event{Type: journal.Skipped, Unit: unit, Kind: journal.KindJob, Reason: note})
+	}
+}
+
+// start runs the job now, without waiting for idle; a job stopped with
+// kopf stop is enabled again, its schedules counting from now.
+func (j *jobUnit) start(s *Supervisor, u *unit, now time.Time, verb string) string {
+	if u.run != nil && !u.run.stopSent {
+		return fmt.Sprintf("%s is already running since %s (pid %d)", j.cfg.Name, u.run.start.Format(time.RFC3339), u.run.p.Pid())
+	}
+	if u.stopped {
+		u.stopped = false
+		j.core = job.New(jobSpec(j.cfg, s.seed), now, s.opts.Rand)
+	}
+	busy := j.core.Running()
+	return s.afterRequest(u, j, busy, j.core.TriggerNow(now, nil, "kopf "+verb), now)
+}
+
+// afterRequest runs what is due and describes what became of a request
+// to run a job: started now, queued behind the running run, or waiting.
+func (s *Supervisor) afterRequest(u *unit, j *jobUnit, busy bool, note string, now time.Time) string {
+	s.tick(now)
+	switch {
+	case busy:
+		return fmt.Sprintf("queued: %s has been running since %s (pid %d); it runs again when that run ends",
+			j.cfg.Name, u.run.start.Format(time.RFC3339), u.run.p.Pid())
+	case u.run != nil:
+		return fmt.Sprintf("started %s now (pid %d)", j.cfg.Name, u.run.p.Pid())
+	case j.core.Queued() == nil && j.cfg.Command == nil:
+		return fmt.Sprintf("ran %s now: it has no command and only triggers other jobs", j.cfg.Name)
+	case j.core.Queued() == nil:
+		return fmt.Sprintf("%s could not start; see kopf's log", j.cfg.Name)
+	}
+	return "queued: " + note
+}
+
+func (j *jobUnit) status(s *Supervisor, u *unit, now time.Time, st *control.Unit) {
+	st.Zone = zone(j.cfg).String()
+	if !u.stopped {
+		if at, ok := j.core.NextFire(); ok {
+			st.NextFire = at.In(zone(j.cfg))
+		}
+	}
+	switch {
+	case u.run != nil:
+	case u.stopped:
+	case !u.startAt.IsZero():
+		st.State, st.Since, st.RestartAt = control.Retrying, j.since(u), u.startAt
+	case u.restart.GaveUp():
+		st.State, st.Since = control.Failed, j.since(u)
+	case j.core.Queued() != nil:
+		st.State, st.Since = control.Queued, j.since(u)
+	default:
+		st.State, st.Since = control.Waiting, j.since(u)
+	}
+	st.Queued, st.Failures = j.core.Queued(), u.restart.Failures()
+}
+
+// since is when a job that is not running last changed: its last end, or
+// its loading.
+func (j *jobUnit) since(u *unit) time.Time {
+	if end := j.core.LastEnd(); end.After(u.loaded) {
+		return end
+	}
+	return u.loaded
+}
+
+// zone is the zone of a job's schedules.
+func zone(j *config.Job) *time.Location {
+	if j.Location == nil {
+		return time.UTC
+	}
+	return j.Location
+}
