@@ -22,7 +22,7 @@ const (
 	// Processes.
 	Spawned    EventType = "spawned"     // Unit, Kind, PID, StartTicks, Run, Cgroup, Argv, Args, Reasons: a process started
 	SpawnError EventType = "spawn_error" // Unit, Kind, Error, Argv: a process could not be started
-	Exited     EventType = "exited"      // Unit, Kind, PID, Code, Signal, Seconds, Graceful, StoppedBy, Leftovers, Kept
+	Exited     EventType = "exited"      // Unit, Kind, PID, Code, Signal, Seconds, Graceful, StoppedBy, Leftovers, Kept, UserSeconds, SystemSeconds, MaxRSS
 	Leftover   EventType = "leftover"    // Unit, PID, StartTicks, Run, Cgroup, Action, Reason, Processes: a run of an earlier daemon found at start
 
 	// Job decisions.
@@ -97,6 +97,12 @@ type Event struct {
 	// (keep-leftovers).
 	Leftovers int `json:"leftovers,omitempty"`
 	Kept      int `json:"kept,omitempty"`
+	// UserSeconds and SystemSeconds are the CPU time the process (and the
+	// descendants it waited for) used, in user and kernel mode; MaxRSS its
+	// largest resident set, in bytes. From wait4's rusage.
+	UserSeconds   float64 `json:"user_seconds,omitempty"`
+	SystemSeconds float64 `json:"system_seconds,omitempty"`
+	MaxRSS        int64   `json:"max_rss,omitempty"`
 
 	// fired, catch_up
 	Source string    `json:"source,omitempty"` // the schedule, as `schedule "every 1h"`

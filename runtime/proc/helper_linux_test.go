@@ -58,6 +58,8 @@ func testOptions() proc.Options {
 //	long N          write a line of N 'x's to stdout
 //	pid NAME        write "NAME <pid>" to stdout
 //	env NAME        write the value of the environment variable NAME
+//	burn D          spin on the CPU for the duration D
+//	hold N          allocate N MiB and touch every page, kept until the exit
 //	ignoreterm      ignore SIGTERM
 //	onusr1          catch SIGUSR1, for waitusr1
 //	waitusr1        wait for a SIGUSR1
@@ -65,6 +67,10 @@ func testOptions() proc.Options {
 //	                "group" (same process group) or "setsid" (new session)
 //	daemon N        a mini kopf: see miniDaemon
 //	init            a mini init in a new PID namespace: see miniInit
+//
+// held is memory the hold step keeps, so the collector does not free it.
+var held []byte
+
 func helper(args []string) int {
 	next := func() string {
 		if len(args) == 0 {
@@ -95,6 +101,19 @@ func helper(args []string) int {
 				return 2
 			}
 			time.Sleep(d)
+		case "burn":
+			d, err := time.ParseDuration(next())
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "helper:", err)
+				return 2
+			}
+			for end := time.Now().Add(d); time.Now().Before(end); {
+			}
+		case "hold":
+			held = make([]byte, num()<<20)
+			for i := 0; i < len(held); i += 4096 {
+				held[i] = 1
+			}
 		case "say":
 			fmt.Println(next())
 		case "cat": // copy stdin to stdout

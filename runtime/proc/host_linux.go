@@ -68,6 +68,18 @@ type Exit struct {
 	// process ended, which the Host then stopped; Kept those it left
 	// running (Spec.KeepLeftovers).
 	Leftovers, Kept int
+	// Reaped is when the wait loop reaped the process. Exit is delivered
+	// later when leftovers had to be stopped first.
+	Reaped time.Time
+	// Usage is what the process and the descendants it waited for used,
+	// from wait4's rusage.
+	Usage Usage
+}
+
+// Usage is the resources a process used.
+type Usage struct {
+	User, System time.Duration // CPU time in user and kernel mode
+	MaxRSS       int64         // the largest resident set, in bytes
 }
 
 // Options configure NewHost.
@@ -87,7 +99,12 @@ type Options struct {
 	NoCgroups bool
 }
 
-// Host starts and reaps processes. There is one per daemon.
+// Host starts and reaps processes. It is its process's one reaper: its
+// wait loop reaps every child with wait4(-1), so a second Host (or any
+// other code that waits for children, os/exec's Wait included) would take
+// exits that belong to the first. NewHost refuses to make a second one
+// while one is open (ErrHostOpen), and everything that starts processes in
+// kopf — runs, health-check commands — starts them through the one Host.
 type Host struct {
 	// mu is held by the spawner from fork to registration and by the wait
 	// loop around each wait4, so a pid is always registered before it can be
@@ -365,8 +382,9 @@ func (h *Host) waitLoop() {
 func (h *Host) reapAll() {
 	for {
 		var ws unix.WaitStatus
+		var ru unix.Rusage
 		h.mu.Lock()
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, &ru)
 		if err == unix.EINTR {
 			h.mu.Unlock()
 			continue
@@ -379,7 +397,14 @@ func (h *Host) reapAll() {
 		delete(h.procs, pid)
 		h.mu.Unlock()
 		if p != nil {
-			p.reaped(exitOf(pid, ws))
+			e := exitOf(pid, ws)
+			e.Reaped = time.Now()
+			e.Usage = Usage{
+				User:   time.Duration(ru.Utime.Nano()),
+				System: time.Duration(ru.Stime.Nano()),
+				MaxRSS: ru.Maxrss * 1024, // Linux gives KiB
+			}
+			p.reaped(e)
 		}
 	}
 }

@@ -112,6 +112,10 @@ func start(t *testing.T, h *proc.Host, s proc.Spec) *proc.Process {
 	return p
 }
 
+// ignoreUsage leaves out of a comparison of Exits what varies from run to
+// run: when the process was reaped and what it used (TestExitUsage).
+var ignoreUsage = cmpopts.IgnoreFields(proc.Exit{}, "Reaped", "Usage")
+
 func wait(t *testing.T, p *proc.Process) proc.Exit {
 	t.Helper()
 	select {
@@ -245,7 +249,7 @@ func TestExitCodes(t *testing.T) {
 	for _, code := range []int{0, 3} {
 		p := start(t, h, helperSpec(nil, "exit", strconv.Itoa(code)))
 		want := proc.Exit{Pid: p.Pid(), Code: code}
-		if diff := cmp.Diff(want, wait(t, p)); diff != "" {
+		if diff := cmp.Diff(want, wait(t, p), ignoreUsage); diff != "" {
 			t.Errorf("exit %d: Exit mismatch (-want +got):\n%s", code, diff)
 		}
 		if e, ok := <-p.Done(); ok {
@@ -261,7 +265,7 @@ func TestSignalKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := proc.Exit{Pid: p.Pid(), Code: 137, Signal: syscall.SIGKILL}
-	if diff := cmp.Diff(want, wait(t, p)); diff != "" {
+	if diff := cmp.Diff(want, wait(t, p), ignoreUsage); diff != "" {
 		t.Errorf("Exit mismatch (-want +got):\n%s", diff)
 	}
 	if err := p.Signal(syscall.SIGTERM); !errors.Is(err, os.ErrProcessDone) {
@@ -391,7 +395,7 @@ func TestStop(t *testing.T) {
 			// The grandchild may outlive its parent by a moment, a leftover
 			// then; either way the Exit waits for it.
 			want := proc.Exit{Pid: p.Pid(), Code: 128 + int(tc.want), Signal: tc.want}
-			if diff := cmp.Diff(want, wait(t, p), cmpopts.IgnoreFields(proc.Exit{}, "Leftovers")); diff != "" {
+			if diff := cmp.Diff(want, wait(t, p), cmpopts.IgnoreFields(proc.Exit{}, "Leftovers", "Reaped", "Usage")); diff != "" {
 				t.Errorf("Exit mismatch (-want +got):\n%s", diff)
 			}
 			// The grandchild, in the same run, got the same signals, and the
@@ -439,7 +443,7 @@ func TestConcurrentStartsWhileReapingOrphans(t *testing.T) {
 			select {
 			case e := <-p.Done():
 				want := proc.Exit{Pid: p.Pid(), Code: code}
-				if diff := cmp.Diff(want, e, cmpopts.IgnoreFields(proc.Exit{}, "Kept")); diff != "" {
+				if diff := cmp.Diff(want, e, cmpopts.IgnoreFields(proc.Exit{}, "Kept", "Reaped", "Usage")); diff != "" {
 					err = fmt.Errorf("Exit mismatch (-want +got):\n%s", diff)
 				}
 			case <-time.After(patience):
@@ -635,4 +639,23 @@ func TestHostLifecycle(t *testing.T) {
 	newHost(t) // a new Host may be made, and reaps the old one's process
 	waitUntil(t, "the new Host to reap the old one's process", func() bool { return gone(p.Pid()) })
 	removeCgroups(h)
+}
+
+func TestExitUsage(t *testing.T) {
+	h := newHost(t)
+	before := time.Now()
+	p := start(t, h, helperSpec(nil, "hold", "64", "burn", "200ms", "exit", "0"))
+	e := wait(t, p)
+	after := time.Now()
+	if e.Reaped.Before(before) || e.Reaped.After(after) {
+		t.Errorf("reaped at %v, want between the start (%v) and the Exit's delivery (%v)", e.Reaped, before, after)
+	}
+	// It spun for 200 ms of wall time: on a loaded machine it may get less
+	// CPU than that, but not nothing.
+	if cpu := e.Usage.User + e.Usage.System; cpu < 20*time.Millisecond {
+		t.Errorf("CPU time %v (user %v, system %v); want most of the 200ms it spun", cpu, e.Usage.User, e.Usage.System)
+	}
+	if e.Usage.MaxRSS < 64<<20 {
+		t.Errorf("max RSS %d bytes; want at least the 64 MiB it touched", e.Usage.MaxRSS)
+	}
 }

@@ -49,7 +49,7 @@ func TestLeftoversOfAnEndedRun(t *testing.T) {
 		p := start(t, h, s)
 		pids := []int{out.waitForPid(t, "stubborn"), out.waitForPid(t, "gc"), out.waitForPid(t, "bg")}
 		e := wait(t, p)
-		if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Code: 3, Leftovers: 3}, e); diff != "" {
+		if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Code: 3, Leftovers: 3}, e, ignoreUsage); diff != "" {
 			t.Errorf("Exit mismatch (-want +got):\n%s", diff)
 		}
 		for _, pid := range pids {
@@ -74,7 +74,7 @@ func TestKeepLeftovers(t *testing.T) {
 		s.KeepLeftovers = true
 		p := start(t, h, s)
 		daemon := out.waitForPid(t, "daemon")
-		if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Kept: 1}, wait(t, p)); diff != "" {
+		if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Kept: 1}, wait(t, p), ignoreUsage); diff != "" {
 			t.Errorf("Exit mismatch (-want +got):\n%s", diff)
 		}
 		if !alive(daemon) {

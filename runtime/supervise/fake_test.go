@@ -32,6 +32,8 @@ type behaviour struct {
 	output     []string // lines it writes to stdout as it starts
 	startErr   error
 	leftovers  int // processes of the run left when it exits by itself
+	usage      proc.Usage
+	reapedLate time.Duration // the Exit comes this long after the reap (leftovers stopped)
 }
 
 type startRecord struct {
@@ -130,7 +132,9 @@ func (p *fakeProc) live(b behaviour) {
 	}
 	select {
 	case <-timeout:
-		p.done <- proc.Exit{Pid: p.pid, Code: b.code, Leftovers: b.leftovers}
+		reaped := time.Now()
+		time.Sleep(b.reapedLate)
+		p.done <- proc.Exit{Pid: p.pid, Code: b.code, Leftovers: b.leftovers, Reaped: reaped, Usage: b.usage}
 	case grace := <-p.stop:
 		if b.ignoreTerm {
 			time.Sleep(grace)

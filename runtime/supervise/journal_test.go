@@ -453,3 +453,31 @@ func TestJitter(t *testing.T) {
 		}
 	})
 }
+
+func TestExitedCarriesUsageAndReapTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		usage := proc.Usage{User: 1500 * time.Millisecond, System: 250 * time.Millisecond, MaxRSS: 48 << 20}
+		host := &fakeHost{how: func([]string) behaviour {
+			return behaviour{run: 4 * time.Second, usage: usage, leftovers: 1, reapedLate: 2 * time.Second}
+		}}
+		j := &config.Job{Unit: settings("j", "j"), RunOnStart: true}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Events: got.record})
+		ss.until(7)
+		ss.stop()
+		for _, ev := range got {
+			if ev.Type != journal.Exited {
+				continue
+			}
+			// Reaped at 4; the Exit came at 6, once its leftover was stopped.
+			if ev.Seconds != 4 || ev.Time.Sub(epoch) != 6*time.Second {
+				t.Errorf("exited at %v after %vs; want the event at 6s and a run of 4s", ev.Time.Sub(epoch), ev.Seconds)
+			}
+			if ev.UserSeconds != 1.5 || ev.SystemSeconds != 0.25 || ev.MaxRSS != 48<<20 {
+				t.Errorf("usage user %v system %v max_rss %d; want the process's", ev.UserSeconds, ev.SystemSeconds, ev.MaxRSS)
+			}
+			return
+		}
+		t.Fatal("no exited event")
+	})
+}

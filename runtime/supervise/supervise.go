@@ -462,9 +462,14 @@ func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 
 // recordExit journals the end of a process.
 func (s *Supervisor) recordExit(r *running, ex proc.Exit, now time.Time) {
+	end := now
+	if !ex.Reaped.IsZero() {
+		end = ex.Reaped // the Exit comes later when leftovers were stopped first
+	}
 	ev := journal.Event{
 		Type: journal.Exited, Unit: r.unit, Kind: r.kind(), PID: ex.Pid,
-		Seconds: now.Sub(r.start).Seconds(), StoppedBy: r.cause, Leftovers: ex.Leftovers, Kept: ex.Kept,
+		Seconds: end.Sub(r.start).Seconds(), StoppedBy: r.cause, Leftovers: ex.Leftovers, Kept: ex.Kept,
+		UserSeconds: ex.Usage.User.Seconds(), SystemSeconds: ex.Usage.System.Seconds(), MaxRSS: ex.Usage.MaxRSS,
 	}
 	if ex.Signal != 0 {
 		ev.Signal = unix.SignalName(ex.Signal)
