@@ -13,18 +13,9 @@ import (
 	"github.com/kopf/kopf/lang"
 )
 
-// The keys of a job or proc's settings. "proto" is one too, though
-// protos.go reads it before the rest: the table of settings lists it.
-var (
-	unitKeys = []string{"backoff", "command", "dir", "env", "idle", "keep-leftovers", "log-output", "log-start", "mail-from", "mail-partial-after", "mail-to", "ports", "proto", "stop-time", "timezone", "title"}
-	// jobOnlyKeys also make a services file a job (services.go).
-	jobOnlyKeys  = []string{"catch-up", "catch-up-within", "cron", "dst", "jitter", "max-failures", "overlap", "pause", "period", "random", "run-on-start", "schedule", "scheduling", "timeout", "trigger"}
-	procOnlyKeys = []string{"health", "hup-on-change", "restart-on-change"}
-	jobKeys      = slices.Concat(unitKeys, jobOnlyKeys)
-	procKeys     = slices.Concat(unitKeys, procOnlyKeys)
-	// topKeys are the keys of the file's top level.
-	topKeys = []string{"jitter-seed", "jobs", "mail", "procs", "protos"}
-)
+// topKeys are the keys of the file's top level; those of a job or proc
+// are in the table of settings (settings.go).
+var topKeys = []string{"jitter-seed", "jobs", "mail", "procs", "protos"}
 
 // Expected types, as messages name them.
 const (
@@ -181,72 +172,10 @@ func (l *loader) job(key, val *node) *Job {
 	if set == nil {
 		return nil
 	}
-	j := &Job{Backoff: slices.Clone(defaultBackoff)}
-	l.unit(&j.Unit, key, set, 0)
-	j.Period = l.duration("period", set["period"])
-	j.Pause = l.duration("pause", set["pause"])
-	j.Random = l.duration("random", set["random"])
-	j.Timeout = l.duration("timeout", set["timeout"])
-	j.RunOnStart = j.Period > 0 || j.Pause > 0
-	if n := set["run-on-start"]; n != nil {
-		j.RunOnStart = l.boolean("run-on-start", n, j.RunOnStart)
-	}
-	j.DST = l.dst(set["dst"]) // before the schedules, which it compiles into
-	l.schedules(j, val)
-	if n := set["dst"]; n != nil && len(j.Schedules) == 0 && l.own("dst") {
-		l.warnf(n.pos, "\"dst\" has no effect without a schedule")
-	}
-	l.jobTriggers(j, set["trigger"])
-	j.CatchUp = CatchUpNone
-	if n := set["catch-up"]; n != nil {
-		j.CatchUp = l.catchUp(n)
-		if j.CatchUp != CatchUpNone && len(j.Schedules) == 0 && l.own("catch-up") {
-			l.warnf(n.pos, "\"catch-up\" has no effect without a schedule")
-		}
-	}
-	if n := set["catch-up-within"]; n != nil {
-		j.CatchUpWithin = l.duration("catch-up-within", n)
-		if j.CatchUp == CatchUpNone && l.own("catch-up-within") {
-			l.warnf(n.pos, "\"catch-up-within\" has no effect without \"catch-up\": \"last\" or \"all\"")
-		}
-	}
-	if n := set["jitter"]; n != nil {
-		j.Jitter = l.duration("jitter", n)
-		if j.Jitter > 0 && len(j.Schedules) == 0 && l.own("jitter") {
-			l.warnf(n.pos, "\"jitter\" has no effect without a schedule: it moves schedule fires")
-		}
-	}
-	j.Overlap = "queue"
-	if n := set["overlap"]; n != nil {
-		switch v := l.str("overlap", n); {
-		case n.kind != kindString:
-		case v == "queue", v == "skip", v == "replace":
-			j.Overlap = v
-			if v != "queue" && len(j.Schedules) == 0 && l.own("overlap") {
-				l.warnf(n.pos, "\"overlap\" has no effect without a schedule: it decides what a schedule fire does while the job runs")
-			}
-		default:
-			l.errorf(n.pos, "\"overlap\" must be \"queue\", \"skip\" or \"replace\", found %s", quote(v))
-		}
-	}
-	if n := set["max-failures"]; n != nil {
-		j.MaxFailures = l.count("max-failures", n, 0)
-	}
-	if n := set["backoff"]; n != nil {
-		j.Backoff = l.backoff(n)
-		if j.MaxFailures == 0 && l.own("backoff") {
-			l.warnf(n.pos, "\"backoff\" has no effect without \"max-failures\": a job's backoff is the wait before retrying a failed run")
-		}
-	}
-
+	j := &Job{}
+	l.read(&entry{of: of{Unit: &j.Unit, j: j}, key: key, val: val, set: set})
 	if j.Command == nil && set["trigger"] == nil && set["command"] == nil {
 		l.warnf(key.pos, "job %s has neither \"command\" nor \"trigger\": it does nothing", quote(j.Name))
-	}
-	if n := set["timeout"]; n != nil && j.Timeout > 0 && j.Timeout < j.StopTime {
-		l.warnf(n.pos, "timeout %s is shorter than stop-time %s: a run that times out may go on for longer than it was allowed to run while it stops", formatDuration(j.Timeout), formatDuration(j.StopTime))
-	}
-	if n := set["random"]; n != nil && j.Random > 0 && j.Period == 0 && j.Pause == 0 && l.own("random") {
-		l.warnf(n.pos, "\"random\" has no effect without \"period\" or \"pause\"")
 	}
 	return j
 }
@@ -256,26 +185,8 @@ func (l *loader) proc(key, val *node) *Proc {
 	if set == nil {
 		return nil
 	}
-	p := &Proc{Backoff: slices.Clone(defaultBackoff)}
-	l.unit(&p.Unit, key, set, defaultProcIdle)
-	if set["command"] == nil {
-		l.errorf(key.pos, "proc %s has no \"command\"; a proc needs one to run", quote(p.Name))
-	}
-	if n := set["backoff"]; n != nil {
-		p.Backoff = l.backoff(n)
-	}
-	if n := set["health"]; n != nil {
-		p.Health = l.health(n, p.Ports)
-	}
-	restart := l.paths("restart-on-change", set["restart-on-change"])
-	hup := l.paths("hup-on-change", set["hup-on-change"])
-	if len(restart) > 0 {
-		p.RestartOnChange = texts(restart)
-	}
-	if len(hup) > 0 {
-		p.HUPOnChange = texts(hup)
-	}
-	l.inBoth(restart, hup)
+	p := &Proc{}
+	l.read(&entry{of: of{Unit: &p.Unit, p: p}, key: key, val: val, set: set})
 	return p
 }
 
@@ -291,67 +202,19 @@ func (l *loader) catchUp(n *node) CatchUp {
 	return CatchUpNone
 }
 
-// unit reads the settings jobs and procs share.
-func (l *loader) unit(u *Unit, key *node, set map[string]*node, idle time.Duration) {
-	u.Name, u.Pos = key.text, key.pos
-	u.Title = u.Name
-	u.LogStart = true
-	u.Idle = idle
-	u.StopTime = defaultStopTime
-	u.Location = time.UTC
-	if n := set["ports"]; n != nil {
-		u.Ports = l.ports(n)
+// overlap reads overlap: "queue", "skip" or "replace"; absent is queue.
+func (l *loader) overlap(n *node) string {
+	if n == nil {
+		return "queue"
 	}
-	if n := set["command"]; n != nil {
-		u.Command, u.Shell = l.command(n)
-		l.portRefs(n, u.Ports)
+	switch v := l.str("overlap", n); {
+	case n.kind != kindString:
+	case v == "queue", v == "skip", v == "replace":
+		return v
+	default:
+		l.errorf(n.pos, "\"overlap\" must be \"queue\", \"skip\" or \"replace\", found %s", quote(v))
 	}
-	if n := set["dir"]; n != nil {
-		u.Dir = l.str("dir", n)
-		l.noNUL("dir", n, u.Dir)
-	}
-	if n := set["env"]; n != nil {
-		u.Env = l.env(n)
-		l.portRefs(n, u.Ports)
-	}
-	if n := set["title"]; n != nil {
-		if u.Title = l.str("title", n); u.Title == "" && n.kind == kindString {
-			l.errorf(n.pos, "\"title\" is empty; leave it out to use the name")
-		}
-	}
-	u.LogStart = l.boolean("log-start", set["log-start"], u.LogStart)
-	u.LogOutput = l.boolean("log-output", set["log-output"], u.LogOutput)
-	u.KeepLeftovers = l.boolean("keep-leftovers", set["keep-leftovers"], u.KeepLeftovers)
-	if n := set["idle"]; n != nil {
-		u.Idle = l.duration("idle", n)
-	}
-	if n := set["stop-time"]; n != nil {
-		u.StopTime = l.duration("stop-time", n)
-	}
-	if n := set["mail-to"]; n != nil {
-		for _, e := range l.stringList("mail-to", n, "an email address or an array of them") {
-			if a := l.address("mail-to", e); a != "" {
-				u.MailTo = append(u.MailTo, a)
-			}
-		}
-	}
-	if n := set["mail-from"]; n != nil {
-		if l.str("mail-from", n); n.kind == kindString {
-			u.MailFrom = l.address("mail-from", n)
-		}
-		if set["mail-to"] == nil && n.kind == kindString && l.own("mail-from") {
-			l.warnf(n.pos, "\"mail-from\" has no effect without \"mail-to\"")
-		}
-	}
-	if n := set["mail-partial-after"]; n != nil {
-		u.MailPartialAfter = l.duration("mail-partial-after", n)
-		if set["mail-to"] == nil && l.own("mail-partial-after") {
-			l.warnf(n.pos, "\"mail-partial-after\" has no effect without \"mail-to\"")
-		}
-	}
-	if n := set["timezone"]; n != nil {
-		u.Location = l.timezone(n)
-	}
+	return "queue"
 }
 
 func (l *loader) str(key string, n *node) string {

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"flag"
+	"fmt"
+	"os"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +13,7 @@ import (
 )
 
 // TestDocs keeps docs/config.md honest: its first example loads, in JSON
-// and YAML alike, and its table of settings names exactly the keys kopf
-// knows.
+// and YAML alike.
 func TestDocs(t *testing.T) {
 	doc := mustRead(t, "../../docs/config.md")
 	block := func(fence string) string {
@@ -29,16 +30,52 @@ func TestDocs(t *testing.T) {
 		t.Errorf("the JSON and YAML examples differ (-json +yaml):\n%s", diff)
 	}
 
-	var documented []string
-	for _, m := range regexp.MustCompile("(?m)^\\| \\[`([a-z-]+)`\\]").FindAllStringSubmatch(doc, -1) {
-		documented = append(documented, m[1])
+}
+
+var update = flag.Bool("update", false, "rewrite docs/config.md's table of settings from the table in settings.go")
+
+// TestSettingsTable keeps docs/config.md's table of settings the one in
+// settings.go, row for row; -update writes it.
+func TestSettingsTable(t *testing.T) {
+	const path = "../../docs/config.md"
+	doc := mustRead(t, path)
+	const head = "| key | for | type | default |\n|---|---|---|---|\n"
+	start := strings.Index(doc, head)
+	if start < 0 {
+		t.Fatal("docs/config.md has no table of settings")
 	}
-	known := slices.Concat(jobKeys, procKeys)
-	slices.Sort(known)
-	known = slices.Compact(known)
-	slices.Sort(documented)
-	if diff := cmp.Diff(known, documented); diff != "" {
-		t.Errorf("docs/config.md's table of settings mismatch (-known +documented):\n%s", diff)
+	end := start + len(head)
+	for end < len(doc) && doc[end] == '|' {
+		end += strings.IndexByte(doc[end:], '\n') + 1
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for _, s := range settings {
+		anchor := s.doc
+		if anchor == "" {
+			anchor = s.key
+		}
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s |\n", s.key, anchor, s.kinds, s.typ, s.def)
+	}
+	if want := b.String(); doc[start:end] != want {
+		if *update {
+			if err := os.WriteFile(path, []byte(doc[:start]+want+doc[end:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("docs/config.md's table of settings is not settings.go's; run go test ./runtime/config -run TestSettingsTable -update\n(-docs +settings.go):\n%s",
+			cmp.Diff(doc[start:end], want))
+	}
+	// Every row's link goes to a section of the page.
+	for _, s := range settings {
+		anchor := s.doc
+		if anchor == "" {
+			anchor = s.key
+		}
+		if !regexp.MustCompile(`(?m)^#+ ` + regexp.QuoteMeta(anchor) + `$`).MatchString(strings.ToLower(doc)) {
+			t.Errorf("docs/config.md has no section %q for %q", anchor, s.key)
+		}
 	}
 }
 

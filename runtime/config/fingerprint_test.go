@@ -6,7 +6,10 @@ import (
 )
 
 // baseJob is a job with every job key set; baseProc a proc with every proc
-// key set. Each is a list of "key": value pairs so a test can replace one.
+// key set, as of the tests' writing: fixtures for the tests of what does
+// not change a fingerprint, and for the hand-picked changes below. That
+// every setting counts is TestFingerprintEverySetting's, from the table of
+// settings. Each is a list of "key": value pairs so a test can replace one.
 var (
 	baseJob = [][2]string{
 		{"command", `"backup --all"`},
@@ -261,7 +264,6 @@ func TestFingerprintDiffers(t *testing.T) {
 			t.Errorf("job with %s: %s has the same fingerprint", c.key, c.value)
 		}
 	}
-	checkEveryKey(t, "job", jobKeys, baseJob, changedKeys(jobChanges))
 	procChanges := []struct{ key, value string }{
 		{"command", `["tor", "-f", "torrc"]`},
 		{"command", `"tor -f tor.rc"`},
@@ -301,7 +303,6 @@ func TestFingerprintDiffers(t *testing.T) {
 			t.Errorf("proc with %s: %s has the same fingerprint", c.key, c.value)
 		}
 	}
-	checkEveryKey(t, "proc", procKeys, baseProc, changedKeys(procChanges))
 	// The name is part of it: a renamed unit is another unit.
 	renamed := parse(t, "k.json", `{"jobs": {"i": `+object(baseJob)+`, "k": {"command": "k"}}}`)
 	if renamed.Jobs[0].Fingerprint() == baseJobFP {
@@ -365,40 +366,75 @@ func TestFingerprintShellForm(t *testing.T) {
 	}
 }
 
-// changedKeys are the keys a list of changes changes.
-func changedKeys(changes []struct{ key, value string }) map[string]bool {
-	out := map[string]bool{}
-	for _, c := range changes {
-		k, _, _ := strings.Cut(c.key, "=")
-		out[k] = true
-		if _, to, ok := strings.Cut(c.key, "="); ok {
-			out[to] = true
+// TestFingerprintEverySetting changes each setting of the table in turn,
+// from its first example to its second, and wants a new fingerprint: a
+// setting that Fingerprint forgets — a change silently ignored on reload —
+// fails here, and a new setting is tested as soon as it is in the table.
+func TestFingerprintEverySetting(t *testing.T) {
+	base := map[forKind][][2]string{}
+	for _, s := range settings {
+		switch {
+		case s.key == "proto": // resolved before the unit is read; TestFingerprintEqual/protos
+		case s.aliasOf != "":
+		case s.examples[0] == "" || s.examples[1] == "" || s.examples[0] == s.examples[1]:
+			t.Errorf("setting %q needs two different examples", s.key)
+		default:
+			for _, k := range []forKind{forJobs, forProcs} {
+				if s.isFor(k) {
+					base[k] = append(base[k], [2]string{s.key, s.examples[0]})
+				}
+			}
 		}
 	}
-	return out
+	load := func(kind forKind, unit [][2]string) string {
+		t.Helper()
+		src := `{"jobs": {"k": {"command": "k"}}}`
+		if kind == forJobs {
+			src = `{"jobs": {"j": ` + object(unit) + `, "k": {"command": "k"}}}`
+		} else {
+			src = `{"jobs": {"k": {"command": "k"}}, "procs": {"p": ` + object(unit) + `}}`
+		}
+		cfg, _, err := Parse("k.json", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if kind == forJobs {
+			return cfg.Jobs[0].Fingerprint()
+		}
+		return cfg.Procs[0].Fingerprint()
+	}
+	for _, kind := range []forKind{forJobs, forProcs} {
+		want := load(kind, base[kind])
+		for _, s := range settings {
+			if !s.isFor(kind) || s.key == "proto" {
+				continue
+			}
+			if s.aliasOf != "" {
+				// The alias with its key's values: the same as the key,
+				// and told apart as the key is.
+				of := settingOf(t, s.aliasOf)
+				if got := load(kind, with(base[kind], s.aliasOf+"="+s.key, of.examples[0])); got != want {
+					t.Errorf("%s: %q in place of %q changes the fingerprint", kind, s.key, s.aliasOf)
+				}
+				if got := load(kind, with(base[kind], s.aliasOf+"="+s.key, of.examples[1])); got == want {
+					t.Errorf("%s: %q with %s has the base's fingerprint", kind, s.key, of.examples[1])
+				}
+				continue
+			}
+			if got := load(kind, with(base[kind], s.key, s.examples[1])); got == want {
+				t.Errorf("%s: %q changed from %s to %s leaves the fingerprint as it was", kind, s.key, s.examples[0], s.examples[1])
+			}
+		}
+	}
 }
 
-// checkEveryKey makes the fingerprint tests follow the decoder's key list:
-// a key kopf reads that the base settings leave out, or that no change
-// touches, would let a key forgotten in Fingerprint — a change silently
-// ignored on reload — pass every test. proto is tested through protos.
-func checkEveryKey(t *testing.T, kind string, keys []string, base [][2]string, changed map[string]bool) {
+func settingOf(t *testing.T, key string) setting {
 	t.Helper()
-	set := map[string]bool{}
-	for _, kv := range base {
-		set[kv[0]] = true
-	}
-	for _, k := range keys {
-		switch {
-		case k == "proto":
-		case k == "scheduling": // the same key as schedule; changed by renaming it
-			if !changed[k] {
-				t.Errorf("no %s change renames schedule to scheduling", kind)
-			}
-		case !set[k]:
-			t.Errorf("the base %s leaves out %q: set every key kopf reads", kind, k)
-		case !changed[k]:
-			t.Errorf("no %s change touches %q: add one, so a key Fingerprint forgets fails", kind, k)
+	for _, s := range settings {
+		if s.key == key {
+			return s
 		}
 	}
+	t.Fatalf("no setting %q", key)
+	return setting{}
 }
