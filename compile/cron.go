@@ -10,8 +10,6 @@ import (
 	"github.com/kopf/kopf/lang"
 )
 
-var monthAbbr = [...]string{"", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
-
 // cron compiles a crontab line into one term, with cronie's semantics:
 // a day matches when both day fields do, unless both are restricted (their
 // text does not start with "*"), in which case either one suffices; 7 is
@@ -126,7 +124,7 @@ func (c *compiler) cronDayWarnings(f [5]lang.Field, d days) {
 	top := 31 - bits.LeadingZeros32(d.dom)
 	for m := 1; m <= 12; m++ {
 		if d.month&(1<<m) != 0 && maxMonthLen(m) < top {
-			short = append(short, monthAbbr[m])
+			short = append(short, lang.Month.Names()[m-1])
 		}
 	}
 	if len(short) > 0 && len(short) < bits.OnesCount16(d.month) {
@@ -154,7 +152,7 @@ func cronNeverHint(d days) string {
 			if maxMonthLen(m) >= low {
 				return ""
 			}
-			months = append(months, monthAbbr[m])
+			months = append(months, lang.Month.Names()[m-1])
 		}
 	}
 	if len(months) == 0 {

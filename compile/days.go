@@ -1,6 +1,10 @@
 package compile
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/kopf/kopf/lang"
+)
 
 // days is a set of calendar days: a product of day-of-month, month and
 // weekday sets, with cron's day rule, optionally narrowed to leap or common
@@ -33,7 +37,7 @@ type days struct {
 const (
 	allDom   uint32 = 0xfffffffe // days 1..31
 	allMonth uint16 = 0x1ffe     // months 1..12
-	allDow   uint8  = 0x7f
+	allDow   uint8  = lang.AllDays
 )
 
 func everyDay() days { return days{dom: allDom, month: allMonth, dow: allDow} }

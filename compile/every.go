@@ -37,12 +37,6 @@ type unit struct {
 // start counting, so that weeks start on Mondays and "every 7d" is "every 1w".
 const cycleEpoch = 4
 
-var weekdayBits = map[string]uint8{
-	"sunday": 1 << 0, "monday": 1 << 1, "tuesday": 1 << 2, "wednesday": 1 << 3,
-	"thursday": 1 << 4, "friday": 1 << 5, "saturday": 1 << 6,
-	"workday": 0b0111110, "weekend": 0b1000001,
-}
-
 // rank orders units from fine to coarse; a month sits between 4 and 5 weeks.
 func (u unit) rank() int64 {
 	switch u.kind {
@@ -77,22 +71,21 @@ func (u unit) length() int64 {
 // unitOf reads a clause's period.
 func (c *compiler) unitOf(cl *lang.Clause) (unit, bool) {
 	p := cl.Period
-	switch p.Word {
-	case "":
-	case "minute":
-		return unit{kind: subDay, sec: 60}, true
-	case "hour":
-		return unit{kind: subDay, sec: 3600}, true
-	case "day":
-		return unit{kind: dayUnit, dow: allDow}, true
-	case "week":
-		return unit{kind: cycleUnit, n: 7}, true
-	case "month":
-		return unit{kind: monthUnit}, true
-	case "year":
-		return unit{kind: yearUnit}, true
-	default:
-		return unit{kind: dayUnit, dow: weekdayBits[p.Word]}, true
+	if p.Word != "" {
+		switch u, dow, _ := lang.LookupPeriod(p.Word); u { // lang has checked the word
+		case lang.UnitMinute:
+			return unit{kind: subDay, sec: 60}, true
+		case lang.UnitHour:
+			return unit{kind: subDay, sec: 3600}, true
+		case lang.UnitDay:
+			return unit{kind: dayUnit, dow: dow}, true
+		case lang.UnitWeek:
+			return unit{kind: cycleUnit, n: 7}, true
+		case lang.UnitMonth:
+			return unit{kind: monthUnit}, true
+		default:
+			return unit{kind: yearUnit}, true
+		}
 	}
 	switch {
 	case p.Sec < daySec:

@@ -43,27 +43,6 @@ const (
 	DayOfWeek
 )
 
-var fieldNames = [...]string{"minute", "hour", "day-of-month", "month", "day-of-week"}
-
-func (k FieldKind) String() string { return fieldNames[k] }
-
-// Bounds returns the smallest and largest value the field accepts. Day of
-// week accepts 7 as a second Sunday, as cronie does.
-func (k FieldKind) Bounds() (lo, hi int) {
-	switch k {
-	case Minute:
-		return 0, 59
-	case Hour:
-		return 0, 23
-	case DayOfMonth:
-		return 1, 31
-	case Month:
-		return 1, 12
-	default:
-		return 0, 7
-	}
-}
-
 // Field is one crontab field: a comma-separated list of ranges.
 type Field struct {
 	Kind    FieldKind

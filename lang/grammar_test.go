@@ -34,3 +34,14 @@ func TestGrammarDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every name expectWords words is one the grammar has: a grammar node as
+// participle names it, a token kind of the table, or a literal.
+func TestExpectWordsNameTheGrammar(t *testing.T) {
+	g := Grammar()
+	for name := range expectWords() {
+		if !strings.Contains(g, name) {
+			t.Errorf("expectWords has %s, which the grammar does not name:\n%s", name, g)
+		}
+	}
+}

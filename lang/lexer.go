@@ -83,9 +83,15 @@ func posOf(p lexer.Position) Pos {
 	return Pos{Filename: p.Filename, Offset: p.Offset, Line: p.Line, Col: p.Column}
 }
 
-// convertLexError turns participle's lexer error into an *Error that names
-// the character that no token starts with.
+// convertLexError turns a lexer error into an *Error that names the
+// character that no token starts with. The parser's scanner says so in a
+// typed error; participle's regular-expression lexer, which only the
+// tests use, says it in words.
 func convertLexError(err error) error {
+	var bad *badChar
+	if errors.As(err, &bad) {
+		return Errorf(posOf(bad.pos), "%s", bad.Message())
+	}
 	var pe participle.Error
 	if !errors.As(err, &pe) {
 		return err

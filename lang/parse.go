@@ -67,13 +67,6 @@ func (b *builder) schedule(g *gSchedule) *Schedule {
 
 // ---- the every-language ----
 
-// calendarWords are the words a period may be, besides a duration.
-var calendarWords = []string{
-	"minute", "hour", "day", "week", "month", "year",
-	"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-	"workday", "weekend",
-}
-
 func (b *builder) every(g *gEvery, s *Schedule) *Every {
 	e := &Every{}
 	for _, p := range g.Parts {
@@ -209,23 +202,6 @@ func (b *builder) duration(p lexer.Position, text string) int64 {
 
 // ---- crontab lines ----
 
-var macros = map[string]string{
-	"@yearly":   "0 0 1 1 *",
-	"@annually": "0 0 1 1 *",
-	"@monthly":  "0 0 1 * *",
-	"@weekly":   "0 0 * * 0",
-	"@daily":    "0 0 * * *",
-	"@midnight": "0 0 * * *",
-	"@hourly":   "0 * * * *",
-}
-
-var macroNames = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
-
-var (
-	monthNames = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
-	dowNames   = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
-)
-
 func (b *builder) cron(g *gCron) *Cron {
 	c := &Cron{Pos: posOf(g.Pos)}
 	if g.Macro != "" {
@@ -293,7 +269,7 @@ func itemEnd(it *gItem) int {
 func (b *builder) macro(g *gCron, c *Cron) *Cron {
 	name := strings.ToLower(g.Macro)
 	c.Macro = name
-	exp, ok := macros[name]
+	exp, ok := macroLine(name)
 	switch {
 	case name == "@reboot":
 		b.errorf(g.Pos, "@reboot is not a time schedule; use the job setting run-on-start instead")
@@ -418,11 +394,11 @@ func wrapHint(k FieldKind, r Range) string {
 	if k == DayOfWeek {
 		hi = 6
 		if r.LoName != "" {
-			hiName, loName = dowNames[6], dowNames[0]
+			hiName, loName = DayOfWeek.Names()[6], DayOfWeek.Names()[0]
 		}
 	}
 	if k == Month && r.LoName != "" {
-		hiName, loName = monthNames[11], monthNames[0]
+		hiName, loName = Month.Names()[11], Month.Names()[0]
 	}
 	span := func(a int, an string, b int, bn string) string {
 		if a == b {
@@ -458,23 +434,15 @@ func mustHi(k FieldKind) int {
 func (b *builder) value(k FieldKind, v lexer.Token) (int, string) {
 	lo, hi := k.Bounds()
 	if !isDigit(v.Value[0]) {
-		var names []string
-		switch k {
-		case Month:
-			names = monthNames
-		case DayOfWeek:
-			names = dowNames
-		default:
+		names := k.Names()
+		if names == nil {
 			b.errorf(v.Pos, "unexpected name %q in the %s field; names are allowed only for months and days of the week", v.Value, k)
 			return lo, ""
 		}
 		name := strings.ToLower(v.Value)
 		for i, n := range names {
 			if n == name {
-				if k == Month {
-					return i + 1, name
-				}
-				return i, name
+				return lo + i, name
 			}
 		}
 		if len(name) > 3 && contains(names, name[:3]) {
@@ -493,30 +461,6 @@ func (b *builder) value(k FieldKind, v lexer.Token) (int, string) {
 }
 
 // ---- parse errors ----
-
-// tokenWords says in words what a token kind is, for "expected …" messages.
-var tokenWords = map[string]string{
-	"<duration>": "a duration like 10m",
-	"<clock>":    "a clock time like 04:15",
-	"<number>":   "a number",
-	"<word>":     "a word",
-	"<zone>":     "a zone like Europe/Berlin",
-	"<macro>":    "a macro like @daily",
-	`"*"`:        `"*"`,
-	`"@"`:        `"@"`,
-	`"every"`:    `"every"`,
-	`"in"`:       `"in"`,
-	"GAmount":    "a duration like 50m or a clock time like 04:15",
-	"GAnchors":   "a duration like 50m or a clock time like 04:15",
-	"GAnchor":    "a duration like 50m or a clock time like 04:15",
-	"GPeriod":    "a period like 10m, day or monday",
-	"GZoneName":  "a zone name like Europe/Berlin",
-	"GItem":      `a number, a range or "*"`,
-	"GCron":      "a crontab line",
-	"GEvery":     `"every" or "@"`,
-	"GPart":      `"every", "@" or "in"`,
-	"GClause":    `"every"`,
-}
 
 // convertParseError rewrites participle's error as "expected X after Y".
 func convertParseError(src string, err error) *Error {
@@ -570,7 +514,7 @@ func describeExpected(msg string) string {
 			continue
 		}
 		a := strings.TrimRight(first[0], "*+?")
-		w, ok := tokenWords[a]
+		w, ok := expectWords()[a]
 		if !ok {
 			w = a
 		}

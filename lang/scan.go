@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
@@ -78,17 +80,24 @@ func (s *scan) Next() (lexer.Token, error) {
 		return lexer.EOFToken(s.pos), nil
 	}
 	if n == 0 {
-		// Word it as participle's lexer does.
-		sample := []rune(rest)
-		if len(sample) > 16 {
-			sample = sample[:16]
-		}
-		return lexer.Token{}, &lexer.Error{Msg: fmt.Sprintf("lexer: invalid input text %q", string(sample)), Pos: s.pos}
+		r, _ := utf8.DecodeRuneInString(rest)
+		return lexer.Token{}, &badChar{char: r, pos: s.pos}
 	}
 	t := lexer.Token{Type: s.def.types[k], Value: rest[:n], Pos: s.pos}
 	s.pos.Advance(rest[:n])
 	return t, nil
 }
+
+// badChar is the scanner's error: no token starts with char, at pos. It
+// is a participle.Error, which participle hands back as it is.
+type badChar struct {
+	char rune
+	pos  lexer.Position
+}
+
+func (e *badChar) Message() string          { return fmt.Sprintf("unexpected character %q", e.char) }
+func (e *badChar) Position() lexer.Position { return e.pos }
+func (e *badChar) Error() string            { return participle.FormatError(e) }
 
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
