@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -424,5 +425,20 @@ func TestJobRetries(t *testing.T) {
 	want := []retry{{0, defaultBackoff}, {3, defaultBackoff}, {10, []time.Duration{0, time.Minute}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("retries (-want +got):\n%s", diff)
+	}
+}
+
+// pos counts a column from the position it gave last when it can; in any
+// order of offsets the answer is the one counted from the line's start.
+func TestSourcePosInAnyOrder(t *testing.T) {
+	text := []byte("{\"é\": 1, \"ü\": [\"日本\", 2]}\n  \"x\": \"ß\"\n")
+	s := newSource("k.json", text)
+	fresh := func(off int) lang.Pos { return newSource("k.json", text).pos(off) }
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		off := rnd.IntN(len(text) + 1)
+		if got, want := s.pos(off), fresh(off); got != want {
+			t.Fatalf("pos(%d) = %+v, want %+v", off, got, want)
+		}
 	}
 }

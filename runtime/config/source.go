@@ -13,6 +13,11 @@ type source struct {
 	file  string
 	text  []byte
 	lines []int // byte offset of the start of each line
+	// last is the position pos returned last: the decoder asks for
+	// positions mostly in file order, so a column is counted from there
+	// rather than from the start of its line, which for a config written
+	// on one line (a generated one) would make reading it quadratic.
+	last lang.Pos
 }
 
 func newSource(file string, text []byte) *source {
@@ -29,12 +34,14 @@ func newSource(file string, text []byte) *source {
 func (s *source) pos(off int) lang.Pos {
 	off = max(0, min(off, len(s.text)))
 	i := sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off }) - 1
-	return lang.Pos{
-		Filename: s.file,
-		Offset:   off,
-		Line:     i + 1,
-		Col:      1 + utf8.RuneCount(s.text[s.lines[i]:off]),
+	p := lang.Pos{Filename: s.file, Offset: off, Line: i + 1}
+	if l := s.last; l.Line == p.Line && l.Offset <= off && l.Filename == s.file && (l.Offset == len(s.text) || utf8.RuneStart(s.text[l.Offset])) {
+		p.Col = l.Col + utf8.RuneCount(s.text[l.Offset:off])
+	} else {
+		p.Col = 1 + utf8.RuneCount(s.text[s.lines[i]:off])
 	}
+	s.last = p
+	return p
 }
 
 // offset returns the byte offset of line and rune column col (both 1-based),

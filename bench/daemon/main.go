@@ -1,0 +1,535 @@
+// Command daemon measures kopf run against supercronic with many jobs: the
+// memory, start-up and CPU per start as the number of jobs grows, whether
+// busy jobs among idle ones start every fire, how late they start, the
+// daemon's wake-ups while an unrelated directory is busy, and the cost of
+// reloading one changed job. It prints Markdown tables for
+// docs/performance.md.
+//
+//	go run ./daemon                      # every scenario, kopf built from this checkout
+//	go run ./daemon -only memory -jobs 1000,10000,100000
+//	go run ./daemon -kopf /tmp/old/kopf  # another build, to compare
+//
+// supercronic is measured when it is on PATH or in $GOBIN (go install
+// github.com/aptible/supercronic@latest); otherwise its columns say so.
+//
+// Every figure comes from the kernel: RSS and CPU time from /proc/PID, the
+// wake-ups from the context switches the daemon made, starts from the
+// journal (kopf) or the log (supercronic). The machine's load average is
+// printed with each table.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	only := flag.String("only", "", "run one scenario: memory, busy, wakeups, reload")
+	jobs := flag.String("jobs", "1000,10000,100000", "job counts for the memory scenario")
+	idle := flag.String("idle", "0,10000", "idle job counts beside the busy jobs")
+	busy := flag.Int("busy", 50, "every-second jobs in the busy scenario")
+	window := flag.Duration("window", 30*time.Second, "how long the busy and wake-up scenarios run")
+	kopf := flag.String("kopf", "", "the kopf binary; default: build ../cmd/kopf")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "kopf-daemon-bench-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	if *kopf == "" {
+		*kopf = filepath.Join(dir, "kopf")
+		build := exec.Command("go", "build", "-o", *kopf, "./cmd/kopf")
+		build.Dir = ".."
+		if _, err := os.Stat("../cmd/kopf"); err != nil {
+			build.Dir = "../.."
+		}
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fail(fmt.Errorf("build kopf: %w", err))
+		}
+	}
+	b := &bench{dir: dir, kopf: *kopf, supercronic: findSupercronic()}
+	run := func(name string, f func() error) {
+		if *only != "" && *only != name {
+			return
+		}
+		if err := f(); err != nil {
+			fail(fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	run("memory", func() error { return b.memory(counts(*jobs)) })
+	run("busy", func() error { return b.busy(*busy, counts(*idle), *window) })
+	run("wakeups", func() error { return b.wakeups(*window) })
+	run("reload", func() error { return b.reload(10000) })
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "daemon:", err)
+	os.Exit(1)
+}
+
+func counts(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			fail(fmt.Errorf("bad count %q", f))
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func findSupercronic() string {
+	if p, err := exec.LookPath("supercronic"); err == nil {
+		return p
+	}
+	for _, d := range []string{os.Getenv("GOBIN"), filepath.Join(os.Getenv("HOME"), "go", "bin")} {
+		if p := filepath.Join(d, "supercronic"); d != "" && isFile(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+type bench struct {
+	dir, kopf, supercronic string
+	n                      int // daemons started, for unique names
+}
+
+// job is one generated job: a crontab-like spec in both dialects.
+type job struct {
+	name   string
+	kopf   string // a kopf schedule
+	cron   string // the same, as a supercronic line's time fields
+	argv   []string
+	shell  string
+	during bool // fires within the measurement window
+}
+
+// daily returns n jobs that fire once a day at 04:MM, never during a run.
+func daily(n int) []job {
+	var out []job
+	for i := range n {
+		m := i % 60
+		out = append(out, job{
+			name: fmt.Sprintf("daily-%d", i),
+			kopf: fmt.Sprintf("%d 4 * * *", m),
+			cron: fmt.Sprintf("0 %d 4 * * * *", m),
+			argv: []string{"/bin/true"}, shell: "/bin/true",
+		})
+	}
+	return out
+}
+
+// everySecond returns n jobs that run every second.
+func everySecond(n int) []job {
+	var out []job
+	for i := range n {
+		out = append(out, job{
+			name: fmt.Sprintf("busy-%d", i),
+			kopf: "every 1s",
+			cron: "* * * * * * *",
+			argv: []string{"/bin/true"}, shell: "/bin/true", during: true,
+		})
+	}
+	return out
+}
+
+// daemon is one running kopf or supercronic.
+type daemon struct {
+	name    string // "kopf" or "supercronic"
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
+	journal string
+	config  string
+	exited  chan error
+}
+
+func (b *bench) writeKopf(path string, jobs []job) error {
+	type jobCfg struct {
+		Command  []string `json:"command"`
+		Schedule string   `json:"schedule"`
+	}
+	cfg := struct {
+		Jobs map[string]jobCfg `json:"jobs"`
+	}{Jobs: map[string]jobCfg{}}
+	for _, j := range jobs {
+		cfg.Jobs[j.name] = jobCfg{Command: j.argv, Schedule: j.kopf}
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+func (b *bench) writeCrontab(path string, jobs []job) error {
+	var buf bytes.Buffer
+	for _, j := range jobs {
+		fmt.Fprintf(&buf, "%s %s\n", j.cron, j.shell)
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// start starts a daemon of the given kind on jobs, in a directory of its
+// own below parent ("" is a fresh one).
+func (b *bench) start(kind string, jobs []job, parent string) (*daemon, error) {
+	b.n++
+	dir := filepath.Join(b.dir, fmt.Sprintf("%s-%d", kind, b.n))
+	if parent != "" {
+		dir = filepath.Join(parent, fmt.Sprintf("%s-%d", kind, b.n))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	d := &daemon{name: kind, log: &bytes.Buffer{}, exited: make(chan error, 1)}
+	switch kind {
+	case "kopf":
+		d.config, d.journal = filepath.Join(dir, "kopf.json"), filepath.Join(dir, "journal.jsonl")
+		if err := b.writeKopf(d.config, jobs); err != nil {
+			return nil, err
+		}
+		d.cmd = exec.Command(b.kopf, "run", "--journal", d.journal, "--socket", filepath.Join(dir, "kopf.sock"), d.config)
+	case "supercronic":
+		d.config = filepath.Join(dir, "crontab")
+		if err := b.writeCrontab(d.config, jobs); err != nil {
+			return nil, err
+		}
+		d.cmd = exec.Command(b.supercronic, d.config)
+	}
+	d.cmd.Dir = dir
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	d.cmd.Env = append(os.Environ(), "HOME="+dir)
+	if err := d.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { d.exited <- d.cmd.Wait() }()
+	return d, nil
+}
+
+// settle waits until the daemon's CPU time stops growing for quiet, and
+// returns how long that took from the start and the CPU time used.
+func (d *daemon) settle(quiet time.Duration) (wall, cpu time.Duration, err error) {
+	began := time.Now()
+	last, lastChange := time.Duration(-1), time.Now()
+	for {
+		select {
+		case err := <-d.exited:
+			return 0, 0, fmt.Errorf("%s exited while starting: %v\n%s", d.name, err, tail(d.log.String()))
+		case <-time.After(20 * time.Millisecond):
+		}
+		c, err := cpuOf(d.cmd.Process.Pid)
+		if err != nil {
+			return 0, 0, err
+		}
+		if c != last {
+			last, lastChange = c, time.Now()
+			continue
+		}
+		if time.Since(lastChange) >= quiet {
+			return lastChange.Sub(began), c, nil
+		}
+	}
+}
+
+func (d *daemon) stop() {
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(20 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return "…" + s[len(s)-2000:]
+	}
+	return s
+}
+
+// cpuOf returns the user and system CPU time of a process.
+func cpuOf(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ
+}
+
+// statusOf returns a field of /proc/PID/status as a number (kB for sizes).
+func statusOf(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && k == field {
+			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// switches is the context switches of every thread of a process: each is
+// a wake-up of the daemon.
+func switches(pid int) int64 {
+	var total int64
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				total += n
+			}
+		}
+	}
+	return total
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func (b *bench) kinds() []string {
+	if b.supercronic == "" {
+		return []string{"kopf"}
+	}
+	return []string{"kopf", "supercronic"}
+}
+
+func (b *bench) memory(ns []int) error {
+	fmt.Printf("\n### Memory and start-up, N daily jobs (load %s)\n\n", loadavg())
+	fmt.Println("| daemon | jobs | RSS | start-up wall | start-up CPU |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	for _, n := range ns {
+		for _, kind := range b.kinds() {
+			d, err := b.start(kind, daily(n), "")
+			if err != nil {
+				return err
+			}
+			wall, cpu, err := d.settle(time.Second)
+			if err != nil {
+				return err
+			}
+			rss := statusOf(d.cmd.Process.Pid, "VmRSS")
+			d.stop()
+			fmt.Printf("| %s | %d | %.1f MB | %s | %s |\n", kind, n, float64(rss)/1024, wall.Round(10*time.Millisecond), cpu)
+		}
+	}
+	if b.supercronic == "" {
+		fmt.Println("\nsupercronic: not installed (go install github.com/aptible/supercronic@latest)")
+	}
+	return nil
+}
+
+func (b *bench) busy(busy int, idles []int, window time.Duration) error {
+	fmt.Printf("\n### %d every-second jobs among idle ones, %s (load %s)\n\n", busy, window, loadavg())
+	fmt.Println("| daemon | idle jobs | starts | of | CPU | CPU per start | lateness p50 / p99 |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	for _, idle := range idles {
+		for _, kind := range b.kinds() {
+			jobs := append(daily(idle), everySecond(busy)...)
+			d, err := b.start(kind, jobs, "")
+			if err != nil {
+				return err
+			}
+			if _, _, err := d.settle(time.Second); err != nil {
+				return err
+			}
+			// Whole seconds from a whole second, so each busy job has
+			// window/1s fires in it.
+			from := time.Now().Truncate(time.Second).Add(2 * time.Second)
+			time.Sleep(time.Until(from))
+			cpu0, _ := cpuOf(d.cmd.Process.Pid)
+			logAt := d.log.Len()
+			time.Sleep(window)
+			to := time.Now()
+			cpu1, _ := cpuOf(d.cmd.Process.Pid)
+			d.stop()
+			want := busy * int(window/time.Second)
+			var starts int
+			late := "—"
+			if kind == "kopf" {
+				var lateness []time.Duration
+				starts, lateness, err = kopfStarts(d.journal, from, to)
+				if err != nil {
+					return err
+				}
+				late = percentiles(lateness)
+			} else {
+				starts = strings.Count(d.log.String()[logAt:], "msg=starting")
+			}
+			cpu := cpu1 - cpu0
+			per := "—"
+			if starts > 0 {
+				per = (cpu / time.Duration(starts)).Round(time.Microsecond).String()
+			}
+			fmt.Printf("| %s | %d | %d | %d | %s | %s | %s |\n", kind, idle, starts, want, cpu, per, late)
+		}
+	}
+	return nil
+}
+
+// kopfStarts counts the spawned events in [from, to) and how late each
+// was after the whole second it was due at.
+func kopfStarts(journal string, from, to time.Time) (int, []time.Duration, error) {
+	f, err := os.Open(journal)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	var n int
+	var late []time.Duration
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var ev struct {
+			Type string    `json:"type"`
+			Unit string    `json:"unit"`
+			Time time.Time `json:"time"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Type != "spawned" || !strings.HasPrefix(ev.Unit, "busy-") {
+			continue
+		}
+		if ev.Time.Before(from) || !ev.Time.Before(to) {
+			continue
+		}
+		n++
+		late = append(late, ev.Time.Sub(ev.Time.Truncate(time.Second)))
+	}
+	return n, late, sc.Err()
+}
+
+func percentiles(d []time.Duration) string {
+	if len(d) == 0 {
+		return "—"
+	}
+	slices.Sort(d)
+	p := func(q float64) time.Duration { return d[min(len(d)-1, int(q*float64(len(d))))] }
+	return fmt.Sprintf("%s / %s", p(0.5).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond))
+}
+
+// wakeups runs each daemon on a few jobs with its config in a directory
+// whose sibling gets 100 file events a second, and counts its wake-ups.
+func (b *bench) wakeups(window time.Duration) error {
+	fmt.Printf("\n### Wake-ups while a sibling directory is busy, %s (load %s)\n\n", window, loadavg())
+	fmt.Println("| daemon | wake-ups per second | CPU |")
+	fmt.Println("|---|---:|---:|")
+	parent := filepath.Join(b.dir, "busy-parent")
+	busyDir := filepath.Join(parent, "busy")
+	if err := os.MkdirAll(busyDir, 0o755); err != nil {
+		return err
+	}
+	for _, kind := range b.kinds() {
+		d, err := b.start(kind, daily(10), parent)
+		if err != nil {
+			return err
+		}
+		if _, _, err := d.settle(time.Second); err != nil {
+			return err
+		}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				p := filepath.Join(busyDir, fmt.Sprintf("f%d", i%10))
+				os.WriteFile(p, []byte("x"), 0o644)
+				os.Remove(p)
+			}
+		}()
+		pid := d.cmd.Process.Pid
+		s0, c0 := switches(pid), mustCPU(pid)
+		time.Sleep(window)
+		s1, c1 := switches(pid), mustCPU(pid)
+		close(stop)
+		<-done
+		d.stop()
+		fmt.Printf("| %s | %.1f | %s |\n", kind, float64(s1-s0)/window.Seconds(), c1-c0)
+	}
+	return nil
+}
+
+func mustCPU(pid int) time.Duration {
+	c, _ := cpuOf(pid)
+	return c
+}
+
+// reload changes one job of an n-job kopf config and measures the CPU the
+// reload costs, and an identical save.
+func (b *bench) reload(n int) error {
+	fmt.Printf("\n### Reload of a %d-job config (kopf; load %s)\n\n", n, loadavg())
+	fmt.Println("| change | CPU | wall |")
+	fmt.Println("|---|---:|---:|")
+	jobs := daily(n)
+	d, err := b.start("kopf", jobs, "")
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	if _, _, err := d.settle(time.Second); err != nil {
+		return err
+	}
+	for _, change := range []string{"one job changed", "identical save"} {
+		if change == "one job changed" {
+			jobs[n/2].kopf = "17 5 * * *"
+		}
+		before := strings.Count(d.log.String(), "restarted,")
+		c0 := mustCPU(d.cmd.Process.Pid)
+		began := time.Now()
+		if err := b.writeKopf(d.config, jobs); err != nil {
+			return err
+		}
+		wall, c1, err := d.settle(time.Second)
+		if err != nil {
+			return err
+		}
+		if change == "one job changed" && strings.Count(d.log.String(), "restarted,") == before {
+			return errors.New("kopf did not log the reload")
+		}
+		_ = began
+		fmt.Printf("| %s | %s | %s |\n", change, c1-c0, wall.Round(10*time.Millisecond))
+	}
+	return nil
+}
