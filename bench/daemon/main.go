@@ -250,6 +250,28 @@ func (d *daemon) settle(quiet time.Duration) (wall, cpu time.Duration, err error
 	}
 }
 
+// started waits until the daemon has read its config and started its
+// schedules: until its CPU use over a half second falls below half a core
+// (its jobs keep it from falling to nothing).
+func (d *daemon) started() error {
+	last, _ := cpuOf(d.cmd.Process.Pid)
+	for {
+		select {
+		case err := <-d.exited:
+			return fmt.Errorf("%s exited while starting: %v\n%s", d.name, err, tail(d.log.String()))
+		case <-time.After(500 * time.Millisecond):
+		}
+		c, err := cpuOf(d.cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		if c-last < 250*time.Millisecond {
+			return nil
+		}
+		last = c
+	}
+}
+
 func (d *daemon) stop() {
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -367,7 +389,7 @@ func (b *bench) busy(busy int, idles []int, window time.Duration) error {
 			if err != nil {
 				return err
 			}
-			if _, _, err := d.settle(time.Second); err != nil {
+			if err := d.started(); err != nil {
 				return err
 			}
 			// Whole seconds from a whole second, so each busy job has
@@ -375,10 +397,10 @@ func (b *bench) busy(busy int, idles []int, window time.Duration) error {
 			from := time.Now().Truncate(time.Second).Add(2 * time.Second)
 			time.Sleep(time.Until(from))
 			cpu0, _ := cpuOf(d.cmd.Process.Pid)
-			logAt := d.log.Len()
-			time.Sleep(window)
-			to := time.Now()
+			to := from.Add(window)
+			time.Sleep(time.Until(to))
 			cpu1, _ := cpuOf(d.cmd.Process.Pid)
+			time.Sleep(500 * time.Millisecond) // the starts due just before to are journaled
 			d.stop()
 			want := busy * int(window/time.Second)
 			var starts int
@@ -391,7 +413,7 @@ func (b *bench) busy(busy int, idles []int, window time.Duration) error {
 				}
 				late = percentiles(lateness)
 			} else {
-				starts = strings.Count(d.log.String()[logAt:], "msg=starting")
+				starts = supercronicStarts(d.log.String(), from, to)
 			}
 			cpu := cpu1 - cpu0
 			per := "—"
@@ -432,6 +454,27 @@ func kopfStarts(journal string, from, to time.Time) (int, []time.Duration, error
 		late = append(late, ev.Time.Sub(ev.Time.Truncate(time.Second)))
 	}
 	return n, late, sc.Err()
+}
+
+// supercronicStarts counts the jobs supercronic logged as starting in
+// [from, to); its log has the time to the second.
+func supercronicStarts(log string, from, to time.Time) int {
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, "msg=starting") {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, `time="`)
+		if !ok {
+			continue
+		}
+		stamp, _, _ := strings.Cut(rest, `"`)
+		t, err := time.Parse(time.RFC3339, stamp)
+		if err == nil && !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
 }
 
 func percentiles(d []time.Duration) string {

@@ -111,6 +111,7 @@ func (s *Supervisor) catchUp(now time.Time) {
 			s.record(now, journal.Event{Type: journal.CatchUp, Unit: name, Kind: "job", Source: source, At: f.at})
 			s.log.Info(u.core.CatchUp(now, f.at, f.sc.Args, reason), "unit", name)
 		}
+		s.touch(unit)
 	}
 }
 

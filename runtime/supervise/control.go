@@ -73,6 +73,7 @@ func (s *Supervisor) Stop(ctx context.Context, name string) (string, error) {
 			return nil
 		}
 		u.stopped, u.stoppedAt, u.startAt = true, now, time.Time{}
+		s.touch(u)
 		if r == nil {
 			msg = "stopped " + name + " (it was not running)"
 			return nil
@@ -103,6 +104,7 @@ func (s *Supervisor) Restart(ctx context.Context, name string) (string, error) {
 		if r != nil && !r.stopSent {
 			s.stopRun(r, causeRestart, "kopf restart")
 		}
+		s.touch(u)
 		msg = u.kind.start(s, u, now, "restart")
 		old = r
 		return nil

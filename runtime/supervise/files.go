@@ -92,6 +92,7 @@ func (s *Supervisor) filesChanged(cfg *config.Proc, restarted, hupped []string, 
 	if p, ok := u.kind.(*procUnit); !ok || p.cfg != cfg {
 		return
 	}
+	s.touch(u)
 	for _, path := range restarted {
 		s.record(now, journal.Event{Type: journal.FileChanged, Unit: cfg.Name, Kind: "proc", File: path, Action: "restart"})
 	}

@@ -176,6 +176,7 @@ func (s *Supervisor) checked(name string, r *running, err error, now time.Time) 
 	c := r.checks
 	c.running = false
 	c.last = &control.Check{At: now}
+	s.touch(u)
 	if err != nil {
 		c.last.Error = err.Error()
 		s.log.Debug(fmt.Sprintf("%s: health check failed: %v", title, err), "unit", name)

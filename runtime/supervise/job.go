@@ -89,12 +89,12 @@ func earlier(a, b time.Time) time.Time {
 	return a
 }
 
-// tick starts the job if it is due and stops a run past its deadline. It
-// reports whether it changed anything another job could see (a run of a job
-// without a command ends at once and triggers others).
-func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) bool {
+// tick starts the job if it is due and stops a run past its deadline. A
+// job without a command ends at once and triggers others, which the loop
+// then takes in the same tick.
+func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 	if u.stopped {
-		return false // kopf stop: nothing fires until kopf start
+		return // kopf stop: nothing fires until kopf start
 	}
 	if !u.startAt.IsZero() && !u.startAt.After(now) && u.run == nil {
 		reason := fmt.Sprintf("retry %d of %d after a failed run", u.restart.Failures(), j.cfg.MaxFailures)
@@ -137,14 +137,14 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) bool {
 			r.timedOut = true
 			s.stopRun(r, causeTimeout, fmt.Sprintf("timeout %s reached", j.cfg.Timeout))
 		}
-		return false
+		return
 	}
 	if u.removed {
-		return false
+		return
 	}
 	run, ok := j.core.Due(now)
 	if !ok {
-		return false
+		return
 	}
 	r := newRun(u, now)
 	r.deadline, r.args = run.Deadline, run.Args
@@ -159,7 +159,7 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) bool {
 		u.restart.Started()
 		j.core.Ended(now)
 		s.fireTriggers(j, "ended", now)
-		return true
+		return
 	}
 	argv := commandLine(j.cfg, run.Args)
 	if err := s.spawn(r, argv, run); err != nil {
@@ -171,14 +171,13 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) bool {
 			s.log.Debug(msg, "unit", r.unit, "argv", argv)
 		}
 		j.core.Ended(now)
-		return false
+		return
 	}
 	u.run = r
 	u.restart.Started()
 	if j.cfg.LogStart {
 		s.log.Info("start "+r.title+": "+reasons, "unit", r.unit, "pid", r.p.Pid(), "args", run.Args, "reasons", run.Reasons)
 	}
-	return false
 }
 
 // commandLine appends a run's extra arguments to the job's command as argv
@@ -249,6 +248,7 @@ func (s *Supervisor) triggerJob(u *unit, j *jobUnit, args []string, by, reason s
 	s.record(now, journal.Event{Type: journal.Triggered, Unit: j.cfg.Name, Kind: journal.KindJob, By: by, Args: args})
 	busy, waiting := j.core.Running(), j.core.Queued() != nil
 	note = j.core.Trigger(now, args, reason)
+	s.touch(u)
 	s.recordRequest(now, j.cfg.Name, busy, waiting, note)
 	return busy, note
 }
@@ -277,7 +277,9 @@ func (j *jobUnit) start(s *Supervisor, u *unit, now time.Time, verb string) stri
 		j.core = job.New(jobSpec(j.cfg, s.seed), now, s.opts.Rand)
 	}
 	busy := j.core.Running()
-	return s.afterRequest(u, j, busy, j.core.TriggerNow(now, nil, "kopf "+verb), now)
+	note := j.core.TriggerNow(now, nil, "kopf "+verb)
+	s.touch(u)
+	return s.afterRequest(u, j, busy, note, now)
 }
 
 // afterRequest runs what is due and describes what became of a request

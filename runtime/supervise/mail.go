@@ -55,10 +55,8 @@ func (s *Supervisor) mailParts(now time.Time) {
 // runs lists the runs going on.
 func (s *Supervisor) runs() []*running {
 	var out []*running
-	for _, u := range s.units {
-		if u.run != nil && u.run.p != nil {
-			out = append(out, u.run)
-		}
+	for r := range s.active {
+		out = append(out, r)
 	}
 	return out
 }

@@ -56,12 +56,11 @@ func (p *procUnit) wake(u *unit) time.Time {
 	return time.Time{}
 }
 
-func (p *procUnit) tick(s *Supervisor, u *unit, now time.Time) bool {
+func (p *procUnit) tick(s *Supervisor, u *unit, now time.Time) {
 	if u.run == nil && !u.startAt.IsZero() && !u.startAt.After(now) {
 		s.startProc(u, p, now)
 	}
 	s.checkDue(u, p.cfg, now)
-	return false
 }
 
 func (s *Supervisor) startProc(u *unit, p *procUnit, now time.Time) {
@@ -109,11 +108,13 @@ func (p *procUnit) start(s *Supervisor, u *unit, now time.Time, verb string) str
 	}
 	u.stopped = false
 	u.restart = s.newProcRestart(p.cfg) // an operator's start is a fresh start
+	s.touch(u)
 	if u.run != nil {
 		u.startAt = time.Time{} // started once the old process has ended
 		return fmt.Sprintf("%s starts once its process (pid %d) has ended", p.cfg.Name, u.run.p.Pid())
 	}
 	u.startAt = now
+	s.touch(u)
 	s.tick(now)
 	if u.run == nil {
 		return fmt.Sprintf("%s could not %s; kopf tries again at %s (see kopf's log)", p.cfg.Name, verb, u.startAt.Format(time.RFC3339))

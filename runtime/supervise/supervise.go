@@ -34,6 +34,7 @@
 package supervise
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -143,7 +145,10 @@ type Supervisor struct {
 	// Owned by the loop goroutine.
 	seed     string           // the config's jitter-seed
 	units    map[string]*unit // every job and proc, by name
-	alive    int              // processes started and not yet reaped
+	queue    queue            // the units that need the loop at a time
+	dirty    map[*unit]struct{}
+	active   map[*running]struct{} // runs whose process is running
+	alive    int                   // processes started and not yet reaped
 	stopping bool
 	watching sync.WaitGroup // the goroutines of file watches, removed ones included
 }
@@ -180,13 +185,15 @@ func New(opts Options) *Supervisor {
 		opts.HTTPProbe = health.HTTP
 	}
 	return &Supervisor{
-		opts:  opts,
-		log:   opts.Logger,
-		exits: make(chan exitEvent),
-		calls: make(chan func(time.Time)),
-		done:  make(chan struct{}),
-		ports: ports.NewAllocator(),
-		units: map[string]*unit{},
+		opts:   opts,
+		log:    opts.Logger,
+		exits:  make(chan exitEvent),
+		calls:  make(chan func(time.Time)),
+		done:   make(chan struct{}),
+		ports:  ports.NewAllocator(),
+		units:  map[string]*unit{},
+		dirty:  map[*unit]struct{}{},
+		active: map[*running]struct{}{},
 	}
 }
 
@@ -274,10 +281,12 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 			at = t
 		}
 	}
+	s.refresh()
+	if verifyQueue {
+		s.verify()
+	}
 	if !s.stopping {
-		for _, u := range s.units {
-			earliest(u.kind.wake(u))
-		}
+		earliest(s.queue.first())
 	}
 	for _, r := range s.runs() {
 		if r.mail != nil {
@@ -299,22 +308,44 @@ func (s *Supervisor) tick(now time.Time) {
 	if s.stopping {
 		return
 	}
-	for changed := true; changed; {
-		changed = false
-		for _, u := range s.ordered() {
-			changed = u.kind.tick(s, u, now) || changed
+	// Each due unit in turn, in the queue's order; one a tick makes due
+	// (a job without a command triggers others) is taken in the same tick.
+	// A unit's tick always moves its time past now; the bound only keeps
+	// a broken wake from spinning the loop.
+	for passes := 0; ; passes++ {
+		s.refresh()
+		if s.queue.Len() == 0 || s.queue.first().After(now) {
+			return
 		}
+		if passes > 4*len(s.units)+100 {
+			u := s.queue[0]
+			s.log.Error(fmt.Sprintf("%s stays due at %s after its tick; it waits for the next event", u.cfg.Title, u.wakeAt.Format(time.RFC3339Nano)), "unit", u.cfg.Name)
+			return
+		}
+		u := heap.Pop(&s.queue).(*unit)
+		u.wakeAt = time.Time{}
+		u.kind.tick(s, u, now)
+		s.touch(u)
 	}
 }
 
 // stopAll stops every process for kopf's own shutdown.
 func (s *Supervisor) stopAll(now time.Time) {
 	s.stopping = true
+	for _, u := range s.queue { // nothing starts any more
+		u.qi, u.wakeAt = 0, time.Time{}
+	}
+	s.queue = nil
 	s.log.Info("stopping every proc and running job", "running", s.alive)
-	for _, u := range s.ordered() {
-		if u.run != nil {
-			s.stopRun(u.run, causeShutdown, "kopf is stopping")
+	runs := s.runs()
+	slices.SortFunc(runs, func(a, b *running) int {
+		if a.kind() != b.kind() {
+			return strings.Compare(string(a.kind()), string(b.kind()))
 		}
+		return strings.Compare(a.unit, b.unit)
+	})
+	for _, r := range runs {
+		s.stopRun(r, causeShutdown, "kopf is stopping")
 	}
 }
 
@@ -414,6 +445,7 @@ func (s *Supervisor) spawn(r *running, argv []string, run job.Run) error {
 	}
 	r.p = p
 	s.alive++
+	s.active[r] = struct{}{}
 	s.record(r.start, journal.Event{
 		Type: journal.Spawned, Unit: r.unit, Kind: r.kind(), PID: p.Pid(), StartTicks: p.StartTicks(),
 		Run: p.Run(), Cgroup: p.Cgroup(), Argv: argv, Args: run.Args, Reasons: run.Reasons,
@@ -451,6 +483,7 @@ func (s *Supervisor) stopRun(r *running, cause, why string) {
 func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 	s.alive--
 	r := ev.run
+	delete(s.active, r)
 	s.recordExit(r, ev.exit, now)
 	s.mailOutput(r, describeEnd(r, ev.exit), now)
 	s.ports.Release(r.ports)

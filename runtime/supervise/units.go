@@ -27,6 +27,8 @@ type unit struct {
 	startAt time.Time
 	restart *restart.Tracker
 	status
+	wakeAt time.Time // its time in the queue; zero when not queued
+	qi     int       // its index in the queue plus one; 0 when not queued
 }
 
 // unitKind is what a kind of unit decides for itself. The loop calls it
@@ -47,9 +49,9 @@ type unitKind interface {
 	// wake is when the unit next needs the loop, zero for never; only
 	// called while kopf is not stopping.
 	wake(u *unit) time.Time
-	// tick starts what is due at now. It reports whether it changed
-	// anything another unit could see (a job that triggered others).
-	tick(s *Supervisor, u *unit, now time.Time) bool
+	// tick starts what is due at now; the loop calls it when the unit's
+	// wake has come.
+	tick(s *Supervisor, u *unit, now time.Time)
 	// ended handles the end of r, the unit's run, or of the run of a
 	// previous config of it (r.by is not the unit's kind).
 	ended(s *Supervisor, u *unit, r *running, ex proc.Exit, now time.Time)
@@ -116,6 +118,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 			s.recordSource(now, "remove", u.kind.journalKind(), u.cfg)
 			u.kind.unload()
 			u.removed, u.startAt = true, time.Time{}
+			s.touch(u)
 			if u.run == nil {
 				delete(s.units, u.cfg.Name)
 			} else {
@@ -138,6 +141,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		prev.unload()
 		u.cfg, u.kind, u.removed = ucfg, kind, false
 		kind.load(s, u, prev, now)
+		s.touch(u)
 	}
 	// What is left of next is new; jobs before procs, each by name, as
 	// ordered walks them.
@@ -152,6 +156,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		s.recordSource(now, "add", u.kind.journalKind(), u.cfg)
 		s.units[u.cfg.Name] = u
 		u.kind.load(s, u, nil, now)
+		s.touch(u)
 	}
 	what := "config"
 	if cfg.File != "" {
@@ -203,6 +208,7 @@ func (s *Supervisor) unitEnded(r *running, ex proc.Exit, now time.Time) {
 	}
 	s.logEnd(r, ex, now)
 	u.run, u.lastExit = nil, exitStatus(ex, now)
+	s.touch(u)
 	if u.removed {
 		delete(s.units, r.unit)
 		return

@@ -1,0 +1,115 @@
+package supervise
+
+import (
+	"container/heap"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/runtime/config"
+)
+
+func queued(kind, name string) *unit {
+	if kind == "job" {
+		j := &config.Job{Unit: config.Unit{Name: name}}
+		return &unit{cfg: &j.Unit, kind: &jobUnit{cfg: j}}
+	}
+	p := &config.Proc{Unit: config.Unit{Name: name}}
+	return &unit{cfg: &p.Unit, kind: &procUnit{cfg: p}}
+}
+
+// drain pops the queue empty and names what came out, in order.
+func drain(q *queue) []string {
+	var out []string
+	for q.Len() > 0 {
+		u := heap.Pop(q).(*unit)
+		out = append(out, fmt.Sprintf("%s %s@%d", u.kind.journalKind(), u.cfg.Name, u.wakeAt.Sub(epoch)/time.Second))
+	}
+	return out
+}
+
+func TestQueueOrder(t *testing.T) {
+	var q queue
+	at := func(s int) time.Time { return epoch.Add(time.Duration(s) * time.Second) }
+	for _, e := range []struct {
+		kind, name string
+		at         int
+	}{{"proc", "a", 5}, {"job", "z", 5}, {"job", "b", 5}, {"job", "early", 1}, {"proc", "late", 9}} {
+		q.set(queued(e.kind, e.name), at(e.at))
+	}
+	want := []string{"job early@1", "job b@5", "job z@5", "proc a@5", "proc late@9"}
+	if diff := cmp.Diff(want, drain(&q)); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
+
+func TestQueueSetMovesAndRemoves(t *testing.T) {
+	var q queue
+	at := func(s int) time.Time { return epoch.Add(time.Duration(s) * time.Second) }
+	a, b, c := queued("job", "a"), queued("job", "b"), queued("job", "c")
+	q.set(a, at(1))
+	q.set(b, at(2))
+	q.set(c, at(3))
+	q.set(a, at(4))                        // later
+	q.set(c, at(0))                        // earlier
+	q.set(b, time.Time{})                  // out
+	q.set(b, time.Time{})                  // out again: nothing
+	q.set(queued("job", "d"), time.Time{}) // never in: nothing
+	if b.qi != 0 || !b.wakeAt.IsZero() {
+		t.Errorf("a removed unit keeps index %d, time %v", b.qi, b.wakeAt)
+	}
+	if diff := cmp.Diff([]string{"job c@0", "job a@4"}, drain(&q)); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
+
+func TestQueueManyAtOneInstant(t *testing.T) {
+	var q queue
+	rnd := rand.New(rand.NewPCG(1, 1))
+	var want []string
+	for i := range 1000 {
+		want = append(want, fmt.Sprintf("job j%04d@7", i))
+	}
+	for _, i := range rnd.Perm(1000) {
+		q.set(queued("job", fmt.Sprintf("j%04d", i)), epoch.Add(7*time.Second))
+	}
+	if diff := cmp.Diff(want, drain(&q)); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
+
+// A job removed by a reload leaves the queue and never fires again; one
+// that stays keeps its place. (verifyQueue also checks after every event
+// that the queue holds only units of the config.)
+func TestQueueAfterReload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 100 * time.Millisecond} }}
+		gone := &config.Job{Unit: settings("gone", "gone"), Schedules: []config.Schedule{sched(t, "schedule", "every 1s")}}
+		kept := &config.Job{Unit: settings("kept", "kept"), Schedules: []config.Schedule{sched(t, "schedule", "every 2s")}}
+		ss := start(t, host, cfgOf([]*config.Job{gone, kept}, nil), Options{})
+		ss.until(2.5)
+		if _, err := ss.s.Reload(cfgOf([]*config.Job{kept}, nil)); err != nil {
+			t.Fatal(err)
+		}
+		ss.until(6.5)
+		var queue []string
+		ss.s.call(func(time.Time) error {
+			for _, u := range ss.s.queue {
+				queue = append(queue, u.cfg.Name)
+			}
+			return nil
+		})
+		ss.stop()
+		want := []string{"gone@1", "gone@2", "kept@2", "kept@4", "kept@6"}
+		if diff := cmp.Diff(want, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"kept"}, queue); diff != "" {
+			t.Errorf("queue (-want +got):\n%s", diff)
+		}
+	})
+}
