@@ -102,6 +102,7 @@ func CompileWith(ast *lang.Schedule, opts Options) (*Schedule, error) {
 		t.days.prepare()
 		t.setDST(DST{})
 		if !t.clock.seal().empty() && !t.days.empty() {
+			t.clock = intern(t.clock)
 			s.terms = append(s.terms, t)
 		}
 	}

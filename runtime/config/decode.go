@@ -463,24 +463,19 @@ func (l *loader) args(n *node) []string {
 	return texts(l.stringList("arguments", n, wantArgs))
 }
 
-// schedule compiles one schedule in the job's zone, with its errors and
-// warnings moved from the schedule text into the file.
+// schedule compiles one schedule in the job's zone (or takes it from the
+// cache), with its errors and warnings moved from the schedule text into
+// the file.
 func (l *loader) schedule(j *Job, key string, n *node, args []string, cronOnly bool) {
-	ast, err := lang.Parse(n.text)
+	c, cron, err := compileSchedule(n.text, j)
 	if err != nil {
 		l.scheduleErrors(n, err)
 		return
 	}
-	if cronOnly && ast.Cron == nil {
+	if cronOnly && !cron {
 		l.errorf(n.start(l.src), "%s is not a crontab line; write the every-language under \"schedule\"", quote(n.text))
 		return
 	}
-	c, err := compile.CompileWith(ast, compile.Options{Location: j.Location, Name: j.Name})
-	if err != nil {
-		l.scheduleErrors(n, err)
-		return
-	}
-	c = c.WithDST(j.DST)
 	for _, w := range c.Warnings() {
 		l.warnings = append(l.warnings, compile.Warning{Pos: n.at(l.src, w.Pos), Msg: w.Msg})
 	}

@@ -41,6 +41,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -208,6 +209,10 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	now := time.Now()
 	s.apply(cfg, now)
 	s.catchUp(now)
+	// Reading a large config leaves its parse tree behind as garbage:
+	// give it back now rather than when the scavenger gets to it (with
+	// 100k jobs, 410 MB of RSS after start-up instead of 199 MB).
+	debug.FreeOSMemory()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	done := ctx.Done()
