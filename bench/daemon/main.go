@@ -487,13 +487,15 @@ func percentiles(d []time.Duration) string {
 }
 
 // wakeups runs each daemon on a few jobs with its config in a directory
-// whose sibling gets 100 file events a second, and counts its wake-ups.
+// whose parent gets 100 file events a second (files written and removed
+// beside the config's directory, as in a busy /tmp), and counts its
+// wake-ups.
 func (b *bench) wakeups(window time.Duration) error {
-	fmt.Printf("\n### Wake-ups while a sibling directory is busy, %s (load %s)\n\n", window, loadavg())
+	fmt.Printf("\n### Wake-ups while the config's parent directory is busy, %s (load %s)\n\n", window, loadavg())
 	fmt.Println("| daemon | wake-ups per second | CPU |")
 	fmt.Println("|---|---:|---:|")
 	parent := filepath.Join(b.dir, "busy-parent")
-	busyDir := filepath.Join(parent, "busy")
+	busyDir := parent
 	if err := os.MkdirAll(busyDir, 0o755); err != nil {
 		return err
 	}

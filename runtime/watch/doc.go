@@ -21,20 +21,26 @@
 // # Paths that do not exist yet, symlinks, and replaced ancestors
 //
 // Each path is resolved one element at a time from the root, as the kernel
-// does, and every directory passed is watched for the name looked up in it.
-// If an element is missing, the walk stops at the nearest existing
-// ancestor, which waits for that name; when it appears the watches move
-// down, and when it goes away they move back up. Because each ancestor is
-// watched for its next element, replacing one (a "current -> releases/N"
-// symlink swapped, a directory renamed into place) is seen however high up
-// it is.
+// does. The directory where the walk ends is watched: a file path's
+// directory, a directory path itself and its parent, or, when an element
+// is missing, the nearest existing ancestor, which waits for that name;
+// when it appears the watches move down, and when it goes away they move
+// back up.
 //
 // At a symlink the walk carries on from the link's target, so both the
-// directory holding the link and the directories it leads to are watched;
+// directory holding the link and the directory it leads to are watched;
 // when the link is swapped, the watches follow the new target. A watch is
 // kept by device and inode, not by name: fsnotify names a watch by the path
 // it was added with, so when a path comes to lead to another directory the
 // old watch is removed and the path added again.
+//
+// The ancestors a walk passes through are not watched: inotify would wake
+// kopf for every file written beside them, and a config under a busy /tmp
+// would cost hundreds of wake-ups a second. A replaced ancestor (a
+// "current -> releases/N" symlink swapped, a directory renamed into place)
+// is found instead by resolving the paths again every Options.Recheck, 5
+// seconds by default: a swap that high up is seen within that time, and
+// otherwise nothing wakes kopf.
 //
 // # Kubernetes ConfigMap volumes
 //

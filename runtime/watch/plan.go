@@ -34,11 +34,12 @@ type interest struct {
 	// whose name starts with one is relevant too, which catches Kubernetes'
 	// "..data_tmp" renamed onto "..data".
 	prefixes []string
-	// required marks the directories Watch cannot do without: each path's
-	// parent (or nearest existing ancestor) and the path itself when it is a
-	// directory. Failing to watch one of them is a warning; failing to watch
-	// a higher ancestor only loses the rarer case of that ancestor being
-	// replaced, and is logged at debug level.
+	// required marks the directories that are watched: each path's parent
+	// (or nearest existing ancestor, waiting for the missing element), the
+	// directories a symlink that is the path's own last element leads to,
+	// and the path itself when it is a directory. Higher ancestors are
+	// looked at by the periodic re-check only: watching them would wake
+	// kopf for every file written beside them.
 	required bool
 }
 
@@ -60,11 +61,17 @@ func (in *interest) structural(name string) bool {
 type plan map[fileID]*interest
 
 // makePlan looks at the file system now and says what to watch for paths,
-// which must be absolute and clean.
+// which must be absolute and clean: the directories where the walks end
+// (see interest.required). The ancestors a walk passes are not watched.
 func makePlan(paths []string) plan {
 	p := plan{}
 	for _, path := range paths {
 		p.walk("/", strings.Split(path, "/"), 0)
+	}
+	for id, in := range p {
+		if !in.required {
+			delete(p, id)
+		}
 	}
 	return p
 }
@@ -72,8 +79,7 @@ func makePlan(paths []string) plan {
 // walk resolves elems from dir the way the kernel would, one element at a
 // time, and notes in every directory it passes the name it looks up there.
 // That covers a path that does not exist yet (the walk stops in the nearest
-// existing ancestor, waiting for the next element) and a replaced ancestor
-// anywhere above the path. At a symlink it continues with the link's
+// existing ancestor, waiting for the next element). At a symlink it continues with the link's
 // target, so the directories the path really reaches are watched as well as
 // the one holding the link; dir is thus always free of symlinks.
 func (p plan) walk(dir string, elems []string, links int) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,11 +28,20 @@ type Options struct {
 	// Logger receives warnings (a watch that could not be added, an inotify
 	// queue overflow); nil discards.
 	Logger *slog.Logger
+	// Recheck is how often the paths are resolved again, which is how a
+	// replaced ancestor directory or symlink is noticed: ancestors are not
+	// watched, so that activity in them (a busy /tmp) never wakes kopf; 0
+	// is DefaultRecheck.
+	Recheck time.Duration
+
+	// events counts what fsnotify delivers, for tests.
+	events *atomic.Int64
 }
 
 const (
 	DefaultDebounce = 250 * time.Millisecond
 	DefaultMaxDelay = 2 * time.Second
+	DefaultRecheck  = 5 * time.Second
 )
 
 // maxRounds bounds the re-sync loop while the tree keeps changing under
@@ -55,6 +65,9 @@ func Watch(ctx context.Context, paths []string, opts Options, changed func()) er
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Recheck <= 0 {
+		opts.Recheck = DefaultRecheck
 	}
 	abs := make([]string, len(paths))
 	for i, p := range paths {
@@ -111,6 +124,8 @@ func (w *watcher) run(ctx context.Context, opts Options, changed func()) error {
 
 	timer := time.NewTimer(opts.Debounce)
 	timer.Stop()
+	recheck := time.NewTicker(opts.Recheck)
+	defer recheck.Stop()
 	var (
 		pending bool      // a burst is under way
 		start   time.Time // its first event
@@ -131,6 +146,9 @@ func (w *watcher) run(ctx context.Context, opts Options, changed func()) error {
 		case ev, ok := <-w.fs.Events:
 			if !ok {
 				return errors.New("watch: fsnotify stopped")
+			}
+			if opts.events != nil {
+				opts.events.Add(1)
 			}
 			switch w.classify(ev) {
 			case structural:
@@ -157,6 +175,14 @@ func (w *watcher) run(ctx context.Context, opts Options, changed func()) error {
 			w.reset()
 			w.resync()
 			note()
+
+		case <-recheck.C:
+			// An ancestor replaced (a directory renamed into place, a
+			// "current" symlink swapped) moves what a path leads to
+			// without an event in any watched directory.
+			if w.resync() {
+				note()
+			}
 
 		case <-timer.C:
 			pending = false
@@ -201,14 +227,17 @@ func (w *watcher) classify(ev fsnotify.Event) relevance {
 
 // resync makes the watches match the file system: plan, apply, and plan
 // again until nothing changes, so that a directory created or replaced
-// while its watch was being added is not left unwatched.
-func (w *watcher) resync() {
+// while its watch was being added is not left unwatched. It reports
+// whether the watches changed.
+func (w *watcher) resync() (changed bool) {
 	for range maxRounds {
 		w.plan = makePlan(w.paths)
 		if !w.apply() {
-			return
+			return changed
 		}
+		changed = true
 	}
+	return changed
 }
 
 // apply adds and removes watches to match w.plan and reports whether it
@@ -267,11 +296,7 @@ func (w *watcher) apply() (changed bool) {
 			changed = true // gone since the plan: plan again
 		case !w.failing[id]:
 			w.failing[id] = true
-			level := slog.LevelDebug
-			if in.required {
-				level = slog.LevelWarn
-			}
-			w.log.Log(context.Background(), level, "watch: cannot watch directory; will retry", "dir", in.path, "err", err)
+			w.log.Warn("watch: cannot watch directory; will retry", "dir", in.path, "err", err)
 		}
 	}
 	return changed

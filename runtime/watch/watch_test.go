@@ -3,11 +3,13 @@ package watch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -327,7 +329,8 @@ func TestAncestorSymlinkSwap(t *testing.T) {
 		write(t, filepath.Join(root, "releases", r, "conf/kopf.json"), r)
 	}
 	symlink(t, "releases/r1", filepath.Join(root, "current"))
-	s := start(t, []string{filepath.Join(root, "current/conf/kopf.json")}, Options{})
+	// The ancestor is not watched: the re-check finds the swap.
+	s := start(t, []string{filepath.Join(root, "current/conf/kopf.json")}, Options{Recheck: 100 * time.Millisecond})
 
 	tmp := filepath.Join(root, "current.tmp")
 	symlink(t, "releases/r2", tmp)
@@ -491,12 +494,63 @@ func TestPlan(t *testing.T) {
 	if in := byPath[filepath.Join(root, "..v1")]; in == nil || !in.names["kopf.json"] || !in.required {
 		t.Errorf("..v1: %+v", in)
 	}
-	// Nothing below the nearest existing ancestor; everything above it is
-	// watched for the next element.
+	// Nothing below the nearest existing ancestor, and nothing above the
+	// directories the walks end in: ancestors are left to the re-check.
 	if in := byPath[filepath.Join(root, "a")]; in != nil {
 		t.Errorf("missing directory in the plan: %+v", in)
 	}
-	if in := byPath[filepath.Dir(root)]; in == nil || !in.names[filepath.Base(root)] || in.required {
-		t.Errorf("%s: %+v", filepath.Dir(root), in)
+	if in := byPath[filepath.Dir(root)]; in != nil {
+		t.Errorf("ancestor %s in the plan: %+v", filepath.Dir(root), in)
 	}
+	if len(p) != 2 {
+		t.Errorf("the plan watches %d directories, want %s and its ..v1", len(p), root)
+	}
+}
+
+// Files written and removed beside the config's directory, as in a busy
+// /tmp, reach no watch at all: fsnotify delivers nothing, so kopf is not
+// woken.
+func TestBusyAncestorDeliversNothing(t *testing.T) {
+	root := t.TempDir()
+	conf := filepath.Join(root, "conf")
+	mkdir(t, conf)
+	write(t, filepath.Join(conf, "kopf.json"), "{}")
+	var events atomic.Int64
+	s := start(t, []string{filepath.Join(conf, "kopf.json")}, Options{events: &events})
+	s.settle()
+	before := events.Load()
+	for i := range 200 {
+		p := filepath.Join(root, fmt.Sprintf("busy-%d", i%10))
+		write(t, p, "x")
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.none("files churning beside the config's directory")
+	if n := events.Load() - before; n != 0 {
+		t.Errorf("fsnotify delivered %d events for files beside the config's directory, want 0", n)
+	}
+	// The config's own directory still counts.
+	write(t, filepath.Join(conf, "kopf.json"), "{\"jobs\": {}}")
+	s.wait("the config written")
+}
+
+// A directory renamed into place above the config's directory is found by
+// the re-check, with no watch on the ancestor.
+func TestAncestorRenamedIntoPlace(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"app/conf", "app.new/conf"} {
+		mkdir(t, filepath.Join(root, d))
+		write(t, filepath.Join(root, d, "kopf.json"), d)
+	}
+	s := start(t, []string{filepath.Join(root, "app/conf/kopf.json")}, Options{Recheck: 100 * time.Millisecond})
+	rename(t, filepath.Join(root, "app"), filepath.Join(root, "app.old"))
+	rename(t, filepath.Join(root, "app.new"), filepath.Join(root, "app"))
+	s.wait("the ancestor replaced")
+	s.settle()
+	write(t, filepath.Join(root, "app/conf/kopf.json"), "new")
+	s.wait("the new directory's file written")
+	s.settle()
+	write(t, filepath.Join(root, "app.old/conf/kopf.json"), "old")
+	s.none("the old directory's file written")
 }
