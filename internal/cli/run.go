@@ -350,7 +350,7 @@ func (d daemonControl) Handle(ctx context.Context, req control.Request) control.
 // never runs twice. Each run gets its unit's stop-time (10s for a unit no
 // longer in the config). Processes of an earlier boot are not looked for,
 // and a pid that now belongs to another process is left alone.
-func stopLeftovers(log *slog.Logger, record func(journal.Event), host *proc.Host, prev *journal.Previous, cfg *config.Config) {
+func stopLeftovers(log *slog.Logger, record func(...journal.Event), host *proc.Host, prev *journal.Previous, cfg *config.Config) {
 	grace := map[string]time.Duration{}
 	for _, j := range cfg.Jobs {
 		grace[j.Name] = j.StopTime
@@ -434,7 +434,7 @@ func hostName(journalPath string) string {
 // their own.
 type journalWarnings struct {
 	slog.Handler
-	record func(journal.Event)
+	record func(...journal.Event)
 }
 
 func (h journalWarnings) Handle(ctx context.Context, r slog.Record) error {
@@ -564,7 +564,7 @@ func (e *env) logger(format string) (*slog.Logger, error) {
 // newMailer delivers runs' output as the config's mail section says (SMTP
 // to localhost:25 without one), logging and journaling every outcome. A
 // sendmail runs on the host, like every other child.
-func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, record func(journal.Event)) *mail.Mailer {
+func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, record func(...journal.Event)) *mail.Mailer {
 	if m == nil {
 		m = &config.DefaultMail
 	}

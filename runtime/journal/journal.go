@@ -17,7 +17,8 @@
 //	j.Record(journal.Event{Type: journal.Quit})
 //
 // One daemon holds a journal at a time, by an flock on PATH.lock. Each
-// event is one write(2) of one line to a file opened with O_APPEND, so a
+// event is one line, written to a file opened with O_APPEND by a write(2)
+// of whole lines (one, or the events of one Record call together), so a
 // crash leaves at most the last line cut short, and Open cuts that off.
 // The file is synced after the events a restart depends on (acquired,
 // state, quit) and in Close, not after every event: a power loss may lose
@@ -116,6 +117,7 @@ type Journal struct {
 	state   *state
 	failing bool // the last Record failed, and OnError was told
 	buf     bytes.Buffer
+	pending []byte // lines marshalled and not written yet, by Record
 	enc     *json.Encoder
 }
 
@@ -435,11 +437,14 @@ func newJournalID() string {
 // Path returns the journal file's path.
 func (j *Journal) Path() string { return j.path }
 
-// Record writes ev as one line, its Time set to now when zero. A failure
-// goes to Options.OnError and changes nothing else: the journal never
-// stops what kopf runs. After Close, Record does nothing.
-func (j *Journal) Record(ev Event) {
-	reopened, err := j.record(ev)
+// Record writes each event as one line, in order, its Time set to now
+// when zero. The lines of one call are written together, in as few
+// write(2)s as fit them, so that a daemon loading 100k jobs writes their
+// source events at the cost of a few calls, not 100k. A failure goes to
+// Options.OnError and changes nothing else: the journal never stops what
+// kopf runs. After Close, Record does nothing.
+func (j *Journal) Record(evs ...Event) {
+	reopened, err := j.record(evs)
 	if reopened != "" && j.onReopen != nil {
 		j.onReopen(reopened)
 	}
@@ -456,7 +461,7 @@ func (j *Journal) Check() {
 	reopened, err := "", error(nil)
 	if j.f != nil {
 		reopened, err = j.followPath(j.now())
-		err = j.failed(err)
+		err = j.failed(errors.Join(err, j.flush()))
 	}
 	j.mu.Unlock()
 	if reopened != "" && j.onReopen != nil {
@@ -467,25 +472,31 @@ func (j *Journal) Check() {
 	}
 }
 
-// record writes ev and returns what OnReopen is to be told, if anything,
+// record writes evs and returns what OnReopen is to be told, if anything,
 // and the error OnError is to be told, if any.
-func (j *Journal) record(ev Event) (string, error) {
+func (j *Journal) record(evs []Event) (string, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
+	if j.f == nil || len(evs) == 0 {
 		return "", nil
 	}
-	if ev.Time.IsZero() {
-		ev.Time = j.now()
-	}
-	reopened, err := j.followPath(ev.Time)
+	now := j.now()
+	reopened, err := j.followPath(now)
 	if err != nil {
 		return reopened, j.failed(err)
 	}
-	return reopened, j.failed(j.append(ev))
+	var errs []error
+	for _, ev := range evs {
+		if ev.Time.IsZero() {
+			ev.Time = now
+		}
+		errs = append(errs, j.append(ev))
+	}
+	errs = append(errs, j.flush())
+	return reopened, j.failed(errors.Join(errs...))
 }
 
-// append folds ev into the state and writes it.
+// append folds ev into the state and adds its line to the pending ones.
 func (j *Journal) append(ev Event) error {
 	j.state.apply(ev)
 	return j.write(ev)
@@ -563,8 +574,14 @@ func (j *Journal) stateEvent(now time.Time) Event {
 	}
 }
 
-// write writes ev's line, rotating the file first when the line would
-// make it larger than maxSize.
+// maxPending is how many bytes of lines wait in pending before they are
+// written: the lines of one Record call go out in writes of about this
+// size.
+const maxPending = 64 << 10
+
+// write adds ev's line to the lines pending, rotating the file first
+// (after writing what is pending) when the line would make it larger than
+// maxSize. The events a restart depends on are written and synced at once.
 func (j *Journal) write(ev Event) error {
 	line, err := j.marshal(ev)
 	if err != nil {
@@ -573,22 +590,38 @@ func (j *Journal) write(ev Event) error {
 	// A file holds at least as many bytes of events as of the state event
 	// it begins with: a state larger than MaxSize (thousands of
 	// processes) makes files larger, not a rotation for every event.
-	var rotateErr error
-	if j.size > 0 && j.size+int64(len(line)) > j.maxSize && j.size >= 2*j.head {
-		rotateErr = j.rotate()
+	var errs []error
+	size := j.size + int64(len(j.pending))
+	if size > 0 && size+int64(len(line)) > j.maxSize && size >= 2*j.head {
+		errs = append(errs, j.flush(), j.rotate())
 		if line, err = j.marshal(ev); err != nil { // rotate used the buffer
-			return err
+			return errors.Join(append(errs, err)...)
 		}
 	}
-	if err := j.writeLine(j.f, line); err != nil {
-		return err
+	j.pending = append(j.pending, line...)
+	if len(j.pending) >= maxPending {
+		errs = append(errs, j.flush())
 	}
 	if ev.Type == Acquired || ev.Type == State || ev.Type == Quit {
-		if err := j.f.Sync(); err != nil {
-			return err
+		if err := j.flush(); err != nil {
+			return errors.Join(append(errs, err)...)
 		}
+		errs = append(errs, j.f.Sync())
 	}
-	return rotateErr
+	return errors.Join(errs...)
+}
+
+// flush writes the pending lines.
+func (j *Journal) flush() error {
+	if len(j.pending) == 0 {
+		return nil
+	}
+	err := j.writeLine(j.f, j.pending)
+	j.pending = j.pending[:0]
+	if cap(j.pending) > maxPending*2 {
+		j.pending = nil
+	}
+	return err
 }
 
 // marshal returns ev's line, newline included, in j.buf.
@@ -600,9 +633,9 @@ func (j *Journal) marshal(ev Event) ([]byte, error) {
 	return j.buf.Bytes(), nil
 }
 
-// writeLine writes line with one write(2): os.File.Write calls it again
-// only after a short write, which for a file means a full disk. Then the
-// part written is cut off again, so that the next line starts at the
+// writeLine writes whole lines with one write(2): os.File.Write calls it
+// again only after a short write, which for a file means a full disk. Then
+// the part written is cut off again, so that the next line starts at the
 // start of a line.
 func (j *Journal) writeLine(f *os.File, line []byte) error {
 	if j.torn {

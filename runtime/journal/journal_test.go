@@ -740,6 +740,58 @@ func TestRotation(t *testing.T) {
 	}
 }
 
+// The events of one Record call are written together, and rotation still
+// happens between them: every file stays under MaxSize, begins with a
+// state event that includes the events before it, and no event is lost.
+func TestRotationInOneRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	const maxSize = 1000
+	opts := journal.Options{MaxSize: maxSize, Keep: 10}
+	j, _ := open(t, path, opts)
+	evs := []journal.Event{
+		{Type: journal.Source, Op: "add", Unit: "backup", Kind: "job", File: "/etc/kopf/kopf.json"},
+		{Type: journal.Spawned, Unit: "web", Kind: "proc", PID: 300, StartTicks: 3000},
+	}
+	const n = 40
+	for i := range n {
+		evs = append(evs, journal.Event{Type: journal.Skipped, Unit: "backup", Reason: fmt.Sprintf("event %d", i)})
+	}
+	j.Record(evs...)
+	got, bad := readAll(t, path, opts.Keep)
+	if len(bad) > 0 {
+		t.Errorf("invalid lines: %q", bad)
+	}
+	var reasons []string
+	for _, e := range got {
+		if e.ev.Type == journal.Skipped {
+			reasons = append(reasons, e.ev.Reason)
+		}
+	}
+	if len(reasons) != n {
+		t.Fatalf("Read gave %d of the %d events recorded", len(reasons), n)
+	}
+	for i, r := range reasons {
+		if want := fmt.Sprintf("event %d", i); r != want {
+			t.Errorf("event %d is %q, want %q", i, r, want)
+		}
+	}
+	files, _ := filepath.Glob(path + ".*[0-9]")
+	if len(files) < 2 {
+		t.Fatalf("rotated files %q; want the batch to span several", files)
+	}
+	oldest := path + "." + strconv.Itoa(len(files)) // begun by Open, before the batch
+	for _, file := range append(files, path) {
+		if info, _ := os.Stat(file); info.Size() > maxSize {
+			t.Errorf("%s has %d bytes, more than MaxSize %d", file, info.Size(), maxSize)
+		}
+		first := lines(t, file)[0]
+		if file != oldest && (!strings.Contains(first, `"type":"state"`) || !strings.Contains(first, `"pid":300`)) {
+			t.Errorf("%s begins with %s, want a state event naming web", file, first)
+		}
+	}
+	closeJournal(t, j)
+}
+
 func TestLongLineAlone(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
 	opts := journal.Options{MaxSize: 200, Keep: 1}

@@ -45,7 +45,7 @@ type Stream struct {
 
 type syncSub struct {
 	name string
-	fn   func(journal.Event)
+	fn   func(...journal.Event)
 }
 
 type asyncSub struct {
@@ -59,8 +59,9 @@ type asyncSub struct {
 func New() *Stream { return &Stream{} }
 
 // Sync adds a subscriber that Publish calls itself, after the synchronous
-// subscribers before it. fn must return quickly: the publisher waits.
-func (s *Stream) Sync(name string, fn func(journal.Event)) {
+// subscribers before it, with the events of one Publish together. fn must
+// return quickly: the publisher waits.
+func (s *Stream) Sync(name string, fn func(...journal.Event)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sync = append(s.sync, syncSub{name, fn})
@@ -81,24 +82,27 @@ func (s *Stream) Subscribe(name string, size int, fn func(Delivery)) {
 	s.async = append(s.async, a)
 }
 
-// Publish hands ev to every subscriber: the synchronous ones before it
-// returns, the asynchronous ones by their queues, dropping it (and counting
-// it) for those whose queue is full. After Close it does nothing.
-func (s *Stream) Publish(ev journal.Event) {
+// Publish hands evs, in order, to every subscriber: the synchronous ones
+// before it returns, all in one call each, and the asynchronous ones one
+// event at a time by their queues, dropping an event (and counting it) for
+// those whose queue is full. After Close it does nothing.
+func (s *Stream) Publish(evs ...journal.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || len(evs) == 0 {
 		return
 	}
 	for _, sub := range s.sync {
-		sub.fn(ev)
+		sub.fn(evs...)
 	}
 	for _, a := range s.async {
-		select {
-		case a.queue <- Delivery{Event: ev, Missed: a.missed}:
-			a.missed = 0
-		default:
-			a.missed++
+		for _, ev := range evs {
+			select {
+			case a.queue <- Delivery{Event: ev, Missed: a.missed}:
+				a.missed = 0
+			default:
+				a.missed++
+			}
 		}
 	}
 }

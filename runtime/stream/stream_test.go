@@ -18,8 +18,8 @@ func ev(i int) journal.Event { return journal.Event{Type: journal.Fired, Unit: f
 func TestSync(t *testing.T) {
 	s := New()
 	var got []string
-	s.Sync("journal", func(e journal.Event) { got = append(got, "journal "+e.Unit) })
-	s.Sync("log", func(e journal.Event) { got = append(got, "log "+e.Unit) })
+	s.Sync("journal", func(evs ...journal.Event) { got = append(got, "journal "+evs[0].Unit) })
+	s.Sync("log", func(evs ...journal.Event) { got = append(got, "log "+evs[0].Unit) })
 	s.Publish(ev(1))
 	if diff := cmp.Diff([]string{"journal 1", "log 1"}, got); diff != "" {
 		t.Errorf("after Publish (-want +got):\n%s", diff)
@@ -132,4 +132,29 @@ func (s *Stream) waiting(name string) int {
 		}
 	}
 	return 0
+}
+
+// The events of one Publish reach a synchronous subscriber in one call,
+// and an asynchronous one one at a time, in order.
+func TestPublishSeveral(t *testing.T) {
+	s := New()
+	var calls [][]string
+	s.Sync("journal", func(evs ...journal.Event) {
+		var units []string
+		for _, e := range evs {
+			units = append(units, e.Unit)
+		}
+		calls = append(calls, units)
+	})
+	var async []string
+	s.Subscribe("metrics", 10, func(d Delivery) { async = append(async, d.Event.Unit) })
+	s.Publish(ev(1), ev(2), ev(3))
+	s.Publish(ev(4))
+	s.Close()
+	if diff := cmp.Diff([][]string{{"1", "2", "3"}, {"4"}}, calls); diff != "" {
+		t.Errorf("synchronous calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"1", "2", "3", "4"}, async); diff != "" {
+		t.Errorf("asynchronous deliveries (-want +got):\n%s", diff)
+	}
 }

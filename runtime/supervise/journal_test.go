@@ -21,7 +21,7 @@ import (
 // only writer, and tests read it after Run returned.
 type events []journal.Event
 
-func (e *events) record(ev journal.Event) { *e = append(*e, ev) }
+func (e *events) record(evs ...journal.Event) { *e = append(*e, evs...) }
 
 // brief renders events as "SECONDS TYPE UNIT details" lines.
 func (e events) brief() []string {

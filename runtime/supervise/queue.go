@@ -74,13 +74,22 @@ func (q queue) first() time.Time {
 // touch marks u as changed: its time is brought up to date before the
 // queue is next read.
 func (s *Supervisor) touch(u *unit) {
-	s.dirty[u] = struct{}{}
+	if !u.dirty {
+		u.dirty = true
+		s.dirty = append(s.dirty, u)
+	}
 }
 
 // refresh brings the marked units' times up to date. A unit no longer in
 // the config, and every unit once kopf is stopping, has none.
+//
+// The marked units are a list, not a set in a map: a map that once held
+// the 100k units of a load keeps its size when emptied, and ranging over
+// it costs that much at every event after.
 func (s *Supervisor) refresh() {
-	for u := range s.dirty {
+	s.refreshed += len(s.dirty)
+	for _, u := range s.dirty {
+		u.dirty = false
 		var t time.Time
 		if !s.stopping && s.units[u.cfg.Name] == u {
 			t = u.kind.wake(u)
@@ -88,6 +97,10 @@ func (s *Supervisor) refresh() {
 		s.queue.set(u, t)
 	}
 	clear(s.dirty)
+	s.dirty = s.dirty[:0]
+	if cap(s.dirty) > 1024 {
+		s.dirty = nil // a load's worth, not needed again soon
+	}
 }
 
 // verifyQueue makes the loop check, after every event, that each unit's

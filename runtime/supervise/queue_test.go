@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/journal"
 )
 
 func queued(kind, name string) *unit {
@@ -112,4 +114,61 @@ func TestQueueAfterReload(t *testing.T) {
 			t.Errorf("queue (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// An event looks at the units it concerns, not at every unit: with 2,000
+// idle jobs loaded, each fire of a busy job refreshes a handful of units.
+// The load's source events reach the journal in one call.
+func TestEventsTouchOnlyTheirUnits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 100 * time.Millisecond} }}
+		daily := sched(t, "schedule", "0 4 * * *")
+		jobs := []*config.Job{{Unit: settings("busy", "busy"), Schedules: []config.Schedule{sched(t, "schedule", "every 1s")}}}
+		const idle = 2000
+		for i := range idle {
+			name := fmt.Sprintf("idle-%d", i)
+			jobs = append(jobs, &config.Job{Unit: settings(name, name), Schedules: []config.Schedule{daily}})
+		}
+		var calls [][]journal.Event
+		record := func(evs ...journal.Event) { calls = append(calls, slices.Clone(evs)) }
+		ss := start(t, host, cfgOf(jobs, nil), Options{Events: record})
+		if n := len(calls[0]); n != idle+1 || calls[0][n-1].Type != journal.Source {
+			t.Errorf("the first call to Events has %d events; want the %d source events of the load", n, idle+1)
+		}
+		refreshed := func() (n int) {
+			ss.s.call(func(time.Time) error { n = ss.s.refreshed; return nil })
+			return n
+		}
+		ss.until(1.5)
+		before := refreshed()
+		ss.until(11.5)
+		after := refreshed()
+		ss.stop()
+		if got := len(host.startsOf()); got != 11 {
+			t.Fatalf("busy started %d times, want 11", got)
+		}
+		if per := (after - before) / 10; per > 10 {
+			t.Errorf("each fire of busy refreshed %d units among %d idle ones; want a few", per, idle)
+		}
+	})
+}
+
+// A reload's log line lists at most logNames names of each kind, and says
+// how many more there are.
+func TestSomeNames(t *testing.T) {
+	var names []string
+	for i := range logNames + 5 {
+		names = append(names, fmt.Sprintf("j%d", i))
+	}
+	if diff := cmp.Diff(names[:3], someNames(names[:3])); diff != "" {
+		t.Errorf("few names (-want +got):\n%s", diff)
+	}
+	got := someNames(names)
+	want := append(slices.Clone(names[:logNames]), "… and 5 more")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("many names (-want +got):\n%s", diff)
+	}
+	if names[logNames] != fmt.Sprintf("j%d", logNames) {
+		t.Errorf("someNames wrote into its argument: %q", names[logNames])
+	}
 }

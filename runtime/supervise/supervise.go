@@ -111,7 +111,7 @@ type Options struct {
 	// Events publishes every decision the supervisor acts on, as the
 	// journal's events, before it acts (runtime/stream: the journal and
 	// the other subscribers); nil publishes nothing.
-	Events func(journal.Event)
+	Events func(...journal.Event)
 	// Resume is what the journal says of the daemon before this one: jobs
 	// with catch-up run at start for fires missed since it was last seen.
 	// nil for none.
@@ -144,14 +144,16 @@ type Supervisor struct {
 	done  chan struct{}            // closed when Run returns
 
 	// Owned by the loop goroutine.
-	seed     string           // the config's jitter-seed
-	units    map[string]*unit // every job and proc, by name
-	queue    queue            // the units that need the loop at a time
-	dirty    map[*unit]struct{}
-	active   map[*running]struct{} // runs whose process is running
-	alive    int                   // processes started and not yet reaped
-	stopping bool
-	watching sync.WaitGroup // the goroutines of file watches, removed ones included
+	seed      string                // the config's jitter-seed
+	units     map[string]*unit      // every job and proc, by name
+	queue     queue                 // the units that need the loop at a time
+	dirty     []*unit               // touched since the last refresh; each has unit.dirty set
+	refreshed int                   // units refresh has looked at, for tests
+	active    map[*running]struct{} // runs whose process is running
+	alive     int                   // processes started and not yet reaped
+	stopping  bool
+	watching  sync.WaitGroup  // the goroutines of file watches, removed ones included
+	held      []journal.Event // events journaled with the next one (hold)
 }
 
 type exitEvent struct {
@@ -171,7 +173,7 @@ func New(opts Options) *Supervisor {
 		opts.OrphanGrace = 10 * time.Second
 	}
 	if opts.Events == nil {
-		opts.Events = func(journal.Event) {}
+		opts.Events = func(...journal.Event) {}
 	}
 	if opts.WatchFiles == nil {
 		log := opts.Logger
@@ -193,7 +195,6 @@ func New(opts Options) *Supervisor {
 		done:   make(chan struct{}),
 		ports:  ports.NewAllocator(),
 		units:  map[string]*unit{},
-		dirty:  map[*unit]struct{}{},
 		active: map[*running]struct{}{},
 	}
 }
@@ -367,10 +368,31 @@ const (
 	causeReplaced    = "replaced" // overlap: replace
 )
 
-// record journals ev at now.
+// record journals ev at now, after the source events held back.
 func (s *Supervisor) record(now time.Time, ev journal.Event) {
 	ev.Time = now
-	s.opts.Events(ev)
+	if len(s.held) == 0 {
+		s.opts.Events(ev)
+		return
+	}
+	s.opts.Events(append(s.held, ev)...)
+	s.held = nil
+}
+
+// hold journals ev with the next event, or at the end of the reload
+// (flush): a load of 100k units publishes their source events in one
+// call, which the journal writes in a few write(2)s.
+func (s *Supervisor) hold(now time.Time, ev journal.Event) {
+	ev.Time = now
+	s.held = append(s.held, ev)
+}
+
+// flush journals the events held back.
+func (s *Supervisor) flush() {
+	if len(s.held) > 0 {
+		s.opts.Events(s.held...)
+	}
+	s.held = nil
 }
 
 // kind names a run's unit kind as the journal does.

@@ -22,6 +22,7 @@ type unit struct {
 	kind    unitKind     // *jobUnit or *procUnit
 	run     *running     // nil when none
 	removed bool         // stopping because it left the config
+	dirty   bool         // touched since the last refresh (Supervisor.dirty)
 	// startAt is when the restart policy starts the unit again (a proc
 	// after an end, a job's retry of a failed run); zero for none.
 	startAt time.Time
@@ -158,14 +159,30 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		u.kind.load(s, u, nil, now)
 		s.touch(u)
 	}
+	s.flush()
 	what := "config"
 	if cfg.File != "" {
 		what += " " + cfg.File
 	}
 	s.log.Info(fmt.Sprintf("%s: %d kept, %d restarted, %d stopped, %d started", what,
 		len(sum.Kept), len(sum.Restarted), len(sum.Stopped), len(sum.Started)),
-		"file", cfg.File, "kept", sum.Kept, "restarted", sum.Restarted, "stopped", sum.Stopped, "started", sum.Started)
+		"file", cfg.File, "kept", someNames(sum.Kept), "restarted", someNames(sum.Restarted),
+		"stopped", someNames(sum.Stopped), "started", someNames(sum.Started))
 	return sum
+}
+
+// logNames is how many names of each kind a reload's log line lists; the
+// journal has a source event for every unit added, changed or removed.
+const logNames = 20
+
+// someNames is names for a log line: all of them, or the first logNames
+// and how many more there are, so that loading 100k jobs is not a log
+// line of a megabyte.
+func someNames(names []string) []string {
+	if len(names) <= logNames {
+		return names
+	}
+	return append(names[:logNames:logNames], fmt.Sprintf("… and %d more", len(names)-logNames))
 }
 
 // jittered reports whether c is a job whose fires move with the
@@ -196,7 +213,7 @@ func unitOrder(a, b *unit) int {
 }
 
 func (s *Supervisor) recordSource(now time.Time, op string, kind journal.Kind, u *config.Unit) {
-	s.record(now, journal.Event{Type: journal.Source, Op: op, Unit: u.Name, Kind: kind, File: u.Pos.Filename})
+	s.hold(now, journal.Event{Type: journal.Source, Op: op, Unit: u.Name, Kind: kind, File: u.Pos.Filename})
 }
 
 // unitEnded handles the end of a unit's run: its status, the removal of a
