@@ -28,11 +28,6 @@ type Config struct {
 	// JitterSeed is the top-level `jitter-seed`: with a job's name, the
 	// key of its stable jitter offset; "" by default.
 	JitterSeed string
-
-	// defs names every entry, in file order, also those too broken to
-	// load: checkRefs needs them so that a trigger to a broken job is not a
-	// second error, and Merge to find a name defined twice.
-	defs []def
 }
 
 // def is an entry's name and where it is defined.
@@ -187,7 +182,9 @@ type Health struct {
 var (
 	defaultProcIdle = 10 * time.Second
 	defaultStopTime = 10 * time.Second
-	defaultBackoff  = []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute}
+	// defaultBackoff is shared by every unit that does not set its own:
+	// a loaded config is read, never written.
+	defaultBackoff = []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute}
 )
 
 // Load reads a config file: JSON (with comments and trailing commas) or
@@ -295,7 +292,7 @@ func parseFile(filename string, src []byte, whole bool) (*Config, []compile.Warn
 	if root != nil {
 		cfg = l.config(root)
 		if whole {
-			l.errs = append(l.errs, checkRefs(cfg, cfg.defs)...)
+			l.errs = append(l.errs, checkRefs(cfg, l.defs)...)
 		}
 	}
 	return l.result(cfg)
@@ -326,6 +323,15 @@ func Merge(parts ...*Config) (*Config, error) {
 		pos  lang.Pos
 	}
 	seen := map[string]first{}
+	defined := func(i int, u *Unit) {
+		f, dup := seen[u.Name]
+		switch {
+		case !dup:
+			seen[u.Name] = first{i, u.Pos}
+		case f.part != i: // inside one part, its loader has said so
+			errs.Add(u.Pos, "%s is also defined at %s; a name must be unique across the config file and directories", quote(u.Name), f.pos)
+		}
+	}
 	for i, p := range parts {
 		if out.Mail == nil {
 			out.Mail = p.Mail // only a config file has one
@@ -335,15 +341,14 @@ func Merge(parts ...*Config) (*Config, error) {
 		}
 		out.Jobs = append(out.Jobs, p.Jobs...)
 		out.Procs = append(out.Procs, p.Procs...)
-		out.defs = append(out.defs, p.defs...)
-		for _, d := range p.defs {
-			f, dup := seen[d.name]
-			switch {
-			case !dup:
-				seen[d.name] = first{i, d.pos}
-			case f.part != i: // inside one part, its loader has said so
-				errs.Add(d.pos, "%s is also defined at %s; a name must be unique across the config file and directories", quote(d.name), f.pos)
-			}
+		if len(parts) == 1 {
+			continue // its loader has checked its names
+		}
+		for _, j := range p.Jobs {
+			defined(i, &j.Unit)
+		}
+		for _, pr := range p.Procs {
+			defined(i, &pr.Unit)
 		}
 	}
 	if len(parts) == 1 {
@@ -351,7 +356,14 @@ func Merge(parts ...*Config) (*Config, error) {
 	}
 	sort.Slice(out.Jobs, func(i, k int) bool { return out.Jobs[i].Name < out.Jobs[k].Name })
 	sort.Slice(out.Procs, func(i, k int) bool { return out.Procs[i].Name < out.Procs[k].Name })
-	errs = append(errs, checkRefs(out, out.defs)...)
+	defs := make([]def, 0, len(out.Jobs)+len(out.Procs))
+	for _, j := range out.Jobs {
+		defs = append(defs, def{name: j.Name, job: true, pos: j.Pos})
+	}
+	for _, p := range out.Procs {
+		defs = append(defs, def{name: p.Name, pos: p.Pos})
+	}
+	errs = append(errs, checkRefs(out, defs)...)
 	errs.Sort()
 	return out, errs.Err()
 }
@@ -364,6 +376,10 @@ type loader struct {
 	// inherited names the keys the unit being read has from its protos
 	// and does not set itself; nil when it has none.
 	inherited map[string]bool
+	// defs names every entry, in file order, also those too broken to
+	// load, so that a trigger to a broken job is not a second error. A
+	// Config that loaded has a unit for each, and Merge reads those.
+	defs []def
 }
 
 // own reports whether the unit being read sets key itself, or does not

@@ -58,7 +58,7 @@ func (l *loader) config(root *node) *Config {
 	for _, m := range l.section("jobs", jobs) {
 		jobNames[m.key.text] = m.key
 		shapes[m.key] = m.val.kind == kindObject
-		cfg.defs = append(cfg.defs, def{name: m.key.text, job: true, pos: m.key.pos})
+		l.defs = append(l.defs, def{name: m.key.text, job: true, pos: m.key.pos})
 		val, inherited := ps.unit(m.val)
 		l.inherited = inherited
 		if j := l.job(m.key, val); j != nil {
@@ -69,7 +69,7 @@ func (l *loader) config(root *node) *Config {
 	for _, m := range l.section("procs", procs) {
 		procNames[m.key.text] = m.key
 		shapes[m.key] = m.val.kind == kindObject
-		cfg.defs = append(cfg.defs, def{name: m.key.text, pos: m.key.pos})
+		l.defs = append(l.defs, def{name: m.key.text, pos: m.key.pos})
 		val, inherited := ps.unit(m.val)
 		l.inherited = inherited
 		if p := l.proc(m.key, val); p != nil {
@@ -416,11 +416,11 @@ func (l *loader) timezone(n *node) *time.Location {
 func (l *loader) backoff(n *node) []time.Duration {
 	if n.kind != kindArray {
 		l.errorf(n.pos, "\"backoff\" must be an array of durations (seconds as numbers, or strings like \"5s\" or \"1m\"), found %s", n.found())
-		return slices.Clone(defaultBackoff)
+		return defaultBackoff
 	}
 	if len(n.elems) == 0 {
 		l.errorf(n.pos, "\"backoff\" is empty; give at least one duration (the last one repeats)")
-		return slices.Clone(defaultBackoff)
+		return defaultBackoff
 	}
 	var out []time.Duration
 	for _, e := range n.elems {

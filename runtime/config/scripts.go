@@ -2,7 +2,6 @@ package config
 
 import (
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/kopf/kopf/lang"
@@ -29,7 +28,7 @@ func Script(path, digest string) *Config {
 			Location: time.UTC,
 			Digest:   digest,
 		},
-		Backoff: slices.Clone(defaultBackoff),
+		Backoff: defaultBackoff,
 	}
-	return &Config{File: path, Procs: []*Proc{p}, defs: []def{{name: name, pos: pos}}}
+	return &Config{File: path, Procs: []*Proc{p}}
 }

@@ -106,7 +106,7 @@ func (l *loader) service(root *node) *Config {
 	}
 	val := &node{kind: kindObject, pos: root.pos, members: kopf}
 	isJob := jobKey != nil
-	cfg.defs = append(cfg.defs, def{name: name.text, job: isJob, pos: name.pos})
+	l.defs = append(l.defs, def{name: name.text, job: isJob, pos: name.pos})
 	var u *Unit
 	if isJob {
 		// Said here, naming what makes the file a job; job would say to

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -231,7 +230,7 @@ var settings = []setting{
 	{key: "proto", kinds: forBoth, typ: "string, or array of strings", def: "none", doc: "protos"},
 	{key: "backoff", kinds: forBoth, typ: "array of durations", def: "`[0, \"5s\", \"15s\", \"1m\"]`",
 		read: func(l *loader, x *entry, n *node) {
-			b := slices.Clone(defaultBackoff)
+			b := defaultBackoff
 			if n != nil {
 				b = l.backoff(n)
 			}

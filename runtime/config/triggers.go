@@ -15,6 +15,9 @@ import (
 // running). defs names every entry, also those too broken to load, so that
 // a trigger to one is not a second error.
 func checkRefs(cfg *Config, defs []def) lang.ErrorList {
+	if !slices.ContainsFunc(cfg.Jobs, func(j *Job) bool { return len(j.Triggers) > 0 }) {
+		return nil
+	}
 	var errs lang.ErrorList
 	jobs := map[string]bool{}
 	procs := map[string]bool{}
@@ -51,11 +54,18 @@ func checkRefs(cfg *Config, defs []def) lang.ErrorList {
 // first name and at the trigger that leaves it.
 func cycles(cfg *Config) lang.ErrorList {
 	var errs lang.ErrorList
+	// Every job of a ring triggers the next: those that trigger nothing
+	// are left out of the graph, a config of many scheduled jobs and few
+	// triggers costs little.
+	var triggering []*Job
 	byName := map[string]*Job{}
 	for _, j := range cfg.Jobs {
-		byName[j.Name] = j
+		if len(j.Triggers) > 0 {
+			triggering = append(triggering, j)
+			byName[j.Name] = j
+		}
 	}
-	for _, group := range components(cfg.Jobs, byName) {
+	for _, group := range components(triggering, byName) {
 		first := byName[group[0]]
 		in := map[string]bool{}
 		for _, name := range group {
