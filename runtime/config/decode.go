@@ -50,14 +50,10 @@ func (l *loader) config(root *node) *Config {
 	// unit's settings are then its protos' and its own, merged into one
 	// object that job and proc read as if it were written out.
 	ps := l.protos(protos)
-	// Names of every entry, also those too broken to load, so that a
-	// trigger to one is not a second error.
-	jobNames := map[string]*node{}
-	procNames := map[string]*node{}
-	shapes := map[*node]bool{} // keys whose settings are an object
-	for _, m := range l.section("jobs", jobs) {
-		jobNames[m.key.text] = m.key
-		shapes[m.key] = m.val.kind == kindObject
+	jobMembers := l.section("jobs", jobs)
+	for _, m := range jobMembers {
+		// Names of every entry, also those too broken to load, so that a
+		// trigger to one is not a second error.
 		l.defs = append(l.defs, def{name: m.key.text, job: true, pos: m.key.pos})
 		val, inherited := ps.unit(m.val)
 		l.inherited = inherited
@@ -66,9 +62,11 @@ func (l *loader) config(root *node) *Config {
 		}
 		l.inherited = nil
 	}
+	procNames := map[string]*node{} // those whose settings are an object
 	for _, m := range l.section("procs", procs) {
-		procNames[m.key.text] = m.key
-		shapes[m.key] = m.val.kind == kindObject
+		if m.val.kind == kindObject {
+			procNames[m.key.text] = m.key
+		}
 		l.defs = append(l.defs, def{name: m.key.text, pos: m.key.pos})
 		val, inherited := ps.unit(m.val)
 		l.inherited = inherited
@@ -82,9 +80,11 @@ func (l *loader) config(root *node) *Config {
 	sort.Slice(cfg.Procs, func(i, k int) bool { return cfg.Procs[i].Name < cfg.Procs[k].Name })
 	// A clash between entries that are not even objects (kopf.md's own
 	// example has "command" in both) would only add noise.
-	for name, key := range procNames {
-		if j, ok := jobNames[name]; ok && shapes[key] && shapes[j] {
-			l.errorf(key.pos, "%s is the name of a job (at %d:%d) and of a proc; names must differ", quote(name), j.pos.Line, j.pos.Col)
+	if len(procNames) > 0 {
+		for _, m := range jobMembers {
+			if p := procNames[m.key.text]; p != nil && m.val.kind == kindObject {
+				l.errorf(p.pos, "%s is the name of a job (at %d:%d) and of a proc; names must differ", quote(m.key.text), m.key.pos.Line, m.key.pos.Col)
+			}
 		}
 	}
 	return cfg

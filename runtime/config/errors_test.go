@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -88,6 +90,9 @@ func TestKeyErrors(t *testing.T) {
 		}},
 		{"duplicate job", "", "{\"jobs\": {\n  \"a\": {\"command\": \"x\"},\n  \"a\": {}}}", []string{
 			`k.json:3:3: duplicate key "a"; the first is at 2:3`,
+		}},
+		{"duplicate job among many", "", "{\"jobs\": {\n" + manyJobs(20) + "  \"j7\": {}}}", []string{
+			`k.json:22:3: duplicate key "j7"; the first is at 8:3`,
 		}},
 		{"schedule and scheduling", "", `{"jobs": {"a": {"command": "x", "scheduling": "@ 04:15", "schedule": "@ 05:15"}}}`, []string{
 			`k.json:1:58: "schedule" and "scheduling" are the same key; give one`,
@@ -681,4 +686,13 @@ func TestMailSection(t *testing.T) {
 	if m := cfg.Mail; m == nil || m.Password != "s3cret" || m.SMTP != "localhost:25" {
 		t.Errorf("mail = %+v, want the file's password and the default server", m)
 	}
+}
+
+// manyJobs is n jobs named j1…jn, a line each, as members of "jobs".
+func manyJobs(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "  \"j%d\": {\"command\": \"x\"},\n", i)
+	}
+	return b.String()
 }

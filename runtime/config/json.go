@@ -48,19 +48,27 @@ func (c *jsonConv) value(v *hujson.Value) *node {
 			n.num, _ = strconv.ParseFloat(n.text, 64) // out of range is ±Inf, refused where a number is used
 		case '"':
 			n.kind = kindString
-			n.text, n.offs = decodeJSONString(t, v.StartOffset)
+			n.text, n.layout = decodeJSONString(t, v.StartOffset)
 		}
 	case *hujson.Object:
 		n.kind = kindObject
-		seen := map[string]*node{}
+		n.members = make([]member, 0, len(t.Members))
+		// A job's settings are a few keys, looked through; "jobs" may
+		// hold 100k, looked up.
+		var seen map[string]*node
+		if len(t.Members) > 16 {
+			seen = make(map[string]*node, len(t.Members))
+		}
 		for i := range t.Members {
 			m := &t.Members[i]
 			key, val := c.value(&m.Name), c.value(&m.Value)
-			if first, dup := seen[key.text]; dup {
+			if first := n.member(key.text, seen); first != nil {
 				c.errs.Add(key.pos, "duplicate key %s; the first is at %d:%d", quote(key.text), first.pos.Line, first.pos.Col)
 				continue
 			}
-			seen[key.text] = key
+			if seen != nil {
+				seen[key.text] = key
+			}
 			n.members = append(n.members, member{key, val})
 		}
 	case *hujson.Array:
@@ -72,10 +80,27 @@ func (c *jsonConv) value(v *hujson.Value) *node {
 	return n
 }
 
+// member returns the key of n's member named name, or nil; seen, when not
+// nil, holds n's keys by name.
+func (n *node) member(name string, seen map[string]*node) *node {
+	if seen != nil {
+		return seen[name]
+	}
+	for _, m := range n.members {
+		if m.key.text == name {
+			return m.key
+		}
+	}
+	return nil
+}
+
 // decodeJSONString decodes a valid JSON string literal that starts at byte
 // offset start of the file, and maps each decoded byte to the offset of the
 // character or escape it came from.
-func decodeJSONString(lit []byte, start int) (string, []int) {
+func decodeJSONString(lit []byte, start int) (string, layout) {
+	if plainJSON(lit) {
+		return string(lit[1 : len(lit)-1]), plainAt(start + 1)
+	}
 	var b strings.Builder
 	var offs []int
 	emit := func(r rune, at int) {
@@ -123,7 +148,18 @@ func decodeJSONString(lit []byte, start int) (string, []int) {
 			emit(rune(e), at)
 		}
 	}
-	return b.String(), append(offs, start+len(lit)-1)
+	return b.String(), layout{offs: append(offs, start+len(lit)-1)}
+}
+
+// plainJSON reports whether a string literal is its text in quotes: ASCII
+// without escapes.
+func plainJSON(lit []byte) bool {
+	for _, c := range lit[1 : len(lit)-1] {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func hex4(b []byte) rune {

@@ -33,11 +33,10 @@ type node struct {
 	// text is a string's decoded value, or a number or boolean as written.
 	text string
 	num  float64 // a number's value
-	// offs maps a string's decoded bytes to the file: offs[i] is the byte
-	// offset of text[i], offs[len(text)] the offset after its last
-	// character. It is nil when the mapping is not known (a YAML block
-	// scalar), and positions inside the string fall back to pos.
-	offs    []int
+	// layout maps a string's decoded bytes to the file; positions inside
+	// a string whose layout is not known (a YAML block scalar) fall back
+	// to pos.
+	layout  layout
 	members []member // an object's, in file order, without duplicates
 	elems   []*node  // an array's
 }
@@ -65,12 +64,43 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
+// layout is where a string's decoded bytes are in the file: byte i of
+// the text at offset(i), and offset(len(text)) just after its last
+// character.
+type layout struct {
+	// plain: the text is the file's bytes from base on, as most strings
+	// are (no escapes), and no table is needed.
+	plain bool
+	base  int
+	offs  []int // otherwise, the offset of each byte; nil when not known
+}
+
+// plainAt is the layout of text written as it is, from offset base.
+func plainAt(base int) layout { return layout{plain: true, base: base} }
+
+// offset returns the file offset of byte i of a text of n bytes laid out
+// by l, and false when that is not known.
+func (l layout) offset(i, n int) (int, bool) {
+	switch {
+	case i < 0 || i > n:
+		return 0, false
+	case l.plain:
+		return l.base + i, true
+	case i < len(l.offs):
+		return l.offs[i], true
+	}
+	return 0, false
+}
+
+// known reports whether the layout is known.
+func (l layout) known() bool { return l.plain || l.offs != nil }
+
 // at returns the file position of a position inside n's decoded string
 // (line and rune column as the schedule compiler reports them), or the
 // string's start when p is no position or the string's layout in the file
 // is not known.
 func (n *node) at(src *source, p lang.Pos) lang.Pos {
-	if n.offs == nil || !p.IsValid() {
+	if !n.layout.known() || !p.IsValid() {
 		return n.start(src)
 	}
 	// Find the byte offset of p in the decoded text from its line and
@@ -88,22 +118,22 @@ func (n *node) at(src *source, p lang.Pos) lang.Pos {
 		_, size := utf8.DecodeRuneInString(n.text[off:])
 		off += size
 	}
-	return src.pos(n.offs[off])
+	return n.atByte(src, off)
 }
 
 // start is the position of the first character of n's text: inside the
 // quotes of a quoted string.
 func (n *node) start(src *source) lang.Pos {
-	if n.offs == nil {
-		return n.pos
+	if at, ok := n.layout.offset(0, len(n.text)); ok {
+		return src.pos(at)
 	}
-	return src.pos(n.offs[0])
+	return n.pos
 }
 
 // atByte is at for a byte offset into n's decoded string.
 func (n *node) atByte(src *source, off int) lang.Pos {
-	if n.offs == nil || off < 0 || off >= len(n.offs) {
-		return n.start(src)
+	if at, ok := n.layout.offset(off, len(n.text)); ok {
+		return src.pos(at)
 	}
-	return src.pos(n.offs[off])
+	return n.start(src)
 }

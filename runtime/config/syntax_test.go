@@ -145,7 +145,15 @@ func TestDecodeJSONString(t *testing.T) {
 		{`"\"\\\/"`, []int{11, 13, 15, 17}},
 	}
 	for _, tt := range tests {
-		text, offs := decodeJSONString([]byte(tt.lit), 10)
+		text, l := decodeJSONString([]byte(tt.lit), 10)
+		var offs []int
+		for i := range len(text) + 1 {
+			off, ok := l.offset(i, len(text))
+			if !ok {
+				t.Fatalf("decodeJSONString(%s): no offset for byte %d", tt.lit, i)
+			}
+			offs = append(offs, off)
+		}
 		if want := hujson.Literal(tt.lit).String(); text != want {
 			t.Errorf("decodeJSONString(%s) = %q, want %q", tt.lit, text, want)
 		}

@@ -126,35 +126,37 @@ func (c *yamlConv) value(y *yaml.Node) *node {
 			}
 		default: // !!str, and timestamps or binary taken as the text written
 			n.kind = kindString
-			n.offs = c.offsets(y)
+			n.layout = c.layout(y)
 		}
 	}
 	return n
 }
 
-// offsets maps the decoded text of a scalar written on one line to the
-// file; other layouts return nil, and errors inside them point at the
+// layout maps the decoded text of a scalar written on one line to the
+// file; other layouts are not known, and errors inside them point at the
 // scalar's start.
-func (c *yamlConv) offsets(y *yaml.Node) []int {
+func (c *yamlConv) layout(y *yaml.Node) layout {
 	text := c.src.text
 	start := c.src.offset(y.Line, y.Column)
 	if start >= len(text) {
-		return nil // a line break kopf does not count as one, like a lone \r
+		return layout{} // a line break kopf does not count as one, like a lone \r
 	}
-	var offs []int
 	switch y.Style {
 	case 0:
 		if !bytes.HasPrefix(text[start:], []byte(y.Value)) || strings.Contains(y.Value, "\n") {
-			return nil
+			return layout{}
 		}
-		for i := range len(y.Value) + 1 {
-			offs = append(offs, start+i)
-		}
-		return offs
+		return plainAt(start)
 	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
-	default:
-		return nil
+		return layout{offs: quotedOffsets(text, start, y.Value)}
 	}
+	return layout{}
+}
+
+// quotedOffsets maps the decoded text of a quoted scalar written on one
+// line, from start, to the file; nil when it does not fit.
+func quotedOffsets(text []byte, start int, value string) []int {
+	var offs []int
 	var b strings.Builder
 	emit := func(r rune, at int) {
 		n := b.Len()
@@ -195,7 +197,7 @@ func (c *yamlConv) offsets(y *yaml.Node) []int {
 	}
 	return nil // the scalar goes on past the line
 end:
-	if b.String() != y.Value {
+	if b.String() != value {
 		return nil
 	}
 	return append(offs, i)

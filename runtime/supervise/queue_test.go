@@ -132,8 +132,8 @@ func TestEventsTouchOnlyTheirUnits(t *testing.T) {
 		var calls [][]journal.Event
 		record := func(evs ...journal.Event) { calls = append(calls, slices.Clone(evs)) }
 		ss := start(t, host, cfgOf(jobs, nil), Options{Events: record})
-		if n := len(calls[0]); n != idle+1 || calls[0][n-1].Type != journal.Source {
-			t.Errorf("the first call to Events has %d events; want the %d source events of the load", n, idle+1)
+		if n := len(calls[0]); n != maxHeld || calls[0][n-1].Type != journal.Source {
+			t.Errorf("the first call to Events has %d events; want the first %d source events of the load", n, maxHeld)
 		}
 		refreshed := func() (n int) {
 			ss.s.call(func(time.Time) error { n = ss.s.refreshed; return nil })

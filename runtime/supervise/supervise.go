@@ -380,12 +380,23 @@ func (s *Supervisor) record(now time.Time, ev journal.Event) {
 }
 
 // hold journals ev with the next event, or at the end of the reload
-// (flush): a load of 100k units publishes their source events in one
-// call, which the journal writes in a few write(2)s.
+// (flush), or with the maxHeld-1 events after it: a load of 100k units
+// publishes their source events in a hundred calls, which the journal
+// writes in a few write(2)s each. (An Event is large: holding 100k of
+// them would cost more in copying than it saves.)
 func (s *Supervisor) hold(now time.Time, ev journal.Event) {
 	ev.Time = now
+	if s.held == nil {
+		s.held = make([]journal.Event, 0, maxHeld)
+	}
 	s.held = append(s.held, ev)
+	if len(s.held) == maxHeld {
+		s.opts.Events(s.held...)
+		s.held = s.held[:0]
+	}
 }
+
+const maxHeld = 1024
 
 // flush journals the events held back.
 func (s *Supervisor) flush() {
