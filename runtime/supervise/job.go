@@ -54,8 +54,18 @@ func (j *jobUnit) load(s *Supervisor, u *unit, prev unitKind, now time.Time) {
 		old = p.core
 	}
 	j.core = job.Supersede(old, jobSpec(j.cfg, s.seed), now, s.opts.Rand)
-	u.restart = restart.New(restart.Policy{Backoff: j.cfg.Backoff, MaxFailures: j.cfg.MaxFailures, Jitter: s.opts.RestartJitter}, s.opts.Rand)
+	u.restart = nil // a fresh policy, made when first needed (tracker)
 	u.startAt = time.Time{}
+}
+
+// tracker returns the job's restart tracker, made on first use: a fresh
+// one does nothing a run's start would change, and most jobs of a large
+// config wait for their first fire, so they need none.
+func (j *jobUnit) tracker(s *Supervisor, u *unit) *restart.Tracker {
+	if u.restart == nil {
+		u.restart = restart.New(restart.Policy{Backoff: j.cfg.Backoff, MaxFailures: j.cfg.MaxFailures, Jitter: s.opts.RestartJitter}, s.opts.Rand)
+	}
+	return u.restart
 }
 
 func (j *jobUnit) wake(u *unit) time.Time {
@@ -97,7 +107,7 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 		return // kopf stop: nothing fires until kopf start
 	}
 	if !u.startAt.IsZero() && !u.startAt.After(now) && u.run == nil {
-		reason := fmt.Sprintf("retry %d of %d after a failed run", u.restart.Failures(), j.cfg.MaxFailures)
+		reason := fmt.Sprintf("retry %d of %d after a failed run", j.tracker(s, u).Failures(), j.cfg.MaxFailures)
 		u.startAt = time.Time{}
 		s.log.Info(j.core.TriggerNow(now, j.retryArgs, reason), "unit", j.cfg.Name)
 	}
@@ -156,14 +166,14 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 		if j.cfg.LogStart {
 			s.log.Info("run "+r.title+" (no command, triggers only): "+reasons, "unit", r.unit, "reasons", run.Reasons)
 		}
-		u.restart.Started()
+		j.started(u)
 		j.core.Ended(now)
 		s.fireTriggers(j, "ended", now)
 		return
 	}
 	argv := commandLine(j.cfg, run.Args)
 	if err := s.spawn(r, argv, run); err != nil {
-		d := u.restart.StartFailed(now, err)
+		d := j.tracker(s, u).StartFailed(now, err)
 		msg := fmt.Sprintf("start %s failed: %v; %s", r.title, err, d.Text)
 		if d.Say {
 			s.log.Error(msg, "unit", r.unit, "argv", argv, "reasons", run.Reasons)
@@ -174,7 +184,7 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 		return
 	}
 	u.run = r
-	u.restart.Started()
+	j.started(u)
 	if j.cfg.LogStart {
 		s.log.Info("start "+r.title+": "+reasons, "unit", r.unit, "pid", r.p.Pid(), "args", run.Args, "reasons", run.Reasons)
 	}
@@ -214,7 +224,7 @@ func (j *jobUnit) ended(s *Supervisor, u *unit, r *running, ex proc.Exit, now ti
 // failure is retried after the next backoff step, until max-failures
 // retries have failed in a row.
 func (s *Supervisor) countFailure(u *unit, j *jobUnit, r *running, failed bool, how string, now time.Time) {
-	d := u.restart.Ended(r.start, now, failed)
+	d := j.tracker(s, u).Ended(r.start, now, failed)
 	switch d.Reason {
 	case restart.GaveUp:
 		reason := fmt.Sprintf("%s failed %d times in a row (%s); %s", j.cfg.Title, d.Attempt, how, d.Text)
@@ -312,14 +322,25 @@ func (j *jobUnit) status(s *Supervisor, u *unit, now time.Time, st *control.Unit
 	case u.stopped:
 	case !u.startAt.IsZero():
 		st.State, st.Since, st.RestartAt = control.Retrying, j.since(u), u.startAt
-	case u.restart.GaveUp():
+	case u.restart != nil && u.restart.GaveUp():
 		st.State, st.Since = control.Failed, j.since(u)
 	case j.core.Queued() != nil:
 		st.State, st.Since = control.Queued, j.since(u)
 	default:
 		st.State, st.Since = control.Waiting, j.since(u)
 	}
-	st.Queued, st.Failures = j.core.Queued(), u.restart.Failures()
+	st.Queued = j.core.Queued()
+	if u.restart != nil {
+		st.Failures = u.restart.Failures()
+	}
+}
+
+// started tells the restart tracker that a run started, if there is one:
+// to a fresh tracker, a start changes nothing.
+func (j *jobUnit) started(u *unit) {
+	if u.restart != nil {
+		u.restart.Started()
+	}
 }
 
 // since is when a job that is not running last changed: its last end, or

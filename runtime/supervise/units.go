@@ -26,7 +26,7 @@ type unit struct {
 	// startAt is when the restart policy starts the unit again (a proc
 	// after an end, a job's retry of a failed run); zero for none.
 	startAt time.Time
-	restart *restart.Tracker
+	restart *restart.Tracker // a job's is made on first use (jobUnit.tracker)
 	status
 	wakeAt time.Time // its time in the queue; zero when not queued
 	qi     int       // its index in the queue plus one; 0 when not queued
