@@ -28,6 +28,11 @@ type Config struct {
 	// JitterSeed is the top-level `jitter-seed`: with a job's name, the
 	// key of its stable jitter offset; "" by default.
 	JitterSeed string
+
+	// protoUses names the protos each unit takes itself, for the units
+	// that take any: Reparse marks them used for a unit it takes as it
+	// was, whose settings it does not read again.
+	protoUses map[string][]string
 }
 
 // def is an entry's name and where it is defined.
@@ -39,22 +44,16 @@ type def struct {
 
 // Unit is what jobs and procs share.
 type Unit struct {
-	Name      string
-	Pos       lang.Pos      // of the entry's name in its file; a script's has only the file name
-	Command   []string      // argv; a string command becomes ["/bin/sh", "-c", s]; nil for a job without command
-	Shell     bool          // command was written as a string
-	Dir       string        // as written; "" = kopf's working directory
-	Env       []string      // "KEY=value", sorted by key, added to kopf's own environment
-	Title     string        // the name in logs: `title`, or Name when unset
-	LogStart  bool          // default true
-	LogOutput bool          // default false
-	Idle      time.Duration // jobs: default 0; procs: default 10s
-	StopTime  time.Duration // `stop-time`, default 10s
-	// KeepLeftovers is `keep-leftovers`: what a run leaves when its
-	// process ends runs on, instead of being stopped.
-	KeepLeftovers bool
-	MailTo        []string // validated with net/mail
-	MailFrom      string   // validated with net/mail
+	Name     string
+	Pos      lang.Pos      // of the entry's name in its file; a script's has only the file name
+	Command  []string      // argv; a string command becomes ["/bin/sh", "-c", s]; nil for a job without command
+	Dir      string        // as written; "" = kopf's working directory
+	Env      []string      // "KEY=value", sorted by key, added to kopf's own environment
+	Title    string        // the name in logs: `title`, or Name when unset
+	Idle     time.Duration // jobs: default 0; procs: default 10s
+	StopTime time.Duration // `stop-time`, default 10s
+	MailTo   []string      // validated with net/mail
+	MailFrom string        // validated with net/mail
 	// MailPartialAfter is `mail-partial-after`: a run still going after
 	// this long mails its output so far, then again after each further
 	// interval, each mail holding only what is new; 0 mails at the end.
@@ -69,6 +68,17 @@ type Unit struct {
 	// KOPF_PORT_NAME (upper case, '-' as '_'). Every {{ports[NAME]}} in
 	// those names one of them; other {{…}} text is left as it is.
 	Ports []string
+
+	// The flags are together, in one word rather than one each: a daemon
+	// may hold a Unit for each of 100k jobs.
+	Shell     bool // command was written as a string
+	LogStart  bool // default true
+	LogOutput bool // default false
+	// KeepLeftovers is `keep-leftovers`: what a run leaves when its
+	// process ends runs on, instead of being stopped.
+	KeepLeftovers bool
+
+	entry entryDigest // what it was decoded from (SameEntry); zero when not known
 }
 
 // JitterOffset is the stable offset by which the job's schedule fires
@@ -272,7 +282,23 @@ func ParsePart(filename string, src []byte) (*Config, []compile.Warning, error) 
 	return parseFile(filename, src, false)
 }
 
+// Reparse is ParsePart for a new version of a file whose previous version,
+// as ParsePart or Reparse returned it, is prev: each job or proc written
+// exactly as in prev is prev's (with its positions moved to where it now
+// is), not decoded and compiled again, and its warnings are not said
+// again. prev may be nil.
+func Reparse(filename string, src []byte, prev *Config) (*Config, []compile.Warning, error) {
+	if prev != nil && prev.File != filename {
+		prev = nil
+	}
+	return parseWith(filename, src, false, newReuse(prev))
+}
+
 func parseFile(filename string, src []byte, whole bool) (*Config, []compile.Warning, error) {
+	return parseWith(filename, src, whole, nil)
+}
+
+func parseWith(filename string, src []byte, whole bool, r *reuse) (*Config, []compile.Warning, error) {
 	if err := checkExt(filename); err != nil {
 		return nil, nil, err
 	}
@@ -283,11 +309,11 @@ func parseFile(filename string, src []byte, whole bool) (*Config, []compile.Warn
 	var root *node
 	var errs lang.ErrorList
 	if ext := strings.ToLower(filepath.Ext(filename)); ext == ".json" {
-		root, errs = parseJSON(s)
+		root, errs = parseJSON(s, r)
 	} else {
 		root, errs = parseYAML(s)
 	}
-	l := &loader{src: s, errs: errs}
+	l := &loader{src: s, errs: errs, reuse: r}
 	var cfg *Config
 	if root != nil {
 		cfg = l.config(root)
@@ -380,6 +406,8 @@ type loader struct {
 	// load, so that a trigger to a broken job is not a second error. A
 	// Config that loaded has a unit for each, and Merge reads those.
 	defs []def
+	// reuse is the file's previous version, for Reparse; nil otherwise.
+	reuse *reuse
 }
 
 // own reports whether the unit being read sets key itself, or does not

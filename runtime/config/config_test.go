@@ -23,7 +23,7 @@ var cmpConfig = cmp.Options{
 	cmp.Comparer(func(a, b *compile.Schedule) bool {
 		return a.String() == b.String() && a.Location().String() == b.Location().String()
 	}),
-	cmpopts.IgnoreUnexported(Config{}),
+	cmpopts.IgnoreUnexported(Config{}, Unit{}),
 }
 
 var ignorePositions = cmp.Options{

@@ -55,10 +55,17 @@ func (l *loader) config(root *node) *Config {
 		// Names of every entry, also those too broken to load, so that a
 		// trigger to one is not a second error.
 		l.defs = append(l.defs, def{name: m.key.text, job: true, pos: m.key.pos})
-		val, inherited := ps.unit(m.val)
+		if j, ok := m.val.reused.(*Job); ok {
+			cfg.Jobs = append(cfg.Jobs, j)
+			l.reused(cfg, ps, j.Name)
+			continue
+		}
+		val, inherited, uses := ps.unit(m.val)
 		l.inherited = inherited
 		if j := l.job(m.key, val); j != nil {
+			j.entry = m.val.entry
 			cfg.Jobs = append(cfg.Jobs, j)
+			cfg.tookProtos(j.Name, uses)
 		}
 		l.inherited = nil
 	}
@@ -68,10 +75,17 @@ func (l *loader) config(root *node) *Config {
 			procNames[m.key.text] = m.key
 		}
 		l.defs = append(l.defs, def{name: m.key.text, pos: m.key.pos})
-		val, inherited := ps.unit(m.val)
+		if p, ok := m.val.reused.(*Proc); ok {
+			cfg.Procs = append(cfg.Procs, p)
+			l.reused(cfg, ps, p.Name)
+			continue
+		}
+		val, inherited, uses := ps.unit(m.val)
 		l.inherited = inherited
 		if p := l.proc(m.key, val); p != nil {
+			p.entry = m.val.entry
 			cfg.Procs = append(cfg.Procs, p)
+			cfg.tookProtos(p.Name, uses)
 		}
 		l.inherited = nil
 	}
@@ -88,6 +102,27 @@ func (l *loader) config(root *node) *Config {
 		}
 	}
 	return cfg
+}
+
+// reused records a unit that Reparse took from the file's previous
+// version: the protos it takes are used, as when it was read.
+func (l *loader) reused(cfg *Config, ps *protoSet, name string) {
+	uses := l.reuse.protosOf(name)
+	for _, p := range uses {
+		ps.use(p)
+	}
+	cfg.tookProtos(name, uses)
+}
+
+// tookProtos records the protos a unit takes itself.
+func (c *Config) tookProtos(name string, protos []string) {
+	if len(protos) == 0 {
+		return
+	}
+	if c.protoUses == nil {
+		c.protoUses = map[string][]string{}
+	}
+	c.protoUses[name] = protos
 }
 
 func (l *loader) unknownTopKey(key *node) {

@@ -19,12 +19,30 @@ import (
 // parseJSON parses JSON with comments and trailing commas (JWCC) into the
 // config tree. Duplicate keys are errors: JSON leaves them undefined, and
 // silently keeping either one hides a mistake.
-func parseJSON(src *source) (*node, lang.ErrorList) {
+//
+// Each entry of the top-level "jobs" and "procs" gets its digest; one that
+// r has as it was is not converted, and its node holds r's unit instead.
+func parseJSON(src *source, r *reuse) (*node, lang.ErrorList) {
 	v, err := hujson.Parse(src.text)
 	if err != nil {
 		return nil, lang.ErrorList{jsonSyntaxError(src, err)}
 	}
-	c := &jsonConv{src: src}
+	c := &jsonConv{src: src, reuse: r}
+	if root, ok := v.Value.(*hujson.Object); ok {
+		var protos []byte
+		for i := range root.Members {
+			m := &root.Members[i]
+			switch t, _ := m.Value.Value.(*hujson.Object); m.Name.Value.(hujson.Literal).String() {
+			case "jobs":
+				c.jobs = t
+			case "procs":
+				c.procs = t
+			case "protos":
+				protos = src.text[m.Value.StartOffset:m.Value.EndOffset]
+			}
+		}
+		c.protos = digestProtos(protos)
+	}
 	n := c.value(&v)
 	return n, c.errs
 }
@@ -32,6 +50,23 @@ func parseJSON(src *source) (*node, lang.ErrorList) {
 type jsonConv struct {
 	src  *source
 	errs lang.ErrorList
+	// The top-level "jobs" and "procs" objects, whose members are
+	// entries; the digest of "protos"; the previous version.
+	jobs, procs *hujson.Object
+	protos      entryDigest
+	reuse       *reuse
+}
+
+// entry converts the value of an entry of kind ("job" or "proc") named by
+// key, or takes the previous version's unit when the entry is as it was.
+func (c *jsonConv) entry(kind string, key *node, m *hujson.ObjectMember) *node {
+	d := digestEntry(kind, c.src.text[m.Name.StartOffset:m.Value.EndOffset], c.protos)
+	if u := c.reuse.unit(kind, key.text, d, key.pos); u != nil {
+		return &node{kind: kindObject, pos: c.src.pos(m.Value.StartOffset), entry: d, reused: u}
+	}
+	n := c.value(&m.Value)
+	n.entry = d
+	return n
 }
 
 func (c *jsonConv) value(v *hujson.Value) *node {
@@ -59,9 +94,22 @@ func (c *jsonConv) value(v *hujson.Value) *node {
 		if len(t.Members) > 16 {
 			seen = make(map[string]*node, len(t.Members))
 		}
+		kind := ""
+		switch {
+		case t == c.jobs:
+			kind = "job"
+		case t == c.procs:
+			kind = "proc"
+		}
 		for i := range t.Members {
 			m := &t.Members[i]
-			key, val := c.value(&m.Name), c.value(&m.Value)
+			key := c.value(&m.Name)
+			var val *node
+			if kind != "" {
+				val = c.entry(kind, key, m)
+			} else {
+				val = c.value(&m.Value)
+			}
 			if first := n.member(key.text, seen); first != nil {
 				c.errs.Add(key.pos, "duplicate key %s; the first is at %d:%d", quote(key.text), first.pos.Line, first.pos.Col)
 				continue

@@ -39,6 +39,11 @@ type node struct {
 	layout  layout
 	members []member // an object's, in file order, without duplicates
 	elems   []*node  // an array's
+	// entry is the digest of a job's or proc's entry, whose settings n
+	// is (JSON only); reused is the unit of the file's previous version
+	// that Reparse takes instead of n, which then has no members.
+	entry  entryDigest
+	reused any
 }
 
 type member struct {

@@ -153,12 +153,12 @@ func sameKey(k string) string {
 	return k
 }
 
-// unit returns a job's or proc's settings with those of its protos, and
-// the keys it has from them and does not set itself. Settings without
-// "proto" are returned as they are.
-func (p *protoSet) unit(val *node) (*node, map[string]bool) {
+// unit returns a job's or proc's settings with those of its protos, the
+// keys it has from them and does not set itself, and the protos it takes
+// itself. Settings without "proto" are returned as they are.
+func (p *protoSet) unit(val *node) (*node, map[string]bool, []string) {
 	if val.kind != kindObject || !slices.ContainsFunc(val.members, func(m member) bool { return m.key.text == "proto" }) {
-		return val, nil
+		return val, nil, nil
 	}
 	ms, uses := p.inherit(val, false)
 	for _, name := range uses {
@@ -174,7 +174,7 @@ func (p *protoSet) unit(val *node) (*node, map[string]bool) {
 			inherited[m.key.text] = true
 		}
 	}
-	return &node{kind: kindObject, pos: val.pos, members: ms}, inherited
+	return &node{kind: kindObject, pos: val.pos, members: ms}, inherited, uses
 }
 
 func (p *protoSet) use(name string) {

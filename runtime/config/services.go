@@ -28,7 +28,7 @@ func ParseService(filename string, src []byte) (*Config, []compile.Warning, erro
 	}
 	s := newSource(filename, src)
 	l := &loader{src: s}
-	root, errs := parseJSON(s)
+	root, errs := parseJSON(s, nil)
 	l.errs = errs
 	var cfg *Config
 	if root != nil {

@@ -60,7 +60,7 @@ func (s *Supervisor) watchFiles(cfg *config.Proc) *fileWatch {
 		}
 		if len(restarted)+len(hupped) > 0 {
 			s.call(func(now time.Time) error {
-				s.filesChanged(cfg, restarted, hupped, now)
+				s.filesChanged(cfg, w, restarted, hupped, now)
 				return nil
 			})
 		}
@@ -82,14 +82,14 @@ func (w *fileWatch) stop() {
 	}
 }
 
-// filesChanged restarts or signals the proc whose files changed, if its
-// config is still the one that was watched.
-func (s *Supervisor) filesChanged(cfg *config.Proc, restarted, hupped []string, now time.Time) {
+// filesChanged restarts or signals the proc whose files changed, if w is
+// still its watch.
+func (s *Supervisor) filesChanged(cfg *config.Proc, w *fileWatch, restarted, hupped []string, now time.Time) {
 	u := s.units[cfg.Name]
 	if u == nil || u.removed {
 		return
 	}
-	if p, ok := u.kind.(*procUnit); !ok || p.cfg != cfg {
+	if p, ok := u.kind.(*procUnit); !ok || p.files != w {
 		return
 	}
 	s.touch(u)

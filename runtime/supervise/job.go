@@ -24,6 +24,7 @@ type jobUnit struct {
 func (j *jobUnit) journalKind() journal.Kind { return journal.KindJob }
 func (j *jobUnit) fingerprint() string       { return j.cfg.Fingerprint() }
 func (j *jobUnit) unload()                   {}
+func (j *jobUnit) adopt(c any)               { j.cfg = c.(*config.Job) }
 
 // jobSpec turns a job's config into the decision core's spec; seed is the
 // config's jitter-seed.

@@ -21,6 +21,7 @@ type procUnit struct {
 
 func (p *procUnit) journalKind() journal.Kind { return journal.KindProc }
 func (p *procUnit) fingerprint() string       { return p.cfg.Fingerprint() }
+func (p *procUnit) adopt(c any)               { p.cfg = c.(*config.Proc) }
 
 func (p *procUnit) unload() {
 	p.files.stop()

@@ -212,6 +212,56 @@ func TestReloadKeepsRestartsStopsAndStarts(t *testing.T) {
 	})
 }
 
+// A reload of a file in which one entry changed keeps the others (whose
+// entries the config package took as they were, moved) and restarts that
+// one; the kept units hold the new config from then on, with its
+// positions, and the old one is let go.
+func TestReloadOfOneChangedEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{}
+		v1 := `{"procs": {
+			"a": {"command": ["a"]},
+			"b": {"command": ["b", "v1"]},
+			"c": {"command": ["c"]}}}`
+		prev, _, err := config.ParsePart("k.json", []byte(v1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss := start(t, host, prev, Options{})
+		ss.until(5)
+		next, _, err := config.Reparse("k.json", []byte(strings.Replace(v1, `"v1"`, `"version 2"`, 1)), prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := ss.s.Reload(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if diff := cmp.Diff(Summary{Kept: []string{"a", "c"}, Restarted: []string{"b"}}, sum); diff != "" {
+			t.Errorf("reload (-want +got):\n%s", diff)
+		}
+		var held []*config.Unit
+		ss.s.call(func(time.Time) error {
+			for _, name := range []string{"a", "b", "c"} {
+				held = append(held, ss.s.units[name].cfg)
+			}
+			return nil
+		})
+		for i, p := range next.Procs {
+			if held[i] != &p.Unit {
+				t.Errorf("%s holds %p at %s, not the reloaded config's %p at %s", p.Name, held[i], held[i].Pos, &p.Unit, p.Pos)
+			}
+		}
+		ss.until(6)
+		ss.stop()
+		want := []string{"a@0", "b v1@0", "c@0", "b version 2@5"}
+		if diff := cmp.Diff(want, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestReloadedJobDoesNotOverlapItsOldRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func(argv []string) behaviour { return behaviour{ignoreTerm: true} }}

@@ -47,6 +47,9 @@ type unitKind interface {
 	// unload lets go of what the kind holds, as the unit leaves the
 	// config.
 	unload()
+	// adopt makes c, a config with the same settings as the kind's, the
+	// kind's config.
+	adopt(c any)
 	// wake is when the unit next needs the loop, zero for never; only
 	// called while kopf is not stopping.
 	wake(u *unit) time.Time
@@ -129,8 +132,16 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		}
 		delete(next, u.cfg.Name)
 		ucfg, kind := kindOf(c)
-		if kind.fingerprint() == u.kind.fingerprint() && !(reseeded && jittered(c)) {
+		// An entry written as before has the settings it had, and others
+		// are compared: a large config's reload compares only the
+		// entries that changed.
+		same := ucfg.SameEntry(u.cfg) || kind.fingerprint() == u.kind.fingerprint()
+		if same && !(reseeded && jittered(c)) {
 			sum.Kept = append(sum.Kept, u.cfg.Name)
+			// The new config is the same; the unit holds it from now on,
+			// so that the old one (its positions out of date) is let go.
+			u.kind.adopt(c)
+			u.cfg = ucfg
 			continue
 		}
 		sum.Restarted = append(sum.Restarted, u.cfg.Name)
