@@ -13,6 +13,7 @@ import (
 
 	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/lang"
+	"github.com/kopf/kopf/runtime/job"
 )
 
 // Config is the jobs and procs of one config file, of one file of a
@@ -90,19 +91,27 @@ func (j *Job) JitterOffset(seed string) time.Duration {
 
 // CatchUp is what a job does at start with the schedule fires missed while
 // kopf was down.
-type CatchUp string
+type CatchUp uint8
 
 const (
-	CatchUpNone CatchUp = "none" // none runs
-	CatchUpLast CatchUp = "last" // one run, for the latest
-	CatchUpAll  CatchUp = "all"  // each runs, oldest first, one after another
+	CatchUpNone CatchUp = iota // none runs
+	CatchUpLast                // one run, for the latest
+	CatchUpAll                 // each runs, oldest first, one after another
 )
+
+var catchUpNames = [...]string{CatchUpNone: "none", CatchUpLast: "last", CatchUpAll: "all"}
+
+// String is the value as written: "none", "last" or "all".
+func (c CatchUp) String() string { return catchUpNames[c] }
 
 // Job is something expected to end, started by schedules, a period or
 // pause, or triggers.
 type Job struct {
 	Unit
 	Period, Pause, Random, Timeout time.Duration
+	// The small settings come together, in one word rather than one
+	// each (a daemon may hold a Job for each of 100k jobs).
+	//
 	// RunOnStart is `run-on-start`; it defaults to true when Period or
 	// Pause is set (there is no previous start to keep a distance from),
 	// false otherwise.
@@ -110,18 +119,18 @@ type Job struct {
 	// CatchUp is `catch-up`: what runs at start of the schedule fires
 	// missed while kopf was down; CatchUpWithin bounds how old a missed
 	// fire may be and still run (0: no bound).
-	CatchUp       CatchUp
-	CatchUpWithin time.Duration
+	CatchUp CatchUp
 	// Overlap is `overlap`: what a schedule fire that comes while the job
-	// runs does, "queue", "skip" or "replace" (runtime/job's Overlap).
-	Overlap string
+	// runs does: queue (the default), skip or replace.
+	Overlap job.Overlap
+	// DST is `dst`, the policy of the job's schedules at DST changes;
+	// its zero value is cronie's rule. The Compiled schedules have it.
+	DST           compile.DST
+	CatchUpWithin time.Duration
 	// Jitter is `jitter`: every schedule fire starts later by a stable
 	// offset in [0, Jitter), the same for the job at every fire
 	// (JitterOffset).
-	Jitter time.Duration
-	// DST is `dst`, the policy of the job's schedules at DST changes;
-	// its zero value is cronie's rule. The Compiled schedules have it.
-	DST       compile.DST
+	Jitter    time.Duration
 	Schedules []Schedule // from `schedule` / `scheduling` and `cron`, in file order
 	Triggers  []Trigger  // from `trigger`, in file order
 	// MaxFailures is `max-failures`: a failed run (non-zero exit or
@@ -365,11 +374,14 @@ func Merge(parts ...*Config) (*Config, error) {
 		if out.JitterSeed == "" {
 			out.JitterSeed = p.JitterSeed // the same
 		}
+		if len(parts) == 1 {
+			// Its loader has checked its names, and sorted its units:
+			// share its lists rather than hold a copy of 100k pointers.
+			out.File, out.Jobs, out.Procs = p.File, p.Jobs, p.Procs
+			continue
+		}
 		out.Jobs = append(out.Jobs, p.Jobs...)
 		out.Procs = append(out.Procs, p.Procs...)
-		if len(parts) == 1 {
-			continue // its loader has checked its names
-		}
 		for _, j := range p.Jobs {
 			defined(i, &j.Unit)
 		}
@@ -377,11 +389,10 @@ func Merge(parts ...*Config) (*Config, error) {
 			defined(i, &pr.Unit)
 		}
 	}
-	if len(parts) == 1 {
-		out.File = parts[0].File
+	if len(parts) > 1 {
+		sort.Slice(out.Jobs, func(i, k int) bool { return out.Jobs[i].Name < out.Jobs[k].Name })
+		sort.Slice(out.Procs, func(i, k int) bool { return out.Procs[i].Name < out.Procs[k].Name })
 	}
-	sort.Slice(out.Jobs, func(i, k int) bool { return out.Jobs[i].Name < out.Jobs[k].Name })
-	sort.Slice(out.Procs, func(i, k int) bool { return out.Procs[i].Name < out.Procs[k].Name })
 	defs := make([]def, 0, len(out.Jobs)+len(out.Procs))
 	for _, j := range out.Jobs {
 		defs = append(defs, def{name: j.Name, job: true, pos: j.Pos})

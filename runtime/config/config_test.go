@@ -14,6 +14,7 @@ import (
 
 	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/lang"
+	"github.com/kopf/kopf/runtime/job"
 )
 
 // cmpConfig compares configs by meaning: schedules by their canonical text
@@ -118,7 +119,7 @@ func TestEveryKey(t *testing.T) {
 				RunOnStart:    false,
 				CatchUp:       CatchUpLast,
 				CatchUpWithin: 12 * time.Hour,
-				Overlap:       "skip",
+				Overlap:       job.Skip,
 				DST:           compile.DST{Gap: compile.GapSkip, Overlap: compile.OverlapSecond},
 				Schedules: []Schedule{
 					sched(t, "schedule", "@ 04:15", berlin),
@@ -142,7 +143,7 @@ func TestEveryKey(t *testing.T) {
 				},
 				Backoff: defaultBackoff,
 				CatchUp: CatchUpNone,
-				Overlap: "queue",
+				Overlap: job.Queue,
 				Schedules: []Schedule{
 					sched(t, "scheduling", "every 1d @ 09:00", time.UTC),
 					sched(t, "cron", "0 12 * * mon-fri", time.UTC),
@@ -165,7 +166,7 @@ func TestEveryKey(t *testing.T) {
 				MaxFailures: 3,
 				Backoff:     []time.Duration{time.Second, time.Minute},
 				CatchUp:     CatchUpNone,
-				Overlap:     "queue",
+				Overlap:     job.Queue,
 			},
 		},
 		Procs: []*Proc{
@@ -246,7 +247,7 @@ func TestDefaults(t *testing.T) {
 			MaxFailures: 0,
 			Backoff:     []time.Duration{0, 5 * time.Second, 15 * time.Second, time.Minute},
 			CatchUp:     CatchUpNone,
-			Overlap:     "queue",
+			Overlap:     job.Queue,
 		}},
 		Procs: []*Proc{{
 			Unit: Unit{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/lang"
+	"github.com/kopf/kopf/runtime/job"
 )
 
 // topKeys are the keys of the file's top level; those of a job or proc
@@ -227,29 +228,31 @@ func (l *loader) proc(key, val *node) *Proc {
 
 // catchUp reads catch-up: "none", "last" or "all".
 func (l *loader) catchUp(n *node) CatchUp {
-	switch v := CatchUp(l.str("catch-up", n)); {
-	case n.kind != kindString:
-	case v == CatchUpNone, v == CatchUpLast, v == CatchUpAll:
-		return v
-	default:
-		l.errorf(n.pos, "\"catch-up\" must be \"none\", \"last\" or \"all\", found %s", quote(string(v)))
+	v := l.str("catch-up", n)
+	if n.kind != kindString {
+		return CatchUpNone
 	}
+	if i := slices.Index(catchUpNames[:], v); i >= 0 {
+		return CatchUp(i)
+	}
+	l.errorf(n.pos, "\"catch-up\" must be \"none\", \"last\" or \"all\", found %s", quote(v))
 	return CatchUpNone
 }
 
 // overlap reads overlap: "queue", "skip" or "replace"; absent is queue.
-func (l *loader) overlap(n *node) string {
+func (l *loader) overlap(n *node) job.Overlap {
 	if n == nil {
-		return "queue"
+		return job.Queue
 	}
-	switch v := l.str("overlap", n); {
-	case n.kind != kindString:
-	case v == "queue", v == "skip", v == "replace":
-		return v
-	default:
+	v := l.str("overlap", n)
+	if n.kind != kindString {
+		return job.Queue
+	}
+	o, err := job.ParseOverlap(v)
+	if err != nil {
 		l.errorf(n.pos, "\"overlap\" must be \"queue\", \"skip\" or \"replace\", found %s", quote(v))
 	}
-	return "queue"
+	return o
 }
 
 func (l *loader) str(key string, n *node) string {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kopf/kopf/runtime/job"
 )
 
 // forKind says which units a setting is for.
@@ -316,7 +318,7 @@ var settings = []setting{
 	{key: "overlap", kinds: forJobs, typ: "`\"queue\"`, `\"skip\"` or `\"replace\"`", def: "`\"queue\"`",
 		read: func(l *loader, x *entry, n *node) { x.j.Overlap = l.overlap(n) },
 		check: func(l *loader, x *entry, n *node) {
-			if n != nil && x.j.Overlap != "queue" && len(x.j.Schedules) == 0 && l.own("overlap") {
+			if n != nil && x.j.Overlap != job.Queue && len(x.j.Schedules) == 0 && l.own("overlap") {
 				l.warnf(n.pos, "\"overlap\" has no effect without a schedule: it decides what a schedule fire does while the job runs")
 			}
 		},

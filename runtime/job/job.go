@@ -121,8 +121,8 @@ type Run struct {
 type Job struct {
 	spec  Spec
 	rnd   func() float64
-	fires []fire  // of each source
-	one   [1]fire // fires' room for a job of one source, the usual
+	fires []time.Time  // next fire of each source; zero when it has none
+	one   [1]time.Time // fires' room for a job of one source, the usual
 
 	running   bool
 	inherited bool // the run was old's, taken over by Supersede
@@ -131,12 +131,6 @@ type Job struct {
 	periodic  time.Time // next periodic start; zero while running or without a rhythm
 	queued    *queued
 	backlog   []*queued // catch-up runs, oldest first: each runs on its own, before queued
-}
-
-// fire is a source's next fire.
-type fire struct {
-	at  time.Time // zero when it has none
-	due time.Time // when it is due: at, moved by the source's jitter
 }
 
 // queued is the one run waiting to start.
@@ -156,7 +150,7 @@ func New(spec Spec, now time.Time, rnd func() float64) *Job {
 	}
 	j := &Job{spec: spec, rnd: rnd}
 	if j.fires = j.one[:]; len(spec.Sources) > 1 {
-		j.fires = make([]fire, len(spec.Sources))
+		j.fires = make([]time.Time, len(spec.Sources))
 	}
 	j.fires = j.fires[:len(spec.Sources)]
 	for i, s := range spec.Sources {
@@ -224,11 +218,17 @@ func (j *Job) Queued() []string {
 }
 
 // setFire makes at the next fire of source i.
-func (j *Job) setFire(i int, at time.Time) {
-	j.fires[i] = fire{at, at}
+func (j *Job) setFire(i int, at time.Time) { j.fires[i] = at }
+
+// due is when source i's next fire is due: the fire, moved by the
+// source's jitter. It is worked out when asked, not kept: a daemon holds
+// a core for each of 100k jobs, and most have no jitter.
+func (j *Job) due(i int) time.Time {
+	at := j.fires[i]
 	if s := j.spec.Sources[i]; s.Jitter > 0 && !at.IsZero() {
-		j.fires[i].due = s.Schedule.Jitter(at, s.Jitter)
+		return s.Schedule.Jitter(at, s.Jitter)
 	}
+	return at
 }
 
 // Fire is a source's fire that Advance turned into a trigger, or dropped.
@@ -255,11 +255,11 @@ type Fire struct {
 func (j *Job) Advance(now time.Time) []Fire {
 	var fires []Fire
 	for i, s := range j.spec.Sources {
-		at := j.fires[i].at
-		if at.IsZero() || j.fires[i].due.After(now) {
+		at := j.fires[i]
+		if at.IsZero() || j.due(i).After(now) {
 			continue
 		}
-		start := j.fires[i].due
+		start := j.due(i)
 		n := 0
 		for !at.IsZero() && !at.After(now) && n < 1000 {
 			n++
@@ -269,12 +269,12 @@ func (j *Job) Advance(now time.Time) []Fire {
 			// Over a thousand missed fires: jump rather than count on.
 			at, _ = s.Schedule.Next(now)
 		}
-		reason := fmt.Sprintf("%s fired at %s", s.Name, j.fires[i].at.Format(time.RFC3339))
+		reason := fmt.Sprintf("%s fired at %s", s.Name, j.fires[i].Format(time.RFC3339))
 		if n > 1 {
 			reason = fmt.Sprintf("%s fired %d times from %s to %s; the fires join one run",
-				s.Name, n, j.fires[i].at.Format(time.RFC3339), now.Format(time.RFC3339))
+				s.Name, n, j.fires[i].Format(time.RFC3339), now.Format(time.RFC3339))
 		}
-		first := j.fires[i].at
+		first := j.fires[i]
 		j.setFire(i, at)
 		f := Fire{Source: s.Name, At: first, Start: start, Count: n}
 		switch {
@@ -425,8 +425,8 @@ func (j *Job) Wake() (time.Time, bool) {
 			at = t
 		}
 	}
-	for _, f := range j.fires {
-		earliest(f.due)
+	for i := range j.fires {
+		earliest(j.due(i))
 	}
 	if !j.running {
 		if len(j.backlog) > 0 {
@@ -444,9 +444,9 @@ func (j *Job) Wake() (time.Time, bool) {
 // included), for status displays.
 func (j *Job) NextFire() (time.Time, bool) {
 	var at time.Time
-	for _, f := range j.fires {
-		if !f.due.IsZero() && (at.IsZero() || f.due.Before(at)) {
-			at = f.due
+	for i := range j.fires {
+		if due := j.due(i); !due.IsZero() && (at.IsZero() || due.Before(at)) {
+			at = due
 		}
 	}
 	return at, !at.IsZero()

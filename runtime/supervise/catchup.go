@@ -161,3 +161,19 @@ func (s *Supervisor) recordMissed(u *jobUnit, d downtime, runs []missedFire, now
 func sourceName(sc config.Schedule) string {
 	return fmt.Sprintf("%s %q", sc.Key, sc.Source)
 }
+
+// sourceName is sourceName, the same string for every unit loaded by one
+// reload whose schedule reads the same: 100k jobs of a few schedules hold
+// a few names, not 100k.
+func (s *Supervisor) sourceName(sc config.Schedule) string {
+	k := [2]string{sc.Key, sc.Source}
+	if n, ok := s.names[k]; ok {
+		return n
+	}
+	if s.names == nil {
+		s.names = map[[2]string]string{}
+	}
+	n := sourceName(sc)
+	s.names[k] = n
+	return n
+}

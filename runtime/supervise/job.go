@@ -16,9 +16,12 @@ import (
 // jobUnit is what a job decides for itself: when it runs, by its decision
 // core, and what its end triggers.
 type jobUnit struct {
-	cfg       *config.Job
-	core      *job.Job
-	retryArgs []string // the failed run's arguments, for its retry at unit.startAt
+	cfg  *config.Job
+	core *job.Job
+	// retryArgs are the failed run's arguments, for its retry at
+	// unit.startAt; nil when there is none (most jobs never retry, and a
+	// daemon may hold 100k jobs: a pointer is a third of a slice).
+	retryArgs *[]string
 }
 
 func (j *jobUnit) journalKind() journal.Kind { return journal.KindJob }
@@ -27,17 +30,17 @@ func (j *jobUnit) unload()                   {}
 func (j *jobUnit) adopt(c any)               { j.cfg = c.(*config.Job) }
 
 // jobSpec turns a job's config into the decision core's spec; seed is the
-// config's jitter-seed.
-func jobSpec(j *config.Job, seed string) job.Spec {
+// config's jitter-seed, and name names its schedules.
+func jobSpec(j *config.Job, seed string, name func(config.Schedule) string) job.Spec {
 	spec := job.Spec{
 		Period: j.Period, Pause: j.Pause, Random: j.Random,
 		Idle: j.Idle, Timeout: j.Timeout, RunOnStart: j.RunOnStart,
+		Overlap: j.Overlap,
 	}
-	spec.Overlap, _ = job.ParseOverlap(j.Overlap) // config has checked it; "" is queue
 	jitter := j.JitterOffset(seed)
 	for _, sc := range j.Schedules {
 		spec.Sources = append(spec.Sources, job.Source{
-			Name:     sourceName(sc),
+			Name:     name(sc),
 			Schedule: sc.Compiled,
 			Args:     sc.Args,
 			Jitter:   jitter,
@@ -54,7 +57,7 @@ func (j *jobUnit) load(s *Supervisor, u *unit, prev unitKind, now time.Time) {
 	if p, ok := prev.(*jobUnit); ok {
 		old = p.core
 	}
-	j.core = job.Supersede(old, jobSpec(j.cfg, s.seed), now, s.opts.Rand)
+	j.core = job.Supersede(old, jobSpec(j.cfg, s.seed, s.sourceName), now, s.opts.Rand)
 	u.restart = nil // a fresh policy, made when first needed (tracker)
 	u.startAt = time.Time{}
 }
@@ -110,7 +113,11 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 	if !u.startAt.IsZero() && !u.startAt.After(now) && u.run == nil {
 		reason := fmt.Sprintf("retry %d of %d after a failed run", j.tracker(s, u).Failures(), j.cfg.MaxFailures)
 		u.startAt = time.Time{}
-		s.log.Info(j.core.TriggerNow(now, j.retryArgs, reason), "unit", j.cfg.Name)
+		var args []string
+		if j.retryArgs != nil {
+			args, j.retryArgs = *j.retryArgs, nil
+		}
+		s.log.Info(j.core.TriggerNow(now, args, reason), "unit", j.cfg.Name)
 	}
 	busy, waiting := j.core.Running(), j.core.Queued() != nil
 	for _, f := range j.core.Advance(now) {
@@ -232,7 +239,8 @@ func (s *Supervisor) countFailure(u *unit, j *jobUnit, r *running, failed bool, 
 		s.log.Warn(reason, "unit", j.cfg.Name)
 		s.record(now, journal.Event{Type: journal.GaveUp, Unit: j.cfg.Name, Kind: journal.KindJob, Count: d.Attempt, Reason: reason})
 	case restart.Retry:
-		u.startAt, j.retryArgs = d.At, r.args
+		args := r.args // not &r.args, which would keep the ended run
+		u.startAt, j.retryArgs = d.At, &args
 		reason := fmt.Sprintf("%s %s; %s", j.cfg.Title, how, d.Text)
 		s.log.Info(reason, "unit", j.cfg.Name)
 		s.record(now, journal.Event{Type: journal.Retry, Unit: j.cfg.Name, Kind: journal.KindJob, Count: d.Attempt, Reason: reason})
@@ -285,7 +293,7 @@ func (j *jobUnit) start(s *Supervisor, u *unit, now time.Time, verb string) stri
 	}
 	if u.stopped {
 		u.stopped = false
-		j.core = job.New(jobSpec(j.cfg, s.seed), now, s.opts.Rand)
+		j.core = job.New(jobSpec(j.cfg, s.seed, sourceName), now, s.opts.Rand)
 	}
 	busy := j.core.Running()
 	note := j.core.TriggerNow(now, nil, "kopf "+verb)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/job"
 	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
 )
@@ -382,11 +383,11 @@ func TestCatchUpPolicies(t *testing.T) {
 func TestOverlapPolicies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 25 * time.Second} }}
-		job := func(name, overlap string) *config.Job {
+		unit := func(name string, overlap job.Overlap) *config.Job {
 			return &config.Job{Unit: settings(name, name), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}, Overlap: overlap}
 		}
 		var got events
-		ss := start(t, host, cfgOf([]*config.Job{job("skip", "skip"), job("replace", "replace")}, nil), Options{Events: got.record})
+		ss := start(t, host, cfgOf([]*config.Job{unit("skip", job.Skip), unit("replace", job.Replace)}, nil), Options{Events: got.record})
 		ss.until(41)
 		ss.stop()
 		var lines []string

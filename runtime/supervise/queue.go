@@ -29,13 +29,13 @@ func (q queue) Less(i, k int) bool {
 
 func (q queue) Swap(i, k int) {
 	q[i], q[k] = q[k], q[i]
-	q[i].qi, q[k].qi = i+1, k+1
+	q[i].qi, q[k].qi = int32(i+1), int32(k+1)
 }
 
 func (q *queue) Push(x any) {
 	u := x.(*unit)
 	*q = append(*q, u)
-	u.qi = len(*q)
+	u.qi = int32(len(*q))
 }
 
 func (q *queue) Pop() any {
@@ -51,12 +51,12 @@ func (q *queue) Pop() any {
 func (q *queue) set(u *unit, t time.Time) {
 	switch {
 	case t.IsZero() && u.qi > 0:
-		heap.Remove(q, u.qi-1)
+		heap.Remove(q, int(u.qi-1))
 		u.wakeAt = time.Time{}
 	case t.IsZero():
 	case u.qi > 0:
 		u.wakeAt = t
-		heap.Fix(q, u.qi-1)
+		heap.Fix(q, int(u.qi-1))
 	default:
 		u.wakeAt = t
 		heap.Push(q, u)
@@ -110,7 +110,7 @@ var verifyQueue = false
 
 func (s *Supervisor) verify() {
 	for i, u := range s.queue {
-		if s.units[u.cfg.Name] != u || u.qi != i+1 {
+		if s.units[u.cfg.Name] != u || int(u.qi) != i+1 {
 			panic(fmt.Sprintf("supervise: the queue holds %s %s at %d (index %d), which is not a unit of the config", u.kind.journalKind(), u.cfg.Name, i, u.qi-1))
 		}
 	}

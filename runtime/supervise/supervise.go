@@ -152,8 +152,9 @@ type Supervisor struct {
 	active    map[*running]struct{} // runs whose process is running
 	alive     int                   // processes started and not yet reaped
 	stopping  bool
-	watching  sync.WaitGroup  // the goroutines of file watches, removed ones included
-	held      []journal.Event // events journaled with the next one (hold)
+	watching  sync.WaitGroup       // the goroutines of file watches, removed ones included
+	held      []journal.Event      // events journaled with the next one (hold)
+	names     map[[2]string]string // source names during a reload (sourceName)
 }
 
 type exitEvent struct {

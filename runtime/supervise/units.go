@@ -23,13 +23,15 @@ type unit struct {
 	run     *running     // nil when none
 	removed bool         // stopping because it left the config
 	dirty   bool         // touched since the last refresh (Supervisor.dirty)
+	// qi is its index in the queue plus one; 0 when not queued. (An
+	// int32 beside the flags: a daemon has a unit for each of 100k jobs.)
+	qi int32
 	// startAt is when the restart policy starts the unit again (a proc
 	// after an end, a job's retry of a failed run); zero for none.
 	startAt time.Time
 	restart *restart.Tracker // a job's is made on first use (jobUnit.tracker)
 	status
 	wakeAt time.Time // its time in the queue; zero when not queued
-	qi     int       // its index in the queue plus one; 0 when not queued
 }
 
 // unitKind is what a kind of unit decides for itself. The loop calls it
@@ -171,6 +173,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		s.touch(u)
 	}
 	s.flush()
+	s.names = nil
 	what := "config"
 	if cfg.File != "" {
 		what += " " + cfg.File
