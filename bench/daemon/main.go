@@ -21,10 +21,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +35,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kopf/kopf/runtime/control"
 )
 
 func main() {
@@ -160,6 +164,7 @@ type daemon struct {
 	log     *bytes.Buffer
 	journal string
 	config  string
+	socket  string // kopf's control socket
 	exited  chan error
 }
 
@@ -207,7 +212,8 @@ func (b *bench) start(kind string, jobs []job, parent string) (*daemon, error) {
 		if err := b.writeKopf(d.config, jobs); err != nil {
 			return nil, err
 		}
-		d.cmd = exec.Command(b.kopf, "run", "--journal", d.journal, "--socket", filepath.Join(dir, "kopf.sock"), d.config)
+		d.socket = filepath.Join(dir, "kopf.sock")
+		d.cmd = exec.Command(b.kopf, "run", "--journal", d.journal, "--socket", d.socket, d.config)
 	case "supercronic":
 		d.config = filepath.Join(dir, "crontab")
 		if err := b.writeCrontab(d.config, jobs); err != nil {
@@ -269,6 +275,30 @@ func (d *daemon) started() error {
 			return nil
 		}
 		last = c
+	}
+}
+
+// ready waits until kopf answers on its control socket, which its loop
+// does once the config is loaded and every unit is armed, and returns how
+// long that took from the start and the CPU time used by then. The
+// question, the next fire of job, costs the daemon next to nothing.
+func (d *daemon) ready(began time.Time, job string) (wall, cpu time.Duration, err error) {
+	for {
+		select {
+		case err := <-d.exited:
+			return 0, 0, fmt.Errorf("%s exited while starting: %v\n%s", d.name, err, tail(d.log.String()))
+		case <-time.After(5 * time.Millisecond):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := control.Call(ctx, d.socket, control.Request{Cmd: control.CmdNext, Name: job, N: 1})
+		cancel()
+		var op *net.OpError
+		if errors.As(err, &op) || errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+			continue // not listening yet
+		}
+		wall = time.Since(began)
+		cpu, err = cpuOf(d.cmd.Process.Pid)
+		return wall, cpu, err
 	}
 }
 
@@ -355,15 +385,27 @@ func (b *bench) kinds() []string {
 
 func (b *bench) memory(ns []int) error {
 	fmt.Printf("\n### Memory and start-up, N daily jobs (load %s)\n\n", loadavg())
+	fmt.Println("kopf's start-up ends when its control socket answers (its loop runs once every unit is")
+	fmt.Println("armed); supercronic's when its CPU time stops growing for a second. RSS is taken then.")
+	fmt.Println()
 	fmt.Println("| daemon | jobs | RSS | start-up wall | start-up CPU |")
 	fmt.Println("|---|---:|---:|---:|---:|")
 	for _, n := range ns {
 		for _, kind := range b.kinds() {
+			began := time.Now()
 			d, err := b.start(kind, daily(n), "")
 			if err != nil {
 				return err
 			}
-			wall, cpu, err := d.settle(time.Second)
+			var wall, cpu time.Duration
+			if kind == "kopf" {
+				wall, cpu, err = d.ready(began, "daily-0")
+				if err == nil {
+					_, _, err = d.settle(time.Second)
+				}
+			} else {
+				wall, cpu, err = d.settle(time.Second)
+			}
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -351,13 +352,6 @@ func (d daemonControl) Handle(ctx context.Context, req control.Request) control.
 // longer in the config). Processes of an earlier boot are not looked for,
 // and a pid that now belongs to another process is left alone.
 func stopLeftovers(log *slog.Logger, record func(...journal.Event), host *proc.Host, prev *journal.Previous, cfg *config.Config) {
-	grace := map[string]time.Duration{}
-	for _, j := range cfg.Jobs {
-		grace[j.Name] = j.StopTime
-	}
-	for _, p := range cfg.Procs {
-		grace[p.Name] = p.StopTime
-	}
 	boot := journal.BootID()
 	var recorded []proc.Leftover
 	for _, p := range prev.Running {
@@ -370,8 +364,14 @@ func stopLeftovers(log *slog.Logger, record func(...journal.Event), host *proc.H
 		recorded = append(recorded, proc.Leftover{Unit: p.Unit, Kind: string(p.Kind), PID: p.PID, StartTicks: p.StartTicks, Run: p.Run, Cgroup: p.Cgroup})
 	}
 	cleanups := host.StopLeftovers(recorded, func(unit string) time.Duration {
-		if g, ok := grace[unit]; ok {
-			return g
+		// The units are sorted by name: no map of 100k units for the few
+		// leftovers there may be.
+		byName := func(u *config.Unit, name string) int { return strings.Compare(u.Name, name) }
+		if i, ok := slices.BinarySearchFunc(cfg.Jobs, unit, func(j *config.Job, n string) int { return byName(&j.Unit, n) }); ok {
+			return cfg.Jobs[i].StopTime
+		}
+		if i, ok := slices.BinarySearchFunc(cfg.Procs, unit, func(p *config.Proc, n string) int { return byName(&p.Unit, n) }); ok {
+			return cfg.Procs[i].StopTime
 		}
 		return 10 * time.Second
 	})

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -236,10 +237,16 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, readError(path, err)
 	}
 	defer f.Close()
-	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
+	// Room for the whole file at once, as os.ReadFile makes: growing a
+	// buffer to 6 MB by doubling copies and clears 12.
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && fi.Size() <= MaxFileSize {
+		buf.Grow(int(fi.Size()) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
 		return nil, readError(path, err)
 	}
+	src := buf.Bytes()
 	if err := checkSize(path, len(src)); err != nil {
 		return nil, err
 	}

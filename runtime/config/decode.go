@@ -51,12 +51,15 @@ func (l *loader) config(root *node) *Config {
 	// unit's settings are then its protos' and its own, merged into one
 	// object that job and proc read as if it were written out.
 	ps := l.protos(protos)
-	jobMembers := l.section("jobs", jobs)
+	jobMembers, procMembers := l.section("jobs", jobs), l.section("procs", procs)
+	l.defs = slices.Grow(l.defs, len(jobMembers)+len(procMembers))
+	cfg.Jobs = make([]*Job, 0, len(jobMembers))
+	cfg.Procs = make([]*Proc, 0, len(procMembers))
 	for _, m := range jobMembers {
 		// Names of every entry, also those too broken to load, so that a
 		// trigger to one is not a second error.
 		l.defs = append(l.defs, def{name: m.key.text, job: true, pos: m.key.pos})
-		if j, ok := m.val.reused.(*Job); ok {
+		if j, ok := m.val.reused().(*Job); ok {
 			cfg.Jobs = append(cfg.Jobs, j)
 			l.reused(cfg, ps, j.Name)
 			continue
@@ -64,19 +67,19 @@ func (l *loader) config(root *node) *Config {
 		val, inherited, uses := ps.unit(m.val)
 		l.inherited = inherited
 		if j := l.job(m.key, val); j != nil {
-			j.entry = m.val.entry
+			j.entry = m.val.digest()
 			cfg.Jobs = append(cfg.Jobs, j)
 			cfg.tookProtos(j.Name, uses)
 		}
 		l.inherited = nil
 	}
 	procNames := map[string]*node{} // those whose settings are an object
-	for _, m := range l.section("procs", procs) {
+	for _, m := range procMembers {
 		if m.val.kind == kindObject {
 			procNames[m.key.text] = m.key
 		}
 		l.defs = append(l.defs, def{name: m.key.text, pos: m.key.pos})
-		if p, ok := m.val.reused.(*Proc); ok {
+		if p, ok := m.val.reused().(*Proc); ok {
 			cfg.Procs = append(cfg.Procs, p)
 			l.reused(cfg, ps, p.Name)
 			continue
@@ -84,7 +87,7 @@ func (l *loader) config(root *node) *Config {
 		val, inherited, uses := ps.unit(m.val)
 		l.inherited = inherited
 		if p := l.proc(m.key, val); p != nil {
-			p.entry = m.val.entry
+			p.entry = m.val.digest()
 			cfg.Procs = append(cfg.Procs, p)
 			cfg.tookProtos(p.Name, uses)
 		}
@@ -156,7 +159,7 @@ func (l *loader) section(name string, n *node) []member {
 
 // settings checks that an entry is an object of known keys and returns
 // them by key; kind is "job" or "proc".
-func (l *loader) settings(kind string, key, val *node) map[string]*node {
+func (l *loader) settings(kind string, key, val *node) keyed {
 	if key.text == "" {
 		l.errorf(key.pos, "a %s needs a name; \"\" is none", kind)
 		return nil
@@ -173,12 +176,12 @@ func (l *loader) settings(kind string, key, val *node) map[string]*node {
 	if kind == "proc" {
 		own, other = procKeys, jobKeys
 	}
-	set := map[string]*node{}
+	set := make(keyed, 0, len(val.members))
 	for _, m := range val.members {
 		k := m.key.text
 		switch {
 		case slices.Contains(own, k):
-			set[k] = m.val
+			set = append(set, m)
 		case slices.Contains(other, k) && kind == "proc":
 			l.errorf(m.key.pos, "%s is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move %s under \"jobs\")", quote(k), quote(key.text))
 		case slices.Contains(other, k):
@@ -210,7 +213,7 @@ func (l *loader) job(key, val *node) *Job {
 	}
 	j := &Job{}
 	l.read(&entry{of: of{Unit: &j.Unit, j: j}, key: key, val: val, set: set})
-	if j.Command == nil && set["trigger"] == nil && set["command"] == nil {
+	if j.Command == nil && set.get("trigger") == nil && set.get("command") == nil {
 		l.warnf(key.pos, "job %s has neither \"command\" nor \"trigger\": it does nothing", quote(j.Name))
 	}
 	return j

@@ -394,7 +394,7 @@ func TestKopfMDExample(t *testing.T) {
 
 func TestServiceManagerMissingComma(t *testing.T) {
 	// service-manager.md's cron task lacks the commas after "args": [] and
-	// after the scheduling array. hujson notices the first only at
+	// after the scheduling array. A parser notices the first only at
 	// "scheduling", after a comment line; kopf points at the end of [].
 	runProblems(t, []problemTest{{"cron task", "service-manager-broken.json", mustRead(t, "../../examples/service-manager-broken.json"), []string{
 		`service-manager-broken.json:6:13: missing comma after this value; the next one starts at 8:3`,

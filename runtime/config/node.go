@@ -39,11 +39,33 @@ type node struct {
 	layout  layout
 	members []member // an object's, in file order, without duplicates
 	elems   []*node  // an array's
-	// entry is the digest of a job's or proc's entry, whose settings n
-	// is (JSON only); reused is the unit of the file's previous version
-	// that Reparse takes instead of n, which then has no members.
-	entry  entryDigest
+	// entry is set on the settings of a job's or proc's entry (JSON
+	// only).
+	entry *entryNode
+}
+
+// entryNode is what an entry's settings node has beside the settings: the
+// entry's digest, and the unit of the file's previous version that
+// Reparse takes instead, if it does (the node then has no members).
+type entryNode struct {
+	digest entryDigest
 	reused any
+}
+
+// reused returns the unit Reparse takes for n, or nil.
+func (n *node) reused() any {
+	if n.entry == nil {
+		return nil
+	}
+	return n.entry.reused
+}
+
+// digest returns the digest of n's entry; zero when n is not an entry's.
+func (n *node) digest() entryDigest {
+	if n.entry == nil {
+		return entryDigest{}
+	}
+	return n.entry.digest
 }
 
 type member struct {
@@ -76,12 +98,12 @@ type layout struct {
 	// plain: the text is the file's bytes from base on, as most strings
 	// are (no escapes), and no table is needed.
 	plain bool
-	base  int
+	base  int32 // files are at most MaxFileSize
 	offs  []int // otherwise, the offset of each byte; nil when not known
 }
 
 // plainAt is the layout of text written as it is, from offset base.
-func plainAt(base int) layout { return layout{plain: true, base: base} }
+func plainAt(base int) layout { return layout{plain: true, base: int32(base)} }
 
 // offset returns the file offset of byte i of a text of n bytes laid out
 // by l, and false when that is not known.
@@ -90,7 +112,7 @@ func (l layout) offset(i, n int) (int, bool) {
 	case i < 0 || i > n:
 		return 0, false
 	case l.plain:
-		return l.base + i, true
+		return int(l.base) + i, true
 	case i < len(l.offs):
 		return l.offs[i], true
 	}

@@ -48,7 +48,21 @@ func (x of) kind() forKind {
 type entry struct {
 	of
 	key, val *node
-	set      map[string]*node
+	set      keyed
+}
+
+// keyed is an entry's settings, known keys only, looked up by key: an
+// entry has a few, which a map would cost more to build than to search.
+type keyed []member
+
+// get returns the value of key, or nil.
+func (k keyed) get(key string) *node {
+	for _, m := range k {
+		if m.key.text == key {
+			return m.val
+		}
+	}
+	return nil
 }
 
 // setting is one key of a job's or proc's settings. The table below is the
@@ -192,7 +206,7 @@ var settings = []setting{
 			if l.str("mail-from", n); n.kind == kindString {
 				x.MailFrom = l.address("mail-from", n)
 			}
-			if x.set["mail-to"] == nil && n.kind == kindString && l.own("mail-from") {
+			if x.set.get("mail-to") == nil && n.kind == kindString && l.own("mail-from") {
 				l.warnf(n.pos, "\"mail-from\" has no effect without \"mail-to\"")
 			}
 		},
@@ -204,7 +218,7 @@ var settings = []setting{
 				return
 			}
 			x.MailPartialAfter = l.duration("mail-partial-after", n)
-			if x.set["mail-to"] == nil && l.own("mail-partial-after") {
+			if x.set.get("mail-to") == nil && l.own("mail-partial-after") {
 				l.warnf(n.pos, "\"mail-partial-after\" has no effect without \"mail-to\"")
 			}
 		},
@@ -396,7 +410,7 @@ var settings = []setting{
 		// with hup-on-change, since a file may not be in both
 		read: func(l *loader, x *entry, n *node) {
 			restart := l.paths("restart-on-change", n)
-			hup := l.paths("hup-on-change", x.set["hup-on-change"])
+			hup := l.paths("hup-on-change", x.set.get("hup-on-change"))
 			if len(restart) > 0 {
 				x.p.RestartOnChange = texts(restart)
 			}
@@ -457,12 +471,12 @@ func (l *loader) read(x *entry) {
 	kind := x.kind()
 	for i := range settings {
 		if s := &settings[i]; s.isFor(kind) && s.read != nil {
-			s.read(l, x, x.set[s.key])
+			s.read(l, x, x.set.get(s.key))
 		}
 	}
 	for i := range settings {
 		if s := &settings[i]; s.isFor(kind) && s.check != nil {
-			s.check(l, x, x.set[s.key])
+			s.check(l, x, x.set.get(s.key))
 		}
 	}
 }

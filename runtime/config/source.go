@@ -60,14 +60,3 @@ func (s *source) offset(line, col int) int {
 	}
 	return off
 }
-
-// byteColumn is offset for a column that counts bytes, as hujson's do.
-func (s *source) byteColumn(line, col int) int {
-	if line < 1 {
-		return 0
-	}
-	if line > len(s.lines) {
-		return len(s.text)
-	}
-	return min(s.lines[line-1]+col-1, len(s.text))
-}

@@ -160,7 +160,7 @@ func TestInvalidThenFixed(t *testing.T) {
 
 	f.write(web, `{"cmd": "httpd", "stop_time": 5,, }`, 0o644)
 	f.wantRescan() // the running version stays
-	if want := web + ":1:33: expected a value"; !strings.Contains(f.log.String(), want) {
+	if want := web + ":1:33: expected a key in double quotes, found ','"; !strings.Contains(f.log.String(), want) {
 		t.Errorf("log does not say where the error is (%s):\n%s", want, f.log)
 	}
 	f.log.Reset()
@@ -169,7 +169,7 @@ func TestInvalidThenFixed(t *testing.T) {
 		t.Errorf("an unchanged invalid file is reported again:\n%s", f.log)
 	}
 	// but Rescan still says what is wrong, for kopf reload to answer.
-	if cfg != nil || problems == nil || !strings.Contains(problems.Error(), web+":1:33: expected a value") {
+	if cfg != nil || problems == nil || !strings.Contains(problems.Error(), web+":1:33: expected a key in double quotes, found ','") {
 		t.Errorf("Rescan of an unchanged invalid file = %v, %v; want no config and the file's error", cfg, problems)
 	}
 

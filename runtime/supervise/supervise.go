@@ -213,8 +213,9 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	s.catchUp(now)
 	// Reading a large config leaves its parse tree behind as garbage:
 	// give it back now rather than when the scavenger gets to it (with
-	// 100k jobs, 410 MB of RSS after start-up instead of 199 MB).
-	debug.FreeOSMemory()
+	// 100k jobs, 410 MB of RSS after start-up instead of 199 MB), beside
+	// the loop rather than before it (that is 0.2 s of collecting).
+	go debug.FreeOSMemory()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	done := ctx.Done()

@@ -110,12 +110,17 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 	// A new jitter-seed moves every jittered job's fires: those change.
 	reseeded := cfg.JitterSeed != s.seed
 	s.seed = cfg.JitterSeed
-	next := map[string]any{}
-	for _, j := range cfg.Jobs {
-		next[j.Name] = j
-	}
-	for _, p := range cfg.Procs {
-		next[p.Name] = p
+	// The config's units by name, to compare with the running ones; none
+	// are running at the first load.
+	var next map[string]any
+	if len(s.units) > 0 {
+		next = make(map[string]any, len(cfg.Jobs)+len(cfg.Procs))
+		for _, j := range cfg.Jobs {
+			next[j.Name] = j
+		}
+		for _, p := range cfg.Procs {
+			next[p.Name] = p
+		}
 	}
 	for _, u := range s.ordered() {
 		c, ok := next[u.cfg.Name]
@@ -157,14 +162,25 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		kind.load(s, u, prev, now)
 		s.touch(u)
 	}
-	// What is left of next is new; jobs before procs, each by name, as
-	// ordered walks them.
-	var added []*unit
-	for _, c := range next {
-		ucfg, kind := kindOf(c)
-		added = append(added, &unit{cfg: ucfg, kind: kind, status: status{loaded: now}})
+	// What is left of next is new (all of the config at the first load);
+	// jobs before procs, each by name, as ordered walks them, which is
+	// the order of the config's lists.
+	added := make([]*unit, 0, max(0, len(cfg.Jobs)+len(cfg.Procs)-len(s.units)))
+	add := func(name string, c any) {
+		if _, ok := next[name]; ok || next == nil {
+			ucfg, kind := kindOf(c)
+			added = append(added, &unit{cfg: ucfg, kind: kind, status: status{loaded: now}})
+		}
 	}
-	slices.SortFunc(added, unitOrder)
+	for _, j := range cfg.Jobs {
+		add(j.Name, j)
+	}
+	for _, p := range cfg.Procs {
+		add(p.Name, p)
+	}
+	if !slices.IsSortedFunc(added, unitOrder) {
+		slices.SortFunc(added, unitOrder)
+	}
 	for _, u := range added {
 		sum.Started = append(sum.Started, u.cfg.Name)
 		s.recordSource(now, "add", u.kind.journalKind(), u.cfg)
