@@ -397,8 +397,8 @@ func Merge(parts ...*Config) (*Config, error) {
 		}
 	}
 	if len(parts) > 1 {
-		sort.Slice(out.Jobs, func(i, k int) bool { return out.Jobs[i].Name < out.Jobs[k].Name })
-		sort.Slice(out.Procs, func(i, k int) bool { return out.Procs[i].Name < out.Procs[k].Name })
+		sortByName(out.Jobs)
+		sortByName(out.Procs)
 	}
 	defs := make([]def, 0, len(out.Jobs)+len(out.Procs))
 	for _, j := range out.Jobs {

@@ -94,8 +94,8 @@ func (l *loader) config(root *node) *Config {
 		l.inherited = nil
 	}
 	ps.warnUnused()
-	sort.Slice(cfg.Jobs, func(i, k int) bool { return cfg.Jobs[i].Name < cfg.Jobs[k].Name })
-	sort.Slice(cfg.Procs, func(i, k int) bool { return cfg.Procs[i].Name < cfg.Procs[k].Name })
+	sortByName(cfg.Jobs)
+	sortByName(cfg.Procs)
 	// A clash between entries that are not even objects (kopf.md's own
 	// example has "command" in both) would only add noise.
 	if len(procNames) > 0 {
@@ -107,6 +107,17 @@ func (l *loader) config(root *node) *Config {
 	}
 	return cfg
 }
+
+// sortByName sorts units by name, and costs one pass when they are (a
+// generated file's often are).
+func sortByName[U interface{ name() string }](us []U) {
+	byName := func(a, b U) int { return strings.Compare(a.name(), b.name()) }
+	if !slices.IsSortedFunc(us, byName) {
+		slices.SortFunc(us, byName)
+	}
+}
+
+func (u *Unit) name() string { return u.Name }
 
 // reused records a unit that Reparse took from the file's previous
 // version: the protos it takes are used, as when it was read.

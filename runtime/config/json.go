@@ -356,20 +356,26 @@ func (p *jsonParser) entries(kind string, count int) *node {
 			p.leave()
 			return n
 		}
+		// The name and the settings are skipped over first: an entry
+		// taken from the previous version needs neither converted.
 		keyStart := p.i
-		key, _ := p.key(false)
+		p.build = false
+		p.str(false)
+		lit := p.b[keyStart:p.end]
 		p.blank()
 		p.i++ // ':'
 		p.blank()
 		valStart := p.i
-		p.build = false
 		p.value(nil)
 		p.build = true
 		d := digestEntry(kind, p.b[keyStart:p.end], p.protos)
+		key := &node{kind: kindString, pos: p.src.pos(keyStart)}
 		var val *node
-		if u := p.reuse.unit(kind, key.text, d, key.pos); u != nil {
+		if u, name := p.reuse.unit(kind, lit, d, key.pos); u != nil {
+			key.text, key.layout = name, plainAt(keyStart+1)
 			val = &node{kind: kindObject, pos: p.src.pos(valStart), entry: &entryNode{d, u}}
 		} else {
+			key.text, key.layout = decodeJSONString(lit, keyStart)
 			p.i = valStart
 			val = p.value(nil)
 			val.entry = &entryNode{digest: d}
