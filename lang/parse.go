@@ -15,7 +15,11 @@ import (
 // Parse parses one schedule in either dialect. Its errors are an ErrorList
 // whose entries each carry the position of the token that caused them.
 func Parse(src string) (*Schedule, error) {
-	g, err := parser().ParseString("", src)
+	g, ok := fastParse(src)
+	var err error
+	if !ok {
+		g, err = parser().ParseString("", src)
+	}
 	if err != nil {
 		if toks, lexErr := Lex(src); lexErr == nil && len(toks) == 0 {
 			return nil, ErrorList{Errorf(Pos{Line: 1, Col: 1}.Shift(src), "the schedule is empty; expected a crontab line like \"0 4 * * *\" or an every-expression like \"every 10m\"")}
