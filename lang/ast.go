@@ -1,8 +1,7 @@
 package lang
 
 import (
-	"fmt"
-	"strings"
+	"strconv"
 )
 
 // Schedule is one parsed schedule: a crontab line or an every-expression,
@@ -56,12 +55,16 @@ type Field struct {
 // day-of-week rule and whether a line is a wildcard schedule for DST.
 func (f Field) Star() bool { return len(f.Ranges) > 0 && f.Ranges[0].Star }
 
-func (f Field) String() string {
-	parts := make([]string, len(f.Ranges))
+func (f Field) String() string { return string(f.appendTo(nil)) }
+
+func (f Field) appendTo(b []byte) []byte {
 	for i, r := range f.Ranges {
-		parts[i] = r.String()
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = r.appendTo(b)
 	}
-	return strings.Join(parts, ",")
+	return b
 }
 
 // Range is one element of a field's list: "*", "5", "1-5", "*/15", "mon-fri/2".
@@ -81,33 +84,41 @@ type Range struct {
 	Hash, HashRange bool
 }
 
-func (r Range) String() string {
+func (r Range) String() string { return string(r.appendTo(nil)) }
+
+func (r Range) appendTo(b []byte) []byte {
+	b = r.appendSpan(b)
 	if r.HasStep {
-		return fmt.Sprintf("%s/%d", r.Span(), r.Step)
+		b = strconv.AppendInt(append(b, '/'), int64(r.Step), 10)
 	}
-	return r.Span()
+	return b
 }
 
 // Span is the range without its step: "*", "5" or "1-5".
-func (r Range) Span() string {
+func (r Range) Span() string { return string(r.appendSpan(nil)) }
+
+func (r Range) appendSpan(b []byte) []byte {
 	switch {
 	case r.Hash && r.HashRange:
-		return fmt.Sprintf("H(%d-%d)", r.Lo, r.Hi)
+		b = strconv.AppendInt(append(b, "H("...), int64(r.Lo), 10)
+		return append(strconv.AppendInt(append(b, '-'), int64(r.Hi), 10), ')')
 	case r.Hash:
-		return "H"
+		return append(b, 'H')
 	case r.Star:
-		return "*"
+		return append(b, '*')
 	case r.Single:
-		return valueString(r.Lo, r.LoName)
+		return appendValue(b, r.Lo, r.LoName)
 	}
-	return valueString(r.Lo, r.LoName) + "-" + valueString(r.Hi, r.HiName)
+	return appendValue(append(appendValue(b, r.Lo, r.LoName), '-'), r.Hi, r.HiName)
 }
 
-func valueString(n int, name string) string {
+func valueString(n int, name string) string { return string(appendValue(nil, n, name)) }
+
+func appendValue(b []byte, n int, name string) []byte {
 	if name != "" {
-		return name
+		return append(b, name...)
 	}
-	return fmt.Sprint(n)
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
 // Every is an expression in the every-language: one or more clauses.
@@ -157,110 +168,138 @@ func (a Amount) Written() string {
 	return a.String()
 }
 
+// String is the schedule's canonical text. It is printed into one
+// buffer: compiling a line makes it, and that should cost one allocation.
 func (s *Schedule) String() string {
-	var b strings.Builder
+	var buf [96]byte
+	return string(s.appendTo(buf[:0]))
+}
+
+func (s *Schedule) appendTo(b []byte) []byte {
 	if s.Zone != nil && s.Zone.Form != "in" {
-		fmt.Fprintf(&b, "%s=%s ", s.Zone.Form, s.Zone.Name)
+		b = append(append(append(append(b, s.Zone.Form...), '='), s.Zone.Name...), ' ')
 	}
 	if s.Cron != nil {
-		b.WriteString(s.Cron.String())
+		b = s.Cron.appendTo(b)
 	} else {
-		b.WriteString(s.Every.String())
+		b = s.Every.appendTo(b)
 	}
 	if s.Zone != nil && s.Zone.Form == "in" {
-		fmt.Fprintf(&b, " in %s", s.Zone.Name)
+		b = append(append(b, " in "...), s.Zone.Name...)
 	}
-	return b.String()
+	return b
 }
 
-func (c *Cron) String() string {
+func (c *Cron) String() string { return string(c.appendTo(nil)) }
+
+func (c *Cron) appendTo(b []byte) []byte {
 	if c.Macro != "" {
-		return c.Macro
+		return append(b, c.Macro...)
 	}
-	parts := make([]string, len(c.Fields))
 	for i, f := range c.Fields {
-		parts[i] = f.String()
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = f.appendTo(b)
 	}
-	return strings.Join(parts, " ")
+	return b
 }
 
-func (e *Every) String() string {
-	parts := make([]string, len(e.Clauses))
+func (e *Every) String() string { return string(e.appendTo(nil)) }
+
+func (e *Every) appendTo(b []byte) []byte {
 	for i, c := range e.Clauses {
-		parts[i] = c.String()
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = c.appendTo(b)
 	}
-	return strings.Join(parts, " ")
+	return b
 }
 
-func (c *Clause) String() string {
-	var b strings.Builder
+func (c *Clause) String() string { return string(c.appendTo(nil)) }
+
+func (c *Clause) appendTo(b []byte) []byte {
 	if !c.Short {
-		b.WriteString("every ")
-		b.WriteString(c.Period.String())
+		b = c.Period.appendTo(append(b, "every "...))
 	}
 	if len(c.Anchors) > 0 {
 		if !c.Short {
-			b.WriteString(" ")
+			b = append(b, ' ')
 		}
-		b.WriteString("@ ")
+		b = append(b, "@ "...)
 		for i, a := range c.Anchors {
 			if i > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			b.WriteString(a.String())
+			b = a.appendTo(b)
 		}
 	}
 	if c.Offset != nil {
-		b.WriteString(" offset ")
-		b.WriteString(c.Offset.String())
+		b = c.Offset.appendTo(append(b, " offset "...))
 	}
-	return b.String()
+	return b
 }
 
-func (p Period) String() string {
+func (p Period) String() string { return string(p.appendTo(nil)) }
+
+func (p Period) appendTo(b []byte) []byte {
 	if p.Word != "" {
-		return p.Word
+		return append(b, p.Word...)
 	}
-	return FormatDuration(p.Sec)
+	return appendDuration(b, p.Sec)
 }
 
-func (a Anchor) String() string {
-	if a.To == nil {
-		return a.At.String()
+func (a Anchor) String() string { return string(a.appendTo(nil)) }
+
+func (a Anchor) appendTo(b []byte) []byte {
+	b = a.At.appendTo(b)
+	if a.To != nil {
+		b = a.To.appendTo(append(b, '-'))
 	}
-	return a.At.String() + "-" + a.To.String()
+	return b
 }
 
-func (a Amount) String() string {
-	if a.Clock {
-		h, m, s := a.Sec/3600, a.Sec/60%60, a.Sec%60
-		if s != 0 {
-			return fmt.Sprintf("%02d:%02d:%02d", h, m, s)
-		}
-		return fmt.Sprintf("%02d:%02d", h, m)
+func (a Amount) String() string { return string(a.appendTo(nil)) }
+
+func (a Amount) appendTo(b []byte) []byte {
+	if !a.Clock {
+		return appendDuration(b, a.Sec)
 	}
-	return FormatDuration(a.Sec)
+	two := func(b []byte, n int64) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+	h, m, s := a.Sec/3600, a.Sec/60%60, a.Sec%60
+	if h >= 100 {
+		b = strconv.AppendInt(b, h, 10) // not a clock time a schedule can have; printed all the same
+	} else {
+		b = two(b, h)
+	}
+	b = two(append(b, ':'), m)
+	if s != 0 {
+		b = two(append(b, ':'), s)
+	}
+	return b
 }
 
 // FormatDuration writes sec in the every-language's units, largest first:
 // 5400 is "1h30m", 0 is "0m". Weeks are used only for a whole number of
 // weeks (1209600 is "2w", 59 days is "59d").
-func FormatDuration(sec int64) string {
+func FormatDuration(sec int64) string { return string(appendDuration(nil, sec)) }
+
+func appendDuration(b []byte, sec int64) []byte {
 	if sec == 0 {
-		return "0m"
+		return append(b, "0m"...)
 	}
 	units := durationUnits
 	if sec%durationUnits[0].sec != 0 {
 		units = units[1:]
 	}
-	var b strings.Builder
 	for _, u := range units {
 		if sec >= u.sec {
-			fmt.Fprintf(&b, "%d%c", sec/u.sec, u.name)
+			b = append(strconv.AppendInt(b, sec/u.sec, 10), u.name)
 			sec %= u.sec
 		}
 	}
-	return b.String()
+	return b
 }
 
 var durationUnits = []struct {

@@ -18,10 +18,12 @@ import (
 // fastParse parses src into the grammar's structs, or reports false when
 // src is not a schedule it takes (participle then decides).
 func fastParse(src string) (*gSchedule, bool) {
-	var p fastParser
-	if !p.lex(src) {
+	var buf [16]lexer.Token // room for a line's tokens
+	toks, ok := lex(src, buf[:0])
+	if !ok {
 		return nil, false
 	}
+	p := fastParser{toks: toks}
 	g := p.schedule()
 	if g == nil || p.i != len(p.toks) {
 		return nil, false
@@ -32,28 +34,27 @@ func fastParse(src string) (*gSchedule, bool) {
 type fastParser struct {
 	toks   []lexer.Token
 	i      int
-	failed bool            // a crontab item broke off
-	buf    [16]lexer.Token // room for a line's tokens
+	failed bool // a crontab item broke off
 }
 
-func (p *fastParser) fail() *gItem {
+func (p *fastParser) fail() bool {
 	p.failed = true
-	return nil
+	return false
 }
 
-// lex cuts src into tokens with the scanner participle uses.
-func (p *fastParser) lex(src string) bool {
-	p.toks = p.buf[:0]
+// lex cuts src into tokens with the scanner participle uses, appending
+// them to toks.
+func lex(src string, toks []lexer.Token) ([]lexer.Token, bool) {
 	s := scan{def: scanner, src: src, pos: lexer.Position{Line: 1, Column: 1}}
 	for {
 		t, err := s.Next()
 		if err != nil {
-			return false
+			return nil, false
 		}
 		if t.EOF() {
-			return true
+			return toks, true
 		}
-		p.toks = append(p.toks, t)
+		toks = append(toks, t)
 	}
 }
 
@@ -218,13 +219,25 @@ func (p *fastParser) cron() *gCron {
 	case p.atKind(kWord) && !p.at("H"):
 		return nil
 	default:
-		c.Items = make([]*gItem, 0, 5)
-		for {
-			it := p.item()
-			if it == nil {
+		// The items, eight to an allocation; each starts with one of the
+		// tokens left, so there are at most as many.
+		n := 0
+		for _, t := range p.toks[p.i:] {
+			if t.Value == "*" || t.Type == scanner.types[kNumber] || t.Type == scanner.types[kWord] {
+				n++
+			}
+		}
+		c.Items = make([]*gItem, 0, n)
+		var slab []gItem
+		for len(c.Items) < n {
+			if len(slab) == 0 {
+				slab = make([]gItem, min(n-len(c.Items), 8))
+			}
+			if !p.item(&slab[0]) {
 				break
 			}
-			c.Items = append(c.Items, it)
+			c.Items = append(c.Items, &slab[0])
+			slab = slab[1:]
 		}
 		if len(c.Items) == 0 || p.failed {
 			return nil
@@ -241,13 +254,13 @@ func (p *fastParser) cron() *gCron {
 
 // item: ("*" | hash | value ("-" value)?) ("/" Number)? ","?, where value
 // is Number or a Word but "in", and hash is "H" ("(" Number "-" Number ")")?.
-// It returns nil where no item starts; one that starts and breaks off sets
-// failed.
-func (p *fastParser) item() *gItem {
+// It parses one into it, and returns false where no item starts; one that
+// starts and breaks off sets failed.
+func (p *fastParser) item(it *gItem) bool {
 	if p.i == len(p.toks) {
-		return nil
+		return false
 	}
-	it := &gItem{Pos: p.pos()}
+	*it = gItem{Pos: p.pos()}
 	switch {
 	case p.at("*"):
 		p.i++
@@ -284,7 +297,7 @@ func (p *fastParser) item() *gItem {
 			it.Hi = p.next()
 		}
 	default:
-		return nil
+		return false
 	}
 	if p.at("/") {
 		p.i++
@@ -297,5 +310,5 @@ func (p *fastParser) item() *gItem {
 		p.i++
 		it.Comma = true
 	}
-	return it
+	return true
 }

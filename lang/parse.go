@@ -229,7 +229,7 @@ func (b *builder) cron(g *gCron) *Cron {
 // in the same field. It reports a space inside a field, a missing space
 // between two fields and a list that ends in ",".
 func (b *builder) splitFields(items []*gItem) [][]*gItem {
-	var fields [][]*gItem
+	fields := make([][]*gItem, 0, 5)
 	start := 0
 	for i, it := range items {
 		end := itemEnd(it)
@@ -320,7 +320,7 @@ func starField(k FieldKind) Field {
 }
 
 func (b *builder) field(k FieldKind, items []*gItem) Field {
-	f := Field{Kind: k, Pos: posOf(items[0].Pos)}
+	f := Field{Kind: k, Pos: posOf(items[0].Pos), Ranges: make([]Range, 0, len(items))}
 	lo, hi := k.Bounds()
 	for _, it := range items {
 		r := Range{Pos: posOf(it.Pos), Step: 1}
