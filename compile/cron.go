@@ -29,15 +29,9 @@ func (c *compiler) cron(cr *lang.Cron) {
 		dow:    uint8(dow),
 		either: !f[lang.DayOfMonth].Star() && !f[lang.DayOfWeek].Star(),
 	}
-	clk := newClock()
-	for h := mask[lang.Hour]; h != 0; h &= h - 1 {
-		for m := mask[lang.Minute]; m != 0; m &= m - 1 {
-			clk.add(int64(bits.TrailingZeros64(h))*3600 + int64(bits.TrailingZeros64(m))*60)
-		}
-	}
 	c.terms = append(c.terms, term{
 		days:  d,
-		clock: clk,
+		clock: productClock(uint32(mask[lang.Hour]), mask[lang.Minute], 1), // at second 0
 		zone:  c.zone,
 		fixed: !f[lang.Minute].Star() && !f[lang.Hour].Star(),
 	})

@@ -219,10 +219,19 @@ func (c *compiler) points(group []clauseUnit) ([]term, bool) {
 	var terms []term
 	switch u.kind {
 	case subDay:
-		clk := newClock()
-		for _, p := range offs {
-			for s := p; s < daySec; s += u.sec {
-				clk.add(s)
+		var clk clock
+		for i, p := range offs {
+			g, ok := gridClock(p, u.sec)
+			if !ok {
+				g = newClock()
+				for s := p; s < daySec; s += u.sec {
+					g.add(s)
+				}
+			}
+			if i == 0 {
+				clk = g
+			} else {
+				clk.union(g)
 			}
 		}
 		terms = append(terms, term{days: everyDay(), clock: clk})
@@ -230,9 +239,7 @@ func (c *compiler) points(group []clauseUnit) ([]term, bool) {
 		for _, p := range offs {
 			j, s := p/daySec, p%daySec
 			for _, d := range relDays(u, j, j, false, false) {
-				clk := newClock()
-				clk.add(s)
-				terms = append(terms, term{days: d, clock: clk})
+				terms = append(terms, term{days: d, clock: pointClock(s)})
 			}
 		}
 	}
@@ -473,8 +480,7 @@ func (c *compiler) intersect(cu clauseUnit, points []term, sel []selected) []ter
 			clk := p.clock
 			if len(sel) > 1 {
 				// p's clock meets several spans: each product needs its own.
-				clk = newClock()
-				clk.union(p.clock)
+				clk = p.clock.clone()
 			}
 			clk.keep(s.ranges)
 			out = append(out, term{days: d, clock: clk, window: narrow(p.window, s.ranges)})

@@ -8,19 +8,19 @@ import (
 	"weak"
 )
 
-// Clocks are interned: compiling the same set of seconds of the day again
-// (the same schedule for another job, or "0 4 * * *" and "0 4 * * mon",
-// whose clocks are the same) returns the clock already in use. A clock is
-// 11 KiB and immutable once sealed, and a daemon with 100k jobs has few
-// distinct ones. The table holds them weakly: a clock no schedule uses any
-// more is collected, and its entry goes with it.
+// Clock bitmaps are interned: compiling the same set of seconds of the day
+// again (the same schedule for another job) returns the bitmap already in
+// use. A bitmap is 11 KiB and immutable once sealed, and a daemon with
+// 100k jobs has few distinct ones. The table holds them weakly: a bitmap
+// no schedule uses any more is collected, and its entry goes with it.
+// (Most clocks are products, 24 bytes in their term, and need no table.)
 var clocks = struct {
 	sync.Mutex
-	m map[uint64][]weak.Pointer[clock]
-}{m: map[uint64][]weak.Pointer[clock]{}}
+	m map[uint64][]weak.Pointer[clockBits]
+}{m: map[uint64][]weak.Pointer[clockBits]{}}
 
-// intern returns the clock equal to c that is in use, or c, sealed.
-func intern(c *clock) *clock {
+// intern returns the bitmap equal to c that is in use, or c.
+func intern(c *clockBits) *clockBits {
 	h := c.hash()
 	clocks.Lock()
 	defer clocks.Unlock()
@@ -34,10 +34,10 @@ func intern(c *clock) *clock {
 	return c
 }
 
-// hash mixes the clock's non-empty words and their places, which the
-// summary level finds without reading the 1,350 words: most clocks have a
-// handful. Equal clocks hash alike; intern compares whole clocks.
-func (c *clock) hash() uint64 {
+// hash mixes the bitmap's non-empty words and their places, which the
+// summary level finds without reading the 1,350 words. Equal bitmaps hash
+// alike; intern compares whole bitmaps.
+func (c *clockBits) hash() uint64 {
 	h := uint64(14695981039346656037)
 	mix := func(v uint64) {
 		h ^= v
@@ -58,7 +58,7 @@ func (c *clock) hash() uint64 {
 func forget(h uint64) {
 	clocks.Lock()
 	defer clocks.Unlock()
-	live := slices.DeleteFunc(clocks.m[h], func(w weak.Pointer[clock]) bool { return w.Value() == nil })
+	live := slices.DeleteFunc(clocks.m[h], func(w weak.Pointer[clockBits]) bool { return w.Value() == nil })
 	if len(live) == 0 {
 		delete(clocks.m, h)
 	} else {
@@ -66,7 +66,7 @@ func forget(h uint64) {
 	}
 }
 
-// interned is how many clocks the table holds, for tests.
+// interned is how many bitmaps the table holds, for tests.
 func interned() int {
 	clocks.Lock()
 	defer clocks.Unlock()

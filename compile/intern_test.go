@@ -6,16 +6,23 @@ import (
 	"time"
 )
 
+// 04:00 is a product clock, the same in both dialects; a set that is not
+// a product is a bitmap, shared by every schedule that has it.
 func TestClocksAreShared(t *testing.T) {
 	a := mustParse(t, "0 4 * * *")
 	b := mustParse(t, "0 4 * * mon")
 	c := mustParse(t, "every 1d @ 04:00")
-	d := mustParse(t, "0 5 * * *")
-	if a.terms[0].clock != b.terms[0].clock || a.terms[0].clock != c.terms[0].clock {
-		t.Error("04:00 every day, on Mondays and in the every-language do not share one clock")
+	if a.terms[0].clock.bits != nil || a.terms[0].clock != b.terms[0].clock || a.terms[0].clock != c.terms[0].clock {
+		t.Error("04:00 every day, on Mondays and in the every-language are not one product clock")
 	}
-	if a.terms[0].clock == d.terms[0].clock {
-		t.Error("04:00 and 05:00 share a clock")
+	d := mustParse(t, "every 7m")
+	e := mustParse(t, "every 7m in America/New_York")
+	f := mustParse(t, "every 11m")
+	if d.terms[0].clock.bits == nil || d.terms[0].clock.bits != e.terms[0].clock.bits {
+		t.Error("every 7m in two zones does not share one bitmap")
+	}
+	if d.terms[0].clock.bits == f.terms[0].clock.bits {
+		t.Error("every 7m and every 11m share a bitmap")
 	}
 	// The shared clock still answers for each.
 	from := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) // a Tuesday
@@ -26,8 +33,8 @@ func TestClocksAreShared(t *testing.T) {
 
 func TestUnusedClocksLeaveTheTable(t *testing.T) {
 	before := interned()
-	s := mustParse(t, "every 1d @ 03:17:41")
-	s2 := mustParse(t, "every 1d @ 03:17:41 in UTC")
+	s := mustParse(t, "every 13m offset 41s")
+	s2 := mustParse(t, "every 13m offset 41s in UTC")
 	if interned() != before+1 {
 		t.Fatalf("the table grew by %d for one new clock", interned()-before)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"slices"
 	"time"
 
 	"github.com/kopf/kopf/lang"
@@ -94,16 +95,33 @@ func CompileWith(ast *lang.Schedule, opts Options) (*Schedule, error) {
 		c.errs.Sort()
 		return nil, c.errs
 	}
-	s := &Schedule{loc: loc, sources: []string{ast.String()}, resolved: []string{c.resolved}, warnings: c.warnings}
+	// The text and the resolved text share one array, and the terms are
+	// made at their number: compiling a line should allocate little.
+	texts := []string{ast.String(), c.resolved}
 	if c.resolved == "" {
-		s.resolved[0] = s.sources[0]
+		texts[1] = texts[0]
 	}
+	s := &Schedule{loc: loc, sources: texts[0:1:1], resolved: texts[1:2:2], warnings: c.warnings, terms: make([]term, 0, len(c.terms))}
+	var unused []*clockBits // built, and equal to one in use or dropped
 	for _, t := range c.terms {
 		t.days.prepare()
 		t.setDST(DST{})
+		built := t.clock.bits
 		if !t.clock.seal().empty() && !t.days.empty() {
-			t.clock = intern(t.clock)
+			if t.clock.bits != nil {
+				t.clock.bits = intern(t.clock.bits)
+			}
 			s.terms = append(s.terms, t)
+		}
+		if built != nil && t.clock.bits != built && !slices.Contains(unused, built) {
+			unused = append(unused, built)
+		}
+	}
+	for _, b := range unused {
+		// A bitmap may back several terms (intersect shares one where a
+		// clock meets a single span): it goes back only if none kept it.
+		if !slices.ContainsFunc(s.terms, func(t term) bool { return t.clock.bits == b }) {
+			bitsPool.Put(b)
 		}
 	}
 	if len(s.terms) == 0 {

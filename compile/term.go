@@ -4,7 +4,7 @@ package compile
 // the days days, in one zone, under one DST policy.
 type term struct {
 	days  days
-	clock *clock
+	clock clock
 	zone  *zone
 	// window is the time of day the term's fires lie in, which a jitter
 	// must not leave: a coarser every-clause's @ window, as sorted,
