@@ -3,9 +3,9 @@ package compile
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
-	"slices"
 	"time"
 
 	"github.com/kopf/kopf/lang"
