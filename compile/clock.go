@@ -24,11 +24,12 @@ import (
 // keep, union) turn a product into a bitmap, and seal turns a bitmap that
 // is a product back into one.
 type clock struct {
-	hours   uint32     // the product form: bit h for hour h,
-	minutes uint64     // bit m for minute m,
-	seconds uint64     // bit s for second s
+	hours   uint32 // the product form: bit h for hour h,
+	first   int32  // the earliest second, or -1 when empty; set by seal
+	last    int32  // the latest second, or -1 when empty; set by seal
+	minutes uint64 // bit m for minute m,
+	seconds uint64 // bit s for second s
 	bits    *clockBits // the bitmap form; nil for a product
-	first   int        // the earliest second, or -1 when empty; set by seal
 }
 
 // clockBits is the bitmap form of a clock.
@@ -45,7 +46,7 @@ const (
 
 // newClock returns an empty clock in the bitmap form, to be built by add,
 // addRange, keep and union.
-func newClock() clock { return clock{bits: newBits(), first: -1} }
+func newClock() clock { return clock{bits: newBits(), first: -1, last: -1} }
 
 // Bitmaps being built come from a pool: most end up equal to one already
 // in use (intern), and compiling a line should not allocate and clear 11
@@ -62,7 +63,7 @@ func newBits() *clockBits {
 // productClock returns the clock of the seconds whose hour, minute and
 // second are in the masks.
 func productClock(hours uint32, minutes, seconds uint64) clock {
-	return clock{hours: hours, minutes: minutes, seconds: seconds, first: -1}
+	return clock{hours: hours, minutes: minutes, seconds: seconds, first: -1, last: -1}
 }
 
 // pointClock returns the clock of the one second s of the day.
@@ -177,11 +178,32 @@ func (c *clock) seal() *clock {
 			*c = productClock(h, m, s)
 		}
 	}
-	c.first = -1
-	if f, ok := c.next(0); ok {
-		c.first = int(f)
+	c.first, c.last = -1, -1
+	if f, ok := c.scan(0); ok {
+		l, _ := c.latest()
+		c.first, c.last = int32(f), int32(l)
 	}
 	return c
+}
+
+// latest returns the set's latest second.
+func (c *clock) latest() (int64, bool) {
+	if c.bits != nil {
+		b := c.bits
+		if b.top == 0 {
+			return 0, false
+		}
+		j := 63 - bits.LeadingZeros64(b.top)
+		w := j<<6 + 63 - bits.LeadingZeros64(b.sum[j])
+		return int64(w<<6 + 63 - bits.LeadingZeros64(b.words[w])), true
+	}
+	if c.hours == 0 || c.minutes == 0 || c.seconds == 0 {
+		return 0, false
+	}
+	h := int64(31 - bits.LeadingZeros32(c.hours))
+	m := int64(63 - bits.LeadingZeros64(c.minutes))
+	s := int64(63 - bits.LeadingZeros64(c.seconds))
+	return h*3600 + m*60 + s, true
 }
 
 func (c *clock) empty() bool {
@@ -192,39 +214,48 @@ func (c *clock) empty() bool {
 }
 
 // next returns the smallest second >= s in the set, and false if there is
-// none before the end of the day.
+// none before the end of the day. The set must be sealed: the earliest and
+// latest seconds answer most questions (a schedule that fires once a day
+// is asked about a time before or after its one second).
 func (c *clock) next(s int64) (int64, bool) {
+	switch {
+	case s <= int64(c.first):
+		return int64(c.first), c.first >= 0
+	case s > int64(c.last):
+		return 0, false
+	}
+	return c.scan(s)
+}
+
+// scan is next without the earliest and latest seconds, which seal
+// finds with it.
+func (c *clock) scan(s int64) (int64, bool) {
 	if c.bits != nil {
 		return c.bits.next(s)
 	}
 	if s >= daySec {
 		return 0, false
 	}
-	h, m, x := uint(s/3600), uint(s/60%60), uint(s%60)
-	for h < 24 {
-		if c.hours>>h&1 == 0 {
-			rest := c.hours >> h
-			if rest == 0 {
-				return 0, false
-			}
-			h, m, x = h+uint(bits.TrailingZeros32(rest)), 0, 0
+	h := uint(s) / 3600
+	r := uint(s) - h*3600
+	m := r / 60
+	x := r - m*60
+	if c.hours>>h&1 != 0 {
+		// A later second of this minute, or the first of a later minute
+		// of this hour.
+		if rest := c.seconds >> x; rest != 0 && c.minutes>>m&1 != 0 {
+			return s + int64(bits.TrailingZeros64(rest)), true
 		}
-		for m < 60 {
-			if c.minutes>>m&1 == 0 {
-				rest := c.minutes >> m
-				if rest == 0 {
-					break
-				}
-				m, x = m+uint(bits.TrailingZeros64(rest)), 0
-			}
-			if rest := c.seconds >> x; rest != 0 {
-				return int64(h)*3600 + int64(m)*60 + int64(x) + int64(bits.TrailingZeros64(rest)), true
-			}
-			m, x = m+1, 0
+		if later := c.minutes &^ (2<<m - 1); later != 0 {
+			return int64(h*3600+uint(bits.TrailingZeros64(later))*60+uint(bits.TrailingZeros64(c.seconds))), true
 		}
-		h, m, x = h+1, 0, 0
 	}
-	return 0, false
+	// The first second of a later hour.
+	later := c.hours &^ (2<<h - 1)
+	if later == 0 {
+		return 0, false
+	}
+	return int64(uint(bits.TrailingZeros32(later))*3600 + uint(bits.TrailingZeros64(c.minutes))*60 + uint(bits.TrailingZeros64(c.seconds))), true
 }
 
 // add puts second s into the set. The summary levels follow every change.

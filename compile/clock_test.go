@@ -32,15 +32,23 @@ func TestClockForms(t *testing.T) {
 			}
 			continue
 		}
+		bmSealed := bm.clone()
+		bmSealed.first, bmSealed.last = -1, -1
+		if l, _ := bmSealed.latest(); true {
+			f, _ := bmSealed.bits.next(0)
+			bmSealed.first, bmSealed.last = int32(f), int32(l) // sealed as a bitmap, not turned into a product
+		}
+		prod.seal()
 		for sec := int64(0); sec <= daySec; sec++ {
 			a, aok := prod.next(sec)
 			b, bok := bm.bits.next(sec)
-			if a != b || aok != bok {
-				t.Fatalf("%x %x %x: next(%d) is %d %v as a product, %d %v as a bitmap", h, m, s, sec, a, aok, b, bok)
+			c, cok := bmSealed.next(sec)
+			if a != b || aok != bok || c != b || cok != bok {
+				t.Fatalf("%x %x %x: next(%d) is %d %v as a product, %d %v as a bitmap, %d %v as a sealed bitmap", h, m, s, sec, a, aok, b, bok, c, cok)
 			}
 		}
 		bm.seal()
-		if bm.bits != nil || bm != *prod.seal() {
+		if bm.bits != nil || bm != prod {
 			t.Fatalf("%x %x %x: seal did not find the product (%+v)", h, m, s, bm)
 		}
 	}

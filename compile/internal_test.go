@@ -60,7 +60,7 @@ func TestClockNextAgainstScan(t *testing.T) {
 				}
 			}
 		}
-		if c.first != want {
+		if int(c.first) != want {
 			t.Fatalf("round %d: first = %d, want %d", round, c.first, want)
 		}
 	}
