@@ -24,11 +24,11 @@ import (
 // keep, union) turn a product into a bitmap, and seal turns a bitmap that
 // is a product back into one.
 type clock struct {
-	hours   uint32 // the product form: bit h for hour h,
-	first   int32  // the earliest second, or -1 when empty; set by seal
-	last    int32  // the latest second, or -1 when empty; set by seal
-	minutes uint64 // bit m for minute m,
-	seconds uint64 // bit s for second s
+	hours   uint32     // the product form: bit h for hour h,
+	first   int32      // the earliest second, or -1 when empty; set by seal
+	last    int32      // the latest second, or -1 when empty; set by seal
+	minutes uint64     // bit m for minute m,
+	seconds uint64     // bit s for second s
 	bits    *clockBits // the bitmap form; nil for a product
 }
 
@@ -247,7 +247,7 @@ func (c *clock) scan(s int64) (int64, bool) {
 			return s + int64(bits.TrailingZeros64(rest)), true
 		}
 		if later := c.minutes &^ (2<<m - 1); later != 0 {
-			return int64(h*3600+uint(bits.TrailingZeros64(later))*60+uint(bits.TrailingZeros64(c.seconds))), true
+			return int64(h*3600 + uint(bits.TrailingZeros64(later))*60 + uint(bits.TrailingZeros64(c.seconds))), true
 		}
 	}
 	// The first second of a later hour.
