@@ -63,7 +63,7 @@ func ParseWith(src string, opts Options) (*Schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return CompileWith(ast, opts)
+	return compileWith(ast, opts, src)
 }
 
 // Compile turns a parsed schedule into its time set. loc is the zone used
@@ -74,6 +74,13 @@ func Compile(ast *lang.Schedule, loc *time.Location) (*Schedule, error) {
 
 // CompileWith is Compile with opts.
 func CompileWith(ast *lang.Schedule, opts Options) (*Schedule, error) {
+	return compileWith(ast, opts, "")
+}
+
+// compileWith compiles ast, parsed from src ("" when not known): where src
+// is already the schedule's canonical text, as it mostly is, it is that
+// text, and printing it again allocates nothing.
+func compileWith(ast *lang.Schedule, opts Options, src string) (*Schedule, error) {
 	loc := opts.Location
 	if loc == nil {
 		loc = time.UTC
@@ -86,6 +93,7 @@ func CompileWith(ast *lang.Schedule, opts Options) (*Schedule, error) {
 		loc = z
 	}
 	c := &compiler{zone: zoneOf(loc), name: opts.Name}
+	c.terms = c.few[:0]
 	if ast.Cron != nil {
 		c.cron(ast.Cron)
 	} else {
@@ -97,7 +105,12 @@ func CompileWith(ast *lang.Schedule, opts Options) (*Schedule, error) {
 	}
 	// The text and the resolved text share one array, and the terms are
 	// made at their number: compiling a line should allocate little.
-	texts := []string{ast.String(), c.resolved}
+	var buf [96]byte
+	text, _ := ast.AppendText(buf[:0])
+	if string(text) != src {
+		src = string(text)
+	}
+	texts := []string{src, c.resolved}
 	if c.resolved == "" {
 		texts[1] = texts[0]
 	}
@@ -215,6 +228,7 @@ type compiler struct {
 	name      string // hashed by H fields
 	resolved  string // a crontab line with its H fields resolved; "" without H
 	terms     []term
+	few       [2]term // terms' room for a schedule of a term or two
 	errs      lang.ErrorList
 	warnings  []Warning
 	neverHint string // why the schedule never fires, when it is known

@@ -175,6 +175,10 @@ func (s *Schedule) String() string {
 	return string(s.appendTo(buf[:0]))
 }
 
+// AppendText appends the schedule's canonical text to b (it is an
+// encoding.TextAppender).
+func (s *Schedule) AppendText(b []byte) ([]byte, error) { return s.appendTo(b), nil }
+
 func (s *Schedule) appendTo(b []byte) []byte {
 	if s.Zone != nil && s.Zone.Form != "in" {
 		b = append(append(append(append(b, s.Zone.Form...), '='), s.Zone.Name...), ' ')

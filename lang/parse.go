@@ -216,8 +216,16 @@ func (b *builder) cron(g *gCron) *Cron {
 		b.errorf(fields[5][0].Pos, "a crontab schedule has at most five fields (minute hour day-of-month month day-of-week); a user name or command does not belong in it")
 		return c
 	}
+	// The ranges of all five fields in one allocation, each field's
+	// list cut to its length so that nothing appends into the next.
+	n := 0
+	for _, items := range fields {
+		n += len(items)
+	}
+	ranges := make([]Range, 0, n)
 	for i, items := range fields {
-		c.Fields[i] = b.field(FieldKind(i), items)
+		c.Fields[i] = b.field(FieldKind(i), items, ranges[:0:len(items)])
+		ranges = ranges[len(items):len(items)]
 	}
 	for i := len(fields); i < 5; i++ {
 		c.Fields[i] = starField(FieldKind(i))
@@ -319,8 +327,10 @@ func starField(k FieldKind) Field {
 	return Field{Kind: k, Omitted: true, Ranges: []Range{{Star: true, Lo: lo, Hi: hi, Step: 1}}}
 }
 
-func (b *builder) field(k FieldKind, items []*gItem) Field {
-	f := Field{Kind: k, Pos: posOf(items[0].Pos), Ranges: make([]Range, 0, len(items))}
+// field builds field k from its items, into ranges (empty, with room for
+// them).
+func (b *builder) field(k FieldKind, items []*gItem, ranges []Range) Field {
+	f := Field{Kind: k, Pos: posOf(items[0].Pos), Ranges: ranges}
 	lo, hi := k.Bounds()
 	for _, it := range items {
 		r := Range{Pos: posOf(it.Pos), Step: 1}

@@ -40,12 +40,13 @@ import (
 )
 
 func main() {
-	only := flag.String("only", "", "run one scenario: memory, busy, wakeups, reload")
+	only := flag.String("only", "", "run one scenario: memory, busy, wakeups, reload, spawn")
 	jobs := flag.String("jobs", "1000,10000,100000", "job counts for the memory scenario")
 	idle := flag.String("idle", "0,10000", "idle job counts beside the busy jobs")
 	busy := flag.Int("busy", 50, "every-second jobs in the busy scenario")
 	window := flag.Duration("window", 30*time.Second, "how long the busy and wake-up scenarios run")
 	kopf := flag.String("kopf", "", "the kopf binary; default: build ../cmd/kopf")
+	spawnJobs := flag.Int("spawn-jobs", 1000, "every-second jobs in the spawn scenario, more than the machine can start")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "kopf-daemon-bench-")
 	if err != nil {
@@ -77,6 +78,7 @@ func main() {
 	run("busy", func() error { return b.busy(*busy, counts(*idle), *window) })
 	run("wakeups", func() error { return b.wakeups(*window) })
 	run("reload", func() error { return b.reload(10000) })
+	run("spawn", func() error { return b.spawn(*spawnJobs, *window) })
 }
 
 func fail(err error) {
@@ -619,4 +621,64 @@ func (b *bench) reload(n int) error {
 		fmt.Printf("| %s | %s | %s |\n", change, c1-c0, wall.Round(10*time.Millisecond))
 	}
 	return nil
+}
+
+// spawn measures the most processes each daemon starts in a second: n
+// jobs of /bin/true every second, more than the machine can start, for
+// window; and, in the same run, the machine's own ceiling: two goroutines
+// starting /bin/true with os/exec as fast as they can (a daemon on two
+// cores does no better).
+func (b *bench) spawn(n int, window time.Duration) error {
+	fmt.Printf("\n### Spawn ceiling: %d jobs of /bin/true every second, %s (load %s)\n\n", n, window, loadavg())
+	fmt.Println("| what | starts | starts/s | of the os/exec loop |")
+	fmt.Println("|---|---:|---:|---:|")
+	ceiling := rawSpawns(window)
+	rate := func(n int) float64 { return float64(n) / window.Seconds() }
+	fmt.Printf("| os/exec loop, 2 goroutines | %d | %.0f | 100 %% |\n", ceiling, rate(ceiling))
+	for _, kind := range b.kinds() {
+		jobs := everySecond(n)
+		d, err := b.start(kind, jobs, "")
+		if err != nil {
+			return err
+		}
+		if err := d.started(); err != nil {
+			return err
+		}
+		from := time.Now().Truncate(time.Second).Add(2 * time.Second)
+		time.Sleep(time.Until(from))
+		to := from.Add(window)
+		time.Sleep(time.Until(to))
+		time.Sleep(500 * time.Millisecond)
+		d.stop()
+		var starts int
+		if kind == "kopf" {
+			starts, _, err = kopfStarts(d.journal, from, to)
+			if err != nil {
+				return err
+			}
+		} else {
+			starts = supercronicStarts(d.log.String(), from, to)
+		}
+		fmt.Printf("| %s | %d | %.0f | %.0f %% |\n", kind, starts, rate(starts), 100*float64(starts)/float64(ceiling))
+	}
+	return nil
+}
+
+// rawSpawns starts /bin/true from two goroutines for window and returns
+// how many it started.
+func rawSpawns(window time.Duration) int {
+	deadline := time.Now().Add(window)
+	counts := make(chan int)
+	for range 2 {
+		go func() {
+			n := 0
+			for time.Now().Before(deadline) {
+				if exec.Command("/bin/true").Run() == nil {
+					n++
+				}
+			}
+			counts <- n
+		}()
+	}
+	return <-counts + <-counts
 }
