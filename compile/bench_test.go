@@ -130,7 +130,7 @@ func BenchmarkParse(b *testing.B) {
 // their errors).
 var everyExamples = []string{
 	"every 10d", "every 10m @ 1m", "every 10m @ 2m", "every 10m @ 6m", "every 10m every 1d @ 01:00-10:00",
-"every 10m every 1d @ 10:00-01:00", "every 10m", "every 1d @ 01:00",
+	"every 10m every 1d @ 10:00-01:00", "every 10m", "every 1d @ 01:00",
 	"every 1d @ 02:30", "every 1d @ 04:15", "every 1d @ 10:00-11:00", "every 1h @ 0m, 10m, 20m, 40m, 50m",
 	"every 1h @ 10m offset 5m", "every 1h @ 50m", "every 1h in Asia/Tokyo", "every 1m every 1d @ 01:00-02:00",
 	"every 1m", "every 1w", "every 2d", "every 2h", "every 2w", "every 30m every monday @ 23:00-01:00",
