@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/journal"
 )
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	window := flag.Duration("window", 30*time.Second, "how long the busy and wake-up scenarios run")
 	kopf := flag.String("kopf", "", "the kopf binary; default: build ../cmd/kopf")
 	spawnJobs := flag.Int("spawn-jobs", 1000, "every-second jobs in the spawn scenario, more than the machine can start")
+	peer := flag.Bool("supercronic", true, "measure supercronic too, when it is installed")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "kopf-daemon-bench-")
 	if err != nil {
@@ -65,7 +67,10 @@ func main() {
 			fail(fmt.Errorf("build kopf: %w", err))
 		}
 	}
-	b := &bench{dir: dir, kopf: *kopf, supercronic: findSupercronic()}
+	b := &bench{dir: dir, kopf: *kopf}
+	if *peer {
+		b.supercronic = findSupercronic()
+	}
 	run := func(name string, f func() error) {
 		if *only != "" && *only != name {
 			return
@@ -428,38 +433,15 @@ func (b *bench) busy(busy int, idles []int, window time.Duration) error {
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
 	for _, idle := range idles {
 		for _, kind := range b.kinds() {
-			jobs := append(daily(idle), everySecond(busy)...)
-			d, err := b.start(kind, jobs, "")
+			starts, lateness, cpu, err := b.run(kind, append(daily(idle), everySecond(busy)...), window)
 			if err != nil {
 				return err
 			}
-			if err := d.started(); err != nil {
-				return err
-			}
-			// Whole seconds from a whole second, so each busy job has
-			// window/1s fires in it.
-			from := time.Now().Truncate(time.Second).Add(2 * time.Second)
-			time.Sleep(time.Until(from))
-			cpu0, _ := cpuOf(d.cmd.Process.Pid)
-			to := from.Add(window)
-			time.Sleep(time.Until(to))
-			cpu1, _ := cpuOf(d.cmd.Process.Pid)
-			time.Sleep(500 * time.Millisecond) // the starts due just before to are journaled
-			d.stop()
 			want := busy * int(window/time.Second)
-			var starts int
 			late := "—"
 			if kind == "kopf" {
-				var lateness []time.Duration
-				starts, lateness, err = kopfStarts(d.journal, from, to)
-				if err != nil {
-					return err
-				}
 				late = percentiles(lateness)
-			} else {
-				starts = supercronicStarts(d.log.String(), from, to)
 			}
-			cpu := cpu1 - cpu0
 			per := "—"
 			if starts > 0 {
 				per = (cpu / time.Duration(starts)).Round(time.Microsecond).String()
@@ -470,34 +452,49 @@ func (b *bench) busy(busy int, idles []int, window time.Duration) error {
 	return nil
 }
 
-// kopfStarts counts the spawned events in [from, to) and how late each
-// was after the whole second it was due at.
-func kopfStarts(journal string, from, to time.Time) (int, []time.Duration, error) {
-	f, err := os.Open(journal)
+// run runs a daemon of kind on jobs for window, from a whole second once
+// it has started, and returns the busy jobs' starts in the window, how
+// late each was after the whole second it was due at (kopf only: from its
+// journal), and the CPU time the daemon used in the window.
+func (b *bench) run(kind string, jobs []job, window time.Duration) (starts int, lateness []time.Duration, cpu time.Duration, err error) {
+	d, err := b.start(kind, jobs, "")
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
-	defer f.Close()
-	var n int
+	if err := d.started(); err != nil {
+		return 0, nil, 0, err
+	}
+	// Whole seconds from a whole second, so each every-second job has
+	// window/1s fires in it.
+	from := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	time.Sleep(time.Until(from))
+	cpu0, _ := cpuOf(d.cmd.Process.Pid)
+	to := from.Add(window)
+	time.Sleep(time.Until(to))
+	cpu1, _ := cpuOf(d.cmd.Process.Pid)
+	time.Sleep(500 * time.Millisecond) // the starts due just before to are journaled
+	d.stop()
+	if kind == "kopf" {
+		starts, lateness, err = kopfStarts(d.journal, from, to)
+	} else {
+		starts = supercronicStarts(d.log.String(), from, to)
+	}
+	return starts, lateness, cpu1 - cpu0, err
+}
+
+// kopfStarts counts the spawned events of the busy jobs in [from, to) in
+// the journal and the files it was rotated into (a 100k-job load's source
+// events alone fill one), and how late each was after the whole second it
+// was due at.
+func kopfStarts(path string, from, to time.Time) (int, []time.Duration, error) {
 	var late []time.Duration
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var ev struct {
-			Type string    `json:"type"`
-			Unit string    `json:"unit"`
-			Time time.Time `json:"time"`
+	err := journal.Read(path, journal.DefaultKeep, func(ev journal.Event, _ []byte) error {
+		if ev.Type == journal.Spawned && strings.HasPrefix(ev.Unit, "busy-") && !ev.Time.Before(from) && ev.Time.Before(to) {
+			late = append(late, ev.Time.Sub(ev.Time.Truncate(time.Second)))
 		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Type != "spawned" || !strings.HasPrefix(ev.Unit, "busy-") {
-			continue
-		}
-		if ev.Time.Before(from) || !ev.Time.Before(to) {
-			continue
-		}
-		n++
-		late = append(late, ev.Time.Sub(ev.Time.Truncate(time.Second)))
-	}
-	return n, late, sc.Err()
+		return nil
+	}, nil)
+	return len(late), late, err
 }
 
 // supercronicStarts counts the jobs supercronic logged as starting in
@@ -636,28 +633,9 @@ func (b *bench) spawn(n int, window time.Duration) error {
 	rate := func(n int) float64 { return float64(n) / window.Seconds() }
 	fmt.Printf("| os/exec loop, 2 goroutines | %d | %.0f | 100 %% |\n", ceiling, rate(ceiling))
 	for _, kind := range b.kinds() {
-		jobs := everySecond(n)
-		d, err := b.start(kind, jobs, "")
+		starts, _, _, err := b.run(kind, everySecond(n), window)
 		if err != nil {
 			return err
-		}
-		if err := d.started(); err != nil {
-			return err
-		}
-		from := time.Now().Truncate(time.Second).Add(2 * time.Second)
-		time.Sleep(time.Until(from))
-		to := from.Add(window)
-		time.Sleep(time.Until(to))
-		time.Sleep(500 * time.Millisecond)
-		d.stop()
-		var starts int
-		if kind == "kopf" {
-			starts, _, err = kopfStarts(d.journal, from, to)
-			if err != nil {
-				return err
-			}
-		} else {
-			starts = supercronicStarts(d.log.String(), from, to)
 		}
 		fmt.Printf("| %s | %d | %.0f | %.0f %% |\n", kind, starts, rate(starts), 100*float64(starts)/float64(ceiling))
 	}

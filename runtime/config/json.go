@@ -208,15 +208,9 @@ func (p *jsonParser) object(top func(key string, start, end int)) *node {
 	p.countInto = ""
 	var seen map[string]*node
 	for ; ; members++ {
-		p.blank()
-		switch {
-		case p.err != nil:
+		if closed, ok := p.close('}'); !ok {
 			return nil
-		case p.i == len(p.b):
-			p.unclosed()
-			return nil
-		case p.b[p.i] == '}':
-			p.leave()
+		} else if closed {
 			if counting != "" && !p.build {
 				p.counts[counting] = members
 			}
@@ -275,6 +269,24 @@ func (p *jsonParser) object(top func(key string, start, end int)) *node {
 			return nil
 		}
 	}
+}
+
+// close skips blanks and reports whether the object or array being read
+// ends here, with closer, which it then takes; ok is false at an error or
+// the end of the file, which it reports.
+func (p *jsonParser) close(closer byte) (closed, ok bool) {
+	p.blank()
+	switch {
+	case p.err != nil:
+		return false, false
+	case p.i == len(p.b):
+		p.unclosed()
+		return false, false
+	case p.b[p.i] == closer:
+		p.leave()
+		return true, true
+	}
+	return false, true
 }
 
 // entryKind says whether the value of key, a member of the top-level
@@ -440,15 +452,9 @@ func (p *jsonParser) array() *node {
 		n = &node{kind: kindArray, pos: p.src.pos(start)}
 	}
 	for {
-		p.blank()
-		switch {
-		case p.err != nil:
+		if closed, ok := p.close(']'); !ok {
 			return nil
-		case p.i == len(p.b):
-			p.unclosed()
-			return nil
-		case p.b[p.i] == ']':
-			p.leave()
+		} else if closed {
 			return n
 		}
 		e := p.value(nil)
