@@ -44,7 +44,7 @@ func (s *Supervisor) mailOutput(r *running, end string, now time.Time) {
 
 // mailParts sends the partial mails that are due (mail-partial-after).
 func (s *Supervisor) mailParts(now time.Time) {
-	for _, r := range s.runs() {
+	for r := range s.partials {
 		if m := r.mail; m != nil && !m.next.IsZero() && !m.next.After(now) {
 			s.mailOutput(r, "", now)
 			m.next = m.next.Add(m.unit.MailPartialAfter)

@@ -150,11 +150,15 @@ type Supervisor struct {
 	dirty     []*unit               // touched since the last refresh; each has unit.dirty set
 	refreshed int                   // units refresh has looked at, for tests
 	active    map[*running]struct{} // runs whose process is running
-	alive     int                   // processes started and not yet reaped
-	stopping  bool
-	watching  sync.WaitGroup       // the goroutines of file watches, removed ones included
-	held      []journal.Event      // events journaled with the next one (hold)
-	names     map[[2]string]string // source names during a reload (sourceName)
+	// partials are the active runs that mail their output so far on a
+	// timer (mail-partial-after): arm and mailParts look at those only,
+	// not at every run.
+	partials map[*running]struct{}
+	alive    int // processes started and not yet reaped
+	stopping bool
+	watching sync.WaitGroup       // the goroutines of file watches, removed ones included
+	held     []journal.Event      // events journaled with the next one (hold)
+	names    map[[2]string]string // source names during a reload (sourceName)
 }
 
 type exitEvent struct {
@@ -189,14 +193,15 @@ func New(opts Options) *Supervisor {
 		opts.HTTPProbe = health.HTTP
 	}
 	return &Supervisor{
-		opts:   opts,
-		log:    opts.Logger,
-		exits:  make(chan exitEvent),
-		calls:  make(chan func(time.Time)),
-		done:   make(chan struct{}),
-		ports:  ports.NewAllocator(),
-		units:  map[string]*unit{},
-		active: map[*running]struct{}{},
+		opts:     opts,
+		log:      opts.Logger,
+		exits:    make(chan exitEvent),
+		calls:    make(chan func(time.Time)),
+		done:     make(chan struct{}),
+		ports:    ports.NewAllocator(),
+		units:    map[string]*unit{},
+		active:   map[*running]struct{}{},
+		partials: map[*running]struct{}{},
 	}
 }
 
@@ -296,10 +301,8 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 	if !s.stopping {
 		earliest(s.queue.first())
 	}
-	for _, r := range s.runs() {
-		if r.mail != nil {
-			earliest(r.mail.next)
-		}
+	for r := range s.partials {
+		earliest(r.mail.next)
 	}
 	d := time.Hour
 	if !at.IsZero() {
@@ -486,6 +489,9 @@ func (s *Supervisor) spawn(r *running, argv []string, run job.Run) error {
 	r.p = p
 	s.alive++
 	s.active[r] = struct{}{}
+	if r.mail != nil && !r.mail.next.IsZero() {
+		s.partials[r] = struct{}{}
+	}
 	s.record(r.start, journal.Event{
 		Type: journal.Spawned, Unit: r.unit, Kind: r.kind(), PID: p.Pid(), StartTicks: p.StartTicks(),
 		Run: p.Run(), Cgroup: p.Cgroup(), Argv: argv, Args: run.Args, Reasons: run.Reasons,
@@ -524,6 +530,7 @@ func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 	s.alive--
 	r := ev.run
 	delete(s.active, r)
+	delete(s.partials, r)
 	s.recordExit(r, ev.exit, now)
 	s.mailOutput(r, describeEnd(r, ev.exit), now)
 	s.ports.Release(r.ports)
