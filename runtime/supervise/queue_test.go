@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -129,12 +130,19 @@ func TestEventsTouchOnlyTheirUnits(t *testing.T) {
 			name := fmt.Sprintf("idle-%d", i)
 			jobs = append(jobs, &config.Job{Unit: settings(name, name), Schedules: []config.Schedule{daily}})
 		}
+		var mu sync.Mutex
 		var calls [][]journal.Event
-		record := func(evs ...journal.Event) { calls = append(calls, slices.Clone(evs)) }
+		record := func(evs ...journal.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, slices.Clone(evs))
+		}
 		ss := start(t, host, cfgOf(jobs, nil), Options{Events: record})
+		mu.Lock()
 		if n := len(calls[0]); n != maxHeld || calls[0][n-1].Type != journal.Source {
 			t.Errorf("the first call to Events has %d events; want the first %d source events of the load", n, maxHeld)
 		}
+		mu.Unlock()
 		refreshed := func() (n int) {
 			ss.s.call(func(time.Time) error { n = ss.s.refreshed; return nil })
 			return n
