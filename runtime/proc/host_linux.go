@@ -122,8 +122,12 @@ type Host struct {
 
 	devnull *os.File // stdin of every child; stdout and stderr without Output
 	reqs    chan startReq
-	sigchld chan os.Signal
-	quit    chan struct{}
+	// qmu guards queueClosed, which Close sets before it stops the
+	// spawner: Begin queues on reqs only while it is false.
+	qmu         sync.Mutex
+	queueClosed bool
+	sigchld     chan os.Signal
+	quit        chan struct{}
 
 	loopDone    chan struct{}
 	spawnerDone chan struct{}
@@ -169,7 +173,7 @@ func NewHost(opts Options) (*Host, error) {
 		name:        opts.Name,
 		procs:       make(map[int]*Process),
 		devnull:     devnull,
-		reqs:        make(chan startReq),
+		reqs:        make(chan startReq, 256), // Begin queues while the spawner forks
 		sigchld:     make(chan os.Signal, 1),
 		quit:        make(chan struct{}),
 		loopDone:    make(chan struct{}),
@@ -202,21 +206,94 @@ func (h *Host) Tracking() Tracking { return h.tracking }
 // a SIGKILLed kopf leaves no child behind. The fork happens on the Host's
 // spawner thread, whatever goroutine calls Start. Its stdin is /dev/null
 // unless Spec.Stdin is set. Its environment gets KOPF_RUN.
-func (h *Host) Start(s Spec) (*Process, error) {
+func (h *Host) Start(s Spec) (*Process, error) { return h.Begin(s).Wait() }
+
+// Begin is Start without waiting: it prepares the process (its cgroup,
+// its pipes) and hands it to the spawner thread, which forks the processes
+// it is given one after another, in order. Wait returns the process once
+// it is started. A caller that starts many processes at once (the fires of
+// one instant) prepares the next while the spawner forks the last, which
+// is most of the time a start takes. Wait must be called.
+func (h *Host) Begin(s Spec) *Starting {
+	st := &Starting{h: h, spec: s}
+	if st.err = st.prepare(); st.err != nil {
+		return st
+	}
+	st.req = startReq{path: st.path, spec: st.spec, files: st.files, p: st.p, cgfd: st.cgfd, reply: make(chan error, 1)}
+	// The spawner answers every request it is given, the last ones with
+	// ErrClosed once the Host is closing; none is queued after that.
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	if h.queueClosed {
+		st.err = ErrClosed
+		st.cleanup()
+		return st
+	}
+	h.reqs <- st.req
+	return st
+}
+
+// Starting is a process that Begin handed to the spawner thread.
+type Starting struct {
+	h    *Host
+	spec Spec
+	path string
+	r    *run
+	cgfd int
+	p    *Process
+	req  startReq
+	err  error // the start failed before the spawner had it
+
+	files        []*os.File // the child's stdin, stdout and stderr
+	ours, theirs []*os.File // pipe ends: parent's, child's
+	stdin        *os.File   // our end of the child's stdin, if Spec.Stdin is set
+}
+
+// Wait waits until the process is started, and returns it.
+func (st *Starting) Wait() (*Process, error) {
+	if st.err != nil {
+		return nil, st.err
+	}
+	if err := <-st.req.reply; err != nil {
+		st.cleanup()
+		return nil, err
+	}
+	closeAll(st.theirs)
+	st.closeCgroup()
+	if st.stdin != nil {
+		stdin, data := st.stdin, st.spec.Stdin
+		go func() {
+			stdin.Write(data) // a child that stops reading ends it with EPIPE
+			stdin.Close()
+		}()
+	}
+	if st.spec.Output != nil {
+		go st.p.read("stdout", st.ours[0])
+		go st.p.read("stderr", st.ours[1])
+	}
+	return st.p, nil
+}
+
+// prepare does what comes before the fork: the argv, dir and cgroup
+// checks, the environment, the pipes.
+func (st *Starting) prepare() error {
+	s, h := &st.spec, st.h
+	st.cgfd = -1
 	if len(s.Argv) == 0 {
-		return nil, errors.New("proc: start: empty Argv")
+		return errors.New("proc: start: empty Argv")
 	}
 	s.Env = dedupEnv(s.Env)
 	path, err := lookPath(s.Argv[0], s.Env)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	st.path = path
 	if s.Dir != "" {
 		// The child would report a missing Dir as an exec error on Argv[0].
 		if fi, err := os.Stat(s.Dir); err != nil {
-			return nil, fmt.Errorf("proc: start %q: dir: %w", s.Argv[0], err)
+			return fmt.Errorf("proc: start %q: dir: %w", s.Argv[0], err)
 		} else if !fi.IsDir() {
-			return nil, fmt.Errorf("proc: start %q: dir %s: %w", s.Argv[0], s.Dir, syscall.ENOTDIR)
+			return fmt.Errorf("proc: start %q: dir %s: %w", s.Argv[0], s.Dir, syscall.ENOTDIR)
 		}
 	}
 	r := &run{name: cgroupName(s.Label, h.seq.Add(1))}
@@ -226,80 +303,69 @@ func (h *Host) Start(s Spec) (*Process, error) {
 		cgfd, err = h.track.prepare(r)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
+		return fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
 	}
+	st.r, st.cgfd = r, cgfd
 	r.marker = h.name + "/" + r.name
 	s.Env = append(slices.DeleteFunc(s.Env, func(kv string) bool { return strings.HasPrefix(kv, EnvRun+"=") }), EnvRun+"="+r.marker)
-	p, err := h.start(s, path, r, cgfd)
-	if cgfd >= 0 {
-		unix.Close(cgfd)
+	if err := st.pipes(); err != nil {
+		st.cleanup()
+		return err
 	}
-	if err != nil {
-		h.track.release(r)
-		return nil, err
-	}
-	return p, nil
+	return nil
 }
 
-func (h *Host) start(s Spec, path string, r *run, cgfd int) (*Process, error) {
-	var err error
+// closeCgroup closes the descriptor of the run's cgroup, which the fork
+// used.
+func (st *Starting) closeCgroup() {
+	if st.cgfd >= 0 {
+		unix.Close(st.cgfd)
+		st.cgfd = -1
+	}
+}
+
+// cleanup undoes what prepare made, for a start that failed.
+func (st *Starting) cleanup() {
+	closeAll(st.theirs)
+	closeAll(st.ours)
+	if st.stdin != nil {
+		st.stdin.Close()
+	}
+	st.closeCgroup()
+	if st.r != nil {
+		st.h.track.release(st.r)
+	}
+}
+
+// pipes makes the Process and the pipes of its output and input.
+func (st *Starting) pipes() error {
+	s, h := st.spec, st.h
 	grace := s.LeftoverGrace
 	if grace <= 0 {
 		grace = 10 * time.Second
 	}
-	p := &Process{host: h, run: r, output: s.Output, done: make(chan Exit, 1), keep: s.KeepLeftovers, leftoverGrace: grace}
-	files := []*os.File{h.devnull, h.devnull, h.devnull}
-	var ours, theirs []*os.File // pipe ends: parent's, child's
+	st.p = &Process{host: h, run: st.r, output: s.Output, done: make(chan Exit, 1), keep: s.KeepLeftovers, leftoverGrace: grace}
+	st.files = []*os.File{h.devnull, h.devnull, h.devnull}
 	if s.Output != nil {
 		for i := 1; i <= 2; i++ {
 			r, w, err := os.Pipe()
 			if err != nil {
-				closeAll(ours)
-				closeAll(theirs)
-				return nil, fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
+				return fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
 			}
-			ours, theirs = append(ours, r), append(theirs, w)
-			files[i] = w
+			st.ours, st.theirs = append(st.ours, r), append(st.theirs, w)
+			st.files[i] = w
 		}
-		p.open = 2
+		st.p.open = 2
 	}
-	var stdin *os.File // our end
 	if s.Stdin != nil {
 		r, w, err := os.Pipe()
 		if err != nil {
-			closeAll(ours)
-			closeAll(theirs)
-			return nil, fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
+			return fmt.Errorf("proc: start %q: %w", s.Argv[0], err)
 		}
-		files[0], stdin = r, w
-		theirs = append(theirs, r)
+		st.files[0], st.stdin = r, w
+		st.theirs = append(st.theirs, r)
 	}
-	req := startReq{path: path, spec: s, files: files, p: p, cgfd: cgfd, reply: make(chan error, 1)}
-	select {
-	case h.reqs <- req:
-		err = <-req.reply
-	case <-h.quit:
-		err = ErrClosed
-	}
-	closeAll(theirs)
-	if err != nil {
-		closeAll(ours)
-		if stdin != nil {
-			stdin.Close()
-		}
-		return nil, err
-	}
-	if stdin != nil {
-		go func() {
-			stdin.Write(s.Stdin) // a child that stops reading ends it with EPIPE
-			stdin.Close()
-		}()
-	}
-	if s.Output != nil {
-		go p.read("stdout", ours[0])
-		go p.read("stderr", ours[1])
-	}
-	return p, nil
+	return nil
 }
 
 func closeAll(fs []*os.File) {
@@ -317,6 +383,15 @@ func (h *Host) spawner() {
 		case r := <-h.reqs:
 			r.reply <- h.spawn(r)
 		case <-h.quit:
+			// Begin queues nothing more: answer what it queued.
+			for drained := false; !drained; {
+				select {
+				case r := <-h.reqs:
+					r.reply <- ErrClosed
+				default:
+					drained = true
+				}
+			}
 			h.mu.Lock()
 			live := len(h.procs)
 			h.mu.Unlock()
@@ -464,6 +539,9 @@ func (h *Host) Close() error {
 	}
 	h.closed = true
 	h.mu.Unlock()
+	h.qmu.Lock()
+	h.queueClosed = true
+	h.qmu.Unlock()
 	close(h.quit)
 	<-h.loopDone
 	<-h.spawnerDone

@@ -659,3 +659,71 @@ func TestExitUsage(t *testing.T) {
 		t.Errorf("max RSS %d bytes; want at least the 64 MiB it touched", e.Usage.MaxRSS)
 	}
 }
+
+// Processes begun one after another start in that order while their
+// caller goes on, each with its own output and exit code, and each is
+// returned by its own Wait.
+func TestBeginMany(t *testing.T) {
+	h := newHost(t)
+	const n = 12
+	outs := make([]*lines, n)
+	var begun []*proc.Starting
+	for i := range n {
+		outs[i] = newLines()
+		begun = append(begun, h.Begin(helperSpec(outs[i], "say", fmt.Sprintf("run %d", i), "exit", strconv.Itoa(i))))
+	}
+	var pids []int
+	for i, st := range begun {
+		p, err := st.Wait()
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if ex := wait(t, p); ex.Code != i {
+			t.Errorf("run %d exited %d", i, ex.Code)
+		}
+		if got := outs[i].stream("stdout"); len(got) != 1 || got[0] != fmt.Sprintf("run %d", i) {
+			t.Errorf("run %d wrote %q", i, got)
+		}
+		pids = append(pids, p.Pid())
+	}
+	if slices.Contains(pids, 0) || len(slices.Compact(slices.Sorted(slices.Values(pids)))) != n {
+		t.Errorf("pids %v; want %d of their own", pids, n)
+	}
+}
+
+// A start begun on a Host that is closing is answered: it fails with
+// ErrClosed, or it has started; none waits for ever.
+func TestBeginWhileClosing(t *testing.T) {
+	h, err := proc.NewHost(testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var begun []*proc.Starting
+	for range 20 {
+		begun = append(begun, h.Begin(helperSpec(nil, "exit", "0")))
+	}
+	closed := make(chan error)
+	go func() { closed <- h.Close() }()
+	var started []int
+	for i, st := range begun {
+		p, err := st.Wait()
+		switch {
+		case errors.Is(err, proc.ErrClosed):
+		case err != nil:
+			t.Errorf("start %d: %v; want it started or ErrClosed", i, err)
+		default:
+			started = append(started, p.Pid())
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Begin(helperSpec(nil, "exit", "0")).Wait(); !errors.Is(err, proc.ErrClosed) {
+		t.Errorf("Begin after Close = %v; want ErrClosed", err)
+	}
+	newHost(t) // reaps what the closed Host started
+	for _, pid := range started {
+		waitUntil(t, "a process started while closing to be reaped", func() bool { return gone(pid) })
+	}
+	removeCgroups(h)
+}
