@@ -163,7 +163,8 @@ func (c cgroupDir) procs() []int {
 // populated reports whether a process is left in the cgroup or below it.
 // A cgroup that cannot be read any more (removed) holds no process.
 func (c cgroupDir) populated() bool {
-	b, err := os.ReadFile(filepath.Join(string(c), "cgroup.events"))
+	var buf [128]byte
+	b, err := readSmall(filepath.Join(string(c), "cgroup.events"), buf[:])
 	if err != nil {
 		return false
 	}

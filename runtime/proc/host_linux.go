@@ -140,6 +140,7 @@ type startReq struct {
 	p     *Process
 	cgfd  int // the run's cgroup, or -1
 	reply chan error
+	st    *Starting // what the spawner finishes after the fork
 }
 
 // NewHost makes the calling process a child subreaper (PR_SET_CHILD_SUBREAPER),
@@ -219,7 +220,7 @@ func (h *Host) Begin(s Spec) *Starting {
 	if st.err = st.prepare(); st.err != nil {
 		return st
 	}
-	st.req = startReq{path: st.path, spec: st.spec, files: st.files, p: st.p, cgfd: st.cgfd, reply: make(chan error, 1)}
+	st.req = startReq{path: st.path, spec: st.spec, files: st.files, p: st.p, cgfd: st.cgfd, reply: make(chan error, 1), st: st}
 	// The spawner answers every request it is given, the last ones with
 	// ErrClosed once the Host is closing; none is queued after that.
 	h.qmu.Lock()
@@ -255,8 +256,18 @@ func (st *Starting) Wait() (*Process, error) {
 		return nil, st.err
 	}
 	if err := <-st.req.reply; err != nil {
-		st.cleanup()
 		return nil, err
+	}
+	return st.p, nil
+}
+
+// afterFork does what follows the fork (err nil) or a failed one, on the
+// spawner thread, before Wait returns: the child's pipe ends and the
+// cgroup's descriptor are closed, and the output is read from then on.
+func (st *Starting) afterFork(err error) {
+	if err != nil {
+		st.cleanup()
+		return
 	}
 	closeAll(st.theirs)
 	st.closeCgroup()
@@ -271,7 +282,6 @@ func (st *Starting) Wait() (*Process, error) {
 		go st.p.read("stdout", st.ours[0])
 		go st.p.read("stderr", st.ours[1])
 	}
-	return st.p, nil
 }
 
 // prepare does what comes before the fork: the argv, dir and cgroup
@@ -381,12 +391,20 @@ func (h *Host) spawner() {
 	for {
 		select {
 		case r := <-h.reqs:
-			r.reply <- h.spawn(r)
+			err := h.spawn(r)
+			if r.st != nil {
+				// What follows the fork is done here, at once: a child
+				// that ends before its caller's Wait still has its output
+				// read before its Exit is delivered.
+				r.st.afterFork(err)
+			}
+			r.reply <- err
 		case <-h.quit:
 			// Begin queues nothing more: answer what it queued.
 			for drained := false; !drained; {
 				select {
 				case r := <-h.reqs:
+					r.st.afterFork(ErrClosed)
 					r.reply <- ErrClosed
 				default:
 					drained = true

@@ -24,7 +24,8 @@ type task struct {
 
 // readStat reads /proc/<pid>/stat; ok is false when there is no such process.
 func readStat(pid int) (t task, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	var buf [512]byte
+	b, err := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if err != nil {
 		return task{}, false
 	}
@@ -45,6 +46,36 @@ func readStat(pid int) (t task, ok bool) {
 		return task{}, false
 	}
 	return task{pid: pid, ppid: ppid, pgrp: pgrp, sid: sid, state: f[0][0], start: start}, true
+}
+
+// readSmall reads a small file of /proc or of the cgroup file system into
+// buf, or into a larger buffer when it does not fit. It uses the system
+// calls themselves: os.ReadFile asks the file's size first and offers
+// each file to the network poller, which refuses it, three calls more
+// for every start and end of a run.
+func readSmall(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	n := 0
+	for {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			return buf[:n], nil
+		}
+		n += m
+		if n == len(buf) {
+			buf = append(buf, make([]byte, len(buf))...)
+		}
+	}
 }
 
 // tasks lists every running (not zombie) process that /proc shows.

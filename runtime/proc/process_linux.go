@@ -143,7 +143,13 @@ func (p *Process) reaped(e Exit) {
 // Exit be delivered.
 func (p *Process) settle() {
 	t := p.host.track
-	left := t.members(p.run)
+	// Most runs leave nothing: their cgroup goes at the first try, which
+	// tells as much as reading who is left in it.
+	released := t.tryRelease(p.run)
+	var left []task
+	if !released {
+		left = t.members(p.run)
+	}
 	p.mu.Lock()
 	switch {
 	case len(left) == 0:
@@ -166,9 +172,12 @@ func (p *Process) settle() {
 		p.kill.Stop()
 	}
 	p.settled = true
-	if len(t.members(p.run)) > 0 {
+	switch {
+	case released:
+		p.run.over = true
+	case len(t.members(p.run)) > 0:
 		p.host.keepRun(p.run)
-	} else {
+	default:
 		p.run.over = true
 		t.release(p.run)
 	}

@@ -65,6 +65,9 @@ type tracker interface {
 	kill(r *run)
 	// release removes what prepare made; r has no process left.
 	release(r *run) error
+	// tryRelease removes what prepare made if r has no process left and
+	// that can be told at once; it reports whether it did.
+	tryRelease(r *run) bool
 }
 
 // cgroups tracks each run in a cgroup of its own below dir.
@@ -156,6 +159,13 @@ func (c *cgroups) kill(r *run) { r.cg.kill() }
 
 func (c *cgroups) release(r *run) error { return r.cg.remove() }
 
+// tryRelease removes the run's cgroup, which the kernel allows only when
+// no process is in it and no cgroup below it.
+func (c *cgroups) tryRelease(r *run) bool {
+	err := unix.Rmdir(string(r.cg))
+	return err == nil || err == unix.ENOENT
+}
+
 // sessions tracks runs without cgroups: each run's process leads its own
 // session, and a run's processes are those of its session or process
 // group that started after it, the orphans kopf reaps that carry its
@@ -233,6 +243,9 @@ func (sessions) signal(_ *run, ts []task, sig unix.Signal) {
 func (s sessions) kill(r *run) { s.signal(r, s.members(r), unix.SIGKILL) }
 
 func (sessions) release(*run) error { return nil }
+
+// tryRelease never knows at once: a run's processes are found by a scan.
+func (sessions) tryRelease(*run) bool { return false }
 
 // signalIf sends sig to pid if still() holds once a pidfd pins the
 // process: a process that ends and whose pid is taken again after the

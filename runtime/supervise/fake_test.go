@@ -78,6 +78,14 @@ func (h *fakeHost) Start(s proc.Spec) (Process, error) {
 	return p, nil
 }
 
+// Begin starts at once, in the order of the calls, as proc's spawner
+// does; the run gets its process only when the loop waits, as with the
+// real Host.
+func (h *fakeHost) Begin(s proc.Spec) func() (Process, error) {
+	p, err := h.Start(s)
+	return func() (Process, error) { return p, err }
+}
+
 func (h *fakeHost) KillOrphans(time.Duration) {
 	h.mu.Lock()
 	h.orphans++

@@ -110,6 +110,12 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 	if u.stopped {
 		return // kopf stop: nothing fires until kopf start
 	}
+	if u.run != nil && u.run.p == nil {
+		// Its start is in flight (a trigger from a later unit of this tick
+		// made it due again): what follows sees the start done or failed,
+		// as it would have without the pipelining.
+		s.finishSpawns()
+	}
 	if !u.startAt.IsZero() && !u.startAt.After(now) && u.run == nil {
 		reason := fmt.Sprintf("retry %d of %d after a failed run", j.tracker(s, u).Failures(), j.cfg.MaxFailures)
 		u.startAt = time.Time{}
@@ -180,22 +186,28 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 		return
 	}
 	argv := commandLine(j.cfg, run.Args)
-	if err := s.spawn(r, argv, run); err != nil {
-		d := j.tracker(s, u).StartFailed(now, err)
-		msg := fmt.Sprintf("start %s failed: %v; %s", r.title, err, d.Text)
-		if d.Say {
-			s.log.Error(msg, "unit", r.unit, "argv", argv, "reasons", run.Reasons)
-		} else {
-			s.log.Debug(msg, "unit", r.unit, "argv", argv)
-		}
-		j.core.Ended(now)
-		return
-	}
+	// The unit runs from now; the Host starts the process while the tick
+	// goes on, and what follows is done when it has (spawnInTick).
 	u.run = r
-	j.started(u)
-	if j.cfg.LogStart {
-		s.log.Info("start "+r.title+": "+reasons, "unit", r.unit, "pid", r.p.Pid(), "args", run.Args, "reasons", run.Reasons)
-	}
+	s.spawnInTick(r, argv, run, func(err error) {
+		s.touch(u)
+		if err != nil {
+			u.run = nil
+			d := j.tracker(s, u).StartFailed(now, err)
+			msg := fmt.Sprintf("start %s failed: %v; %s", r.title, err, d.Text)
+			if d.Say {
+				s.log.Error(msg, "unit", r.unit, "argv", argv, "reasons", run.Reasons)
+			} else {
+				s.log.Debug(msg, "unit", r.unit, "argv", argv)
+			}
+			j.core.Ended(now)
+			return
+		}
+		j.started(u)
+		if j.cfg.LogStart {
+			s.log.Info("start "+r.title+": "+reasons, "unit", r.unit, "pid", r.p.Pid(), "args", run.Args, "reasons", run.Reasons)
+		}
+	})
 }
 
 // commandLine appends a run's extra arguments to the job's command as argv

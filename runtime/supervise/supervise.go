@@ -64,6 +64,10 @@ import (
 // fake.
 type Host interface {
 	Start(proc.Spec) (Process, error)
+	// Begin starts a process without waiting for it: the returned function
+	// waits, and returns what Start would have. The loop begins the
+	// starts of one tick one after another and waits for them after.
+	Begin(proc.Spec) func() (Process, error)
 	// KillOrphans stops processes reparented to kopf that it did not start.
 	KillOrphans(grace time.Duration)
 }
@@ -85,7 +89,17 @@ func ProcHost(h *proc.Host) Host { return procHost{h} }
 type procHost struct{ h *proc.Host }
 
 func (p procHost) Start(s proc.Spec) (Process, error) { return p.h.Start(s) }
-func (p procHost) KillOrphans(grace time.Duration)    { p.h.KillOrphans(grace) }
+func (p procHost) Begin(s proc.Spec) func() (Process, error) {
+	st := p.h.Begin(s)
+	return func() (Process, error) {
+		pr, err := st.Wait()
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return pr, nil
+	}
+}
+func (p procHost) KillOrphans(grace time.Duration) { p.h.KillOrphans(grace) }
 
 // Options configure a Supervisor.
 type Options struct {
@@ -159,6 +173,7 @@ type Supervisor struct {
 	watching sync.WaitGroup       // the goroutines of file watches, removed ones included
 	held     []journal.Event      // events journaled with the next one (hold)
 	names    map[[2]string]string // source names during a reload (sourceName)
+	spawning []*spawning          // the starts the tick has begun (spawnInTick)
 }
 
 type exitEvent struct {
@@ -315,6 +330,7 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 // without a command ends at once and may trigger others, so it loops until
 // nothing changes.
 func (s *Supervisor) tick(now time.Time) {
+	defer s.finishSpawns()
 	s.mailParts(now)
 	if s.stopping {
 		return
@@ -438,9 +454,66 @@ func newRun(u *unit, now time.Time) *running {
 	return &running{unit: u.cfg.Name, title: u.cfg.Title, cfg: u.cfg, by: u.kind, start: now, ended: make(chan struct{})}
 }
 
+// spawning is a run whose process the Host is starting.
+type spawning struct {
+	r    *running
+	argv []string
+	run  job.Run
+	wait func() (Process, error)
+	then func(err error) // the unit's part, once the process started or failed
+}
+
 // spawn starts argv for r's unit and watches for its exit; a job's run
 // comes with its arguments and reasons, for the journal.
 func (s *Supervisor) spawn(r *running, argv []string, run job.Run) error {
+	sp, err := s.beginSpawn(r, argv, run)
+	if err != nil {
+		return err
+	}
+	return s.finishSpawn(sp)
+}
+
+// spawnInTick is spawn for a run the tick starts: the Host starts its
+// process while the tick goes on with the next units, and then is called
+// with spawn's result before the tick returns. When a thousand jobs fire
+// at one instant, each start's bookkeeping is done while the spawner
+// forks the one before. Until then the run has no process (r.p is nil);
+// nothing but the tick sees it in that time.
+func (s *Supervisor) spawnInTick(r *running, argv []string, run job.Run, then func(err error)) {
+	// A few in flight keep the spawner busy while the loop records the
+	// oldest; more would only hold the records back.
+	for len(s.spawning) >= maxSpawning {
+		s.finishOldest()
+	}
+	sp, err := s.beginSpawn(r, argv, run)
+	if err != nil {
+		then(err)
+		return
+	}
+	sp.then = then
+	s.spawning = append(s.spawning, sp)
+}
+
+// maxSpawning is how many starts a tick has in flight at most.
+const maxSpawning = 8
+
+// finishOldest waits for the oldest start in flight and does its unit's
+// part.
+func (s *Supervisor) finishOldest() {
+	sp := s.spawning[0]
+	s.spawning = append(s.spawning[:0], s.spawning[1:]...)
+	sp.then(s.finishSpawn(sp))
+}
+
+// finishSpawns waits for the starts the tick began, in order.
+func (s *Supervisor) finishSpawns() {
+	for len(s.spawning) > 0 {
+		s.finishOldest()
+	}
+}
+
+// beginSpawn prepares r's process and hands it to the Host.
+func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawning, error) {
 	u := r.cfg
 	spec := proc.Spec{
 		Argv:          argv,
@@ -453,7 +526,7 @@ func (s *Supervisor) spawn(r *running, argv []string, run job.Run) error {
 	if len(u.Ports) > 0 {
 		if err := s.allocatePorts(r, u, &spec); err != nil {
 			s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
-			return err
+			return nil, err
 		}
 		argv = spec.Argv
 	}
@@ -480,7 +553,13 @@ func (s *Supervisor) spawn(r *running, argv []string, run job.Run) error {
 			outputs[1](stream, line)
 		}
 	}
-	p, err := s.opts.Host.Start(spec)
+	return &spawning{r: r, argv: argv, run: run, wait: s.opts.Host.Begin(spec)}, nil
+}
+
+// finishSpawn waits until sp's process has started, and records it.
+func (s *Supervisor) finishSpawn(sp *spawning) error {
+	r, argv, run := sp.r, sp.argv, sp.run
+	p, err := sp.wait()
 	if err != nil {
 		s.ports.Release(r.ports)
 		s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})

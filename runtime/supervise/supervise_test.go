@@ -2,6 +2,8 @@ package supervise
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/journal"
 )
 
 // session runs a supervisor on cfg inside the current synctest bubble.
@@ -367,6 +370,90 @@ func TestStartFailures(t *testing.T) {
 		}
 		if n := strings.Count(logs, "start jmissing failed"); n != 1 {
 			t.Errorf("job start failures logged %d times, want 1:\n%s", n, logs)
+		}
+	})
+}
+
+// Many jobs due at one instant start in one tick, their starts in flight
+// together (spawnInTick): each starts once, one that fails to start is
+// handled as a failure, and a trigger that reaches a job whose start is
+// still in flight waits for that run instead of starting a second one.
+func TestManyStartsAtOneInstant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			switch argv[0] {
+			case "j07", "j13":
+				return behaviour{startErr: errNoSuchFile}
+			case "a":
+				return behaviour{run: 3 * time.Second}
+			}
+			return behaviour{run: time.Second}
+		}}
+		every := []config.Schedule{sched(t, "schedule", "every 10s")}
+		var jobs []*config.Job
+		for i := range 3 * maxSpawning {
+			name := fmt.Sprintf("j%02d", i)
+			jobs = append(jobs, &config.Job{Unit: settings(name, name), Schedules: every})
+		}
+		// z sorts after a in the queue: its trigger reaches a in the same
+		// tick, after a's start was begun.
+		a := &config.Job{Unit: settings("a", "a"), Schedules: every}
+		z := &config.Job{Unit: settings("z"), Schedules: every, Triggers: []config.Trigger{{Job: "a", Args: []string{"from z"}}}}
+		jobs = append(jobs, a, z)
+		var got events
+		ss := start(t, host, cfgOf(jobs, nil), Options{Events: got.record})
+		ss.until(25)
+		ss.stop()
+		var want []string
+		for _, at := range []int{10, 20} {
+			for _, j := range jobs {
+				switch j.Name {
+				case "j07", "j13", "z":
+				case "a":
+					want = append(want, fmt.Sprintf("a@%d", at), fmt.Sprintf("a from z@%d", at+3))
+				default:
+					want = append(want, fmt.Sprintf("%s@%d", j.Name, at))
+				}
+			}
+		}
+		starts := host.startsOf()
+		slices.Sort(starts)
+		slices.Sort(want)
+		if diff := cmp.Diff(want, starts); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		// Each unit's start is journaled after its fire, with its own pid.
+		fired, pids := map[string]bool{}, map[int]string{}
+		var failed []string
+		for _, ev := range got {
+			switch ev.Type {
+			case journal.Fired:
+				fired[ev.Unit] = true
+			case journal.Spawned:
+				if !fired[ev.Unit] {
+					t.Errorf("%s spawned before it fired", ev.Unit)
+				}
+				if other, ok := pids[ev.PID]; ok {
+					t.Errorf("pid %d journaled for %s and %s", ev.PID, other, ev.Unit)
+				}
+				pids[ev.PID] = ev.Unit
+			case journal.SpawnError:
+				failed = append(failed, ev.Unit)
+			}
+		}
+		// Both failed at 10, and were due again at 20: a failed start
+		// leaves no run behind.
+		if diff := cmp.Diff([]string{"j07", "j13", "j07", "j13"}, failed); diff != "" {
+			t.Errorf("spawn errors (-want +got):\n%s", diff)
+		}
+		if len(pids) != len(want) {
+			t.Errorf("%d spawned events, want %d", len(pids), len(want))
+		}
+		logs := ss.logs.String()
+		for _, name := range []string{"j07", "j13"} {
+			if !strings.Contains(logs, "start "+name+" failed") {
+				t.Errorf("no failure logged for %s:\n%s", name, logs)
+			}
 		}
 	})
 }
