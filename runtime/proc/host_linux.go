@@ -106,9 +106,13 @@ type Options struct {
 // while one is open (ErrHostOpen), and everything that starts processes in
 // kopf — runs, health-check commands — starts them through the one Host.
 type Host struct {
-	// mu is held by the spawner from fork to registration and by the wait
-	// loop around each wait4, so a pid is always registered before it can be
-	// reaped; Signal holds it so it never signals a pid already reaped.
+	// forking is held for reading by each spawner from fork to
+	// registration, and for writing by the wait loop around each wait4: a
+	// pid is always registered before it can be reaped, and the spawners
+	// fork side by side.
+	forking sync.RWMutex
+	// mu guards procs and closed; Signal holds it so it never signals a
+	// pid already reaped.
 	mu     sync.Mutex
 	procs  map[int]*Process // started and not yet reaped
 	closed bool
@@ -123,15 +127,22 @@ type Host struct {
 	devnull *os.File // stdin of every child; stdout and stderr without Output
 	reqs    chan startReq
 	// qmu guards queueClosed, which Close sets before it stops the
-	// spawner: Begin queues on reqs only while it is false.
+	// spawners: Begin queues on reqs only while it is false.
 	qmu         sync.Mutex
 	queueClosed bool
 	sigchld     chan os.Signal
 	quit        chan struct{}
 
-	loopDone    chan struct{}
-	spawnerDone chan struct{}
+	loopDone chan struct{}
+	spawning sync.WaitGroup // the spawners, until they stop taking requests
 }
+
+// spawners is how many threads fork. A fork (vfork, in Go) holds its
+// thread until the child has exec'd, which is most of a start's time:
+// with two, one forks while the other waits, as two goroutines calling
+// os/exec do, and a thousand jobs due at one instant start twice as fast
+// as with one.
+const spawners = 2
 
 type startReq struct {
 	path  string
@@ -148,8 +159,8 @@ type startReq struct {
 // wait loop that reaps every child: its own, orphans, and — when it runs as
 // PID 1 — every zombie of the container.
 //
-// It registers for SIGCHLD (signal.Notify) and starts two goroutines: the
-// wait loop, and the spawner, locked to its OS thread. Only one Host may be
+// It registers for SIGCHLD (signal.Notify) and starts the wait loop and
+// the spawners, goroutines each locked to its OS thread. Only one Host may be
 // open at a time (ErrHostOpen).
 //
 // It tracks runs with cgroups where it can make its cgroup (see Options);
@@ -171,19 +182,21 @@ func NewHost(opts Options) (*Host, error) {
 		return nil, fmt.Errorf("proc: %w", err)
 	}
 	h := &Host{
-		name:        opts.Name,
-		procs:       make(map[int]*Process),
-		devnull:     devnull,
-		reqs:        make(chan startReq, 256), // Begin queues while the spawner forks
-		sigchld:     make(chan os.Signal, 1),
-		quit:        make(chan struct{}),
-		loopDone:    make(chan struct{}),
-		spawnerDone: make(chan struct{}),
+		name:     opts.Name,
+		procs:    make(map[int]*Process),
+		devnull:  devnull,
+		reqs:     make(chan startReq, 256), // Begin queues while the spawners fork
+		sigchld:  make(chan os.Signal, 1),
+		quit:     make(chan struct{}),
+		loopDone: make(chan struct{}),
 	}
 	h.track, h.tracking = chooseTracker(opts)
 	// Subscribe before the first reap, so no SIGCHLD falls between them.
 	signal.Notify(h.sigchld, unix.SIGCHLD)
-	go h.spawner()
+	h.spawning.Add(spawners)
+	for range spawners {
+		go h.spawner()
+	}
 	go h.waitLoop()
 	return h, nil
 }
@@ -204,24 +217,24 @@ func (h *Host) Tracking() Tracking { return h.tracking }
 
 // Start starts a process as the leader of its own session (Setsid), in a
 // cgroup of its own where the Host has cgroups, with Pdeathsig SIGKILL, so
-// a SIGKILLed kopf leaves no child behind. The fork happens on the Host's
-// spawner thread, whatever goroutine calls Start. Its stdin is /dev/null
+// a SIGKILLed kopf leaves no child behind. The fork happens on one of the
+// Host's spawner threads, whatever goroutine calls Start. Its stdin is /dev/null
 // unless Spec.Stdin is set. Its environment gets KOPF_RUN.
 func (h *Host) Start(s Spec) (*Process, error) { return h.Begin(s).Wait() }
 
 // Begin is Start without waiting: it prepares the process (its cgroup,
-// its pipes) and hands it to the spawner thread, which forks the processes
-// it is given one after another, in order. Wait returns the process once
-// it is started. A caller that starts many processes at once (the fires of
-// one instant) prepares the next while the spawner forks the last, which
-// is most of the time a start takes. Wait must be called.
+// its pipes) and hands it to the spawner threads, which take the processes
+// in the order given, each forking one at a time. Wait returns the process
+// once it is started. A caller that starts many processes at once (the
+// fires of one instant) prepares the next while the spawners fork the
+// last ones, which is most of the time a start takes. Wait must be called.
 func (h *Host) Begin(s Spec) *Starting {
 	st := &Starting{h: h, spec: s}
 	if st.err = st.prepare(); st.err != nil {
 		return st
 	}
 	st.req = startReq{path: st.path, spec: st.spec, files: st.files, p: st.p, cgfd: st.cgfd, reply: make(chan error, 1), st: st}
-	// The spawner answers every request it is given, the last ones with
+	// The spawners answer every request they are given, the last ones with
 	// ErrClosed once the Host is closing; none is queued after that.
 	h.qmu.Lock()
 	defer h.qmu.Unlock()
@@ -234,7 +247,7 @@ func (h *Host) Begin(s Spec) *Starting {
 	return st
 }
 
-// Starting is a process that Begin handed to the spawner thread.
+// Starting is a process that Begin handed to the spawners.
 type Starting struct {
 	h    *Host
 	spec Spec
@@ -384,8 +397,8 @@ func closeAll(fs []*os.File) {
 	}
 }
 
-// spawner forks every child from one OS thread: Pdeathsig fires when the
-// thread that forked the child ends, so that thread must outlive them.
+// spawner forks children from one OS thread: Pdeathsig fires when the
+// thread that forked a child ends, so that thread must outlive them.
 func (h *Host) spawner() {
 	runtime.LockOSThread() // never unlocked; see the end
 	for {
@@ -413,7 +426,7 @@ func (h *Host) spawner() {
 			h.mu.Lock()
 			live := len(h.procs)
 			h.mu.Unlock()
-			close(h.spawnerDone)
+			h.spawning.Done()
 			if live > 0 {
 				// Ending this thread would SIGKILL the children still running,
 				// and unlocking it would let any goroutine that locks it and
@@ -425,11 +438,11 @@ func (h *Host) spawner() {
 	}
 }
 
-// spawn forks and registers r's process under h.mu, on the spawner thread.
+// spawn forks and registers r's process, on a spawner thread.
 func (h *Host) spawn(r startReq) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
+	h.forking.RLock()
+	defer h.forking.RUnlock()
+	if h.isClosed() {
 		return ErrClosed
 	}
 	sys := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
@@ -446,11 +459,13 @@ func (h *Host) spawn(r startReq) error {
 		return fmt.Errorf("proc: start %q: %w", r.spec.Argv[0], err)
 	}
 	r.p.pid, r.p.os = op.Pid, op
-	// Not reaped before we release h.mu, so /proc still shows it, a
+	// Not reaped before we release forking, so /proc still shows it, a
 	// zombie at worst.
 	t, _ := readStat(op.Pid)
 	r.p.run.pid, r.p.run.start = op.Pid, t.start
+	h.mu.Lock()
 	h.procs[op.Pid] = r.p
+	h.mu.Unlock()
 	return nil
 }
 
@@ -476,19 +491,22 @@ func (h *Host) reapAll() {
 	for {
 		var ws unix.WaitStatus
 		var ru unix.Rusage
+		h.forking.Lock()
 		h.mu.Lock()
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, &ru)
+		var p *Process
+		if err == nil && pid > 0 {
+			p = h.procs[pid] // nil for an orphan: reaped and forgotten
+			delete(h.procs, pid)
+		}
+		h.mu.Unlock()
+		h.forking.Unlock()
 		if err == unix.EINTR {
-			h.mu.Unlock()
 			continue
 		}
 		if err != nil || pid <= 0 { // ECHILD: no children; 0: none ended
-			h.mu.Unlock()
 			return
 		}
-		p := h.procs[pid] // nil for an orphan: reaped and forgotten
-		delete(h.procs, pid)
-		h.mu.Unlock()
 		if p != nil {
 			e := exitOf(pid, ws)
 			e.Reaped = time.Now()
@@ -544,11 +562,11 @@ func (h *Host) keptRuns() []*run {
 	return slices.Clone(h.kept)
 }
 
-// Close stops the wait loop and the spawner; processes still running are not
-// touched, but their exits are no longer delivered, and Start and Signal
-// return ErrClosed. While any is running, the spawner's OS thread stays
-// parked for the rest of kopf's life, since its end would fire their
-// Pdeathsig. Another Host may be made after Close.
+// Close stops the wait loop and the spawners; processes still running are
+// not touched, but their exits are no longer delivered, and Start and
+// Signal return ErrClosed. While any is running, the spawners' OS threads
+// stay parked for the rest of kopf's life, since their end would fire the
+// Pdeathsig of the children they forked. Another Host may be made after Close.
 func (h *Host) Close() error {
 	h.mu.Lock()
 	if h.closed {
@@ -562,7 +580,7 @@ func (h *Host) Close() error {
 	h.qmu.Unlock()
 	close(h.quit)
 	<-h.loopDone
-	<-h.spawnerDone
+	h.spawning.Wait()
 	h.sweepKept()
 	if c, ok := h.track.(*cgroups); ok {
 		unix.Rmdir(string(c.dir)) // fails while a run's cgroup is left; the next Host reuses it

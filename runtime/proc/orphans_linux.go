@@ -107,10 +107,12 @@ func (t task) running() bool { return t.state != 'Z' && t.state != 'X' }
 
 // orphans lists the running children that the Host did not start.
 func (h *Host) orphans() []task {
-	// Scan without the lock, filter with it: Start holds the lock from fork
-	// to registration, so a child seen by the scan is registered by now if
-	// Start made it.
+	// Scan without the locks, filter with them: a spawner holds forking
+	// from fork to registration, so a child seen by the scan is registered
+	// by now if the Host started it.
 	cs := children()
+	h.forking.Lock()
+	defer h.forking.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.DeleteFunc(cs, func(t task) bool { return h.procs[t.pid] != nil })
