@@ -172,6 +172,7 @@ type Supervisor struct {
 	stopping bool
 	watching sync.WaitGroup       // the goroutines of file watches, removed ones included
 	held     []journal.Event      // events journaled with the next one (hold)
+	ticking  bool                 // in a tick: record holds all but spawns
 	names    map[[2]string]string // source names during a reload (sourceName)
 	spawning []*spawning          // the starts the tick has begun (spawnInTick)
 }
@@ -330,7 +331,12 @@ func (s *Supervisor) arm(timer *time.Timer, now time.Time) {
 // without a command ends at once and may trigger others, so it loops until
 // nothing changes.
 func (s *Supervisor) tick(now time.Time) {
-	defer s.finishSpawns()
+	s.ticking = true
+	defer func() {
+		s.finishSpawns()
+		s.ticking = false
+		s.flush()
+	}()
 	s.mailParts(now)
 	if s.stopping {
 		return
@@ -389,27 +395,32 @@ const (
 	causeReplaced    = "replaced" // overlap: replace
 )
 
-// record journals ev at now, after the source events held back.
+// record journals ev at now, after the events held back. In a tick, every
+// event but a spawn is held (the fires, skips and queued requests of the
+// instant) and goes to the journal with the next spawn, in one write(2),
+// or at the end of the tick. A spawn is never held: it says that a
+// process exists, which a kopf started after a crash must know.
 func (s *Supervisor) record(now time.Time, ev journal.Event) {
+	if s.ticking && ev.Type != journal.Spawned {
+		s.hold(now, ev)
+		return
+	}
 	ev.Time = now
 	if len(s.held) == 0 {
 		s.opts.Events(ev)
 		return
 	}
 	s.opts.Events(append(s.held, ev)...)
-	s.held = nil
+	s.emptyHeld()
 }
 
-// hold journals ev with the next event, or at the end of the reload
-// (flush), or with the maxHeld-1 events after it: a load of 100k units
-// publishes their source events in a hundred calls, which the journal
-// writes in a few write(2)s each. (An Event is large: holding 100k of
-// them would cost more in copying than it saves.)
+// hold journals ev with the next event recorded, or at the end of the
+// reload or tick (flush), or with the maxHeld-1 events after it: a load
+// of 100k units publishes their source events in a hundred calls, which
+// the journal writes in a few write(2)s each. (An Event is large: holding
+// 100k of them would cost more in copying than it saves.)
 func (s *Supervisor) hold(now time.Time, ev journal.Event) {
 	ev.Time = now
-	if s.held == nil {
-		s.held = make([]journal.Event, 0, maxHeld)
-	}
 	s.held = append(s.held, ev)
 	if len(s.held) == maxHeld {
 		s.opts.Events(s.held...)
@@ -424,7 +435,18 @@ func (s *Supervisor) flush() {
 	if len(s.held) > 0 {
 		s.opts.Events(s.held...)
 	}
-	s.held = nil
+	s.emptyHeld()
+}
+
+// emptyHeld forgets the events held once they are journaled; the room
+// for a tick's few is kept, that of a load's thousand is not.
+func (s *Supervisor) emptyHeld() {
+	if cap(s.held) > 64 {
+		s.held = nil
+		return
+	}
+	clear(s.held) // no strings kept alive
+	s.held = s.held[:0]
 }
 
 // kind names a run's unit kind as the journal does.

@@ -401,7 +401,12 @@ func TestManyStartsAtOneInstant(t *testing.T) {
 		z := &config.Job{Unit: settings("z"), Schedules: every, Triggers: []config.Trigger{{Job: "a", Args: []string{"from z"}}}}
 		jobs = append(jobs, a, z)
 		var got events
-		ss := start(t, host, cfgOf(jobs, nil), Options{Events: got.record})
+		calls := map[time.Duration]int{} // journal calls by instant
+		record := func(evs ...journal.Event) {
+			calls[evs[0].Time.Sub(epoch)]++
+			got.record(evs...)
+		}
+		ss := start(t, host, cfgOf(jobs, nil), Options{Events: record})
 		ss.until(25)
 		ss.stop()
 		var want []string
@@ -448,6 +453,12 @@ func TestManyStartsAtOneInstant(t *testing.T) {
 		}
 		if len(pids) != len(want) {
 			t.Errorf("%d spawned events, want %d", len(pids), len(want))
+		}
+		// The fires, skips and spawn errors of the instant go to the
+		// journal with its spawns: at 10, 22 spawns and at most one call
+		// more for what followed the last.
+		if n := calls[10*time.Second]; n > 23 {
+			t.Errorf("%d journal calls at 10s for 22 spawns", n)
 		}
 		logs := ss.logs.String()
 		for _, name := range []string{"j07", "j13"} {
