@@ -655,24 +655,7 @@ func TestRotation(t *testing.T) {
 	if _, err := os.Stat(path + ".3"); err == nil {
 		t.Fatalf("%s.3 exists already; record fewer events", path)
 	}
-	got, bad := readAll(t, path, opts.Keep)
-	if len(bad) > 0 {
-		t.Errorf("invalid lines: %q", bad)
-	}
-	var reasons []string
-	for _, e := range got {
-		if e.ev.Type == journal.Skipped {
-			reasons = append(reasons, e.ev.Reason)
-		}
-	}
-	if len(reasons) != n {
-		t.Errorf("Read gave %d of the %d events recorded: %q", len(reasons), n, reasons)
-	}
-	for i, r := range reasons {
-		if want := fmt.Sprintf("event %d", i); r != want {
-			t.Errorf("event %d is %q, want %q", i, r, want)
-		}
-	}
+	readNumbered(t, path, opts.Keep, n)
 	if _, err := os.Stat(path + ".1"); err != nil {
 		t.Errorf("no rotated file: %v", err)
 	}
@@ -706,7 +689,7 @@ func TestRotation(t *testing.T) {
 			t.Errorf("%s begins with %s, want a state event", name, first)
 		}
 	}
-	got, bad = readAll(t, path, opts.Keep)
+	got, bad := readAll(t, path, opts.Keep)
 	if len(bad) > 0 {
 		t.Errorf("invalid lines: %q", bad)
 	}
@@ -757,24 +740,7 @@ func TestRotationInOneRecord(t *testing.T) {
 		evs = append(evs, journal.Event{Type: journal.Skipped, Unit: "backup", Reason: fmt.Sprintf("event %d", i)})
 	}
 	j.Record(evs...)
-	got, bad := readAll(t, path, opts.Keep)
-	if len(bad) > 0 {
-		t.Errorf("invalid lines: %q", bad)
-	}
-	var reasons []string
-	for _, e := range got {
-		if e.ev.Type == journal.Skipped {
-			reasons = append(reasons, e.ev.Reason)
-		}
-	}
-	if len(reasons) != n {
-		t.Fatalf("Read gave %d of the %d events recorded", len(reasons), n)
-	}
-	for i, r := range reasons {
-		if want := fmt.Sprintf("event %d", i); r != want {
-			t.Errorf("event %d is %q, want %q", i, r, want)
-		}
-	}
+	readNumbered(t, path, opts.Keep, n)
 	files, _ := filepath.Glob(path + ".*[0-9]")
 	if len(files) < 2 {
 		t.Fatalf("rotated files %q; want the batch to span several", files)
@@ -925,5 +891,30 @@ func TestHalfRotated(t *testing.T) {
 	}
 	if got, _ := readAll(t, path, 0); !cmp.Equal(types(got), []string{"acquired", "spawned", "acquired"}) {
 		t.Errorf("events %q, want each once", types(got))
+	}
+}
+
+// readNumbered reads the journal at path and checks that its skipped
+// events are the n recorded, "event 0" to "event n-1", in order, and that
+// every line is valid.
+func readNumbered(t *testing.T, path string, keep, n int) {
+	t.Helper()
+	got, bad := readAll(t, path, keep)
+	if len(bad) > 0 {
+		t.Errorf("invalid lines: %q", bad)
+	}
+	var reasons []string
+	for _, e := range got {
+		if e.ev.Type == journal.Skipped {
+			reasons = append(reasons, e.ev.Reason)
+		}
+	}
+	if len(reasons) != n {
+		t.Fatalf("Read gave %d of the %d events recorded: %q", len(reasons), n, reasons)
+	}
+	for i, r := range reasons {
+		if want := fmt.Sprintf("event %d", i); r != want {
+			t.Errorf("event %d is %q, want %q", i, r, want)
+		}
 	}
 }
