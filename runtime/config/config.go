@@ -48,9 +48,15 @@ type def struct {
 type Unit struct {
 	Name     string
 	Pos      lang.Pos      // of the entry's name in its file; a script's has only the file name
-	Command  []string      // argv; a string command becomes ["/bin/sh", "-c", s]; nil for a job without command
+	Command  []string      // argv; a string command becomes the shell's argv and s (["/bin/sh", "-c", s] by default); nil for a job without command
 	Dir      string        // as written; "" = kopf's working directory
-	Env      []string      // "KEY=value", sorted by key, added to kopf's own environment
+	Env      []string      // "KEY=value", sorted by key, added to kopf's own environment; "KEY" alone unsets KEY
+	// Stdin is `stdin`: the text the run reads on its standard input
+	// ("" gives it /dev/null).
+	Stdin string
+	// As is `user` and `group`: whom the run runs as; nil runs it as
+	// kopf.
+	As *Identity
 	Title    string        // the name in logs: `title`, or Name when unset
 	Idle     time.Duration // jobs: default 0; procs: default 10s
 	StopTime time.Duration // `stop-time`, default 10s
@@ -81,6 +87,12 @@ type Unit struct {
 	KeepLeftovers bool
 
 	entry entryDigest // what it was decoded from (SameEntry); zero when not known
+}
+
+// Identity is the user and group a unit runs as, as written: names or
+// numbers. Group "" is the user's own group.
+type Identity struct {
+	User, Group string
 }
 
 // JitterOffset is the stable offset by which the job's schedule fires

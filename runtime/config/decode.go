@@ -375,7 +375,7 @@ func (l *loader) noNUL(key string, n *node, s string) {
 
 // command reads a string (run by /bin/sh -c) or an array of strings (run
 // directly).
-func (l *loader) command(n *node) ([]string, bool) {
+func (l *loader) command(n *node, shell []string) ([]string, bool) {
 	switch n.kind {
 	case kindString:
 		if strings.TrimSpace(n.text) == "" {
@@ -383,7 +383,7 @@ func (l *loader) command(n *node) ([]string, bool) {
 			return nil, true
 		}
 		l.noNUL("command", n, n.text)
-		return []string{"/bin/sh", "-c", n.text}, true
+		return append(slices.Clip(shell), n.text), true
 	case kindArray:
 		if len(n.elems) == 0 {
 			l.errorf(n.pos, "\"command\" is an empty array; it needs at least the program to run")
@@ -426,8 +426,11 @@ func (l *loader) env(n *node) []string {
 		}
 		switch v.kind {
 		case kindString, kindNumber, kindBool:
+		case kindNull:
+			out = append(out, name) // unset, also in kopf's own environment
+			continue
 		default:
-			l.errorf(v.pos, "the value of %s in \"env\" must be a string, number or boolean, found %s", quote(name), v.found())
+			l.errorf(v.pos, "the value of %s in \"env\" must be a string, number, boolean or null (unset), found %s", quote(name), v.found())
 			continue
 		}
 		l.noNUL("env", v, v.text)

@@ -122,9 +122,9 @@ func TestTypeErrors(t *testing.T) {
 		{"env", "", job(`"command": "x", "env": ["A=1"]`), []string{
 			`k.json:1:40: "env" must be an object from variable names to values, found an array`,
 		}},
-		{"env value", "", job(`"command": "x", "env": {"A": null, "B": [1]}`), []string{
-			`k.json:1:46: the value of "A" in "env" must be a string, number or boolean, found null`,
-			`k.json:1:57: the value of "B" in "env" must be a string, number or boolean, found an array`,
+		{"env value", "", job(`"command": "x", "env": {"A": {}, "B": [1]}`), []string{
+			`k.json:1:46: the value of "A" in "env" must be a string, number, boolean or null (unset), found an object`,
+			`k.json:1:55: the value of "B" in "env" must be a string, number, boolean or null (unset), found an array`,
 		}},
 		{"mail-to", "", job(`"command": "x", "mail-to": {"a": "b"}`), []string{
 			`k.json:1:44: "mail-to" must be an email address or an array of them, found an object`,

@@ -73,7 +73,7 @@ func (l *loader) healthCheck(h *Health, n *node, set, keys map[string]*node, por
 	case web != nil:
 		h.HTTP = l.healthHTTP(web, ports)
 	case cmd != nil:
-		h.Command, _ = l.command(cmd)
+		h.Command, _ = l.command(cmd, defaultShell)
 		l.portRefs(cmd, ports)
 	case slices.Contains(ports, "health"):
 		// aurora-services.md: requesting a health port asks for checks

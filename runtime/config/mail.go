@@ -39,7 +39,7 @@ func (l *loader) mail(n *node) *Mail {
 		}
 	}
 	if v := set["sendmail"]; v != nil {
-		m.Sendmail, _ = l.command(v)
+		m.Sendmail, _ = l.command(v, defaultShell)
 		if set["smtp"] != nil {
 			l.errorf(v.pos, "give \"smtp\" or \"sendmail\", not both")
 		}

@@ -136,14 +136,38 @@ func (p *protoSet) takes(r *node) bool {
 
 // overlay is base with top's keys replaced or added: base's keys that top
 // does not set, in their order, then top's. "schedule" and "scheduling"
-// are one key.
+// are one key. "env" is merged variable by variable when both are
+// objects: top's variables replace base's of the same name, and a null
+// one unsets it.
 func overlay(base, top []member) []member {
 	set := map[string]bool{}
 	for _, m := range top {
 		set[sameKey(m.key.text)] = true
 	}
-	out := slices.DeleteFunc(slices.Clone(base), func(m member) bool { return set[sameKey(m.key.text)] })
-	return append(out, top...)
+	var baseEnv *node
+	out := slices.DeleteFunc(slices.Clone(base), func(m member) bool {
+		if m.key.text == "env" {
+			baseEnv = m.val
+		}
+		return set[sameKey(m.key.text)]
+	})
+	out = append(out, top...)
+	if baseEnv == nil || baseEnv.kind != kindObject {
+		return out
+	}
+	for i, m := range out[len(out)-len(top):] {
+		if m.key.text == "env" && m.val.kind == kindObject {
+			vars := map[string]bool{}
+			for _, v := range m.val.members {
+				vars[v.key.text] = true
+			}
+			merged := slices.DeleteFunc(slices.Clone(baseEnv.members), func(v member) bool { return vars[v.key.text] })
+			env := *m.val
+			env.members = append(merged, m.val.members...)
+			out[len(out)-len(top)+i].val = &env
+		}
+	}
+	return out
 }
 
 func sameKey(k string) string {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -46,19 +47,26 @@ func TestProtos(t *testing.T) {
 		}},
 		{"nested", `{"proto": "nested"}`, func(t *testing.T, j *Job) {
 			// nested takes loud (which takes base), then quiet; its own env
-			// replaces base's whole.
+			// is merged with base's, variable by variable.
 			if j.Title != "quiet" || j.LogStart || !j.LogOutput || j.Command[2] != "base" {
 				t.Errorf("got title %q, log-start %t, log-output %t, command %q", j.Title, j.LogStart, j.LogOutput, j.Command)
 			}
-			if diff := cmp.Diff([]string{"C=3"}, j.Env); diff != "" {
+			if diff := cmp.Diff([]string{"A=1", "B=2", "C=3"}, j.Env); diff != "" {
 				t.Errorf("env is not merged (-want +got):\n%s", diff)
 			}
 		}},
-		{"env replaced whole", `{"proto": "base", "env": {"B": "9"}}`, func(t *testing.T, j *Job) {
-			if diff := cmp.Diff([]string{"B=9"}, j.Env); diff != "" {
+		{"env merged by variable", `{"proto": "base", "env": {"B": "9", "D": 4}}`, func(t *testing.T, j *Job) {
+			if diff := cmp.Diff([]string{"A=1", "B=9", "D=4"}, j.Env); diff != "" {
 				t.Errorf("env (-want +got):\n%s", diff)
 			}
 		}},
+		{"null unsets an inherited variable", `{"proto": "base", "env": {"A": null}}`, func(t *testing.T, j *Job) {
+			// "A" alone unsets A, in kopf's own environment too.
+			if diff := cmp.Diff([]string{"A", "B=2"}, j.Env); diff != "" {
+				t.Errorf("env (-want +got):\n%s", diff)
+			}
+		}},
+		{"env that is not an object replaces", `{"proto": "base", "env": "x"}`, nil},
 		{"schedules: inherited first, then own", `{"proto": "sched", "command": "x {{ports[http]}}", "cron": "0 6", "trigger": "k"}`, func(t *testing.T, j *Job) {
 			var got []string
 			for _, s := range j.Schedules {
@@ -85,6 +93,13 @@ func TestProtos(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := `{` + protos + `, "jobs": {"j": ` + tt.unit + `, "k": {"proto": ["base", "loud", "quiet", "nested", "sched"]}}}`
 			cfg, _, err := Parse("k.json", []byte(src))
+			if tt.check == nil {
+				// an error in the unit's own value, not a merge with base's
+				if err == nil || !strings.Contains(err.Error(), `"env" must be an object`) {
+					t.Errorf("got %v, want the unit's env refused", err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +137,7 @@ procs:
 	y := parse(t, "k.yaml", `
 procs:
   a: {stop-time: 3, backoff: [1, 2], env: {A: x}, command: a}
-  b: {stop-time: 3, backoff: [1, 2], env: {B: y}, command: b}
+  b: {stop-time: 3, backoff: [1, 2], env: {A: x, B: y}, command: b}
 `)
 	if diff := cmp.Diff(y, p, cmpConfig, ignorePositions); diff != "" {
 		t.Errorf("proto and written out differ (-written +proto):\n%s", diff)

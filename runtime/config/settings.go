@@ -49,6 +49,7 @@ type entry struct {
 	of
 	key, val *node
 	set      keyed
+	shell    []string // `shell` as an argv, for command
 }
 
 // keyed is an entry's settings, known keys only, looked up by key: an
@@ -102,11 +103,20 @@ func (s *setting) isFor(k forKind) bool { return s.kinds&k != 0 }
 
 // settings is the table of every setting, in the order they are read.
 var settings = []setting{
+	{key: "shell", kinds: forBoth, typ: "string, or array of strings", def: "`\"/bin/sh\"`",
+		read: func(l *loader, x *entry, n *node) {
+			x.shell = defaultShell
+			if n != nil {
+				x.shell = l.shell(n)
+			}
+		},
+		// Its value is in the command's.
+		examples: [2]string{`"/bin/sh"`, `["/bin/bash", "-e", "-c"]`}},
 	{key: "command", kinds: forBoth, typ: "string, or array of strings", def: "none (required for procs)",
 		read: func(l *loader, x *entry, n *node) {
 			switch {
 			case n != nil:
-				x.Command, x.Shell = l.command(n)
+				x.Command, x.Shell = l.command(n, x.shell)
 			case x.p != nil:
 				l.errorf(x.key.pos, "proc %s has no \"command\"; a proc needs one to run", quote(x.Name))
 			}
@@ -141,6 +151,31 @@ var settings = []setting{
 		check:    checkPortRefs,
 		value:    func(x of) any { return x.Env },
 		examples: [2]string{`{"A": "1", "B": 2}`, `{"A": "1", "B": 3}`}},
+	{key: "stdin", kinds: forBoth, typ: "string", def: "none (`/dev/null`)",
+		read: func(l *loader, x *entry, n *node) {
+			if n != nil {
+				x.Stdin = l.str("stdin", n)
+			}
+		},
+		value:    func(x of) any { return x.Stdin },
+		examples: [2]string{`"yes\n"`, `"no\n"`}},
+	{key: "user", kinds: forBoth, typ: "string or whole number", def: "kopf's user", doc: "user",
+		// with group
+		read: func(l *loader, x *entry, n *node) {
+			if g := x.set.get("group"); n != nil || g != nil {
+				x.As = l.identity(n, g)
+			}
+		},
+		value: func(x of) any {
+			if x.As == nil {
+				return ""
+			}
+			return fmt.Sprintf("%q:%q", x.As.User, x.As.Group)
+		},
+		examples: [2]string{`"root"`, `0`}},
+	{key: "group", kinds: forBoth, typ: "string or whole number", def: "the user's group", doc: "user",
+		// read and valued with user
+		examples: [2]string{`"root"`, `0`}},
 	{key: "title", kinds: forBoth, typ: "string", def: "the name",
 		read: func(l *loader, x *entry, n *node) {
 			x.Title = x.Name

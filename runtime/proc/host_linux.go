@@ -37,7 +37,8 @@ type Spec struct {
 	Dir  string // "" = the current directory
 	// Env is the complete environment of the child: nil is an empty one,
 	// not kopf's (pass os.Environ() for that). Of entries with the same
-	// name, the last one wins, as in os/exec: append overrides.
+	// name, the last one wins, as in os/exec: append overrides. An entry
+	// without '=' unsets its name (when it is the last of that name).
 	Env []string
 	// Output, when set, receives the child's stdout and stderr line by line
 	// ("stdout"/"stderr", the line without its newline); lines longer than
@@ -47,6 +48,9 @@ type Spec struct {
 	// Stdin, when not nil, is written to the child's stdin, which is then
 	// closed (a sendmail reads its message so); nil gives it /dev/null.
 	Stdin []byte
+	// Credential, when not nil, is the uid, gid and supplementary groups
+	// the child runs as (kopf must be root to switch to another user).
+	Credential *syscall.Credential
 	// Label names the run, as its cgroup's name and in its KOPF_RUN
 	// (kopf uses "job-NAME", "proc-NAME", "mail"); "" is "run".
 	Label string
@@ -449,6 +453,7 @@ func (h *Host) spawn(r startReq) error {
 	if r.cgfd >= 0 {
 		sys.UseCgroupFD, sys.CgroupFD = true, r.cgfd
 	}
+	sys.Credential = r.spec.Credential
 	op, err := os.StartProcess(r.path, r.spec.Argv, &os.ProcAttr{
 		Dir:   r.spec.Dir,
 		Env:   r.spec.Env,
@@ -615,16 +620,19 @@ func lookPath(name string, env []string) (string, error) {
 	return "", fmt.Errorf("proc: start %q: %w", name, exec.ErrNotFound)
 }
 
-// dedupEnv keeps the last entry of each name, in the order of those entries.
+// dedupEnv keeps the last entry of each name, in the order of those
+// entries, and drops a name whose last entry has no '=' (an unset).
 // It never returns nil: os.StartProcess would pass kopf's own environment.
 func dedupEnv(env []string) []string {
 	seen := make(map[string]bool, len(env))
 	out := make([]string, 0, len(env))
 	for i := len(env) - 1; i >= 0; i-- {
-		name, _, _ := strings.Cut(env[i], "=")
+		name, _, set := strings.Cut(env[i], "=")
 		if !seen[name] {
 			seen[name] = true
-			out = append(out, env[i])
+			if set {
+				out = append(out, env[i])
+			}
 		}
 	}
 	slices.Reverse(out)

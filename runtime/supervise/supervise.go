@@ -545,6 +545,20 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 		KeepLeftovers: u.KeepLeftovers,
 		LeftoverGrace: u.StopTime,
 	}
+	if u.Stdin != "" {
+		spec.Stdin = []byte(u.Stdin)
+	}
+	if u.As != nil {
+		// Looked up at each start, as cron and systemd do: a user's
+		// groups may have changed since the config was read.
+		c, err := u.As.Resolve()
+		if err != nil {
+			s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
+			return nil, err
+		}
+		spec.Credential = &syscall.Credential{Uid: c.Uid, Gid: c.Gid, Groups: c.Groups}
+		spec.Env = append(append(slices.Clip(s.opts.Environ), c.Env()...), u.Env...)
+	}
 	if len(u.Ports) > 0 {
 		if err := s.allocatePorts(r, u, &spec); err != nil {
 			s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
