@@ -46,17 +46,17 @@ type def struct {
 
 // Unit is what jobs and procs share.
 type Unit struct {
-	Name     string
-	Pos      lang.Pos      // of the entry's name in its file; a script's has only the file name
-	Command  []string      // argv; a string command becomes the shell's argv and s (["/bin/sh", "-c", s] by default); nil for a job without command
-	Dir      string        // as written; "" = kopf's working directory
-	Env      []string      // "KEY=value", sorted by key, added to kopf's own environment; "KEY" alone unsets KEY
+	Name    string
+	Pos     lang.Pos // of the entry's name in its file; a script's has only the file name
+	Command []string // argv; a string command becomes the shell's argv and s (["/bin/sh", "-c", s] by default); nil for a job without command
+	Dir     string   // as written; "" = kopf's working directory
+	Env     []string // "KEY=value", sorted by key, added to kopf's own environment; "KEY" alone unsets KEY
 	// Stdin is `stdin`: the text the run reads on its standard input
 	// ("" gives it /dev/null).
 	Stdin string
 	// As is `user` and `group`: whom the run runs as; nil runs it as
 	// kopf.
-	As *Identity
+	As       *Identity
 	Title    string        // the name in logs: `title`, or Name when unset
 	Idle     time.Duration // jobs: default 0; procs: default 10s
 	StopTime time.Duration // `stop-time`, default 10s
