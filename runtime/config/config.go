@@ -129,6 +129,10 @@ type Job struct {
 	// Pause is set (there is no previous start to keep a distance from),
 	// false otherwise.
 	RunOnStart bool
+	// OncePerBoot is `run-on-start: "once-per-boot"` (a crontab's
+	// @reboot): the start's run happens only when no run of the job has
+	// started since the machine booted, by the boot id in the journal.
+	OncePerBoot bool
 	// CatchUp is `catch-up`: what runs at start of the schedule fires
 	// missed while kopf was down; CatchUpWithin bounds how old a missed
 	// fire may be and still run (0: no bound).

@@ -332,12 +332,20 @@ var settings = []setting{
 		},
 		value:    func(x of) any { return x.j.Timeout },
 		examples: [2]string{`"2h"`, `"3h"`}},
-	{key: "run-on-start", kinds: forJobs, typ: "boolean", def: "`true` with `period` or `pause`, else `false`",
+	{key: "run-on-start", kinds: forJobs, typ: "boolean, or `\"once-per-boot\"`", def: "`true` with `period` or `pause`, else `false`",
 		read: func(l *loader, x *entry, n *node) {
+			if n != nil && n.kind == kindString {
+				if n.text != "once-per-boot" {
+					l.errorf(n.pos, "\"run-on-start\" must be true, false or \"once-per-boot\", found %s", quote(n.text))
+					return
+				}
+				x.j.RunOnStart, x.j.OncePerBoot = true, true
+				return
+			}
 			x.j.RunOnStart = l.boolean("run-on-start", n, x.j.Period > 0 || x.j.Pause > 0)
 		},
-		value:    func(x of) any { return x.j.RunOnStart },
-		examples: [2]string{`true`, `false`}},
+		value:    func(x of) any { return fmt.Sprint(x.j.RunOnStart, x.j.OncePerBoot) },
+		examples: [2]string{`true`, `"once-per-boot"`}},
 	{key: "catch-up", kinds: forJobs, typ: "`\"none\"`, `\"last\"` or `\"all\"`", def: "`\"none\"`",
 		read: func(l *loader, x *entry, n *node) {
 			x.j.CatchUp = CatchUpNone

@@ -57,9 +57,29 @@ func (j *jobUnit) load(s *Supervisor, u *unit, prev unitKind, now time.Time) {
 	if p, ok := prev.(*jobUnit); ok {
 		old = p.core
 	}
-	j.core = job.Supersede(old, jobSpec(j.cfg, s.seed, s.sourceName), now, s.opts.Rand)
+	spec := jobSpec(j.cfg, s.seed, s.sourceName)
+	if j.cfg.OncePerBoot {
+		spec.RunOnStart = s.firstInBoot(j.cfg.Name)
+	}
+	j.core = job.Supersede(old, spec, now, s.opts.Rand)
 	u.restart = nil // a fresh policy, made when first needed (tracker)
 	u.startAt = time.Time{}
+}
+
+// firstInBoot reports whether a once-per-boot job's start run is due: no
+// load of it, by this daemon or by one before it in the same boot, has
+// had it. A reload that changes the job, or adds it back, does not run it
+// again.
+func (s *Supervisor) firstInBoot(name string) bool {
+	if s.bootRuns == nil {
+		s.bootRuns = map[string]bool{}
+	}
+	if s.bootRuns[name] {
+		return false
+	}
+	s.bootRuns[name] = true
+	prev := s.opts.Resume
+	return prev == nil || prev.BootID == "" || prev.BootID != s.opts.BootID || !prev.Jobs[name]
 }
 
 // tracker returns the job's restart tracker, made on first use: a fresh

@@ -482,3 +482,40 @@ func TestExitedCarriesUsageAndReapTime(t *testing.T) {
 		t.Fatal("no exited event")
 	})
 }
+
+// TestOncePerBoot: a once-per-boot job (a crontab's @reboot) runs at start
+// unless a daemon before this one in the same boot had it, and a reload
+// that changes it does not run it again.
+func TestOncePerBoot(t *testing.T) {
+	boot := func(name string) *config.Job {
+		return &config.Job{Unit: settings(name, name), RunOnStart: true, OncePerBoot: true}
+	}
+	cases := []struct {
+		name string
+		prev *journal.Previous
+		want []string
+	}{
+		{"first daemon", nil, []string{"a@0", "b@0"}},
+		{"same boot, a known", &journal.Previous{BootID: "boot-1", Jobs: map[string]bool{"a": true}}, []string{"b@0"}},
+		{"after a reboot", &journal.Previous{BootID: "boot-0", Jobs: map[string]bool{"a": true, "b": true}}, []string{"a@0", "b@0"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
+				ss := start(t, host, cfgOf([]*config.Job{boot("a"), boot("b")}, nil), Options{Resume: c.prev, BootID: "boot-1"})
+				ss.until(5)
+				changed := boot("a")
+				changed.Env = []string{"X=1"}
+				if sum, err := ss.s.Reload(cfgOf([]*config.Job{changed, boot("b")}, nil)); err != nil || len(sum.Restarted) != 1 {
+					t.Fatalf("reload: %+v, %v", sum, err)
+				}
+				ss.until(10)
+				ss.stop()
+				if diff := cmp.Diff(c.want, host.startsOf()); diff != "" {
+					t.Errorf("starts (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}

@@ -127,9 +127,13 @@ type Options struct {
 	// the other subscribers); nil publishes nothing.
 	Events func(...journal.Event)
 	// Resume is what the journal says of the daemon before this one: jobs
-	// with catch-up run at start for fires missed since it was last seen.
+	// with catch-up run at start for fires missed since it was last seen,
+	// and a once-per-boot job it had in the same boot does not run again.
 	// nil for none.
 	Resume *journal.Previous
+	// BootID is the machine's boot id, to tell whether Resume's daemon ran
+	// in this boot; "" reads it from the kernel (journal.BootID).
+	BootID string
 	// Mail sends a run's output to its mail-to; it must not block. nil
 	// sends nothing.
 	Mail func(mail.Message)
@@ -158,6 +162,10 @@ type Supervisor struct {
 	done  chan struct{}            // closed when Run returns
 
 	// Owned by the loop goroutine.
+	// bootRuns are the once-per-boot jobs whose start run this boot has
+	// had (or skipped, a daemon before this one in the same boot having
+	// run it); made on first use.
+	bootRuns  map[string]bool
 	seed      string                // the config's jitter-seed
 	units     map[string]*unit      // every job and proc, by name
 	queue     queue                 // the units that need the loop at a time
@@ -207,6 +215,9 @@ func New(opts Options) *Supervisor {
 	}
 	if opts.HTTPProbe == nil {
 		opts.HTTPProbe = health.HTTP
+	}
+	if opts.BootID == "" {
+		opts.BootID = journal.BootID()
 	}
 	return &Supervisor{
 		opts:     opts,

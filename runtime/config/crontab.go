@@ -1,0 +1,593 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/mail"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kopf/kopf/compile"
+	"github.com/kopf/kopf/runtime/job"
+	"github.com/kopf/kopf/lang"
+)
+
+// Crontab is what a crontab file is: a user's, whose lines run as kopf's
+// own user, or a system one (/etc/crontab, /etc/cron.d/*), whose lines
+// name the user they run as after the five time fields.
+type Crontab int
+
+const (
+	UserCrontab Crontab = iota
+	SystemCrontab
+)
+
+// cronDefaultPath is the PATH cronie gives a job whose crontab sets none
+// (kopf passes its own; see docs/crontab.md).
+const cronDefaultPath = "/usr/bin:/bin"
+
+// ParseCrontab reads a crontab with cronie's rules (docs/crontab.md): one
+// job per line, the environment assignments above a line applying to it.
+// Unlike Parse it returns the jobs of the valid lines also when other lines
+// have errors: a line's mistake does not stop the others, as in cron. The
+// errors are a lang.ErrorList positioned FILE:LINE:COL.
+//
+// A job's name is the file's base name, the command's program and a hash
+// of the line (crontab:backup-3f9a1c), so that it does not change when
+// other lines are edited, inserted or deleted; a comment "# name: NAME"
+// right above a line names its job instead.
+func ParseCrontab(filename string, src []byte, kind Crontab) (*Config, []compile.Warning, error) {
+	if err := checkSize(filename, len(src)); err != nil {
+		return nil, nil, err
+	}
+	p := &crontabParser{
+		file: filename, kind: kind, src: newSource(filename, src),
+		env:   map[string]string{},
+		shell: "/bin/sh", zone: time.Local,
+		names: map[string]int{},
+	}
+	p.parse(src)
+	cfg := &Config{File: filename, Jobs: p.jobs}
+	sortByName(cfg.Jobs)
+	sort.SliceStable(p.errs, func(i, k int) bool { return p.errs[i].Pos.Offset < p.errs[k].Pos.Offset })
+	return cfg, p.warnings, p.errs.Err()
+}
+
+type crontabParser struct {
+	file string
+	kind Crontab
+	src  *source
+
+	// What the assignments above the current line set.
+	env      map[string]string // every assignment, MAILTO and the rest
+	shell    string
+	zone     *time.Location
+	mailTo   []string
+	mailFrom string
+	jitter   time.Duration
+
+	name  *lang.Pos // of a "# name:" comment right above, with its text in nameText
+	named string
+	names map[string]int // how many jobs have each hash name, for duplicate lines
+
+	jobs     []*Job
+	errs     lang.ErrorList
+	warnings []compile.Warning
+}
+
+func (p *crontabParser) errorf(off int, format string, args ...any) {
+	p.errs.Add(p.src.pos(off), format, args...)
+}
+
+func (p *crontabParser) warnf(off int, format string, args ...any) {
+	p.warnings = append(p.warnings, compile.Warning{Pos: p.src.pos(off), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *crontabParser) parse(src []byte) {
+	text := string(src)
+	for off := 0; off < len(text); {
+		end := strings.IndexByte(text[off:], '\n')
+		last := end < 0
+		if last {
+			end = len(text)
+		} else {
+			end += off
+		}
+		p.line(off, text[off:end], last)
+		off = end + 1
+	}
+}
+
+// line reads one line, which starts at byte off of the file.
+func (p *crontabParser) line(off int, line string, last bool) {
+	body := strings.TrimLeft(line, " \t")
+	at := off + len(line) - len(body)
+	switch {
+	case strings.TrimSpace(body) == "":
+		p.name = nil
+		return
+	case body[0] == '#':
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(body[1:]), "name:"); ok {
+			pos := p.src.pos(at)
+			p.name, p.named = &pos, strings.TrimSpace(rest)
+			if p.named == "" {
+				p.errorf(at, "\"# name:\" gives no name; write \"# name: NAME\" right above the line it names")
+				p.name = nil
+			}
+		}
+		return
+	}
+	if !utf8.ValidString(line) {
+		p.errorf(at, "the line is not valid UTF-8")
+		p.name = nil
+		return
+	}
+	if name, value, valueAt, ok := cronEnv(body); ok {
+		p.assign(at, name, value, at+valueAt)
+		p.name = nil
+		return
+	}
+	if last {
+		p.warnf(at, "the last line has no newline at its end: cronie ignores such a line, kopf runs it")
+	}
+	p.entry(at, body)
+	p.name = nil
+}
+
+// cronEnv reads an environment assignment as cronie's load_env does:
+// NAME = VALUE, with blanks around '=' allowed, the name and the value
+// each optionally in single or double quotes (which keep blanks, and are
+// the only way to an empty value), an unquoted value's trailing blanks
+// dropped. It reports whether the line is one; valueAt is the value's byte
+// offset in line.
+func cronEnv(line string) (name, value string, valueAt int, ok bool) {
+	i := 0
+	word := func(isName bool) (string, bool) {
+		if i < len(line) && (line[i] == '\'' || line[i] == '"') {
+			q := line[i]
+			end := strings.IndexByte(line[i+1:], q)
+			if end < 0 {
+				return "", false
+			}
+			s := line[i+1 : i+1+end]
+			if isName && strings.Contains(s, "=") {
+				return "", false
+			}
+			i += end + 2
+			return s, true
+		}
+		if !isName {
+			s := strings.TrimRight(line[i:], " \t\r\v\f")
+			i = len(line)
+			return s, s != ""
+		}
+		start := i
+		for i < len(line) && line[i] != '=' && !isBlank(line[i]) {
+			i++
+		}
+		return line[start:i], i > start
+	}
+	name, ok = word(true)
+	if !ok {
+		return "", "", 0, false
+	}
+	for i < len(line) && isBlank(line[i]) {
+		i++
+	}
+	if i == len(line) || line[i] != '=' {
+		return "", "", 0, false
+	}
+	i++
+	for i < len(line) && isBlank(line[i]) {
+		i++
+	}
+	valueAt = i
+	if value, ok = word(false); !ok {
+		return "", "", 0, false
+	}
+	if strings.TrimSpace(line[i:]) != "" {
+		return "", "", 0, false // text after a closing quote
+	}
+	return name, value, valueAt, true
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' }
+
+// assign takes an environment assignment: every one reaches the commands
+// below it, and a few also set how kopf runs them.
+func (p *crontabParser) assign(at int, name, value string, valueAt int) {
+	p.env[name] = value
+	switch name {
+	case "SHELL":
+		if value == "" {
+			p.errorf(valueAt, "SHELL is empty; cron's default is /bin/sh")
+			p.shell = "/bin/sh"
+			return
+		}
+		p.shell = value
+	case "CRON_TZ":
+		loc, err := time.LoadLocation(value)
+		if err != nil || value == "" || value == "Local" {
+			p.errorf(valueAt, "unknown time zone %q in CRON_TZ; expected an IANA name like Europe/Berlin (the lines below keep the zone above)", value)
+			return
+		}
+		p.zone = loc
+	case "RANDOM_DELAY":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 {
+			p.errorf(valueAt, "RANDOM_DELAY must be a whole number of minutes, found %q", value)
+			return
+		}
+		p.jitter = time.Duration(n) * time.Minute
+	case "MAILTO":
+		p.mailTo = nil
+		for a := range strings.SplitSeq(value, ",") {
+			if a = strings.TrimSpace(a); a == "" {
+				continue
+			}
+			if !localName(a) {
+				if _, err := mail.ParseAddress(a); err != nil {
+					p.errorf(valueAt, "invalid address %q in MAILTO: %s", a, strings.TrimPrefix(err.Error(), "mail: "))
+					continue
+				}
+			}
+			p.mailTo = append(p.mailTo, a)
+		}
+	case "MAILFROM":
+		p.mailFrom = ""
+		if value != "" {
+			if _, err := mail.ParseAddress(value); err != nil && !localName(value) {
+				p.errorf(valueAt, "invalid address %q in MAILFROM: %s", value, strings.TrimPrefix(err.Error(), "mail: "))
+				return
+			}
+			p.mailFrom = value
+		}
+	}
+}
+
+// localName reports whether s is a local mailbox as cron takes it (root,
+// backup-admin): a name without '@' that the local sendmail delivers.
+func localName(s string) bool {
+	if s == "" || strings.ContainsAny(s, "@ <>\"") {
+		return false
+	}
+	for _, c := range s {
+		if c < '!' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// cronMacros are the @ schedules a crontab takes, with @reboot.
+var cronMacros = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly", "@reboot"}
+
+// entry reads a line that runs something: its schedule (five fields or an
+// @ word), a system crontab's user, and the command.
+func (p *crontabParser) entry(at int, line string) {
+	quiet := false
+	if line[0] == '-' {
+		// cronie's "do not log the run" mark
+		quiet = true
+		line, at = line[1:], at+1
+	}
+	fields := fieldsOf(line)
+	if name, ok := strings.CutSuffix(strings.TrimRight(line, " \t\r"), "="); ok && len(fields) == 1 && !quiet {
+		p.errorf(at, "%s= assigns nothing in a crontab, and cron reads the line as a command; write %s=\"\" for an empty value", name, name)
+		return
+	}
+	var sched []field
+	switch {
+	case len(fields) > 0 && strings.HasPrefix(fields[0].text, "@"):
+		if !slices.Contains(cronMacros, fields[0].text) {
+			p.errorf(at+fields[0].at, "unknown schedule %q; a crontab takes five time fields or one of %s", fields[0].text, strings.Join(cronMacros, ", "))
+			return
+		}
+		sched = fields[:1]
+	case len(fields) >= 5:
+		sched = fields[:5]
+	default:
+		p.errorf(at+len(strings.TrimRight(line, " \t\r")), "expected five time fields (minute hour day-of-month month day-of-week) and a command, found %d field%s", len(fields), plural(len(fields)))
+		return
+	}
+	rest := fields[len(sched):]
+	var who *Identity
+	if p.kind == SystemCrontab {
+		if len(rest) == 0 {
+			p.errorf(at+len(strings.TrimRight(line, " \t\r")), "expected the user to run as after the schedule, then the command (a system crontab names the user)")
+			return
+		}
+		who = &Identity{User: rest[0].text}
+		userAt := at + rest[0].at
+		if !p.identity(who, userAt) {
+			return
+		}
+		rest = rest[1:]
+	}
+	if len(rest) == 0 {
+		p.errorf(at+len(strings.TrimRight(line, " \t\r")), "expected a command after the schedule")
+		return
+	}
+	cmdAt := rest[0].at
+	if rest[0].text[0] == '*' && len(sched) == 5 {
+		p.errorf(at+cmdAt, "the command starts with '*': a sixth time field? A crontab line has five (minute hour day-of-month month day-of-week)")
+		return
+	}
+	command, stdin := cronCommand(strings.TrimRight(line[cmdAt:], "\r"))
+	if strings.TrimSpace(command) == "" {
+		p.errorf(at+cmdAt, "the command is empty: it starts with '%%', which begins its standard input")
+		return
+	}
+	j := p.job(line, at, sched, who, command, stdin, quiet)
+	if j == nil {
+		return
+	}
+	p.jobs = append(p.jobs, j)
+}
+
+type field struct {
+	text string
+	at   int // byte offset in the line
+}
+
+// fieldsOf splits a line at blanks, as far as it needs: the schedule's
+// fields, a user, and the first word of the command.
+func fieldsOf(line string) []field {
+	var out []field
+	for i := 0; i < len(line) && len(out) < 7; {
+		for i < len(line) && isBlank(line[i]) {
+			i++
+		}
+		start := i
+		for i < len(line) && !isBlank(line[i]) {
+			i++
+		}
+		if i > start {
+			out = append(out, field{line[start:i], start})
+		}
+	}
+	return out
+}
+
+// cronCommand splits a crontab command at its first unescaped '%', as
+// cronie does: before it, "\%" is a '%' and every other backslash stays;
+// after it is the standard input, where each further unescaped '%' is a
+// newline and "\%" a '%'. No newline is added at its end.
+func cronCommand(s string) (command, stdin string) {
+	var b strings.Builder
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) {
+			if s[i+1] == '%' {
+				b.WriteByte('%')
+			} else {
+				b.WriteByte('\\')
+				b.WriteByte(s[i+1])
+			}
+			i++
+			continue
+		}
+		if c == '%' {
+			break
+		}
+		b.WriteByte(c)
+	}
+	if i >= len(s) {
+		return b.String(), ""
+	}
+	command = b.String()
+	b.Reset()
+	escaped := false
+	for _, c := range []byte(s[i+1:]) {
+		if escaped {
+			if c != '%' {
+				b.WriteByte('\\')
+			}
+		} else if c == '%' {
+			c = '\n'
+		}
+		if escaped = c == '\\'; !escaped {
+			b.WriteByte(c)
+		}
+	}
+	if escaped {
+		b.WriteByte('\\')
+	}
+	return command, b.String()
+}
+
+// identity checks a system crontab's user: it exists, and kopf can switch
+// to it.
+func (p *crontabParser) identity(id *Identity, at int) bool {
+	c, err := id.Resolve()
+	if err != nil {
+		p.errorf(at, "%v; the line is left out", err)
+		return false
+	}
+	if euid := geteuid(); euid != 0 && c.Uid != uint32(euid) {
+		p.errorf(at, "kopf runs as uid %d, not root, so it cannot run this line as %q", euid, id.User)
+		return false
+	}
+	return true
+}
+
+// job makes the job of one line.
+func (p *crontabParser) job(line string, at int, sched []field, who *Identity, command, stdin string, quiet bool) *Job {
+	name := p.jobName(line, sched, who, command)
+	if name == "" {
+		return nil
+	}
+	pos := p.src.pos(at)
+	j := &Job{
+		Unit: Unit{
+			Name: name, Pos: pos, Title: name,
+			Command:   []string{p.shell, "-c", command},
+			Shell:     true,
+			Dir:       p.home(who),
+			Env:       p.environ(),
+			Stdin:     stdin,
+			As:        who,
+			Idle:      0,
+			StopTime:  defaultStopTime,
+			MailTo:    slices.Clone(p.mailTo),
+			MailFrom:  p.mailFrom,
+			Location:  p.zone,
+			LogStart:  !quiet,
+			LogOutput: true,
+		},
+		// cron starts a second copy when the first still runs; kopf
+		// never does, and skips that fire (as supercronic).
+		Overlap: job.Skip,
+		Jitter:  p.jitter,
+		Backoff: defaultBackoff,
+	}
+	if len(j.MailTo) == 0 {
+		j.MailFrom = ""
+	}
+	text := sched[0].text
+	if len(sched) == 5 {
+		var parts []string
+		for _, f := range sched {
+			parts = append(parts, f.text)
+		}
+		text = strings.Join(parts, " ")
+	}
+	if text == "@reboot" {
+		j.RunOnStart, j.OncePerBoot = true, true
+		return j
+	}
+	c, _, err := compileSchedule(text, j)
+	if err != nil {
+		p.scheduleErrors(at, sched, text, err)
+		return nil
+	}
+	for _, w := range c.Warnings() {
+		p.warnings = append(p.warnings, compile.Warning{Pos: p.src.pos(at + fieldOffset(sched, w.Pos.Offset)), Msg: w.Msg})
+	}
+	j.Schedules = []Schedule{{Key: "cron", Source: text, Compiled: c, Pos: p.src.pos(at + sched[0].at)}}
+	return j
+}
+
+// scheduleErrors places the compiler's errors, which are positioned in
+// the fields joined by single spaces, in the line.
+func (p *crontabParser) scheduleErrors(at int, sched []field, text string, err error) {
+	list, ok := err.(lang.ErrorList)
+	if !ok {
+		p.errorf(at+sched[0].at, "%v", err)
+		return
+	}
+	for _, e := range list {
+		p.errs = append(p.errs, &lang.Error{Pos: p.src.pos(at + fieldOffset(sched, e.Pos.Offset)), Msg: e.Msg, Err: e.Err})
+	}
+}
+
+// fieldOffset turns an offset in the fields joined by single spaces into
+// one in the line.
+func fieldOffset(sched []field, off int) int {
+	for _, f := range sched {
+		if off <= len(f.text) {
+			return f.at + off
+		}
+		off -= len(f.text) + 1
+	}
+	last := sched[len(sched)-1]
+	return last.at + len(last.text)
+}
+
+// jobName names a line's job: "# name:" above it, or FILE:PROGRAM-HASH,
+// with -2, -3… for identical lines after the first.
+func (p *crontabParser) jobName(line string, sched []field, who *Identity, command string) string {
+	if p.name != nil {
+		if prev, dup := p.names["#"+p.named]; dup && prev > 0 {
+			p.errs.Add(*p.name, "job %q is named twice in this file", p.named)
+			return ""
+		}
+		p.names["#"+p.named] = 1
+		return p.named
+	}
+	h := sha256.New()
+	for _, f := range sched {
+		h.Write([]byte(f.text + "\x00"))
+	}
+	if who != nil {
+		h.Write([]byte(who.User + "\x00"))
+	}
+	h.Write([]byte(strings.TrimSpace(command)))
+	sum := hex.EncodeToString(h.Sum(nil))[:6]
+	base := filepath.Base(p.file) + ":" + program(command) + "-" + sum
+	p.names[base]++
+	if n := p.names[base]; n > 1 {
+		return fmt.Sprintf("%s-%d", base, n)
+	}
+	return base
+}
+
+// program is a readable word for a command: its program's base name,
+// without what a name would not hold, or "run".
+func program(command string) string {
+	f := strings.Fields(command)
+	for len(f) > 0 && strings.Contains(f[0], "=") { // VAR=x cmd
+		f = f[1:]
+	}
+	if len(f) == 0 {
+		return "run"
+	}
+	var b strings.Builder
+	for _, c := range filepath.Base(f[0]) {
+		if c < 128 && (c == '-' || c == '_' || c == '.' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			b.WriteRune(c)
+		}
+	}
+	if s := strings.Trim(b.String(), "."); s != "" && len(s) <= 40 {
+		return s
+	}
+	return "run"
+}
+
+// environ is the assignments in effect, sorted, with SHELL as cronie
+// sets it when the crontab does not.
+func (p *crontabParser) environ() []string {
+	env := make([]string, 0, len(p.env)+1)
+	for k, v := range p.env {
+		env = append(env, k+"="+v)
+	}
+	if _, ok := p.env["SHELL"]; !ok {
+		env = append(env, "SHELL="+p.shell)
+	}
+	slices.Sort(env)
+	return env
+}
+
+// home is where a line's command runs, as in cronie: HOME when the
+// crontab sets it, else the home directory of the user it runs as.
+func (p *crontabParser) home(who *Identity) string {
+	if h, ok := p.env["HOME"]; ok {
+		return h
+	}
+	if who != nil {
+		if c, err := who.Resolve(); err == nil && c.Home != "" {
+			return c.Home
+		}
+	}
+	if u, err := user.Current(); err == nil && u.HomeDir != "" {
+		return u.HomeDir
+	}
+	h, _ := os.UserHomeDir()
+	return h
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

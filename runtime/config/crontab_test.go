@@ -1,0 +1,273 @@
+package config
+
+import (
+	"os/user"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/runtime/job"
+)
+
+const sampleCrontab = `# m h dom mon dow command
+SHELL=/bin/bash
+MAILTO = "ops@example.com, root"
+PATH='/usr/local/bin:/usr/bin:/bin'
+GREETING = "hello  world"  
+CRON_TZ=Europe/Berlin
+RANDOM_DELAY=5
+
+*/5 * * * * /usr/local/bin/poll --fast >/dev/null 2>&1
+# name: report
+30 6 * * mon-fri mail -s "report for \%d" me%Dear me,%%the report.
+MAILTO=""
+@daily  backup.sh
+-@hourly    echo quiet
+`
+
+func parseCrontab(t *testing.T, src string, kind Crontab) *Config {
+	t.Helper()
+	cfg, warnings, err := ParseCrontab("crontab", []byte(src), kind)
+	if err != nil {
+		t.Fatalf("ParseCrontab: %v", err)
+	}
+	for _, w := range warnings {
+		t.Logf("warning: %s", w)
+	}
+	return cfg
+}
+
+func jobNamed(t *testing.T, cfg *Config, prefix string) *Job {
+	t.Helper()
+	for _, j := range cfg.Jobs {
+		if strings.HasPrefix(j.Name, prefix) {
+			return j
+		}
+	}
+	var names []string
+	for _, j := range cfg.Jobs {
+		names = append(names, j.Name)
+	}
+	t.Fatalf("no job named %s…; have %q", prefix, names)
+	return nil
+}
+
+// TestCrontabRules reads a crontab with every kind of line and checks each
+// of cronie's rules on the jobs it makes.
+func TestCrontabRules(t *testing.T) {
+	cfg := parseCrontab(t, sampleCrontab, UserCrontab)
+	if len(cfg.Jobs) != 4 {
+		t.Fatalf("%d jobs, want 4", len(cfg.Jobs))
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	env := []string{"CRON_TZ=Europe/Berlin", "GREETING=hello  world", "MAILTO=ops@example.com, root",
+		"PATH=/usr/local/bin:/usr/bin:/bin", "RANDOM_DELAY=5", "SHELL=/bin/bash"}
+
+	poll := jobNamed(t, cfg, "crontab:poll-")
+	if diff := cmp.Diff([]string{"/bin/bash", "-c", "/usr/local/bin/poll --fast >/dev/null 2>&1"}, poll.Command); diff != "" {
+		t.Errorf("poll's command (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(env, poll.Env); diff != "" {
+		t.Errorf("poll's env (-want +got):\n%s", diff)
+	}
+	if poll.Location.String() != berlin.String() || poll.Jitter != 5*time.Minute || poll.Overlap != job.Skip || !poll.LogOutput || !poll.LogStart || poll.Stdin != "" {
+		t.Errorf("poll: zone %v, jitter %v, overlap %v, log-output %t, log-start %t, stdin %q", poll.Location, poll.Jitter, poll.Overlap, poll.LogOutput, poll.LogStart, poll.Stdin)
+	}
+	if diff := cmp.Diff([]string{"ops@example.com", "root"}, poll.MailTo); diff != "" {
+		t.Errorf("poll's mail-to (-want +got):\n%s", diff)
+	}
+	if got := poll.Schedules[0].Source; got != "*/5 * * * *" {
+		t.Errorf("poll's schedule %q", got)
+	}
+
+	report := jobNamed(t, cfg, "report")
+	if report.Name != "report" || report.Pos.Line != 11 {
+		t.Errorf("report named %q at %s, want report at line 11, below its # name: comment", report.Name, report.Pos)
+	}
+	if got, want := report.Command[2], `mail -s "report for %d" me`; got != want {
+		t.Errorf("report's command %q, want %q", got, want)
+	}
+	if got, want := report.Stdin, "Dear me,\n\nthe report."; got != want {
+		t.Errorf("report's stdin %q, want %q", got, want)
+	}
+	fires := report.Schedules[0].Compiled
+	if next, _ := fires.Next(time.Date(2026, 12, 5, 12, 0, 0, 0, berlin)); !next.Equal(time.Date(2026, 12, 7, 6, 30, 0, 0, berlin)) {
+		t.Errorf("report's next fire after Saturday noon is %v, want Monday 06:30 in Berlin", next)
+	}
+
+	backup := jobNamed(t, cfg, "crontab:backup.sh-")
+	if backup.MailTo != nil || !slicesContain(backup.Env, "MAILTO=") {
+		t.Errorf("backup after MAILTO=\"\": mail-to %q, env %q", backup.MailTo, backup.Env)
+	}
+	quiet := jobNamed(t, cfg, "crontab:echo-")
+	if quiet.LogStart {
+		t.Errorf("a '-' line logs its start")
+	}
+}
+
+func slicesContain(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCrontabPercent follows cronie's do_command: the first unescaped '%'
+// ends the command, the rest is standard input with '%' as newlines.
+func TestCrontabPercent(t *testing.T) {
+	tests := []struct{ in, cmd, stdin string }{
+		{`date +\%F`, `date +%F`, ""},
+		{`cat%a%b`, `cat`, "a\nb"},
+		{`cat%a\%b%`, `cat`, "a%b\n"},
+		{`echo \n\%%x\y`, `echo \n%`, `x\y`},
+		{`echo \\%in`, `echo \\`, "in"},
+		{`cat%\\\\%`, `cat`, `\\\%`}, // each backslash after a backslash is kept, and escapes again
+		{`cat%end\`, `cat`, `end\`},
+		{`cat%`, `cat`, ""},
+	}
+	for _, tt := range tests {
+		cmd, stdin := cronCommand(tt.in)
+		if cmd != tt.cmd || stdin != tt.stdin {
+			t.Errorf("cronCommand(%q) = %q, %q; want %q, %q", tt.in, cmd, stdin, tt.cmd, tt.stdin)
+		}
+	}
+}
+
+// TestCrontabEnvLines follows cronie's load_env: what is an assignment,
+// and what is a command line.
+func TestCrontabEnvLines(t *testing.T) {
+	tests := []struct {
+		line, name, value string
+		ok                bool
+	}{
+		{`A=b`, "A", "b", true},
+		{`A = b c  `, "A", "b c", true},
+		{`A=" b "`, "A", " b ", true},
+		{`A=''`, "A", "", true},
+		{`"A B"=x`, "A B", "x", true},
+		{`A=`, "", "", false},
+		{`A="b" c`, "", "", false},
+		{`A="b`, "", "", false},
+		{`"A=B"=x`, "", "", false},
+		{`0 * * * * A=b cmd`, "", "", false},
+		{`@daily FOO=1 run`, "", "", false},
+	}
+	for _, tt := range tests {
+		name, value, _, ok := cronEnv(tt.line)
+		if ok != tt.ok || name != tt.name || value != tt.value {
+			t.Errorf("cronEnv(%q) = %q, %q, %t; want %q, %q, %t", tt.line, name, value, ok, tt.name, tt.value, tt.ok)
+		}
+	}
+}
+
+// TestCrontabErrors: each bad line is said at its place, and the good lines
+// still make jobs.
+func TestCrontabErrors(t *testing.T) {
+	src := "0 4 * * * good\n" +
+		"61 * * * * bad minute\n" +
+		"* * * * * * six fields\n" +
+		"@fortnightly x\n" +
+		"0 4 * *\n" +
+		"CRON_TZ=Mars/Olympus\n" +
+		"MAILTO=\n" +
+		"RANDOM_DELAY=soon\n" +
+		"0 5 * * * %stdin only\n" +
+		"0 6 * * * also good\n" +
+		"0 7 * * * no newline"
+	cfg, warnings, err := ParseCrontab("crontab", []byte(src), UserCrontab)
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`crontab:2:1: 61 is out of range for the minute field; expected 0 to 59`,
+		`crontab:3:11: the command starts with '*': a sixth time field? A crontab line has five (minute hour day-of-month month day-of-week)`,
+		`crontab:4:1: unknown schedule "@fortnightly"; a crontab takes five time fields or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @reboot`,
+		`crontab:5:8: expected five time fields (minute hour day-of-month month day-of-week) and a command, found 4 fields`,
+		`crontab:6:9: unknown time zone "Mars/Olympus" in CRON_TZ; expected an IANA name like Europe/Berlin (the lines below keep the zone above)`,
+		`crontab:7:1: MAILTO= assigns nothing in a crontab, and cron reads the line as a command; write MAILTO="" for an empty value`,
+		`crontab:8:14: RANDOM_DELAY must be a whole number of minutes, found "soon"`,
+		`crontab:9:11: the command is empty: it starts with '%', which begins its standard input`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	var names []string
+	for _, j := range cfg.Jobs {
+		names = append(names, j.Command[2])
+	}
+	if diff := cmp.Diff([]string{"also good", "good", "no newline"}, sortedCopy(names)); diff != "" {
+		t.Errorf("the good lines' jobs (-want +got):\n%s", diff)
+	}
+	if len(warnings) != 1 || warnings[0].Pos.Line != 11 || !strings.Contains(warnings[0].Msg, "cronie ignores") {
+		t.Errorf("warnings %v, want one about the last line's missing newline", warnings)
+	}
+}
+
+func sortedCopy(s []string) []string { return sorted(append([]string(nil), s...)) }
+
+// TestCrontabNamesAreStable: inserting, deleting and editing other lines
+// leaves a line's job name as it was; identical lines get -2, -3.
+func TestCrontabNamesAreStable(t *testing.T) {
+	names := func(src string) map[string]string {
+		byCmd := map[string]string{}
+		for _, j := range parseCrontab(t, src, UserCrontab).Jobs {
+			byCmd[j.Name] = j.Command[2]
+		}
+		return byCmd
+	}
+	before := names("0 1 * * * a\n0 2 * * * b\n0 3 * * * c\n")
+	after := names("# new\nX=1\n0 0 * * * new\n0 1 * * * a\n0 3 * * * c\n0 2 * * * b\n")
+	for name, cmd := range before {
+		if after[name] != cmd {
+			t.Errorf("job %s (%s) is gone after edits elsewhere: %v", name, cmd, after)
+		}
+	}
+	edited := names("0 1 * * * a\n0 2 * * * b --now\n0 3 * * * c\n")
+	changed := 0
+	for name := range before {
+		if _, ok := edited[name]; !ok {
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Errorf("editing one line renamed %d jobs, want 1", changed)
+	}
+	dups := parseCrontab(t, "0 1 * * * a\n0 1 * * * a\n", UserCrontab).Jobs
+	if len(dups) != 2 || dups[1].Name != dups[0].Name+"-2" {
+		t.Errorf("identical lines named %q and %q", dups[0].Name, dups[1].Name)
+	}
+}
+
+// TestSystemCrontab: the user field, looked up and switched to.
+func TestSystemCrontab(t *testing.T) {
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody here")
+	}
+	cfg, _, err := ParseCrontab("cron.d/app", []byte("17 * * * * nobody cd / && run-parts --report /etc/cron.hourly\n@reboot root echo up\n0 * * * * no-such-user-kopf x\n"), SystemCrontab)
+	if err == nil || err.Error() != `cron.d/app:3:11: no user named "no-such-user-kopf" on this machine; the line is left out` {
+		t.Errorf("error %v, want the unknown user at 3:11", err)
+	}
+	if len(cfg.Jobs) != 2 {
+		t.Fatalf("%d jobs, want 2", len(cfg.Jobs))
+	}
+	hourly := jobNamed(t, cfg, "app:cd-")
+	if hourly.As == nil || hourly.As.User != "nobody" || hourly.Dir != nobody.HomeDir {
+		t.Errorf("the hourly line runs as %v in %q, want nobody in %s", hourly.As, hourly.Dir, nobody.HomeDir)
+	}
+	reboot := jobNamed(t, cfg, "app:echo-")
+	if !reboot.RunOnStart || !reboot.OncePerBoot || len(reboot.Schedules) != 0 {
+		t.Errorf("@reboot: run-on-start %t, once per boot %t, %d schedules", reboot.RunOnStart, reboot.OncePerBoot, len(reboot.Schedules))
+	}
+	geteuid = func() int { return 1000 }
+	defer func() { geteuid = defaultGeteuid }()
+	_, _, err = ParseCrontab("cron.d/app", []byte("17 * * * * nobody true\n"), SystemCrontab)
+	if err == nil || !strings.Contains(err.Error(), `cron.d/app:1:12: kopf runs as uid 1000, not root, so it cannot run this line as "nobody"`) {
+		t.Errorf("not root: %v", err)
+	}
+}
