@@ -16,8 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/kopf/kopf/compile"
-	"github.com/kopf/kopf/runtime/job"
 	"github.com/kopf/kopf/lang"
+	"github.com/kopf/kopf/runtime/job"
 )
 
 // Crontab is what a crontab file is: a user's, whose lines run as kopf's
