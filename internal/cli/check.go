@@ -18,7 +18,7 @@ import (
 
 var checkCmd = &command{
 	name:     "check",
-	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [--name NAME] [-e SCHEDULE ...] [--services DIR]... [--scripts DIR]... [FILE ...]",
+	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [--name NAME] [-e SCHEDULE ...] [--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [FILE ...]",
 	summary:  "lint schedules and config files",
 	help: `Checks each SCHEDULE given with -e, in either dialect, and each config FILE
 (JSON or YAML, see docs/config.md), and prints their errors and warnings on
@@ -61,6 +61,9 @@ Flags:
                their own names)
   --services DIR  a services directory to check with FILE; repeat for more
   --scripts DIR   a scripts directory to check with FILE; repeat for more
+  --crontab FILE  a user crontab to check with FILE; repeat for more
+  --cron-dir DIR  a directory of system crontabs, or a system crontab file,
+               to check with FILE; repeat for more
 Exit status: 0 when every schedule and file is valid (warnings allowed), 1
 when any has an error, a schedule never fires or a file cannot be read, 2
 for a usage error.
@@ -81,17 +84,17 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	times := addTimeFlags(fs)
 	dst := addDSTFlags(fs)
 	name := fs.String("name", "", "")
-	services, scripts := sourceFlags(fs)
+	dirs := sourceFlags(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	daemon := len(*services)+len(*scripts) > 0
+	daemon := dirs.given()
 	switch {
 	case len(files) == 0 && len(srcs) == 0 && !daemon:
-		return usagef("missing -e SCHEDULE, FILE or a directory")
+		return usagef("missing -e SCHEDULE, FILE, a directory or a crontab")
 	case daemon && len(files) > 1:
-		return usagef("with --services or --scripts, give at most one FILE: together they are one daemon's sources")
+		return usagef("with --services, --scripts, --crontab or --cron-dir, give at most one FILE: together they are one daemon's sources")
 	}
 	loc, after, err := times.resolve(e)
 	if err != nil {
@@ -120,11 +123,11 @@ func runCheck(_ context.Context, e *env, args []string) error {
 		}
 	}
 	if daemon {
-		spec := sources.Spec{Services: *services, Scripts: *scripts}
+		file := ""
 		if len(files) == 1 {
-			spec.File = files[0]
+			file = files[0]
 		}
-		failed = !e.checkSources(spec, after) || failed
+		failed = !e.checkSources(dirs.spec(file), after) || failed
 	} else {
 		for _, file := range files {
 			if !e.checkFile(file, after) {
@@ -246,6 +249,35 @@ func (e *env) checkSources(spec sources.Spec, after time.Time) bool {
 	}
 	for _, d := range spec.Scripts {
 		dir(d, sources.ScriptFiles, func(path string) { parts = append(parts, config.Script(path, "")) })
+	}
+	// A crontab's bad lines are errors, and its good lines still count
+	// for what spans the sources, as kopf run would run them.
+	crontab := func(path string, kind config.Crontab) {
+		if err := sources.CheckCrontabFile(path, kind); err != nil {
+			add(path, nil, nil, err)
+			return
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			add(path, nil, nil, err)
+			return
+		}
+		cfg, warnings, err := config.ParseCrontab(path, src, kind)
+		e.report(path, cfg, warnings, err, after)
+		ok = ok && err == nil
+		if cfg != nil {
+			parts = append(parts, cfg)
+		}
+	}
+	for _, path := range spec.Crontabs {
+		crontab(path, config.UserCrontab)
+	}
+	for _, d := range spec.CronDirs {
+		if info, err := os.Stat(d); err == nil && info.Mode().IsRegular() {
+			crontab(d, config.SystemCrontab)
+			continue
+		}
+		dir(d, sources.CrontabFiles, func(path string) { crontab(path, config.SystemCrontab) })
 	}
 	_, err := config.Merge(parts...)
 	var list lang.ErrorList

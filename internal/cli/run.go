@@ -30,16 +30,19 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
-schedules, periods and triggers, never twice at once) from up to three kinds
-of source, in any combination (see docs/config.md):
+schedules, periods and triggers, never twice at once) from these kinds of
+source, in any combination (see docs/config.md and docs/crontab.md):
   FILE              a kopf config file, JSON or YAML
   --services DIR    a directory of service files in service-manager's
                     layout, one *.json file per job or proc
   --scripts DIR     a directory of executables in cronmon's layout, each
                     one a proc
+  --crontab FILE    a crontab, each line a job, with cronie's rules
+  --cron-dir DIR    system crontabs (/etc/cron.d, /etc/crontab), whose
+                    lines name the user they run as
 With no FILE and no directory, kopf runs the scripts of
 $XDG_CONFIG_HOME/kopf/scripts (~/.config/kopf/scripts when unset). A name
 defined in two sources is an error that names both places.
@@ -73,6 +76,11 @@ otherwise.
 Flags:
   --services DIR  a services directory; repeat for more
   --scripts DIR   a scripts directory; repeat for more
+  --crontab FILE  a user crontab, run with cronie's rules (docs/crontab.md);
+                  repeat for more
+  --cron-dir DIR  a directory of system crontabs like /etc/cron.d, or a
+                  system crontab like /etc/crontab (lines name their user);
+                  repeat for more
   --journal PATH  the journal (default $XDG_STATE_HOME/kopf/journal.jsonl,
                   ~/.local/state/kopf/journal.jsonl when unset)
   --socket PATH   the control socket for kopf status, trigger, start, stop,
@@ -104,12 +112,31 @@ func (d *dirs) Set(v string) error {
 	return nil
 }
 
-// sourceFlags adds the flags that name a daemon's directories to fs.
-func sourceFlags(fs *flag.FlagSet) (services, scripts *dirs) {
-	services, scripts = &dirs{}, &dirs{}
-	fs.Var(services, "services", "")
-	fs.Var(scripts, "scripts", "")
-	return services, scripts
+// sourceDirs are the flags that name a daemon's sources besides its
+// config file: directories and crontabs.
+type sourceDirs struct {
+	services, scripts, crontabs, cronDirs dirs
+}
+
+// sourceFlags adds the flags that name a daemon's directories and
+// crontabs to fs.
+func sourceFlags(fs *flag.FlagSet) *sourceDirs {
+	d := &sourceDirs{}
+	fs.Var(&d.services, "services", "")
+	fs.Var(&d.scripts, "scripts", "")
+	fs.Var(&d.crontabs, "crontab", "")
+	fs.Var(&d.cronDirs, "cron-dir", "")
+	return d
+}
+
+// given reports whether any flag was.
+func (d *sourceDirs) given() bool {
+	return len(d.services)+len(d.scripts)+len(d.crontabs)+len(d.cronDirs) > 0
+}
+
+// spec is the sources with the config file (FILE; "" for none).
+func (d *sourceDirs) spec(file string) sources.Spec {
+	return sources.Spec{File: file, Services: d.services, Scripts: d.scripts, Crontabs: d.crontabs, CronDirs: d.cronDirs}
 }
 
 func runRun(ctx context.Context, e *env, args []string) error {
@@ -118,7 +145,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	journalPath := fs.String("journal", "", "")
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
-	services, scripts := sourceFlags(fs)
+	srcs := sourceFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -130,10 +157,11 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	spec := sources.Spec{Services: *services, Scripts: *scripts}
+	file := ""
 	if len(pos) == 1 {
-		spec.File = pos[0]
+		file = pos[0]
 	}
+	spec := srcs.spec(file)
 	if len(spec.Paths()) == 0 {
 		spec.Scripts = []string{e.defaultScripts()}
 	}

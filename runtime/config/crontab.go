@@ -432,7 +432,7 @@ func (p *crontabParser) job(line string, at int, sched []field, who *Identity, c
 			Name: name, Pos: pos, Title: name,
 			Command:   []string{p.shell, "-c", command},
 			Shell:     true,
-			Dir:       p.home(who),
+			Dir:       p.home(at, who),
 			Env:       p.environ(),
 			Stdin:     stdin,
 			As:        who,
@@ -568,21 +568,31 @@ func (p *crontabParser) environ() []string {
 }
 
 // home is where a line's command runs, as in cronie: HOME when the
-// crontab sets it, else the home directory of the user it runs as.
-func (p *crontabParser) home(who *Identity) string {
+// crontab sets it, else the home directory of the user it runs as (kopf's
+// $HOME for a user crontab). A home that does not exist, like nobody's
+// /nonexistent, is "/" with a warning: cronie would fail the run.
+func (p *crontabParser) home(at int, who *Identity) string {
 	if h, ok := p.env["HOME"]; ok {
 		return h
 	}
+	home := ""
 	if who != nil {
-		if c, err := who.Resolve(); err == nil && c.Home != "" {
-			return c.Home
+		if c, err := who.Resolve(); err == nil {
+			home = c.Home
+		}
+	} else if home = os.Getenv("HOME"); home == "" {
+		if u, err := user.Current(); err == nil {
+			home = u.HomeDir
 		}
 	}
-	if u, err := user.Current(); err == nil && u.HomeDir != "" {
-		return u.HomeDir
+	if home == "" {
+		return ""
 	}
-	h, _ := os.UserHomeDir()
-	return h
+	if info, err := os.Stat(home); err != nil || !info.IsDir() {
+		p.warnf(at, "the home directory %s does not exist: cronie would not run this line, kopf runs it in /", home)
+		return "/"
+	}
+	return home
 }
 
 func plural(n int) string {

@@ -46,6 +46,10 @@ type Spec struct {
 	File     string   // a kopf config file; "" for none
 	Services []string // services directories
 	Scripts  []string // scripts directories
+	Crontabs []string // user crontabs (crontab -e's format)
+	// CronDirs are directories of system crontabs (/etc/cron.d), or
+	// system crontab files (/etc/crontab): lines with a user field.
+	CronDirs []string
 }
 
 // Paths are the files and directories to watch for changes.
@@ -55,7 +59,9 @@ func (s Spec) Paths() []string {
 		out = append(out, s.File)
 	}
 	out = append(out, s.Services...)
-	return append(out, s.Scripts...)
+	out = append(out, s.Scripts...)
+	out = append(out, s.Crontabs...)
+	return append(out, s.CronDirs...)
 }
 
 // Set is a Spec and what was last read from each of its files. Its methods
@@ -127,6 +133,13 @@ func (s *Set) Load() (*config.Config, error) {
 			return nil, err
 		}
 	}
+	for _, path := range s.spec.Crontabs {
+		// Named on the command line: one that cannot be read is an
+		// error, as the config file is; one with bad lines runs the rest.
+		if _, err := s.crontab(path, config.UserCrontab); err != nil {
+			return nil, err
+		}
+	}
 	s.readDirs()
 	cfg, err := config.Merge(s.parts()...)
 	if err != nil {
@@ -192,7 +205,7 @@ func (s *Set) parts() []*config.Config {
 			rest = append(rest, path)
 		}
 	}
-	dirs := append(slices.Clone(s.spec.Services), s.spec.Scripts...)
+	dirs := slices.Concat(s.spec.Services, s.spec.Scripts, s.spec.CronDirs)
 	slices.SortFunc(rest, func(a, b string) int {
 		da, db := slices.Index(dirs, filepath.Dir(a)), slices.Index(dirs, filepath.Dir(b))
 		if da != db {
@@ -313,6 +326,34 @@ func (s *Set) readDirs() bool {
 			}
 			seen[path] = true
 			changed = changed || ch
+		}
+	}
+	for _, path := range s.spec.Crontabs {
+		seen[path] = true
+		ch, err := s.crontab(path, config.UserCrontab)
+		if err != nil && s.files[path].reported != err.Error() {
+			s.log.Error(fmt.Sprintf("%v; keeping its last version", err), "file", path)
+			s.files[path].reported = err.Error()
+		}
+		changed = changed || ch
+	}
+	for _, dir := range s.spec.CronDirs {
+		if info, err := os.Stat(dir); err == nil && info.Mode().IsRegular() {
+			// a system crontab named itself, like /etc/crontab
+			s.dirFound(dir)
+			seen[dir] = true
+			changed = s.systemCrontab(dir) || changed
+			continue
+		}
+		paths, err := CrontabFiles(dir)
+		if err != nil {
+			s.dirError(dir, err, seen)
+			continue
+		}
+		s.dirFound(dir)
+		for _, path := range paths {
+			seen[path] = true
+			changed = s.systemCrontab(path) || changed
 		}
 	}
 	for path := range s.files {
