@@ -234,6 +234,15 @@ func (h *Host) Start(s Spec) (*Process, error) { return h.Begin(s).Wait() }
 // last ones, which is most of the time a start takes. Wait must be called.
 func (h *Host) Begin(s Spec) *Starting {
 	st := &Starting{h: h, spec: s}
+	// A closed Host may have removed its cgroup: say ErrClosed, not what
+	// preparing in it would fail with.
+	h.qmu.Lock()
+	closed := h.queueClosed
+	h.qmu.Unlock()
+	if closed {
+		st.err = ErrClosed
+		return st
+	}
 	if st.err = st.prepare(); st.err != nil {
 		return st
 	}
