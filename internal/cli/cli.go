@@ -48,7 +48,7 @@ type command struct {
 	run func(ctx context.Context, e *env, args []string) error
 }
 
-var commands = []*command{nextCmd, checkCmd, runCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd}
+var commands = []*command{nextCmd, checkCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {

@@ -48,17 +48,21 @@ func ParseCrontab(filename string, src []byte, kind Crontab) (*Config, []compile
 	if err := checkSize(filename, len(src)); err != nil {
 		return nil, nil, err
 	}
-	p := &crontabParser{
-		file: filename, kind: kind, src: newSource(filename, src),
-		env:   map[string]string{},
-		shell: "/bin/sh", zone: time.Local,
-		names: map[string]int{},
-	}
+	p := newCrontabParser(filename, src, kind)
 	p.parse(src)
 	cfg := &Config{File: filename, Jobs: p.jobs}
 	sortByName(cfg.Jobs)
 	sort.SliceStable(p.errs, func(i, k int) bool { return p.errs[i].Pos.Offset < p.errs[k].Pos.Offset })
 	return cfg, p.warnings, p.errs.Err()
+}
+
+func newCrontabParser(filename string, src []byte, kind Crontab) *crontabParser {
+	return &crontabParser{
+		file: filename, kind: kind, src: newSource(filename, src),
+		env:   map[string]string{},
+		shell: "/bin/sh", zone: time.Local,
+		names: map[string]int{},
+	}
 }
 
 type crontabParser struct {
@@ -81,6 +85,8 @@ type crontabParser struct {
 	jobs     []*Job
 	errs     lang.ErrorList
 	warnings []compile.Warning
+
+	imp *imported // what kopf import keeps besides the jobs; nil otherwise
 }
 
 func (p *crontabParser) errorf(off int, format string, args ...any) {
@@ -108,6 +114,10 @@ func (p *crontabParser) parse(src []byte) {
 
 // line reads one line, which starts at byte off of the file.
 func (p *crontabParser) line(off int, line string, last bool) {
+	if p.imp != nil {
+		jobs, errs, named := len(p.jobs), len(p.errs), p.name != nil
+		defer func() { p.imp.line(p, line, jobs, errs, named) }()
+	}
 	body := strings.TrimLeft(line, " \t")
 	at := off + len(line) - len(body)
 	switch {

@@ -444,7 +444,7 @@ func (l *loader) address(key string, n *node) string {
 	if n.kind != kindString {
 		return ""
 	}
-	if _, err := mail.ParseAddress(n.text); err != nil {
+	if _, err := mail.ParseAddress(n.text); err != nil && !localName(n.text) {
 		l.errorf(n.pos, "invalid email address %s in %s: %s", quote(n.text), quote(key), strings.TrimPrefix(err.Error(), "mail: "))
 		return ""
 	}

@@ -230,10 +230,11 @@ func TestValueErrors(t *testing.T) {
 			`k.json:1:41: an environment variable needs a name; "" is none`,
 			`k.json:1:48: invalid environment variable name "A=B": it contains '='`,
 		}},
-		{"email addresses", "", job(`"mail-to": ["ops@example.com", "ops"], "mail-from": "kopf@"`), []string{
-			`k.json:1:64: invalid email address "ops" in "mail-to": missing '@' or angle-addr`,
-			`k.json:1:85: invalid email address "kopf@" in "mail-from": missing '@' or angle-addr`,
+		{"email addresses", "", job(`"mail-to": ["ops@example.com", "ops x"], "mail-from": "kopf@"`), []string{
+			`k.json:1:64: invalid email address "ops x" in "mail-to": no angle-addr`,
+			`k.json:1:87: invalid email address "kopf@" in "mail-from": missing '@' or angle-addr`,
 		}},
+		{"a local name, as cron's MAILTO=root", "", job(`"mail-to": "root", "mail-from": "kopf"`), nil},
 		{"unknown zone", "", job(`"timezone": "Europe/Berln"`), []string{
 			`k.json:1:45: unknown time zone "Europe/Berln"; expected an IANA name like Europe/Berlin, UTC or Local`,
 		}},
