@@ -105,7 +105,7 @@ func sameJob(t *testing.T, want, got *Job, seed string) {
 		})
 	}
 	type view struct {
-		Command, Env, MailTo []string
+		Command, Env, MailTo  []string
 		Stdin, User, MailFrom string
 		Jitter                time.Duration
 		Boot, Start           bool
