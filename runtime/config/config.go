@@ -202,9 +202,13 @@ type Health struct {
 	// http://127.0.0.1:{{ports[health]}}/PATH (the port named "http" when
 	// there is no "health"), or http://127.0.0.1:{{ports[health]}}/health
 	// when neither `http` nor `command` is given. {{ports[NAME]}} is
-	// substituted at each start. Empty when Command is set. Healthy is
-	// status 200 with the body "ok" (surrounding white space ignored).
+	// substituted at each start. Empty when Command is set. Healthy is a
+	// 2xx status, with the body ExpectBody when it is not "".
 	HTTP string
+	// ExpectBody is `expect-body`: the body an HTTP check wants, white
+	// space around it ignored; "" takes any. The check a "health" port
+	// implies wants "ok", as Aurora's.
+	ExpectBody string
 	// Command is run in the proc's dir and env (with its ports); exit 0
 	// within Timeout is healthy. A string is ["/bin/sh", "-c", s].
 	Command []string

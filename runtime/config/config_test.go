@@ -37,6 +37,14 @@ var ignorePositions = cmp.Options{
 
 // defaultHealth is a health check of http or command with Aurora's
 // defaults.
+// impliedHealth is the check a port named "health" implies: Aurora's, on
+// /health, wanting the body "ok".
+func impliedHealth() *Health {
+	h := defaultHealth("http://127.0.0.1:{{ports[health]}}/health", nil)
+	h.ExpectBody = "ok"
+	return h
+}
+
 func defaultHealth(http string, command []string) *Health {
 	return &Health{
 		HTTP:                    http,
@@ -207,7 +215,7 @@ func TestEveryKey(t *testing.T) {
 					Ports:    []string{"http", "health"},
 				},
 				Backoff: defaultBackoff,
-				Health:  defaultHealth("http://127.0.0.1:{{ports[health]}}/health", nil),
+				Health:  impliedHealth(),
 			},
 			{
 				Unit: Unit{
@@ -385,8 +393,10 @@ func TestHealth(t *testing.T) {
 		want           *Health
 	}{
 		{"a health port alone checks nothing", `"ports": "health"`, nil},
-		{"a health port and {} check /health", `"ports": ["http", "health"], "health": {}`,
+		{"a health port and {} check /health", `"ports": ["http", "health"], "health": {}`, impliedHealth()},
+		{"any 2xx for a path", `"ports": ["health"], "health": {"http": "/health"}`,
 			defaultHealth("http://127.0.0.1:{{ports[health]}}/health", nil)},
+		{"a body to expect", `"ports": ["health"], "health": {"http": "/health", "expect-body": "ok"}`, impliedHealth()},
 		{"a path on the health port", `"ports": ["http", "health"], "health": {"http": "/status?full=1"}`,
 			defaultHealth("http://127.0.0.1:{{ports[health]}}/status?full=1", nil)},
 		{"a path on the http port", `"ports": ["http"], "health": {"http": "/status"}`,

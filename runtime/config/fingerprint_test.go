@@ -184,7 +184,6 @@ procs:
 		{"numbers in env", "k.json", configOf(with(baseJob, "env", `{"B": "2", "A": "1"}`), baseProc)},
 		{"ports in another order", "k.json", configOf(with(baseJob, "ports", `["admin", "web"]`), with(baseProc, "ports", `["health", "socks"]`))},
 		{"health URL written out", "k.json", configOf(baseJob, with(baseProc, "health", `{"http": "http://127.0.0.1:{{ports[health]}}/health", "interval": "5s"}`))},
-		{"health URL from the health port", "k.json", configOf(baseJob, with(baseProc, "health", `{"interval": 5}`))},
 		{"health defaults written out", "k.json", configOf(baseJob, with(baseProc, "health",
 			`{"http": "/health", "interval": 5, "timeout": "1s", "initial-interval": 15, "max-consecutive-failures": 0, "min-consecutive-successes": 1}`))},
 		{"watched files in another order", "k.json", configOf(baseJob, with(with(baseProc, "restart-on-change", `["lib.so", "tor.bin"]`), "hup-on-change", `["tor.rc"]`))},

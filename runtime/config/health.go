@@ -12,7 +12,7 @@ import (
 
 // healthKeys are the keys of `health`, aurora-services.md's
 // HealthCheckConfig with kopf's dashes.
-var healthKeys = []string{"command", "http", "initial-interval", "interval", "max-consecutive-failures", "min-consecutive-successes", "timeout"}
+var healthKeys = []string{"command", "expect-body", "http", "initial-interval", "interval", "max-consecutive-failures", "min-consecutive-successes", "timeout"}
 
 // Aurora's HealthCheckConfig defaults.
 const (
@@ -56,6 +56,16 @@ func (l *loader) health(n *node, ports []string) *Health {
 	}
 	l.healthCheck(h, n, set, keys, ports)
 	l.healthTiming(h, set)
+	if b := set["expect-body"]; b != nil {
+		h.ExpectBody = l.str("expect-body", b)
+		switch {
+		case b.kind != kindString:
+		case h.Command != nil:
+			l.warnf(keys["expect-body"].pos, "\"expect-body\" has no effect on a \"command\" check: it is the body an \"http\" check wants")
+		case strings.TrimSpace(h.ExpectBody) == "":
+			l.errorf(b.pos, "\"expect-body\" is empty, and no check could pass it; leave it out to take any 2xx answer")
+		}
+	}
 	return h
 }
 
@@ -77,8 +87,9 @@ func (l *loader) healthCheck(h *Health, n *node, set, keys map[string]*node, por
 		l.portRefs(cmd, ports)
 	case slices.Contains(ports, "health"):
 		// aurora-services.md: requesting a health port asks for checks
-		// of /health on it.
+		// of /health on it, by Aurora's checker, which wants "ok".
 		h.HTTP = "http://127.0.0.1:{{ports[health]}}/health"
+		h.ExpectBody = "ok"
 	default:
 		l.errorf(n.pos, "health needs \"http\" or \"command\" (or a port named \"health\" in \"ports\")")
 	}

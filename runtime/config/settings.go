@@ -445,8 +445,8 @@ var settings = []setting{
 			if h == nil {
 				return nil
 			}
-			return fmt.Sprintf("http %q command %q interval %v timeout %v initial-interval %v max-consecutive-failures %d min-consecutive-successes %d",
-				h.HTTP, h.Command, h.Interval, h.Timeout, h.InitialInterval, h.MaxConsecutiveFailures, h.MinConsecutiveSuccesses)
+			return fmt.Sprintf("http %q expect-body %q command %q interval %v timeout %v initial-interval %v max-consecutive-failures %d min-consecutive-successes %d",
+				h.HTTP, h.ExpectBody, h.Command, h.Interval, h.Timeout, h.InitialInterval, h.MaxConsecutiveFailures, h.MinConsecutiveSuccesses)
 		},
 		examples: [2]string{`{"http": "/health", "interval": 5}`, `{"http": "/healthz", "interval": 5}`}},
 	{key: "restart-on-change", kinds: forProcs, typ: "string, or array of strings", def: "none",

@@ -32,7 +32,7 @@
 //		if t.State() == health.Snoozed {
 //			continue
 //		}
-//		err := health.HTTP(ctx, url, cfg.Timeout)
+//		err := health.HTTP(ctx, url, cfg.Timeout, "")
 //		if v := t.Result(clock(), err); v.Restart {
 //			restart(v.Reason) // and a new Tracker for the new process
 //			break

@@ -42,12 +42,13 @@ var client = &http.Client{
 }
 
 // HTTP GETs url within timeout (0: only ctx limits it) and returns nil when
-// the server is healthy: status 200 with the body "ok", surrounding white
-// space ignored, like Aurora's HttpHealthChecker. Otherwise the error says
+// the server is healthy: a 2xx status, as Kubernetes, Docker and Consul
+// take it, and, when body is not "", that body, surrounding white space
+// ignored (Aurora's HttpHealthChecker wants "ok"). Otherwise the error says
 // what was wrong, starting with "GET url: ": the status, the body, or why
 // no answer came (it wraps the cause, such as syscall.ECONNREFUSED or
 // context.DeadlineExceeded).
-func HTTP(ctx context.Context, url string, timeout time.Duration) error {
+func HTTP(ctx context.Context, url string, timeout time.Duration, body string) error {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -63,18 +64,21 @@ func HTTP(ctx context.Context, url string, timeout time.Duration) error {
 		return noAnswer(url, timeout, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode/100 == 3 {
 			return fmt.Errorf("GET %s: status %d, redirect to %q not followed", url, resp.StatusCode, loc)
 		}
 		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if body == "" {
+		return nil
+	}
+	got, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return noAnswer(url, timeout, fmt.Errorf("reading the body: %w", err))
 	}
-	if got := strings.TrimSpace(string(body)); got != "ok" {
-		return fmt.Errorf("GET %s: body %s, want \"ok\"", url, quote(got))
+	if got := strings.TrimSpace(string(got)); got != strings.TrimSpace(body) {
+		return fmt.Errorf("GET %s: body %s, want %s", url, quote(got), quote(strings.TrimSpace(body)))
 	}
 	return nil
 }

@@ -38,25 +38,30 @@ func TestHTTP(t *testing.T) {
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc
+		body    string // the body to expect; "" for any
 		want    string // the error after "GET url: "; "" for healthy
 	}{
-		{"ok", answer(200, "ok"), ""},
-		{"ok with white space", answer(200, " \r\n\tok\n"), ""},
-		{"another body", answer(200, "nope"), `body "nope", want "ok"`},
-		{"a body around ok", answer(200, "ok, mostly"), `body "ok, mostly", want "ok"`},
-		{"empty body", answer(200, ""), `body "", want "ok"`},
-		{"a long body is cut in the message", answer(200, strings.Repeat("x", 100<<10)),
+		{"ok", answer(200, "ok"), "ok", ""},
+		{"ok with white space", answer(200, " \r\n\tok\n"), "ok", ""},
+		{"another body", answer(200, "nope"), "ok", `body "nope", want "ok"`},
+		{"a body around ok", answer(200, "ok, mostly"), "ok", `body "ok, mostly", want "ok"`},
+		{"empty body", answer(200, ""), "ok", `body "", want "ok"`},
+		{"a long body is cut in the message", answer(200, strings.Repeat("x", 100<<10)), "ok",
 			fmt.Sprintf(`body "%s"..., want "ok"`, strings.Repeat("x", 80))},
-		{"503", answer(503, "ok"), "status 503"},
-		{"204", answer(204, ""), "status 204"},
+		{"any body by default", answer(200, `{"status":"ok"}`), "", ""},
+		{"204 by default", answer(204, ""), "", ""},
+		{"any 2xx", answer(299, "ok"), "ok", ""},
+		{"503", answer(503, "ok"), "", "status 503"},
+		{"503 with ok", answer(503, "ok"), "ok", "status 503"},
+		{"404", answer(404, ""), "", "status 404"},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/ok", http.StatusFound)
-		}, `status 302, redirect to "/ok" not followed`},
+		}, "", `status 302, redirect to "/ok" not followed`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			url := serve(t, tt.handler)
-			err := HTTP(t.Context(), url, 5*time.Second)
+			err := HTTP(t.Context(), url, 5*time.Second, tt.body)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("HTTP() = %v, want healthy", err)
@@ -80,7 +85,7 @@ func TestHTTPLongBodyIsNotReadWhole(t *testing.T) {
 			}
 		}
 	})
-	err := HTTP(t.Context(), url, time.Minute)
+	err := HTTP(t.Context(), url, time.Minute, "ok")
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `want "ok"`) {
 		t.Errorf("HTTP() = %v, want a wrong body", err)
 	}
@@ -98,7 +103,7 @@ func TestHTTPTimeout(t *testing.T) {
 	defer close(release) // before the server's Close, which waits for handlers
 	const timeout = 200 * time.Millisecond
 	start := time.Now()
-	err := HTTP(t.Context(), url, timeout)
+	err := HTTP(t.Context(), url, timeout, "")
 	took := time.Since(start)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("HTTP() = %v, want a deadline exceeded", err)
@@ -118,7 +123,7 @@ func TestHTTPConnectionRefused(t *testing.T) {
 	}
 	url := "http://" + l.Addr().String() + "/health"
 	l.Close()
-	err = HTTP(t.Context(), url, 5*time.Second)
+	err = HTTP(t.Context(), url, 5*time.Second, "")
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("HTTP() = %v, want connection refused", err)
 	}
@@ -131,13 +136,13 @@ func TestHTTPCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	url := serve(t, answer(200, "ok"))
-	if err := HTTP(ctx, url, 5*time.Second); !errors.Is(err, context.Canceled) {
+	if err := HTTP(ctx, url, 5*time.Second, ""); !errors.Is(err, context.Canceled) {
 		t.Errorf("HTTP() = %v, want canceled", err)
 	}
 }
 
 func TestHTTPBadURL(t *testing.T) {
-	if err := HTTP(t.Context(), "http://[::1", time.Second); err == nil {
+	if err := HTTP(t.Context(), "http://[::1", time.Second, ""); err == nil {
 		t.Error("HTTP() of a malformed URL = nil")
 	}
 }
@@ -156,7 +161,7 @@ func TestHTTPFreshConnections(t *testing.T) {
 	srv.Start()
 	url := srv.URL
 	for range 3 {
-		if err := HTTP(t.Context(), url, 5*time.Second); err != nil {
+		if err := HTTP(t.Context(), url, 5*time.Second, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -58,6 +58,7 @@ type checks struct {
 	last    *control.Check
 	dir     string
 	env     []string
+	body    string // the body an HTTP check wants; "" for any
 }
 
 // startChecks sets a proc's run up for health checks.
@@ -81,6 +82,7 @@ func (s *Supervisor) startChecks(r *running, p *config.Proc, now time.Time) {
 	var err error
 	if h.HTTP != "" {
 		c.url, err = ports.Expand(h.HTTP, r.ports)
+		c.body = h.ExpectBody
 	}
 	for _, a := range h.Command {
 		var e string
@@ -135,11 +137,11 @@ func (s *Supervisor) checkDue(u *unit, p *config.Proc, now time.Time) {
 // probe returns the check to run off the loop.
 func (s *Supervisor) probe(c *checks) func() error {
 	if c.url != "" {
-		url, timeout, get := c.url, c.timeout, s.opts.HTTPProbe
+		url, timeout, body, get := c.url, c.timeout, c.body, s.opts.HTTPProbe
 		return func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
-			return get(ctx, url, timeout)
+			return get(ctx, url, timeout, body)
 		}
 	}
 	spec := proc.Spec{Argv: c.command, Dir: c.dir, Env: c.env}

@@ -29,7 +29,7 @@ type probes struct {
 	checkedAt []float64
 }
 
-func (p *probes) probe(ctx context.Context, url string, timeout time.Duration) error {
+func (p *probes) probe(ctx context.Context, url string, timeout time.Duration, body string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Since(epoch).Seconds()

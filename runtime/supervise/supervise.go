@@ -140,7 +140,7 @@ type Options struct {
 	// Hostname names the machine in mails; "" is os.Hostname.
 	Hostname string
 	// HTTPProbe runs an HTTP health check; nil is health.HTTP.
-	HTTPProbe func(ctx context.Context, url string, timeout time.Duration) error
+	HTTPProbe func(ctx context.Context, url string, timeout time.Duration, body string) error
 	// WatchFiles calls changed whenever paths may have changed, until ctx
 	// is done, for restart-on-change and hup-on-change; nil is
 	// runtime/watch with its default debounce.
