@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,7 +29,8 @@ var statusCmd = &command{
 	summary:  "show every job and proc of the running kopf",
 	help: `Asks the running kopf for the state of each job and proc and prints a
 table: its name, kind, state (running, waiting, queued, retrying, failed,
-backing off, starting, stopping, stopped), pid, how long it has been in
+backing off, starting, stopping, stopped), pid, the running process's
+ports (name=number, from "ports"), how long it has been in
 that state, a checked proc's health (starting, healthy or snoozed, with
 the last check's result), how its last process ended, and what comes next:
 a job's next schedule fire in the job's zone, when a proc that is backing
@@ -248,7 +251,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 func printStatus(e *env, units []control.Unit) {
 	now := e.now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tPID\tSINCE\tHEALTH\tLAST EXIT\tNEXT")
+	fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tPID\tPORTS\tSINCE\tHEALTH\tLAST EXIT\tNEXT")
 	for _, u := range units {
 		pid := "-"
 		if u.PID != 0 {
@@ -282,7 +285,15 @@ func printStatus(e *env, units []control.Unit) {
 		case !u.NextFire.IsZero():
 			next = u.NextFire.Format("2006-01-02 15:04:05 -07:00") + " " + u.Zone
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Kind, u.State, pid, since, health, last, next)
+		ports := "-"
+		if len(u.Ports) > 0 {
+			var list []string
+			for _, name := range slices.Sorted(maps.Keys(u.Ports)) {
+				list = append(list, fmt.Sprintf("%s=%d", name, u.Ports[name]))
+			}
+			ports = strings.Join(list, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Kind, u.State, pid, ports, since, health, last, next)
 	}
 	tw.Flush()
 }

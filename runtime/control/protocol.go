@@ -69,6 +69,8 @@ type Unit struct {
 	Health    string `json:"health,omitempty"`
 	LastCheck *Check `json:"last_check,omitempty"`
 	File      string `json:"file,omitempty"` // where the unit is defined
+	// Ports are the running process's ports, by name (`ports`).
+	Ports map[string]int `json:"ports,omitempty"`
 }
 
 // Check is the result of a health check.

@@ -3,6 +3,7 @@ package supervise
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -187,6 +188,9 @@ func (s *Supervisor) unitStatus(u *unit, now time.Time) control.Unit {
 		st.State, st.Since = runState(u.run), u.run.start
 		if u.run.p != nil {
 			st.PID = u.run.p.Pid()
+		}
+		if len(u.run.ports) > 0 {
+			st.Ports = maps.Clone(u.run.ports)
 		}
 	case u.stopped:
 		st.State, st.Since = control.Stopped, u.stoppedAt

@@ -184,6 +184,7 @@ func TestControlStatus(t *testing.T) {
 		nightly.Location = ny
 		nightly.Schedules[0].Compiled = mustCompileIn(t, "every 1d @ 04:15", ny)
 		long := &config.Job{Unit: settings("long", "long"), RunOnStart: true}
+		long.Ports = []string{"http", "admin"}
 		crash := &config.Proc{Unit: settings("crash", "crash"), Backoff: []time.Duration{time.Minute}}
 		ss := start(t, host, cfgOf([]*config.Job{long, nightly}, []*config.Proc{crash}), Options{})
 		ss.until(5)
@@ -194,6 +195,11 @@ func TestControlStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The running job's ports, by name: free ports, different.
+		if p := units[1].Ports; len(p) != 2 || p["http"] <= 0 || p["admin"] <= 0 || p["http"] == p["admin"] {
+			t.Errorf("long's ports = %v, want http and admin", p)
+		}
+		units[1].Ports = nil
 		code := 2
 		want := []control.Unit{
 			{Name: "crash", Kind: "proc", State: control.BackingOff, Since: epoch.Add(time.Second), RestartAt: epoch.Add(61 * time.Second),
