@@ -21,7 +21,9 @@ import (
 
 const socketHelp = `  --socket PATH  the daemon's control socket (default $KOPF_SOCKET, else
                  $XDG_RUNTIME_DIR/kopf.sock, else kopf.sock beside the
-                 default journal)`
+                 journal)
+  --journal PATH the journal of the daemon to ask, as given to kopf run
+                 --journal: its socket is found as that daemon's is`
 
 var statusCmd = &command{
 	name:     "status",
@@ -143,6 +145,20 @@ func socketFlag(fs *flag.FlagSet) *string {
 	return fs.String("socket", "", "")
 }
 
+// clientSocket adds --socket and --journal to a client command and
+// returns what the socket is once the flags are parsed: --socket, else
+// where a daemon holding --journal listens, else the default.
+func (e *env) clientSocket(fs *flag.FlagSet) func() string {
+	socket := socketFlag(fs)
+	jnl := fs.String("journal", "", "")
+	return func() string {
+		if *socket != "" || *jnl == "" {
+			return e.socketPath(*socket)
+		}
+		return control.DefaultPath(e.getenv, *jnl)
+	}
+}
+
 // socketPath is the socket a client command talks to.
 func (e *env) socketPath(flagValue string) string {
 	if flagValue != "" {
@@ -178,7 +194,7 @@ func (e *env) call(ctx context.Context, socket string, req control.Request) (con
 func runClient(cmd control.Command) func(ctx context.Context, e *env, args []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
 		fs := newFlagSet(string(cmd))
-		socket := socketFlag(fs)
+		socket := e.clientSocket(fs)
 		// Flags come before NAME: what follows the job's name are its
 		// arguments, as they are, even "--full".
 		if err := fs.Parse(args); err != nil {
@@ -202,7 +218,7 @@ func runClient(cmd control.Command) func(ctx context.Context, e *env, args []str
 		default:
 			req.Name = pos[0]
 		}
-		resp, err := e.call(ctx, *socket, req)
+		resp, err := e.call(ctx, socket(), req)
 		if resp.Message != "" {
 			fmt.Fprintln(e.stdout, resp.Message)
 		}
@@ -212,7 +228,7 @@ func runClient(cmd control.Command) func(ctx context.Context, e *env, args []str
 
 func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("status")
-	socket := socketFlag(fs)
+	socket := e.clientSocket(fs)
 	asJSON := fs.Bool("json", false, "")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -221,7 +237,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("unexpected arguments: %s", strings.Join(pos, " "))
 	}
-	resp, err := e.call(ctx, *socket, control.Request{Cmd: control.CmdStatus})
+	resp, err := e.call(ctx, socket(), control.Request{Cmd: control.CmdStatus})
 	if err != nil {
 		return err
 	}

@@ -72,13 +72,13 @@ func runNext(ctx context.Context, e *env, args []string) error {
 	seed := fs.String("jitter-seed", "", "")
 	n := fs.Int("n", 10, "")
 	job := fs.String("job", "", "")
-	socket := socketFlag(fs)
+	socket := e.clientSocket(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if *job != "" {
-		return e.nextOfJob(ctx, fs, *job, *socket, *n, pos)
+		return e.nextOfJob(ctx, fs, *job, socket(), *n, pos)
 	}
 	switch {
 	case len(pos) == 0:

@@ -168,7 +168,8 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if *journalPath == "" {
 		*journalPath = journal.DefaultPath(e.getenv)
 	}
-	if *socketPath == "" {
+	givenSocket := *socketPath != ""
+	if !givenSocket {
 		*socketPath = control.DefaultPath(e.getenv, *journalPath)
 	}
 	hostOpts := proc.Options{Cgroup: *cgroup}
@@ -188,6 +189,16 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer d.close()
+	// Clients without flags look at the default socket: leave a link
+	// there to this daemon's, when another --journal put it elsewhere and
+	// no other daemon answers there (a --socket given is known already).
+	if link := control.DefaultPath(e.getenv, journal.DefaultPath(e.getenv)); !givenSocket && link != *socketPath {
+		remove, err := control.Advertise(link, *socketPath)
+		if err != nil {
+			d.log.Warn(fmt.Sprintf("control socket: cannot link %s to %s: %v; clients need --socket %s", link, *socketPath, err, *socketPath))
+		}
+		defer remove()
+	}
 	if ctx.Err() != nil {
 		d.log.Info("stopped by a signal while starting; nothing was started")
 		d.srv.Serve(ctx, nil) // removes the socket

@@ -122,6 +122,12 @@ func startKopfEnv(t *testing.T, env []string, args ...string) *daemon {
 	if dir := testCgroup(); dir != "" && !slices.Contains(args, "--cgroup") {
 		args = append([]string{"--cgroup", dir}, args...)
 	}
+	return startKopfEnvRaw(t, env, args...)
+}
+
+// startKopfEnvRaw starts kopf run with JSON logs and exactly args.
+func startKopfEnvRaw(t *testing.T, env []string, args ...string) *daemon {
+	t.Helper()
 	cmd := exec.Command("kopf", append([]string{"run", "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	d := &daemon{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}

@@ -252,3 +252,44 @@ func lockDir(dir string) (unlock func()) {
 	}
 	return func() { unix.Close(fd) } // closing the descriptor releases the lock
 }
+
+// Advertise leaves a symbolic link at link, where clients look for the
+// socket by default, to the socket a daemon listens on at path, so that
+// "kopf status" without flags finds a daemon started with another
+// --journal or --socket. It does nothing when link is path, or when
+// another daemon answers at link or something else than a dead socket or
+// link is there; a dead one, left by a crash, is replaced. The returned
+// function removes the link if it is still this daemon's.
+func Advertise(link, path string) (remove func(), err error) {
+	none := func() {}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return none, err
+	}
+	if l, err := filepath.Abs(link); err != nil || l == abs {
+		return none, err
+	}
+	if fi, err := os.Lstat(link); err == nil {
+		if fi.Mode()&(os.ModeSymlink|os.ModeSocket) == 0 {
+			return none, nil // not ours to replace
+		}
+		if c, err := net.Dial("unix", link); err == nil {
+			c.Close()
+			return none, nil // another daemon answers there
+		}
+		if err := os.Remove(link); err != nil {
+			return none, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		return none, err
+	}
+	if err := os.Symlink(abs, link); err != nil {
+		return none, err
+	}
+	return func() {
+		if target, err := os.Readlink(link); err == nil && target == abs {
+			os.Remove(link)
+		}
+	}, nil
+}

@@ -154,3 +154,60 @@ func TestDefaultPath(t *testing.T) {
 		})
 	}
 }
+
+// TestAdvertise: the link goes where nothing answers, replaces a dead
+// socket or link, never a live daemon's socket or another file, and is
+// removed only while it is still this daemon's.
+func TestAdvertise(t *testing.T) {
+	dir := t.TempDir()
+	ours := filepath.Join(dir, "ours.sock")
+	ln, err := net.Listen("unix", ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	link := filepath.Join(dir, "default", "kopf.sock")
+	remove, err := Advertise(link, ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.Dial("unix", link); err != nil {
+		t.Fatalf("dialing the link: %v", err)
+	} else {
+		c.Close()
+	}
+	// A second daemon finds the link answering and leaves it.
+	other := filepath.Join(dir, "other.sock")
+	if _, err := Advertise(link, other); err != nil {
+		t.Fatal(err)
+	}
+	if target, _ := os.Readlink(link); target != ours {
+		t.Errorf("a second daemon replaced a live link: it points to %q", target)
+	}
+	remove()
+	if _, err := os.Lstat(link); err == nil {
+		t.Error("remove left the link")
+	}
+	// A dead link (a crashed daemon's) is replaced.
+	os.Symlink(filepath.Join(dir, "gone.sock"), link)
+	remove, err = Advertise(link, ours)
+	if target, _ := os.Readlink(link); err != nil || target != ours {
+		t.Errorf("a dead link was not replaced: %q, %v", target, err)
+	}
+	// remove takes only its own link.
+	os.Remove(link)
+	os.Symlink(other, link)
+	remove()
+	if target, _ := os.Readlink(link); target != other {
+		t.Errorf("remove took another daemon's link")
+	}
+	// A regular file there is not touched.
+	os.Remove(link)
+	os.WriteFile(link, []byte("x"), 0o600)
+	if _, err := Advertise(link, ours); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(link); string(b) != "x" {
+		t.Error("Advertise replaced a regular file")
+	}
+}

@@ -1,0 +1,48 @@
+package cli_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestClientsFindADaemonWithAnotherJournal: a daemon started with
+// --journal listens beside it; clients find it with the same --journal,
+// and without flags through the link it leaves at the default socket,
+// which it removes when it stops.
+func TestClientsFindADaemonWithAnotherJournal(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"XDG_STATE_HOME=" + filepath.Join(dir, "state"), "XDG_RUNTIME_DIR=", "KOPF_SOCKET="}
+	jnl := filepath.Join(dir, "elsewhere", "journal.jsonl")
+	cfg := writeConfig(t, dir, "kopf.json", `{"jobs": {"backup": {"command": "true", "schedule": "every 1d @ 04:00"}}}`)
+	args := []string{"--journal", jnl, cfg}
+	if cg := testCgroup(); cg != "" {
+		args = append([]string{"--cgroup", cg}, args...)
+	}
+	d := startKopfEnvRaw(t, env, args...)
+	waitFor(t, "kopf to run", d, func() bool { return d.logged("kopf running") })
+	client := func(args ...string) (string, int) {
+		cmd := exec.Command("kopf", args...)
+		cmd.Env = append(os.Environ(), env...)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := client("status", "--journal", jnl); code != 0 || !strings.Contains(out, "backup") {
+		t.Errorf("kopf status --journal: exit %d\n%s", code, out)
+	}
+	link := filepath.Join(dir, "state", "kopf", "kopf.sock")
+	if target, err := os.Readlink(link); err != nil || target != filepath.Join(dir, "elsewhere", "kopf.sock") {
+		t.Errorf("the default socket %s links to %q (%v), want the daemon's", link, target, err)
+	}
+	if out, code := client("status"); code != 0 || !strings.Contains(out, "backup") {
+		t.Errorf("kopf status without flags: exit %d\n%s", code, out)
+	}
+	if code := d.stop(); code != 0 {
+		t.Errorf("kopf exited %d", code)
+	}
+	if _, err := os.Lstat(link); err == nil {
+		t.Errorf("the link %s is left after kopf stopped", link)
+	}
+}
