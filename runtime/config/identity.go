@@ -8,40 +8,6 @@ import (
 	"strings"
 )
 
-// defaultShell runs a command written as a string: ["/bin/sh", "-c"].
-var defaultShell = []string{"/bin/sh", "-c"}
-
-// shell reads `shell`: a program, which runs a string command as
-// PROGRAM -c COMMAND (cron's SHELL), or the whole argv before the command.
-func (l *loader) shell(n *node) []string {
-	switch n.kind {
-	case kindString:
-		if strings.TrimSpace(n.text) == "" {
-			l.errorf(n.pos, "\"shell\" is empty; leave it out for /bin/sh")
-			return defaultShell
-		}
-		l.noNUL("shell", n, n.text)
-		return []string{n.text, "-c"}
-	case kindArray:
-		argv := texts(l.stringList("shell", n, ""))
-		if len(argv) == 0 || len(argv) < len(n.elems) {
-			if len(n.elems) == 0 {
-				l.errorf(n.pos, "\"shell\" is an empty array; it needs at least the program, like [\"/bin/bash\", \"-c\"]")
-			}
-			return defaultShell
-		}
-		if argv[0] == "" {
-			l.errorf(n.elems[0].pos, "the program in \"shell\" is empty")
-		}
-		for i, a := range argv {
-			l.noNUL("shell", n.elems[i], a)
-		}
-		return argv
-	}
-	l.errorf(n.pos, "\"shell\" must be a program (run as PROGRAM -c COMMAND) or an array of the arguments before the command, found %s", n.found())
-	return defaultShell
-}
-
 // geteuid is os.Geteuid; tests replace it to read configs as if kopf
 // were not root.
 var geteuid = defaultGeteuid

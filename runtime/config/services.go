@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -180,6 +181,9 @@ func (l *loader) serviceCommand(root *node, keys map[string]*node, name string) 
 			}
 			return nil
 		}
+		if args != nil && len(argv) > 0 && !positionalRef.MatchString(cmd.text) {
+			l.warnf(keys["args"].pos, "\"args\" reach \"cmd\" as $1, $2, …, and \"cmd\" uses none of them, so they are dropped; write \"cmd\": %s to pass them on", quote(strings.TrimSpace(cmd.text)+` "$@"`))
+		}
 		// $0 is the service's name, so that the shell's own messages say
 		// which service they come from; args are $1 and on.
 		elems := []*node{str("/bin/sh", cmd.pos), str("-c", cmd.pos), cmd, str(name, cmd.pos)}
@@ -189,6 +193,10 @@ func (l *loader) serviceCommand(root *node, keys map[string]*node, name string) 
 	}
 	return nil
 }
+
+// positionalRef matches a shell's use of positional parameters: $@, $*,
+// $1…$9, ${10}, "$#" does not pass them on and is not one.
+var positionalRef = regexp.MustCompile(`\$([@*1-9]|\{[0-9@*#]+)`)
 
 // rename returns a copy of a key node with another name.
 func rename(key *node, to string) *node {

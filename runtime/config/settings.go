@@ -121,7 +121,10 @@ var settings = []setting{
 				l.errorf(x.key.pos, "proc %s has no \"command\"; a proc needs one to run", quote(x.Name))
 			}
 		},
-		check: checkPortRefs,
+		check: func(l *loader, x *entry, n *node) {
+			checkPortRefs(l, x, n)
+			checkProgramInDir(l, x, n)
+		},
 		value: func(x of) any {
 			if x.j != nil {
 				// A job's extra arguments reach a string command as "$@"

@@ -319,7 +319,7 @@ func (st *Starting) prepare() error {
 		return errors.New("proc: start: empty Argv")
 	}
 	s.Env = dedupEnv(s.Env)
-	path, err := lookPath(s.Argv[0], s.Env)
+	path, err := lookPath(s.Argv[0], s.Env, s.Dir)
 	if err != nil {
 		return err
 	}
@@ -604,8 +604,11 @@ func (h *Host) Close() error {
 	return err
 }
 
-// lookPath finds name in env's PATH, or in kopf's when env sets none.
-func lookPath(name string, env []string) (string, error) {
+// lookPath finds name in env's PATH, or in kopf's when env sets none. A
+// name that is not there but is in dir, where the run starts, is still
+// not run (a program in the working directory is not found by a shell
+// either), and the error says how to run it.
+func lookPath(name string, env []string, dir string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
@@ -626,7 +629,25 @@ func lookPath(name string, env []string) (string, error) {
 			return p, nil
 		}
 	}
+	if InDir(name, dir) {
+		where := dir
+		if where == "" {
+			where = "kopf's working directory"
+		}
+		return "", fmt.Errorf("proc: start %q: %w in PATH; %s is in %s: write ./%s to run it from there", name, exec.ErrNotFound, name, where, name)
+	}
 	return "", fmt.Errorf("proc: start %q: %w", name, exec.ErrNotFound)
+}
+
+// InDir reports whether name, a program without a slash, is an executable
+// file in dir ("" is the working directory): a command that names it runs
+// it only as ./name.
+func InDir(name, dir string) bool {
+	if strings.Contains(name, "/") {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, name))
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // dedupEnv keeps the last entry of each name, in the order of those

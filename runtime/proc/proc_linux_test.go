@@ -277,6 +277,10 @@ func TestSignalKill(t *testing.T) {
 func TestStartErrors(t *testing.T) {
 	h := newHost(t)
 	path := "PATH=" + os.Getenv("PATH")
+	torDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(torDir, "tor.bin"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		spec proc.Spec
@@ -284,6 +288,8 @@ func TestStartErrors(t *testing.T) {
 		says string // and says this
 	}{
 		{"not in PATH", proc.Spec{Argv: []string{"kopf-no-such-command"}, Env: []string{path}}, exec.ErrNotFound, `"kopf-no-such-command"`},
+		{"in dir, not in PATH", proc.Spec{Argv: []string{"tor.bin", "-f", "tor.rc"}, Dir: torDir, Env: []string{path}}, exec.ErrNotFound,
+			`tor.bin is in ` + torDir + `: write ./tor.bin to run it from there`},
 		{"no such file", proc.Spec{Argv: []string{"/kopf/no/such/file"}}, fs.ErrNotExist, "/kopf/no/such/file"},
 		{"no such dir", proc.Spec{Argv: []string{self}, Dir: "/kopf/no/such/dir"}, fs.ErrNotExist, "/kopf/no/such/dir"},
 		{"empty argv", proc.Spec{}, nil, "empty Argv"},
