@@ -308,3 +308,26 @@ func TestDefaultScriptsDirectory(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 }
+
+// TestCrontabLiveEdit: a running crontab is edited as people edit one:
+// a line inserted above the others, one line changed, and an environment
+// line added at the end. Only the changed line's job restarts (a new
+// name: stopped and started); the others keep running untouched.
+func TestCrontabLiveEdit(t *testing.T) {
+	dir := t.TempDir()
+	tab := filepath.Join(dir, "tab")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(tab+".tmp", []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tab+".tmp", tab); err != nil { // as editors save
+			t.Fatal(err)
+		}
+	}
+	write("0 1 * * * one\n0 2 * * * two\n# name: three\n0 3 * * * three\n")
+	d := startKopf(t, "--crontab="+tab)
+	waitFor(t, "kopf to run", d, func() bool { return d.logged("0 kept, 0 restarted, 0 stopped, 3 started") })
+	write("0 0 * * * zero\n0 1 * * * one\n0 2 * * * two --now\n# name: three\n0 3 * * * three\nX=1\n")
+	waitFor(t, "the reload", d, func() bool { return d.logged("2 kept, 0 restarted, 1 stopped, 2 started") })
+}
