@@ -73,8 +73,8 @@ func TestCrontabRules(t *testing.T) {
 	if diff := cmp.Diff(env, poll.Env); diff != "" {
 		t.Errorf("poll's env (-want +got):\n%s", diff)
 	}
-	if poll.Location.String() != berlin.String() || poll.Jitter != 5*time.Minute || poll.Overlap != job.Skip || !poll.LogOutput || !poll.LogStart || poll.Stdin != "" {
-		t.Errorf("poll: zone %v, jitter %v, overlap %v, log-output %t, log-start %t, stdin %q", poll.Location, poll.Jitter, poll.Overlap, poll.LogOutput, poll.LogStart, poll.Stdin)
+	if poll.Location.String() != berlin.String() || poll.Jitter != 5*time.Minute || poll.Overlap != job.Skip || !poll.LogOutput || !poll.LogStart || poll.Stdin() != "" {
+		t.Errorf("poll: zone %v, jitter %v, overlap %v, log-output %t, log-start %t, stdin %q", poll.Location, poll.Jitter, poll.Overlap, poll.LogOutput, poll.LogStart, poll.Stdin())
 	}
 	if diff := cmp.Diff([]string{"ops@example.com", "root"}, poll.MailTo); diff != "" {
 		t.Errorf("poll's mail-to (-want +got):\n%s", diff)
@@ -90,7 +90,7 @@ func TestCrontabRules(t *testing.T) {
 	if got, want := report.Command[2], `mail -s "report for %d" me`; got != want {
 		t.Errorf("report's command %q, want %q", got, want)
 	}
-	if got, want := report.Stdin, "Dear me,\n\nthe report."; got != want {
+	if got, want := report.Stdin(), "Dear me,\n\nthe report."; got != want {
 		t.Errorf("report's stdin %q, want %q", got, want)
 	}
 	fires := report.Schedules[0].Compiled
@@ -262,8 +262,8 @@ func TestSystemCrontab(t *testing.T) {
 	if _, err := os.Stat(home); err != nil {
 		home = "/" // nobody's /nonexistent: kopf runs it in /
 	}
-	if hourly.As == nil || hourly.As.User != "nobody" || hourly.Dir != home {
-		t.Errorf("the hourly line runs as %v in %q, want nobody in %s", hourly.As, hourly.Dir, home)
+	if hourly.As() == nil || hourly.As().User != "nobody" || hourly.Dir != home {
+		t.Errorf("the hourly line runs as %v in %q, want nobody in %s", hourly.As(), hourly.Dir, home)
 	}
 	reboot := jobNamed(t, cfg, "app:echo-")
 	if !reboot.RunOnStart || !reboot.OncePerBoot || len(reboot.Schedules) != 0 {

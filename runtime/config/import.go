@@ -118,8 +118,8 @@ func importSettings(j *Job) []importSetting {
 	if zone, note := zoneName(j.Location); scheduled && (zone != "UTC" || note != "") {
 		out = append(out, importSetting{key: "timezone", val: zone, note: note})
 	}
-	if j.Stdin != "" {
-		add("stdin", j.Stdin)
+	if j.Stdin() != "" {
+		add("stdin", j.Stdin())
 	}
 	var env [][2]string
 	home := false
@@ -133,10 +133,10 @@ func importSettings(j *Job) []importSetting {
 	if len(env) > 0 {
 		add("env", env)
 	}
-	if j.As != nil {
-		add("user", j.As.User)
+	if j.As() != nil {
+		add("user", j.As().User)
 	}
-	if j.Dir != "" && (home || j.As != nil) {
+	if j.Dir != "" && (home || j.As() != nil) {
 		add("dir", j.Dir)
 	}
 	if len(j.MailTo) == 1 {

@@ -113,10 +113,10 @@ func sameJob(t *testing.T, want, got *Job, seed string) {
 	}
 	v := func(j *Job) view {
 		u := ""
-		if j.As != nil {
-			u = j.As.User
+		if j.As() != nil {
+			u = j.As().User
 		}
-		return view{j.Command, envOf(j.Env), j.MailTo, j.Stdin, u, j.MailFrom, j.Jitter, j.OncePerBoot, j.RunOnStart, j.LogStart, j.LogOutput}
+		return view{j.Command, envOf(j.Env), j.MailTo, j.Stdin(), u, j.MailFrom, j.Jitter, j.OncePerBoot, j.RunOnStart, j.LogStart, j.LogOutput}
 	}
 	if diff := cmp.Diff(v(want), v(got), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("job %s (-crontab +imported):\n%s", got.Name, diff)

@@ -157,23 +157,24 @@ var settings = []setting{
 	{key: "stdin", kinds: forBoth, typ: "string", def: "none (`/dev/null`)",
 		read: func(l *loader, x *entry, n *node) {
 			if n != nil {
-				x.Stdin = l.str("stdin", n)
+				x.Exec = newExec(l.str("stdin", n), x.As())
 			}
 		},
-		value:    func(x of) any { return x.Stdin },
+		value:    func(x of) any { return x.Stdin() },
 		examples: [2]string{`"yes\n"`, `"no\n"`}},
 	{key: "user", kinds: forBoth, typ: "string or whole number", def: "kopf's user", doc: "user",
 		// with group
 		read: func(l *loader, x *entry, n *node) {
 			if g := x.set.get("group"); n != nil || g != nil {
-				x.As = l.identity(n, g)
+				x.Exec = newExec(x.Stdin(), l.identity(n, g))
 			}
 		},
 		value: func(x of) any {
-			if x.As == nil {
+			as := x.As()
+			if as == nil {
 				return ""
 			}
-			return fmt.Sprintf("%q:%q", x.As.User, x.As.Group)
+			return fmt.Sprintf("%q:%q", as.User, as.Group)
 		},
 		examples: [2]string{`"root"`, `0`}},
 	{key: "group", kinds: forBoth, typ: "string or whole number", def: "the user's group", doc: "user",

@@ -556,13 +556,13 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 		KeepLeftovers: u.KeepLeftovers,
 		LeftoverGrace: u.StopTime,
 	}
-	if u.Stdin != "" {
-		spec.Stdin = []byte(u.Stdin)
+	if in := u.Stdin(); in != "" {
+		spec.Stdin = []byte(in)
 	}
-	if u.As != nil {
+	if as := u.As(); as != nil {
 		// Looked up at each start, as cron and systemd do: a user's
 		// groups may have changed since the config was read.
-		c, err := u.As.Resolve()
+		c, err := as.Resolve()
 		if err != nil {
 			s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
 			return nil, err
