@@ -50,6 +50,7 @@ func ParseCrontab(filename string, src []byte, kind Crontab) (*Config, []compile
 	}
 	p := newCrontabParser(filename, src, kind)
 	p.parse(src)
+	p.warnNoMailto()
 	cfg := &Config{File: filename, Jobs: p.jobs}
 	sortByName(cfg.Jobs)
 	sort.SliceStable(p.errs, func(i, k int) bool { return p.errs[i].Pos.Offset < p.errs[k].Pos.Offset })
@@ -87,6 +88,24 @@ type crontabParser struct {
 	warnings []compile.Warning
 
 	imp *imported // what kopf import keeps besides the jobs; nil otherwise
+
+	sawMailto bool
+}
+
+// warnNoMailto says, once, at the first job, that without MAILTO kopf
+// logs the output that cronie would mail to the crontab's owner.
+func (p *crontabParser) warnNoMailto() {
+	if p.sawMailto || len(p.jobs) == 0 {
+		return
+	}
+	first := p.jobs[0]
+	for _, j := range p.jobs {
+		if j.Pos.Offset < first.Pos.Offset {
+			first = j
+		}
+	}
+	p.warnings = append(p.warnings, compile.Warning{Pos: first.Pos,
+		Msg: "no MAILTO: cronie mails the output of every line to the crontab's owner, kopf logs it instead; set MAILTO to have it mailed (MAILTO=\"\" to say neither)"})
 }
 
 func (p *crontabParser) errorf(off int, format string, args ...any) {
@@ -238,6 +257,7 @@ func (p *crontabParser) assign(at int, name, value string, valueAt int) {
 		}
 		p.jitter = time.Duration(n) * time.Minute
 	case "MAILTO":
+		p.sawMailto = true
 		p.mailTo = nil
 		for a := range strings.SplitSeq(value, ",") {
 			if a = strings.TrimSpace(a); a == "" {
@@ -307,6 +327,12 @@ func (p *crontabParser) entry(at int, line string) {
 	default:
 		p.errorf(at+len(strings.TrimRight(line, " \t\r")), "expected five time fields (minute hour day-of-month month day-of-week) and a command, found %d field%s", len(fields), plural(len(fields)))
 		return
+	}
+	for _, f := range sched {
+		if f.text == "H" || strings.HasPrefix(f.text, "H/") || strings.HasPrefix(f.text, "H(") {
+			p.warnf(at+f.at, "H is kopf's hashed field: cronie refuses this line")
+			break
+		}
 	}
 	rest := fields[len(sched):]
 	var who *Identity

@@ -204,8 +204,14 @@ func TestCrontabErrors(t *testing.T) {
 	if diff := cmp.Diff([]string{"also good", "good", "no newline"}, sortedCopy(names)); diff != "" {
 		t.Errorf("the good lines' jobs (-want +got):\n%s", diff)
 	}
-	if len(warnings) != 1 || warnings[0].Pos.Line != 11 || !strings.Contains(warnings[0].Msg, "cronie ignores") {
-		t.Errorf("warnings %v, want one about the last line's missing newline", warnings)
+	// MAILTO= is not an assignment: the file has none.
+	if len(warnings) != 2 || warnings[0].Pos.Line != 11 || !strings.Contains(warnings[0].Msg, "cronie ignores") ||
+		warnings[1].Pos.Line != 1 || !strings.HasPrefix(warnings[1].Msg, "no MAILTO: ") {
+		t.Errorf("warnings %v, want the last line's missing newline, and no MAILTO at the first job", warnings)
+	}
+	_, warnings, _ = ParseCrontab("crontab", []byte("MAILTO=\"\"\nH 4 * * * x\n"), UserCrontab)
+	if len(warnings) != 1 || warnings[0].String() != "crontab:2:1: warning: H is kopf's hashed field: cronie refuses this line" {
+		t.Errorf("warnings %v, want one about H", warnings)
 	}
 }
 
