@@ -1,7 +1,8 @@
 // Package sources reads a daemon's config from all its sources — a kopf
 // config file, services directories (service-manager.md's layout, one JSON
-// file per service) and scripts directories (cronmon's layout, one
-// executable per proc) — and reads them again after a change.
+// file per service), scripts directories (cronmon's layout, one
+// executable per proc), crontabs and cron directories (docs/crontab.md) —
+// and reads them again after a change.
 //
 // A Set remembers what each file held when it last read it: a file whose
 // bytes did not change is not parsed again, and a file that became invalid
@@ -271,8 +272,9 @@ func (s *Set) parse(path string, src []byte, parse func(string, []byte) (*config
 	return true, warnings, nil
 }
 
-// readDirs reads every services and scripts directory and reports whether
-// any file of theirs changed, appeared or went away.
+// readDirs reads every services, scripts and cron directory and every
+// crontab, and reports whether any file of theirs changed, appeared or
+// went away.
 func (s *Set) readDirs() bool {
 	seen := map[string]bool{}
 	changed := false
