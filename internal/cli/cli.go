@@ -48,7 +48,7 @@ type command struct {
 	run func(ctx context.Context, e *env, args []string) error
 }
 
-var commands = []*command{nextCmd, checkCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd}
+var commands = []*command{nextCmd, checkCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd, versionCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {
@@ -95,6 +95,8 @@ func run(ctx context.Context, e *env, args []string) int {
 	switch name := args[0]; name {
 	case "help", "-h", "-help", "--help":
 		return help(e, args[1:])
+	case "--version", "-version":
+		return exitStatus(e, versionCmd, versionCmd.run(ctx, e, args[1:]))
 	default:
 		c := lookup(name)
 		if c == nil {
