@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	// A scheduler must give the same times on a machine without a zoneinfo
 	// database (a container built from scratch); Go falls back to this copy
 	// only when the system has none.
@@ -221,11 +223,10 @@ func wantCaret(setting string, stderr *os.File) bool {
 	return isTerminal(stderr)
 }
 
-// isTerminal takes a character device for a terminal. The standard library
-// is enough here: the only other character devices an output is redirected
-// to in practice are sinks like /dev/null, where an extra snippet line is
-// harmless, so golang.org/x/term would buy nothing.
+// isTerminal reports whether f is a terminal, by asking the terminal
+// driver (golang.org/x/term): a character device alone is not one —
+// /dev/null is a character device too, and carets, colours and text logs
+// do not belong there.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }
