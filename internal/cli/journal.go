@@ -133,8 +133,8 @@ const tableTime = "2006-01-02 15:04:05.000 -07:00"
 var oneLine = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`)
 
 // what says in a few words what an event tells, for the table's last
-// column. A type it does not know, from a newer kopf, shows nothing there;
-// --json has all of it.
+// column. A type it does not know, from a newer kopf, shows its reason and
+// error; --json has all of it.
 func what(ev journal.Event) string {
 	switch ev.Type {
 	case journal.Acquired:
@@ -205,8 +205,30 @@ func what(ev journal.Event) string {
 			s += fmt.Sprintf(" with args %v", ev.Args)
 		}
 		return s
+	case journal.Retry:
+		return fmt.Sprintf("retry %d: %s", ev.Count, ev.Reason)
+	case journal.GaveUp:
+		return fmt.Sprintf("gave up after %d failures: %s", ev.Count, ev.Reason)
+	case journal.Health:
+		s := ev.Action
+		if ev.Count > 1 {
+			s += fmt.Sprintf(" after %d checks", ev.Count)
+		}
+		return joinNonEmpty(": ", s, ev.Reason)
+	case journal.FileChanged:
+		return joinNonEmpty(": ", ev.File+" changed", ev.Action)
+	case journal.Mail:
+		s := joinNonEmpty(" ", "mail", ev.Action)
+		if len(ev.To) > 0 {
+			s += " to " + strings.Join(ev.To, ", ")
+		}
+		if ev.Reason != "" {
+			s += fmt.Sprintf(" (%s)", ev.Reason)
+		}
+		return joinNonEmpty(": ", s, ev.Error)
 	}
-	return ""
+	// A type of a newer kopf: what it says of itself.
+	return joinNonEmpty(": ", ev.Reason, ev.Error)
 }
 
 func exitSummary(ev journal.Event) string {

@@ -36,7 +36,7 @@ const (
 	GaveUp    EventType = "gave_up"   // Unit, Count, Reason: the job failed max-failures retries; it waits for its next fire or trigger
 
 	// Health checks.
-	Health EventType = "health" // Unit, PID, Action, Reason: a proc became healthy, was found unhealthy, or its checks were snoozed or resumed
+	Health EventType = "health" // Unit, PID, Action, Reason, Count: a proc's checks changed: it became healthy, a check failed after passing or passed after failing, it is restarted as unhealthy, or its checks were snoozed or resumed (Count: the checks since the previous health event)
 	// Watched files.
 	FileChanged EventType = "file_changed" // Unit, File, Action: a restart-on-change or hup-on-change file changed; Action "restart" or "hup"
 	// Mail.

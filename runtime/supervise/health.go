@@ -59,6 +59,11 @@ type checks struct {
 	dir     string
 	env     []string
 	body    string // the body an HTTP check wants; "" for any
+	// What the journal last said of the checks, and how many checks
+	// came since.
+	failing   bool
+	journaled string
+	since     int
 }
 
 // startChecks sets a proc's run up for health checks.
@@ -177,6 +182,7 @@ func (s *Supervisor) checked(name string, r *running, err error, now time.Time) 
 	title := r.title
 	c := r.checks
 	c.running = false
+	c.since++
 	c.last = &control.Check{At: now}
 	s.touch(u)
 	if err != nil {
@@ -194,7 +200,15 @@ func (s *Supervisor) checked(name string, r *running, err error, now time.Time) 
 	case err != nil:
 		action = "failed"
 	}
-	s.record(now, journal.Event{Type: journal.Health, Unit: name, Kind: journal.KindProc, PID: r.p.Pid(), Action: action, Reason: v.Reason})
+	// The journal gets the changes: from passing to failing and back, to
+	// healthy, to a restart; not every failed check of a run of them (a
+	// 1s interval would write a line a second). Count says how many
+	// checks the event stands for.
+	failing := err != nil
+	if v.Restart || failing != c.failing || action != c.journaled {
+		s.record(now, journal.Event{Type: journal.Health, Unit: name, Kind: journal.KindProc, PID: r.p.Pid(), Action: action, Reason: v.Reason, Count: c.since})
+		c.failing, c.journaled, c.since = failing, action, 0
+	}
 	if !v.Restart {
 		s.log.Info(title+": "+v.Reason, "unit", name)
 		return

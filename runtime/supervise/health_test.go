@@ -25,6 +25,7 @@ import (
 type probes struct {
 	mu        sync.Mutex
 	sickFrom  float64 // seconds; 0 = always healthy
+	sickUntil float64 // seconds; 0 = for ever
 	urls      []string
 	checkedAt []float64
 }
@@ -35,7 +36,7 @@ func (p *probes) probe(ctx context.Context, url string, timeout time.Duration, b
 	now := time.Since(epoch).Seconds()
 	p.urls = append(p.urls, url)
 	p.checkedAt = append(p.checkedAt, now)
-	if p.sickFrom > 0 && now >= p.sickFrom {
+	if p.sickFrom > 0 && now >= p.sickFrom && (p.sickUntil == 0 || now < p.sickUntil) {
 		return errors.New("status 503")
 	}
 	return nil
@@ -88,6 +89,35 @@ func TestHealthRestartsAfterMaxConsecutiveFailures(t *testing.T) {
 			}
 		}
 		if diff := cmp.Diff([]string{"10 healthy", "40 failed", "50 restart", "65 failed"}, health); diff != "" {
+			t.Errorf("health events (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestHealthJournalsChanges: with a check every second, thirty failed
+// checks in a row are one journal line, and the pass that ends them
+// another, each with the checks it stands for.
+func TestHealthJournalsChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pr := &probes{sickFrom: 9.5, sickUntil: 39.5}
+		p := checkedProc("web", config.Health{Interval: time.Second, Timeout: time.Second, InitialInterval: time.Second,
+			MaxConsecutiveFailures: 100, MinConsecutiveSuccesses: 1})
+		var got events
+		ss := start(t, &fakeHost{}, cfgOf(nil, []*config.Proc{p}), Options{HTTPProbe: pr.probe, Events: got.record})
+		ss.until(60)
+		ss.stop()
+		var health []string
+		for _, ev := range got {
+			if ev.Type == journal.Health {
+				health = append(health, fmt.Sprintf("%g %s %d: %s", ev.Time.Sub(epoch).Seconds(), ev.Action, ev.Count, ev.Reason))
+			}
+		}
+		want := []string{
+			"1 healthy 1: healthy after 1 check",
+			"10 failed 9: health check 10 failed (1 in a row, max-consecutive-failures 100): status 503",
+			"40 healthy 30: health check 40 passed after 30 failed checks",
+		}
+		if diff := cmp.Diff(want, health); diff != "" {
 			t.Errorf("health events (-want +got):\n%s", diff)
 		}
 	})
