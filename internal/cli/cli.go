@@ -73,6 +73,9 @@ type env struct {
 	// terminal says stderr is a terminal: kopf run logs text there, JSON
 	// elsewhere.
 	terminal bool
+	// logOut is stderr as kopf run's log writes it, shared with output
+	// passed through raw; set by logger.
+	logOut io.Writer
 }
 
 // Main runs kopf with the process's arguments and streams and returns the

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -30,7 +33,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from these kinds of
@@ -92,6 +95,8 @@ Flags:
                   (default: below kopf's own cgroup); "none" tracks runs by
                   session and process group instead (docs/operations.md)
   --log-format F  text or json, whatever stderr is
+  --log-level L   debug, info (the default), warn or error: the least
+                  severe records logged (the journal records everything)
 
 Exit status: 0 after a signal stopped kopf, 1 when FILE is invalid, the
 sources do not fit together, another kopf holds the journal, or kopf cannot
@@ -142,6 +147,7 @@ func (d *sourceDirs) spec(file string) sources.Spec {
 func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("run")
 	format := fs.String("log-format", "", "")
+	level := fs.String("log-level", "info", "")
 	journalPath := fs.String("journal", "", "")
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
@@ -153,7 +159,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 1 {
 		return usagef("expected at most one config FILE, got %d arguments", len(pos))
 	}
-	log, err := e.logger(*format)
+	log, err := e.logger(*format, *level)
 	if err != nil {
 		return err
 	}
@@ -188,6 +194,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	d.raw = e.rawOutput(*format == "json" || *format == "" && !e.terminal, log)
 	defer d.close()
 	// Clients without flags look at the default socket: leave a link
 	// there to this daemon's, when another --journal put it elsewhere and
@@ -220,6 +227,8 @@ type daemon struct {
 	cfg    *config.Config
 	host   *proc.Host
 	srv    *control.Server
+	// raw passes on the output lines of units with log-output "raw".
+	raw func(unit, title, stream, line string)
 }
 
 // startDaemon takes what kopf run needs, in an order that is the contract:
@@ -279,7 +288,7 @@ func (d *daemon) run(ctx context.Context) error {
 	s := supervise.New(supervise.Options{
 		Host: supervise.ProcHost(d.host), Logger: d.log, Dir: dir,
 		Events: d.events.Publish, Resume: d.prev, Mail: mailer.Send,
-		RestartJitter: supervise.DefaultRestartJitter,
+		RestartJitter: supervise.DefaultRestartJitter, RawOutput: d.raw,
 	})
 	r := &reloader{set: d.set, s: s}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
@@ -581,23 +590,84 @@ func checkJournal(ctx context.Context, jnl *journal.Journal) func() {
 
 // logger returns kopf's log on stderr: text on a terminal, JSON otherwise,
 // unless format says which.
-func (e *env) logger(format string) (*slog.Logger, error) {
+func (e *env) logger(format, level string) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{ReplaceAttr: emptyNotNull}
+	switch strings.ToLower(level) {
+	case "debug":
+		opts.Level = slog.LevelDebug
+	case "", "info":
+		opts.Level = slog.LevelInfo
+	case "warn", "warning":
+		opts.Level = slog.LevelWarn
+	case "error":
+		opts.Level = slog.LevelError
+	default:
+		return nil, usagef("--log-level %q: expected debug, info, warn or error", level)
+	}
+	// One lock for the handler's records and raw output lines, so that
+	// neither cuts into the other.
+	w := &lockedWriter{w: e.stderr}
+	e.logOut = w
 	var h slog.Handler
 	switch format {
 	case "text":
-		h = slog.NewTextHandler(e.stderr, nil)
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		h = slog.NewJSONHandler(e.stderr, nil)
+		h = slog.NewJSONHandler(w, opts)
 	case "":
 		if e.terminal {
-			h = slog.NewTextHandler(e.stderr, nil)
+			h = slog.NewTextHandler(w, opts)
 		} else {
-			h = slog.NewJSONHandler(e.stderr, nil)
+			h = slog.NewJSONHandler(w, opts)
 		}
 	default:
 		return nil, usagef("--log-format %q: expected text or json", format)
 	}
 	return slog.New(h), nil
+}
+
+// rawOutput passes a unit's output line on unchanged, for log-output
+// "raw": in a text log, the line itself, and in a JSON log a record whose
+// message is the line — or, when the line is a JSON object (the unit's own
+// structured log), a record with the object under "output", so that it
+// stays an object.
+func (e *env) rawOutput(jsonLog bool, log *slog.Logger) func(unit, title, stream, line string) {
+	if !jsonLog {
+		w := e.logOut
+		return func(_, _, _, line string) { w.Write([]byte(line + "\n")) }
+	}
+	return func(unit, title, stream, line string) {
+		if t := strings.TrimSpace(line); strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
+			log.Info(title, "unit", unit, "title", title, "stream", stream, "output", json.RawMessage(t))
+			return
+		}
+		log.Info(line, "unit", unit, "title", title, "stream", stream)
+	}
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// emptyNotNull writes a nil slice as an empty list: "kept": [] rather than
+// null, so that a consumer of the JSON log need not tell the two apart.
+func emptyNotNull(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindAny {
+		return a
+	}
+	v := reflect.ValueOf(a.Value.Any())
+	if v.Kind() == reflect.Slice && v.IsNil() {
+		a.Value = slog.AnyValue(reflect.MakeSlice(v.Type(), 0, 0).Interface())
+	}
+	return a
 }
 
 // newMailer delivers runs' output as the config's mail section says (SMTP

@@ -80,6 +80,9 @@ type Unit struct {
 	Shell     bool // command was written as a string
 	LogStart  bool // default true
 	LogOutput bool // default false
+	// LogRaw is `log-output: "raw"`: each output line is passed through
+	// as it is, not as "TITLE: line" (LogOutput is set too).
+	LogRaw bool
 	// KeepLeftovers is `keep-leftovers`: what a run leaves when its
 	// process ends runs on, instead of being stopped.
 	KeepLeftovers bool

@@ -196,10 +196,20 @@ var settings = []setting{
 		read:     func(l *loader, x *entry, n *node) { x.LogStart = l.boolean("log-start", n, true) },
 		value:    func(x of) any { return x.LogStart },
 		examples: [2]string{`true`, `false`}},
-	{key: "log-output", kinds: forBoth, typ: "boolean", def: "`false`",
-		read:     func(l *loader, x *entry, n *node) { x.LogOutput = l.boolean("log-output", n, false) },
-		value:    func(x of) any { return x.LogOutput },
-		examples: [2]string{`false`, `true`}},
+	{key: "log-output", kinds: forBoth, typ: "boolean, or `\"raw\"`", def: "`false`",
+		read: func(l *loader, x *entry, n *node) {
+			if n != nil && n.kind == kindString {
+				if n.text != "raw" {
+					l.errorf(n.pos, "\"log-output\" must be true, false or \"raw\", found %s", quote(n.text))
+					return
+				}
+				x.LogOutput, x.LogRaw = true, true
+				return
+			}
+			x.LogOutput = l.boolean("log-output", n, false)
+		},
+		value:    func(x of) any { return fmt.Sprint(x.LogOutput, x.LogRaw) },
+		examples: [2]string{`true`, `"raw"`}},
 	{key: "idle", kinds: forBoth, typ: "duration", def: "jobs `0`, procs `10s`",
 		read: func(l *loader, x *entry, n *node) {
 			if x.Idle = 0; x.p != nil {

@@ -139,6 +139,9 @@ type Options struct {
 	Mail func(mail.Message)
 	// Hostname names the machine in mails; "" is os.Hostname.
 	Hostname string
+	// RawOutput passes on an output line of a unit with `log-output:
+	// "raw"`, as it is; nil logs it as the message of an Info record.
+	RawOutput func(unit, title, stream, line string)
 	// HTTPProbe runs an HTTP health check; nil is health.HTTP.
 	HTTPProbe func(ctx context.Context, url string, timeout time.Duration, body string) error
 	// WatchFiles calls changed whenever paths may have changed, until ctx
@@ -215,6 +218,12 @@ func New(opts Options) *Supervisor {
 	}
 	if opts.HTTPProbe == nil {
 		opts.HTTPProbe = health.HTTP
+	}
+	if opts.RawOutput == nil {
+		log := opts.Logger
+		opts.RawOutput = func(unit, title, stream, line string) {
+			log.Info(line, "unit", unit, "title", title, "stream", stream)
+		}
 	}
 	if opts.BootID == "" {
 		opts.BootID = journal.BootID()
@@ -578,8 +587,12 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 		argv = spec.Argv
 	}
 	var outputs []func(stream, line string)
-	if u.LogOutput {
-		log := s.log.With("unit", r.title)
+	switch {
+	case u.LogRaw:
+		unit, title, raw := r.unit, r.title, s.opts.RawOutput
+		outputs = append(outputs, func(stream, line string) { raw(unit, title, stream, line) })
+	case u.LogOutput:
+		log := s.log.With("unit", r.unit, "title", r.title)
 		outputs = append(outputs, func(stream, line string) {
 			log.Info(r.title+": "+line, "stream", stream)
 		})
