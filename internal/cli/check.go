@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -61,6 +62,12 @@ Flags:
                their own names)
   --services DIR  a services directory to check with FILE; repeat for more
   --scripts DIR   a scripts directory to check with FILE; repeat for more
+  --json       print one JSON document on stdout instead of the messages:
+               {"ok": bool, "messages": [{"file", "schedule", "line",
+               "column", "severity", "text", "hint"}]}, severity error,
+               warning or note; file for a file's message, schedule (the
+               -e number, from 1) for a schedule's; hint what to do, when
+               the message says (docs/config.md, kopf check --json)
   --crontab FILE  a user crontab to check with FILE; repeat for more
   --cron-dir DIR  a directory of system crontabs, or a system crontab file,
                to check with FILE; repeat for more
@@ -77,17 +84,27 @@ type schedules []string
 func (s *schedules) String() string     { return strings.Join(*s, "; ") }
 func (s *schedules) Set(v string) error { *s = append(*s, v); return nil }
 
-func runCheck(_ context.Context, e *env, args []string) error {
+func runCheck(_ context.Context, e *env, args []string) (err error) {
 	fs := newFlagSet("check")
 	var srcs schedules
 	fs.Var(&srcs, "e", "")
 	times := addTimeFlags(fs)
 	dst := addDSTFlags(fs)
 	name := fs.String("name", "", "")
+	asJSON := fs.Bool("json", false, "")
 	dirs := sourceFlags(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		report := checkReport{Messages: []checkMessage{}}
+		e.messages, e.caret = &report.Messages, false
+		defer func() {
+			report.OK = !errors.Is(err, errFailed) && err == nil
+			b, _ := json.MarshalIndent(report, "", "  ")
+			fmt.Fprintln(e.stdout, string(b))
+		}()
 	}
 	daemon := dirs.given()
 	switch {
@@ -107,7 +124,7 @@ func runCheck(_ context.Context, e *env, args []string) error {
 	failed := false
 	for i, src := range srcs {
 		prefix := ""
-		if len(srcs) > 1 {
+		if len(srcs) > 1 || *asJSON {
 			prefix = fmt.Sprintf("schedule %d: ", i+1)
 		}
 		s := e.lint(prefix, src, loc, *name)
@@ -116,10 +133,10 @@ func runCheck(_ context.Context, e *env, args []string) error {
 			continue
 		}
 		if note := hashNote(s, *name); note != "" {
-			fmt.Fprintf(e.stderr, "%s%s\n", prefix, note)
+			e.message(prefix, src, lang.Pos{}, note)
 		}
 		for _, note := range s.WithDST(policy).DSTNotes(after) {
-			fmt.Fprintf(e.stderr, "%snote: %s\n", prefix, note)
+			e.message(prefix, src, lang.Pos{}, "note: "+note)
 		}
 	}
 	if daemon {
@@ -162,10 +179,14 @@ func (e *env) report(path string, cfg *config.Config, warnings []compile.Warning
 	switch {
 	case errors.As(err, &list):
 		for _, le := range list {
-			msgs = append(msgs, message{le.Pos, le.Error()})
+			pos := le.Pos
+			if pos.Filename == "" {
+				pos.Filename = path // an error about the whole file
+			}
+			msgs = append(msgs, message{pos, le.Error()})
 		}
 	case err != nil:
-		msgs = append(msgs, message{text: err.Error()})
+		msgs = append(msgs, message{pos: lang.Pos{Filename: path}, text: err.Error()})
 	}
 	for _, w := range warnings {
 		msgs = append(msgs, message{w.Pos, w.String()})
@@ -231,9 +252,9 @@ func (e *env) checkSources(spec sources.Spec, after time.Time) bool {
 		paths, err := list(d)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			fmt.Fprintf(e.stderr, "%s: warning: no such directory; kopf run starts its files when it appears\n", d)
+			e.message("", "", lang.Pos{Filename: d}, d+": warning: no such directory; kopf run starts its files when it appears")
 		case err != nil:
-			fmt.Fprintf(e.stderr, "%s: %v\n", d, errors.Unwrap(err))
+			e.message("", "", lang.Pos{Filename: d}, fmt.Sprintf("%s: %v", d, errors.Unwrap(err)))
 			ok = false
 		}
 		for _, p := range paths {

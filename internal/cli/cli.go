@@ -76,6 +76,9 @@ type env struct {
 	// logOut is stderr as kopf run's log writes it, shared with output
 	// passed through raw; set by logger.
 	logOut io.Writer
+	// messages collects kopf check's messages for --json; nil prints
+	// them.
+	messages *[]checkMessage
 }
 
 // Main runs kopf with the process's arguments and streams and returns the

@@ -19,7 +19,7 @@ func (e *env) lint(prefix, src string, loc *time.Location, name string) *compile
 	if err != nil {
 		var list lang.ErrorList
 		if !errors.As(err, &list) {
-			fmt.Fprintf(e.stderr, "%s%v\n", prefix, err)
+			e.message(prefix, src, lang.Pos{}, err.Error())
 			return nil
 		}
 		for _, le := range list {
@@ -42,7 +42,15 @@ func hashNote(s *compile.Schedule, name string) string {
 	return fmt.Sprintf("note: %q is %q for the name %q", s.String(), s.Resolved(), name)
 }
 
+// message prints one message of kopf check or a linted schedule: msg is
+// as the user reads it ("file:line:col: warning: text"), prefix says which
+// -e schedule it is about ("schedule 2: "). With check --json it is kept
+// for the document instead.
 func (e *env) message(prefix, src string, pos lang.Pos, msg string) {
+	if e.messages != nil {
+		*e.messages = append(*e.messages, newCheckMessage(prefix, pos, msg))
+		return
+	}
 	fmt.Fprintf(e.stderr, "%s%s\n", prefix, msg)
 	if !e.caret {
 		return
