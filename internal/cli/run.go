@@ -285,12 +285,20 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 func (d *daemon) run(ctx context.Context) error {
 	dir, _ := os.Getwd()
 	mailer := newMailer(d.cfg.Mail, d.host, d.log, d.events.Publish)
+	n := newNotifier(d.log)
+	stopped := context.AfterFunc(ctx, n.stopping) // a signal: kopf stops everything
+	defer stopped()
+	status := func(cfg *config.Config) string {
+		return fmt.Sprintf("running %d jobs and %d procs", len(cfg.Jobs), len(cfg.Procs))
+	}
 	s := supervise.New(supervise.Options{
-		Host: supervise.ProcHost(d.host), Logger: d.log, Dir: dir,
+		Host: supervise.ProcHost(d.host), Logger: d.log, Dir: dir, Environ: childEnviron(),
 		Events: d.events.Publish, Resume: d.prev, Mail: mailer.Send,
 		RestartJitter: supervise.DefaultRestartJitter, RawOutput: d.raw,
+		Ready:         func() { n.ready(status(d.cfg)) },
+		Heartbeat:     n.watchdog, HeartbeatEvery: n.watchdogEvery(),
 	})
-	r := &reloader{set: d.set, s: s}
+	r := &reloader{set: d.set, s: s, notify: n, status: status, cfg: d.cfg}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
 	stopChecking := checkJournal(ctx, d.jnl)
 	serveCtx, stopServing := context.WithCancel(ctx)
@@ -332,6 +340,11 @@ type reloader struct {
 	mu  sync.Mutex
 	set *sources.Set
 	s   *supervise.Supervisor
+	// notify tells systemd of the reload; status words cfg, the config
+	// last applied.
+	notify *notifier
+	status func(*config.Config) string
+	cfg    *config.Config
 }
 
 // reload says what it changed, and returns what is wrong with the sources
@@ -340,15 +353,26 @@ func (r *reloader) reload() (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cfg, problems := r.set.Rescan()
-	msg := "nothing changed"
-	if cfg != nil {
-		sum, err := r.s.Reload(cfg)
-		if err != nil {
-			return "", err
-		}
-		msg = "reloaded: " + sum.String()
+	if cfg == nil {
+		return "nothing changed", problems
 	}
-	return msg, problems
+	// systemd hears of a reload that changes something: RELOADING=1
+	// while the supervisor applies it, READY=1 once it has.
+	if r.notify != nil {
+		r.notify.reloading()
+	}
+	sum, err := r.s.Reload(cfg)
+	if err != nil {
+		if r.notify != nil {
+			r.notify.ready("reload failed: " + err.Error())
+		}
+		return "", err
+	}
+	r.cfg = cfg
+	if r.notify != nil {
+		r.notify.ready(r.status(r.cfg))
+	}
+	return "reloaded: " + sum.String(), problems
 }
 
 // daemonControl answers the control socket's requests with the

@@ -139,6 +139,14 @@ type Options struct {
 	Mail func(mail.Message)
 	// Hostname names the machine in mails; "" is os.Hostname.
 	Hostname string
+	// Ready is called on the loop once the first config is applied and
+	// every unit armed (systemd's READY=1); nil for none.
+	Ready func()
+	// Heartbeat is called from the loop every HeartbeatEvery, when that
+	// is more than 0 (systemd's WATCHDOG=1): a loop that is stuck stops
+	// calling it, and the watchdog then sees kopf as hung.
+	Heartbeat      func()
+	HeartbeatEvery time.Duration
 	// RawOutput passes on an output line of a unit with `log-output:
 	// "raw"`, as it is; nil logs it as the message of an Info record.
 	RawOutput func(unit, title, stream, line string)
@@ -259,6 +267,16 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	go debug.FreeOSMemory()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	if s.opts.Ready != nil {
+		s.opts.Ready()
+	}
+	var beat <-chan time.Time
+	if s.opts.HeartbeatEvery > 0 && s.opts.Heartbeat != nil {
+		t := time.NewTicker(s.opts.HeartbeatEvery)
+		defer t.Stop()
+		beat = t.C
+		s.opts.Heartbeat()
+	}
 	done := ctx.Done()
 	for {
 		now := time.Now()
@@ -275,6 +293,8 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 			s.exited(ev, time.Now())
 		case fn := <-s.calls:
 			fn(time.Now())
+		case <-beat:
+			s.opts.Heartbeat()
 		case <-timer.C:
 		}
 	}

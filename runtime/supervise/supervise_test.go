@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -465,6 +466,35 @@ func TestManyStartsAtOneInstant(t *testing.T) {
 			if !strings.Contains(logs, "start "+name+" failed") {
 				t.Errorf("no failure logged for %s:\n%s", name, logs)
 			}
+		}
+	})
+}
+
+// TestReadyAndHeartbeat: Ready comes once the config is applied, and the
+// heartbeat comes from the loop: while the loop is blocked, it stops.
+func TestReadyAndHeartbeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var events []string
+		note := func(s string) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, fmt.Sprintf("%g %s", time.Since(epoch).Seconds(), s))
+		}
+		j := &config.Job{Unit: settings("j", "j"), RunOnStart: true}
+		ss := start(t, &fakeHost{}, cfgOf([]*config.Job{j}, nil), Options{
+			Ready: func() { note("ready") }, Heartbeat: func() { note("beat") }, HeartbeatEvery: 10 * time.Second,
+		})
+		ss.until(25)
+		// The loop is stuck for 30 seconds: no beats from 25 to 55.
+		go ss.s.call(func(time.Time) error { time.Sleep(30 * time.Second); return nil })
+		ss.until(61)
+		ss.stop()
+		mu.Lock()
+		defer mu.Unlock()
+		want := []string{"0 ready", "0 beat", "10 beat", "20 beat", "55 beat", "60 beat"}
+		if diff := cmp.Diff(want, events); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
 		}
 	})
 }

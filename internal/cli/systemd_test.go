@@ -1,0 +1,42 @@
+package cli_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSystemdUnitVerifies: examples/systemd/kopf.service passes
+// systemd-analyze verify, with its ExecStart pointed at a kopf that
+// exists here.
+func TestSystemdUnitVerifies(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed (Debian's systemd package has it)")
+	}
+	kopf, err := exec.LookPath("kopf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../../examples/systemd/kopf.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := strings.ReplaceAll(string(b), "/usr/local/bin/kopf", kopf)
+	path := filepath.Join(t.TempDir(), "kopf.service")
+	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(analyze, "verify", "--man=no", path)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Type=notify", "WatchdogSec=", "KillMode=mixed", "StateDirectory=kopf", "ExecReload="} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("the unit has no %s", want)
+		}
+	}
+}
