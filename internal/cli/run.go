@@ -295,8 +295,8 @@ func (d *daemon) run(ctx context.Context) error {
 		Host: supervise.ProcHost(d.host), Logger: d.log, Dir: dir, Environ: childEnviron(),
 		Events: d.events.Publish, Resume: d.prev, Mail: mailer.Send,
 		RestartJitter: supervise.DefaultRestartJitter, RawOutput: d.raw,
-		Ready:         func() { n.ready(status(d.cfg)) },
-		Heartbeat:     n.watchdog, HeartbeatEvery: n.watchdogEvery(),
+		Ready:     func() { n.ready(status(d.cfg)) },
+		Heartbeat: n.watchdog, HeartbeatEvery: n.watchdogEvery(),
 	})
 	r := &reloader{set: d.set, s: s, notify: n, status: status, cfg: d.cfg}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
