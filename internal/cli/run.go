@@ -171,7 +171,13 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if len(spec.Paths()) == 0 {
 		spec.Scripts = []string{e.defaultScripts()}
 	}
-	if *journalPath == "" {
+	defaultJournal := *journalPath == ""
+	if defaultJournal {
+		// In a container there may be no home to keep the journal in:
+		// say so rather than write it below the working directory.
+		if !filepath.IsAbs(e.getenv("XDG_STATE_HOME")) && !filepath.IsAbs(e.getenv("HOME")) {
+			return usagef("no place for the journal: $HOME and $XDG_STATE_HOME are unset (or not absolute paths); give --journal PATH, on a volume in a container (--journal /var/lib/kopf/journal.jsonl), or set XDG_STATE_HOME")
+		}
 		*journalPath = journal.DefaultPath(e.getenv)
 	}
 	givenSocket := *socketPath != ""
@@ -192,6 +198,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	defer stop()
 	d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts)
 	if err != nil {
+		if errors.Is(err, errJournal) && defaultJournal {
+			log.Error(fmt.Sprintf("the default journal %s cannot be used; give --journal PATH in a writable directory, or set XDG_STATE_HOME", *journalPath))
+		}
 		return err
 	}
 	d.raw = e.rawOutput(*format == "json" || *format == "" && !e.terminal, log)
@@ -213,6 +222,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 	return d.run(ctx)
 }
+
+// errJournal says kopf run could not open its journal (and said why).
+var errJournal = fmt.Errorf("%w: the journal", errFailed)
 
 // daemon is kopf run once it has started: what start set up, in order, and
 // what run and close undo.
@@ -248,6 +260,9 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 	})
 	if err != nil {
 		log.Error(fmt.Sprintf("refusing to start: %v", err), "journal", journalPath)
+		if !errors.As(err, new(*journal.LockedError)) {
+			return nil, errJournal
+		}
 		return nil, errFailed
 	}
 	events := stream.New()
