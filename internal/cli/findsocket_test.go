@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,4 +47,31 @@ func TestClientsFindADaemonWithAnotherJournal(t *testing.T) {
 	if _, err := os.Lstat(link); err == nil {
 		t.Errorf("the link %s is left after kopf stopped", link)
 	}
+}
+
+// TestHealthEndpoint: --health serves kopf's own liveness.
+func TestHealthEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "kopf.json", `{"jobs": {"j": {"command": "true", "schedule": "every 1d @ 04:00"}}}`)
+	d := startKopfWith(t, "--health=127.0.0.1:0", cfg)
+	var addr string
+	waitFor(t, "the health endpoint", d, func() bool {
+		for _, m := range d.logs() {
+			if a, ok := strings.CutPrefix(m, "kopf's own health at "); ok {
+				addr = a
+				return true
+			}
+		}
+		return false
+	})
+	resp, err := http.Get(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "ok\n" {
+		t.Errorf("GET %s: %d %q", addr, resp.StatusCode, b)
+	}
+	d.stop()
 }

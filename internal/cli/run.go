@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,7 +35,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from these kinds of
@@ -97,6 +99,9 @@ Flags:
   --log-format F  text or json, whatever stderr is
   --log-level L   debug, info (the default), warn or error: the least
                   severe records logged (the journal records everything)
+  --health ADDR   serve kopf's own liveness on http://ADDR/healthz, like
+                  127.0.0.1:8081: 200 "ok" while its loop answers within 5s,
+                  503 otherwise (a container orchestrator's probe)
 
 Exit status: 0 after a signal stopped kopf, 1 when FILE is invalid, the
 sources do not fit together, another kopf holds the journal, or kopf cannot
@@ -148,6 +153,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("run")
 	format := fs.String("log-format", "", "")
 	level := fs.String("log-level", "info", "")
+	healthAddr := fs.String("health", "", "")
 	journalPath := fs.String("journal", "", "")
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
@@ -204,6 +210,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	d.raw = e.rawOutput(*format == "json" || *format == "" && !e.terminal, log)
+	if *healthAddr != "" {
+		if d.health, err = net.Listen("tcp", *healthAddr); err != nil {
+			log.Error(fmt.Sprintf("refusing to start: --health %s: %v", *healthAddr, err))
+			return errFailed
+		}
+	}
 	defer d.close()
 	// Clients without flags look at the default socket: leave a link
 	// there to this daemon's, when another --journal put it elsewhere and
@@ -221,6 +233,24 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	return d.run(ctx)
+}
+
+// serveHealth answers GET /healthz on l — 200 "ok" while the supervisor's
+// loop answers within 5 seconds, 503 with why when it does not or kopf is
+// stopping — for a container orchestrator's liveness probe of kopf itself.
+func serveHealth(log *slog.Logger, l net.Listener, s *supervise.Supervisor) (stop func()) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Alive(5 * time.Second); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info(fmt.Sprintf("kopf's own health at http://%s/healthz", l.Addr()), "health", l.Addr().String())
+	go srv.Serve(l)
+	return func() { srv.Close() }
 }
 
 // errJournal says kopf run could not open its journal (and said why).
@@ -241,6 +271,9 @@ type daemon struct {
 	srv    *control.Server
 	// raw passes on the output lines of units with log-output "raw".
 	raw func(unit, title, stream, line string)
+	// health listens for kopf's own liveness checks (--health); nil
+	// without.
+	health net.Listener
 }
 
 // startDaemon takes what kopf run needs, in an order that is the contract:
@@ -314,6 +347,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Heartbeat: n.watchdog, HeartbeatEvery: n.watchdogEvery(),
 	})
 	r := &reloader{set: d.set, s: s, notify: n, status: status, cfg: d.cfg}
+	if d.health != nil {
+		stopHealth := serveHealth(d.log, d.health, s)
+		defer stopHealth()
+	}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
 	stopChecking := checkJournal(ctx, d.jnl)
 	serveCtx, stopServing := context.WithCancel(ctx)

@@ -308,6 +308,22 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
+// Alive reports whether the loop answers within timeout: nil when it did,
+// ErrStopped once kopf is stopping, and an error that says how long it
+// waited when the loop is stuck (a liveness check of kopf itself).
+func (s *Supervisor) Alive(timeout time.Duration) error {
+	answered := make(chan error, 1)
+	go func() { answered <- s.call(func(time.Time) error { return nil }) }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-answered:
+		return err
+	case <-t.C:
+		return fmt.Errorf("kopf's loop has not answered within %s", timeout)
+	}
+}
+
 // call runs fn on the loop goroutine, with the loop's idea of now, and
 // waits for it; it returns ErrStopped once kopf is stopping.
 func (s *Supervisor) call(fn func(now time.Time) error) error {

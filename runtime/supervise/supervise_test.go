@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -495,6 +496,30 @@ func TestReadyAndHeartbeat(t *testing.T) {
 		want := []string{"0 ready", "0 beat", "10 beat", "20 beat", "55 beat", "60 beat"}
 		if diff := cmp.Diff(want, events); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestAlive: the liveness check answers while the loop runs, and says so
+// when the loop is stuck.
+func TestAlive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ss := start(t, &fakeHost{}, cfgOf(nil, nil), Options{})
+		if err := ss.s.Alive(time.Second); err != nil {
+			t.Errorf("Alive of a running loop: %v", err)
+		}
+		go ss.s.call(func(time.Time) error { time.Sleep(time.Minute); return nil })
+		synctest.Wait()
+		if err := ss.s.Alive(5 * time.Second); err == nil || err.Error() != "kopf's loop has not answered within 5s" {
+			t.Errorf("Alive of a stuck loop: %v", err)
+		}
+		ss.until(120)
+		if err := ss.s.Alive(time.Second); err != nil {
+			t.Errorf("Alive after the loop came back: %v", err)
+		}
+		ss.stop()
+		if err := ss.s.Alive(time.Second); !errors.Is(err, ErrStopped) {
+			t.Errorf("Alive after stopping: %v, want ErrStopped", err)
 		}
 	})
 }

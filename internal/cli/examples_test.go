@@ -40,3 +40,33 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		}
 	}
 }
+
+// TestContainerExample: the Dockerfile builds with the Go of go.mod, runs
+// kopf as its entrypoint with the journal on a volume, and stops it with
+// SIGTERM. (CI has no container runtime to build it with.)
+func TestContainerExample(t *testing.T) {
+	b, err := os.ReadFile("../../examples/container/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goVersion string
+	for _, line := range strings.Split(string(mod), "\n") {
+		if v, ok := strings.CutPrefix(line, "go "); ok {
+			goVersion = v
+		}
+	}
+	minor := strings.Join(strings.Split(goVersion, ".")[:2], ".")
+	for _, want := range []string{
+		"FROM golang:" + minor + " AS build", "COPY --from=build /out/kopf /usr/local/bin/kopf",
+		"VOLUME /var/lib/kopf", "STOPSIGNAL SIGTERM",
+		`ENTRYPOINT ["kopf", "run", "--journal", "/var/lib/kopf/journal.jsonl", "--health", "0.0.0.0:8081"`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the Dockerfile has no %q", want)
+		}
+	}
+}
