@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/kopf/kopf/lang"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/journal"
 )
@@ -96,7 +99,14 @@ func runJournal(_ context.Context, e *env, args []string) error {
 		}
 	}
 	invalid := false
+	// The units the journal names, to suggest one for a --job that names
+	// none of them.
+	seen, known := map[string]bool{}, false
 	err = journal.Read(*path, 0, func(ev journal.Event, raw []byte) error {
+		if *unit != "" && ev.Unit != "" && !seen[ev.Unit] {
+			seen[ev.Unit] = true
+			known = known || ev.Unit == *unit
+		}
 		if (*unit == "" || ev.Unit == *unit) && !ev.Time.Before(from) {
 			print(ev, raw)
 		}
@@ -116,6 +126,14 @@ func runJournal(_ context.Context, e *env, args []string) error {
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if *unit != "" && !known {
+		msg := fmt.Sprintf("kopf journal: no job or proc named %q in %s", *unit, *path)
+		if c := lang.Closest(*unit, slices.Sorted(maps.Keys(seen))); c != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", c)
+		}
+		fmt.Fprintln(e.stderr, msg)
+		return errFailed
 	}
 	if invalid {
 		return errFailed
