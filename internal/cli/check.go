@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io/fs"
 	"os"
 	"sort"
@@ -82,80 +83,78 @@ for a usage error.
 type schedules []string
 
 func (s *schedules) String() string     { return strings.Join(*s, "; ") }
+func (s *schedules) Type() string       { return "SCHEDULE" }
 func (s *schedules) Set(v string) error { *s = append(*s, v); return nil }
 
-func runCheck(_ context.Context, e *env, args []string) (err error) {
-	fs := newFlagSet("check")
+func runCheck(e *env, fs *pflag.FlagSet) func(ctx context.Context, files []string) error {
 	var srcs schedules
-	fs.Var(&srcs, "e", "")
+	fs.VarP(&srcs, "e", "e", "")
 	times := addTimeFlags(fs)
 	dst := addDSTFlags(fs)
 	name := fs.String("name", "", "")
 	asJSON := fs.Bool("json", false, "")
 	dirs := sourceFlags(fs)
-	files, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		report := checkReport{Messages: []checkMessage{}}
-		e.messages, e.caret = &report.Messages, false
-		defer func() {
-			report.OK = !errors.Is(err, errFailed) && err == nil
-			b, _ := json.MarshalIndent(report, "", "  ")
-			fmt.Fprintln(e.stdout, string(b))
-		}()
-	}
-	daemon := dirs.given()
-	switch {
-	case len(files) == 0 && len(srcs) == 0 && !daemon:
-		return usagef("missing -e SCHEDULE, FILE, a directory or a crontab")
-	case daemon && len(files) > 1:
-		return usagef("with --services, --scripts, --crontab or --cron-dir, give at most one FILE: together they are one daemon's sources")
-	}
-	loc, after, err := times.resolve(e)
-	if err != nil {
-		return err
-	}
-	policy, err := dst.resolve()
-	if err != nil {
-		return err
-	}
-	failed := false
-	for i, src := range srcs {
-		prefix := ""
-		if len(srcs) > 1 || *asJSON {
-			prefix = fmt.Sprintf("schedule %d: ", i+1)
+	return func(ctx context.Context, files []string) (err error) {
+		if *asJSON {
+			report := checkReport{Messages: []checkMessage{}}
+			e.messages, e.caret = &report.Messages, false
+			defer func() {
+				report.OK = !errors.Is(err, errFailed) && err == nil
+				b, _ := json.MarshalIndent(report, "", "  ")
+				fmt.Fprintln(e.stdout, string(b))
+			}()
 		}
-		s := e.lint(prefix, src, loc, *name)
-		if s == nil {
-			failed = true
-			continue
+		daemon := dirs.given()
+		switch {
+		case len(files) == 0 && len(srcs) == 0 && !daemon:
+			return usagef("missing -e SCHEDULE, FILE, a directory or a crontab")
+		case daemon && len(files) > 1:
+			return usagef("with --services, --scripts, --crontab or --cron-dir, give at most one FILE: together they are one daemon's sources")
 		}
-		if note := hashNote(s, *name); note != "" {
-			e.message(prefix, src, lang.Pos{}, note)
+		loc, after, err := times.resolve(e)
+		if err != nil {
+			return err
 		}
-		for _, note := range s.WithDST(policy).DSTNotes(after) {
-			e.message(prefix, src, lang.Pos{}, "note: "+note)
+		policy, err := dst.resolve()
+		if err != nil {
+			return err
 		}
-	}
-	if daemon {
-		file := ""
-		if len(files) == 1 {
-			file = files[0]
-		}
-		failed = !e.checkSources(dirs.spec(file), after) || failed
-	} else {
-		for _, file := range files {
-			if !e.checkFile(file, after) {
+		failed := false
+		for i, src := range srcs {
+			prefix := ""
+			if len(srcs) > 1 || *asJSON {
+				prefix = fmt.Sprintf("schedule %d: ", i+1)
+			}
+			s := e.lint(prefix, src, loc, *name)
+			if s == nil {
 				failed = true
+				continue
+			}
+			if note := hashNote(s, *name); note != "" {
+				e.message(prefix, src, lang.Pos{}, note)
+			}
+			for _, note := range s.WithDST(policy).DSTNotes(after) {
+				e.message(prefix, src, lang.Pos{}, "note: "+note)
 			}
 		}
+		if daemon {
+			file := ""
+			if len(files) == 1 {
+				file = files[0]
+			}
+			failed = !e.checkSources(dirs.spec(file), after) || failed
+		} else {
+			for _, file := range files {
+				if !e.checkFile(file, after) {
+					failed = true
+				}
+			}
+		}
+		if failed {
+			return errFailed
+		}
+		return nil
 	}
-	if failed {
-		return errFailed
-	}
-	return nil
 }
 
 // checkFile loads a config file and reports it; it reports whether the

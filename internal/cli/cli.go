@@ -10,8 +10,10 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/kopf/kopf/lang"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"io"
 	"os"
 	"strconv"
@@ -38,16 +40,20 @@ const (
 const caretEnv = "KOPF_CARET"
 
 // command is one subcommand. The table below is the whole dispatch: a new
-// subcommand (kopf run) is one more entry.
+// subcommand (kopf run) is one more entry. The command line is
+// spf13/cobra's, with GNU flags (--flag, -n2, -n 2), suggestions and shell
+// completion; the help texts and exit statuses are kopf's own.
 type command struct {
 	name     string
 	synopsis string // the arguments after "kopf NAME"
 	summary  string // one line for kopf's own usage
 	help     string // what "kopf help NAME" prints after the synopsis
-	// run returns nil for success, a usageError, flag.ErrHelp, errFailed
-	// once it has printed why it failed, or any other error for kopf to
-	// print; dispatch turns that into the exit status.
-	run func(ctx context.Context, e *env, args []string) error
+	// run defines the command's flags on fs and returns what runs it with
+	// the positional arguments once they are parsed. That returns nil for
+	// success, a usageError, errFailed once it has printed why it failed,
+	// or any other error for kopf to print; dispatch turns that into the
+	// exit status.
+	run func(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error
 }
 
 var commands = []*command{nextCmd, checkCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd, versionCmd}
@@ -100,20 +106,109 @@ func run(ctx context.Context, e *env, args []string) int {
 		mainUsage(e.stderr)
 		return exitUsage
 	}
-	switch name := args[0]; name {
-	case "help", "-h", "-help", "--help":
-		return help(e, args[1:])
-	case "--version", "-version":
-		return exitStatus(e, versionCmd, versionCmd.run(ctx, e, args[1:]))
-	default:
-		c := lookup(name)
-		if c == nil {
-			fmt.Fprintf(e.stderr, "kopf: unknown command %q\n", name)
+	if args[0] == "--version" {
+		args[0] = "version"
+	}
+	root := e.rootCommand()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	var c *command
+	if cmd != nil {
+		c = lookup(cmd.Name())
+	}
+	if c == nil {
+		// kopf's own errors: an unknown command, or kopf help's.
+		who := "kopf"
+		if cmd != nil && cmd.HasParent() {
+			who = "kopf " + cmd.Name()
+		}
+		var ue *usageError
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.As(err, &ue):
+			fmt.Fprintf(e.stderr, "%s: %s\n", who, ue.msg)
 			mainUsage(e.stderr)
 			return exitUsage
 		}
-		return exitStatus(e, c, c.run(ctx, e, args[1:]))
+		fmt.Fprintf(e.stderr, "%s: %v\n", who, err)
+		return exitError
 	}
+	return exitStatus(e, c, err)
+}
+
+// rootCommand is kopf's command tree for this run.
+func (e *env) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "kopf",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// kopf alone, or an unknown command: cobra's own words would say
+		// less than kopf's usage.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			var names []string
+			for _, c := range cmd.Commands() {
+				names = append(names, c.Name())
+			}
+			if c := lang.Closest(args[0], names); c != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", c)
+			}
+			return &usageError{msg: msg}
+		},
+		RunE: func(*cobra.Command, []string) error { return nil },
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(&cobra.Command{
+		Use: "help [COMMAND]", Short: "help about a command",
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var names []cobra.Completion
+			for _, c := range commands {
+				names = append(names, c.name)
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return help(e, args) },
+	})
+	root.SetHelpFunc(func(cmd *cobra.Command, _ []string) {
+		if c := lookup(cmd.Name()); c != nil {
+			commandHelp(e.stdout, c)
+			return
+		}
+		switch cmd.Name() {
+		case "kopf", "help":
+			mainUsage(e.stdout)
+		default: // completion and its shells
+			fmt.Fprintln(e.stdout, cmd.Long)
+		}
+	})
+	for _, c := range commands {
+		cc := &cobra.Command{Use: c.name, Short: c.summary, Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true}
+		runner := c.run(e, cc.Flags())
+		cc.RunE = func(cmd *cobra.Command, pos []string) error { return runner(cmd.Context(), pos) }
+		e.completions(c, cc)
+		root.AddCommand(cc)
+	}
+	return root
+}
+
+// flagError makes pflag's errors kopf's usage errors, with the closest
+// flag for an unknown one.
+func flagError(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		var names []string
+		cmd.Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+		if c := lang.Closest(name, names); c != "" {
+			msg += fmt.Sprintf(" (did you mean --%s?)", c)
+		}
+	}
+	return &usageError{msg: msg}
 }
 
 // usageError is a mistake in a command's arguments.
@@ -135,9 +230,6 @@ func exitStatus(e *env, c *command, err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, flag.ErrHelp):
-		commandHelp(e.stdout, c)
-		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "kopf %s: %s\n", c.name, ue.msg)
 		fmt.Fprintf(e.stderr, "usage: kopf %s %s\nRun 'kopf help %s' for details.\n", c.name, c.synopsis, c.name)
@@ -150,22 +242,27 @@ func exitStatus(e *env, c *command, err error) int {
 }
 
 // help prints kopf's usage, or one command's, on stdout: it was asked for.
-func help(e *env, args []string) int {
+func help(e *env, args []string) error {
 	switch len(args) {
 	case 0:
 		mainUsage(e.stdout)
-		return exitOK
+		return nil
 	case 1:
 		if c := lookup(args[0]); c != nil {
 			commandHelp(e.stdout, c)
-			return exitOK
+			return nil
 		}
-		fmt.Fprintf(e.stderr, "kopf help: unknown command %q\n", args[0])
-	default:
-		fmt.Fprintf(e.stderr, "kopf help: expected at most one command, got %d\n", len(args))
+		switch args[0] {
+		case "help":
+			fmt.Fprint(e.stdout, "usage: kopf help [COMMAND]\n\nPrints kopf's usage, or with COMMAND that command's flags and exit\nstatuses. \"kopf COMMAND -h\" and \"kopf COMMAND --help\" print the same.\n")
+			return nil
+		case "completion":
+			fmt.Fprint(e.stdout, completionHelp)
+			return nil
+		}
+		return &usageError{msg: fmt.Sprintf("unknown command %q", args[0])}
 	}
-	mainUsage(e.stderr)
-	return exitUsage
+	return &usageError{msg: fmt.Sprintf("expected at most one command, got %d", len(args))}
 }
 
 func mainUsage(w io.Writer) {
@@ -173,50 +270,16 @@ func mainUsage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  kopf %s %s\n", c.name, c.synopsis)
 	}
-	fmt.Fprintf(w, "  kopf help [COMMAND]\n\nCommands:\n")
+	fmt.Fprintf(w, "  kopf completion bash|zsh|fish|powershell\n  kopf help [COMMAND]\n\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintf(w, "  %-10s %s\n", "completion", "print a shell's completion script for kopf")
 	fmt.Fprintf(w, "\nRun 'kopf help COMMAND' for a command's flags and exit statuses.\n")
 }
 
 func commandHelp(w io.Writer, c *command) {
 	fmt.Fprintf(w, "usage: kopf %s %s\n\n%s", c.name, c.synopsis, c.help)
-}
-
-// newFlagSet returns a flag set that prints nothing itself: its errors come
-// back from parseArgs as usage errors for exitStatus to print.
-func newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	return fs
-}
-
-// parseArgs parses flags that may come before, between or after the
-// positional arguments, which it returns in order. "--" ends the flags.
-// The flag package alone stops at the first positional argument, but
-// "kopf next '30 2 * * *' -n 3" is how people add a flag to a command they
-// just ran.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{msg: err.Error()}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }
 
 // wantCaret decides whether messages get a source snippet: as the

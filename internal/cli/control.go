@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"maps"
 	"slices"
 	"strings"
@@ -141,14 +141,14 @@ kopf runs, 2 for a usage error.
 }
 
 // socketFlag adds --socket to fs.
-func socketFlag(fs *flag.FlagSet) *string {
+func socketFlag(fs *pflag.FlagSet) *string {
 	return fs.String("socket", "", "")
 }
 
 // clientSocket adds --socket and --journal to a client command and
 // returns what the socket is once the flags are parsed: --socket, else
 // where a daemon holding --journal listens, else the default.
-func (e *env) clientSocket(fs *flag.FlagSet) func() string {
+func (e *env) clientSocket(fs *pflag.FlagSet) func() string {
 	socket := socketFlag(fs)
 	jnl := fs.String("journal", "", "")
 	return func() string {
@@ -191,76 +191,68 @@ func (e *env) call(ctx context.Context, socket string, req control.Request) (con
 // runClient is the run of a client command that names its unit: it
 // parses the flags and NAME (a trigger's JOB ARG...; nothing for reload),
 // sends the request and prints the daemon's message.
-func runClient(cmd control.Command) func(ctx context.Context, e *env, args []string) error {
-	return func(ctx context.Context, e *env, args []string) error {
-		fs := newFlagSet(string(cmd))
+func runClient(cmd control.Command) func(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
+	return func(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
 		socket := e.clientSocket(fs)
 		// Flags come before NAME: what follows the job's name are its
 		// arguments, as they are, even "--full".
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
+		fs.SetInterspersed(false)
+		return func(ctx context.Context, pos []string) error {
+			req := control.Request{Cmd: cmd}
+			switch {
+			case cmd == control.CmdReload && len(pos) != 0:
+				return usagef("unexpected arguments: %s", strings.Join(pos, " "))
+			case cmd == control.CmdReload:
+			case cmd == control.CmdTrigger && len(pos) == 0:
+				return usagef("missing JOB")
+			case cmd == control.CmdTrigger:
+				req.Name, req.Args = pos[0], pos[1:]
+			case len(pos) != 1:
+				return usagef("expected one NAME, got %d arguments", len(pos))
+			default:
+				req.Name = pos[0]
 			}
-			return usagef("%v", err)
+			resp, err := e.call(ctx, socket(), req)
+			if resp.Message != "" {
+				fmt.Fprintln(e.stdout, resp.Message)
+			}
+			return err
 		}
-		pos := fs.Args()
-		req := control.Request{Cmd: cmd}
-		switch {
-		case cmd == control.CmdReload && len(pos) != 0:
-			return usagef("unexpected arguments: %s", strings.Join(pos, " "))
-		case cmd == control.CmdReload:
-		case cmd == control.CmdTrigger && len(pos) == 0:
-			return usagef("missing JOB")
-		case cmd == control.CmdTrigger:
-			req.Name, req.Args = pos[0], pos[1:]
-		case len(pos) != 1:
-			return usagef("expected one NAME, got %d arguments", len(pos))
-		default:
-			req.Name = pos[0]
-		}
-		resp, err := e.call(ctx, socket(), req)
-		if resp.Message != "" {
-			fmt.Fprintln(e.stdout, resp.Message)
-		}
-		return err
 	}
 }
 
-func runStatus(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet("status")
+func runStatus(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
 	socket := e.clientSocket(fs)
 	asJSON := fs.Bool("json", false, "")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("unexpected arguments: %s", strings.Join(pos, " "))
-	}
-	resp, err := e.call(ctx, socket(), control.Request{Cmd: control.CmdStatus})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		units := resp.Units
-		if units == nil {
-			units = []control.Unit{}
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) != 0 {
+			return usagef("unexpected arguments: %s", strings.Join(pos, " "))
 		}
-		b, err := json.MarshalIndent(struct {
-			Units    []control.Unit `json:"units"`
-			Tracking string         `json:"tracking,omitempty"`
-		}{units, resp.Tracking}, "", "  ")
+		resp, err := e.call(ctx, socket(), control.Request{Cmd: control.CmdStatus})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, string(b))
+		if *asJSON {
+			units := resp.Units
+			if units == nil {
+				units = []control.Unit{}
+			}
+			b, err := json.MarshalIndent(struct {
+				Units    []control.Unit `json:"units"`
+				Tracking string         `json:"tracking,omitempty"`
+			}{units, resp.Tracking}, "", "  ")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, string(b))
+			return nil
+		}
+		printStatus(e, resp.Units)
+		if resp.Tracking != "" {
+			fmt.Fprintf(e.stdout, "\nprocesses tracked by %s\n", resp.Tracking)
+		}
 		return nil
 	}
-	printStatus(e, resp.Units)
-	if resp.Tracking != "" {
-		fmt.Fprintf(e.stdout, "\nprocesses tracked by %s\n", resp.Tracking)
-	}
-	return nil
 }
 
 // printStatus prints units as a table for people.

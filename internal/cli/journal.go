@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io/fs"
 	"maps"
 	"slices"
@@ -52,93 +53,91 @@ invalid lines, 2 for a usage error.
 	run: runJournal,
 }
 
-func runJournal(_ context.Context, e *env, args []string) error {
-	flags := newFlagSet("journal")
+func runJournal(e *env, flags *pflag.FlagSet) func(ctx context.Context, pos []string) error {
 	path := flags.String("journal", "", "")
 	unit := flags.String("job", "", "")
 	since := flags.String("since", "", "")
 	asJSON := flags.Bool("json", false, "")
-	pos, err := parseArgs(flags, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	var from time.Time
-	if *since != "" {
-		// config's words for a bare number are for a config file, where
-		// one means seconds.
-		if _, err := strconv.ParseFloat(*since, 64); err == nil {
-			return usagef("--since: invalid duration %q: a number needs a unit, like %[1]ss, %[1]sm or %[1]sh", *since)
+	return func(ctx context.Context, pos []string) error {
+		var err error
+		if len(pos) > 0 {
+			return usagef("unexpected argument %q", pos[0])
 		}
-		d, err := config.ParseDuration(*since)
-		if err != nil {
-			return usagef("--since: %v", err)
+		var from time.Time
+		if *since != "" {
+			// config's words for a bare number are for a config file, where
+			// one means seconds.
+			if _, err := strconv.ParseFloat(*since, 64); err == nil {
+				return usagef("--since: invalid duration %q: a number needs a unit, like %[1]ss, %[1]sm or %[1]sh", *since)
+			}
+			d, err := config.ParseDuration(*since)
+			if err != nil {
+				return usagef("--since: %v", err)
+			}
+			from = e.now().Add(-d)
 		}
-		from = e.now().Add(-d)
-	}
-	if *path == "" {
-		*path = journal.DefaultPath(e.getenv)
-	}
+		if *path == "" {
+			*path = journal.DefaultPath(e.getenv)
+		}
 
-	w := bufio.NewWriterSize(e.stdout, 32<<10)
-	var print func(ev journal.Event, raw []byte)
-	var tw *tabwriter.Writer
-	if *asJSON {
-		print = func(_ journal.Event, raw []byte) {
-			w.Write(raw) // a write error sticks; Flush reports it
-			w.WriteByte('\n')
+		w := bufio.NewWriterSize(e.stdout, 32<<10)
+		var print func(ev journal.Event, raw []byte)
+		var tw *tabwriter.Writer
+		if *asJSON {
+			print = func(_ journal.Event, raw []byte) {
+				w.Write(raw) // a write error sticks; Flush reports it
+				w.WriteByte('\n')
+			}
+		} else {
+			tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+			fmt.Fprintf(tw, "TIME\tTYPE\tUNIT\tWHAT\n")
+			print = func(ev journal.Event, _ []byte) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ev.Time.In(time.Local).Format(tableTime),
+					oneLine.Replace(string(ev.Type)), oneLine.Replace(ev.Unit), oneLine.Replace(what(ev)))
+			}
 		}
-	} else {
-		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintf(tw, "TIME\tTYPE\tUNIT\tWHAT\n")
-		print = func(ev journal.Event, _ []byte) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ev.Time.In(time.Local).Format(tableTime),
-				oneLine.Replace(string(ev.Type)), oneLine.Replace(ev.Unit), oneLine.Replace(what(ev)))
+		invalid := false
+		// The units the journal names, to suggest one for a --job that names
+		// none of them.
+		seen, known := map[string]bool{}, false
+		err = journal.Read(*path, 0, func(ev journal.Event, raw []byte) error {
+			if *unit != "" && ev.Unit != "" && !seen[ev.Unit] {
+				seen[ev.Unit] = true
+				known = known || ev.Unit == *unit
+			}
+			if (*unit == "" || ev.Unit == *unit) && !ev.Time.Before(from) {
+				print(ev, raw)
+			}
+			return nil
+		}, func(err error) {
+			invalid = true
+			fmt.Fprintf(e.stderr, "kopf journal: %v\n", err)
+		})
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no journal at %s (kopf run writes it; --journal names another)", *path)
 		}
-	}
-	invalid := false
-	// The units the journal names, to suggest one for a --job that names
-	// none of them.
-	seen, known := map[string]bool{}, false
-	err = journal.Read(*path, 0, func(ev journal.Event, raw []byte) error {
-		if *unit != "" && ev.Unit != "" && !seen[ev.Unit] {
-			seen[ev.Unit] = true
-			known = known || ev.Unit == *unit
+		if err != nil {
+			return err
 		}
-		if (*unit == "" || ev.Unit == *unit) && !ev.Time.Before(from) {
-			print(ev, raw)
+		if tw != nil {
+			tw.Flush()
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if *unit != "" && !known {
+			msg := fmt.Sprintf("kopf journal: no job or proc named %q in %s", *unit, *path)
+			if c := lang.Closest(*unit, slices.Sorted(maps.Keys(seen))); c != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", c)
+			}
+			fmt.Fprintln(e.stderr, msg)
+			return errFailed
+		}
+		if invalid {
+			return errFailed
 		}
 		return nil
-	}, func(err error) {
-		invalid = true
-		fmt.Fprintf(e.stderr, "kopf journal: %v\n", err)
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no journal at %s (kopf run writes it; --journal names another)", *path)
 	}
-	if err != nil {
-		return err
-	}
-	if tw != nil {
-		tw.Flush()
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if *unit != "" && !known {
-		msg := fmt.Sprintf("kopf journal: no job or proc named %q in %s", *unit, *path)
-		if c := lang.Closest(*unit, slices.Sorted(maps.Keys(seen))); c != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", c)
-		}
-		fmt.Fprintln(e.stderr, msg)
-		return errFailed
-	}
-	if invalid {
-		return errFailed
-	}
-	return nil
 }
 
 // tableTime is how the table writes a time: to the millisecond, which

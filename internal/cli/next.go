@@ -3,8 +3,8 @@ package cli
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"strings"
 	"time"
 
@@ -63,78 +63,76 @@ that never fires, 2 for a usage error.
 	run: runNext,
 }
 
-func runNext(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet("next")
+func runNext(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
 	times := addTimeFlags(fs)
 	dst := addDSTFlags(fs)
 	name := fs.String("name", "", "")
 	jitter := fs.String("jitter", "", "")
 	seed := fs.String("jitter-seed", "", "")
-	n := fs.Int("n", 10, "")
+	n := fs.IntP("n", "n", 10, "")
 	job := fs.String("job", "", "")
 	socket := e.clientSocket(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if *job != "" {
-		return e.nextOfJob(ctx, fs, *job, socket(), *n, pos)
-	}
-	switch {
-	case len(pos) == 0:
-		return usagef("missing SCHEDULE")
-	case len(pos) > 1:
-		return usagef("expected one SCHEDULE argument, got %d; quote a schedule that has spaces, like '30 2 * * *'", len(pos))
-	case *n < 1:
-		return usagef("-n must be at least 1, got %d", *n)
-	}
-	loc, after, err := times.resolve(e)
-	if err != nil {
-		return err
-	}
-	policy, err := dst.resolve()
-	if err != nil {
-		return err
-	}
-	var off time.Duration
-	if *jitter != "" {
-		d, err := config.ParseDuration(*jitter)
+	return func(ctx context.Context, pos []string) error {
+		var err error
+		if *job != "" {
+			return e.nextOfJob(ctx, fs, *job, socket(), *n, pos)
+		}
 		switch {
-		case err != nil:
-			return usagef("--jitter %q: %v", *jitter, err)
-		case *name == "":
-			return usagef("--jitter needs --name: a job's jitter offset is a hash of its name")
+		case len(pos) == 0:
+			return usagef("missing SCHEDULE")
+		case len(pos) > 1:
+			return usagef("expected one SCHEDULE argument, got %d; quote a schedule that has spaces, like '30 2 * * *'", len(pos))
+		case *n < 1:
+			return usagef("-n must be at least 1, got %d", *n)
 		}
-		off = compile.JitterOffset(*seed+"/"+*name, d)
-	}
-	s := e.lint("", pos[0], loc, *name)
-	if s == nil {
-		return errFailed
-	}
-	if note := hashNote(s, *name); note != "" {
-		fmt.Fprintln(e.stderr, note)
-	}
-	s = s.WithDST(policy)
-	// Formatting into one reused buffer and writing through bufio keeps
-	// "kopf next -n 100000" at the cost of Next itself.
-	w := bufio.NewWriterSize(e.stdout, 32<<10)
-	buf := make([]byte, 0, len(time.RFC3339)+8)
-	for t, i := after, 0; i < *n; i++ {
-		next, ok := s.Next(t)
-		if !ok {
-			break
+		loc, after, err := times.resolve(e)
+		if err != nil {
+			return err
 		}
-		buf = append(s.Jitter(next, off).AppendFormat(buf[:0], time.RFC3339), '\n')
-		w.Write(buf) // a write error sticks; Flush reports it
-		t = next
+		policy, err := dst.resolve()
+		if err != nil {
+			return err
+		}
+		var off time.Duration
+		if *jitter != "" {
+			d, err := config.ParseDuration(*jitter)
+			switch {
+			case err != nil:
+				return usagef("--jitter %q: %v", *jitter, err)
+			case *name == "":
+				return usagef("--jitter needs --name: a job's jitter offset is a hash of its name")
+			}
+			off = compile.JitterOffset(*seed+"/"+*name, d)
+		}
+		s := e.lint("", pos[0], loc, *name)
+		if s == nil {
+			return errFailed
+		}
+		if note := hashNote(s, *name); note != "" {
+			fmt.Fprintln(e.stderr, note)
+		}
+		s = s.WithDST(policy)
+		// Formatting into one reused buffer and writing through bufio keeps
+		// "kopf next -n 100000" at the cost of Next itself.
+		w := bufio.NewWriterSize(e.stdout, 32<<10)
+		buf := make([]byte, 0, len(time.RFC3339)+8)
+		for t, i := after, 0; i < *n; i++ {
+			next, ok := s.Next(t)
+			if !ok {
+				break
+			}
+			buf = append(s.Jitter(next, off).AppendFormat(buf[:0], time.RFC3339), '\n')
+			w.Write(buf) // a write error sticks; Flush reports it
+			t = next
+		}
+		return w.Flush()
 	}
-	return w.Flush()
 }
 
 // nextOfJob prints the next fire times of a job of the running kopf.
-func (e *env) nextOfJob(ctx context.Context, fs *flag.FlagSet, job, socket string, n int, pos []string) error {
+func (e *env) nextOfJob(ctx context.Context, fs *pflag.FlagSet, job, socket string, n int, pos []string) error {
 	var bad []string
-	fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *pflag.Flag) {
 		switch f.Name {
 		case "tz", "after", "dst-gap", "dst-overlap", "name", "jitter", "jitter-seed":
 			bad = append(bad, "--"+f.Name)

@@ -2,8 +2,8 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"time"
 
 	"github.com/kopf/kopf/compile"
@@ -65,7 +65,7 @@ type timeFlags struct {
 	tz, after *string
 }
 
-func addTimeFlags(fs *flag.FlagSet) timeFlags {
+func addTimeFlags(fs *pflag.FlagSet) timeFlags {
 	return timeFlags{tz: fs.String("tz", "UTC", ""), after: fs.String("after", "", "")}
 }
 
@@ -91,7 +91,7 @@ type dstFlags struct {
 	gap, overlap *string
 }
 
-func addDSTFlags(fs *flag.FlagSet) dstFlags {
+func addDSTFlags(fs *pflag.FlagSet) dstFlags {
 	return dstFlags{gap: fs.String("dst-gap", "", ""), overlap: fs.String("dst-overlap", "", "")}
 }
 

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"log/slog"
 	"net"
@@ -114,6 +114,7 @@ supervise, 2 for a usage error.
 type dirs []string
 
 func (d *dirs) String() string { return strings.Join(*d, ", ") }
+func (d *dirs) Type() string   { return "DIR" }
 func (d *dirs) Set(v string) error {
 	if v == "" {
 		return errors.New("empty directory name")
@@ -130,7 +131,7 @@ type sourceDirs struct {
 
 // sourceFlags adds the flags that name a daemon's directories and
 // crontabs to fs.
-func sourceFlags(fs *flag.FlagSet) *sourceDirs {
+func sourceFlags(fs *pflag.FlagSet) *sourceDirs {
 	d := &sourceDirs{}
 	fs.Var(&d.services, "services", "")
 	fs.Var(&d.scripts, "scripts", "")
@@ -149,8 +150,7 @@ func (d *sourceDirs) spec(file string) sources.Spec {
 	return sources.Spec{File: file, Services: d.services, Scripts: d.scripts, Crontabs: d.crontabs, CronDirs: d.cronDirs}
 }
 
-func runRun(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet("run")
+func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
 	format := fs.String("log-format", "", "")
 	level := fs.String("log-level", "info", "")
 	healthAddr := fs.String("health", "", "")
@@ -158,81 +158,80 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
 	srcs := sourceFlags(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return usagef("expected at most one config FILE, got %d arguments", len(pos))
-	}
-	log, err := e.logger(*format, *level)
-	if err != nil {
-		return err
-	}
-	file := ""
-	if len(pos) == 1 {
-		file = pos[0]
-	}
-	spec := srcs.spec(file)
-	if len(spec.Paths()) == 0 {
-		spec.Scripts = []string{e.defaultScripts()}
-	}
-	defaultJournal := *journalPath == ""
-	if defaultJournal {
-		// In a container there may be no home to keep the journal in:
-		// say so rather than write it below the working directory.
-		if !filepath.IsAbs(e.getenv("XDG_STATE_HOME")) && !filepath.IsAbs(e.getenv("HOME")) {
-			return usagef("no place for the journal: $HOME and $XDG_STATE_HOME are unset (or not absolute paths); give --journal PATH, on a volume in a container (--journal /var/lib/kopf/journal.jsonl), or set XDG_STATE_HOME")
+	return func(ctx context.Context, pos []string) error {
+		var err error
+		if len(pos) > 1 {
+			return usagef("expected at most one config FILE, got %d arguments", len(pos))
 		}
-		*journalPath = journal.DefaultPath(e.getenv)
-	}
-	givenSocket := *socketPath != ""
-	if !givenSocket {
-		*socketPath = control.DefaultPath(e.getenv, *journalPath)
-	}
-	hostOpts := proc.Options{Cgroup: *cgroup}
-	switch {
-	case *cgroup == "none":
-		hostOpts.Cgroup, hostOpts.NoCgroups = "", true
-	case *cgroup != "" && !filepath.IsAbs(*cgroup):
-		return usagef("--cgroup %q: expected an absolute path in the cgroup v2 file system, like /sys/fs/cgroup/kopf, or none", *cgroup)
-	}
-	// From here on SIGTERM and SIGINT stop kopf cleanly, also one that
-	// comes while it is still starting (stopping an earlier daemon's
-	// leftovers can take their stop-time).
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts)
-	if err != nil {
-		if errors.Is(err, errJournal) && defaultJournal {
-			log.Error(fmt.Sprintf("the default journal %s cannot be used; give --journal PATH in a writable directory, or set XDG_STATE_HOME", *journalPath))
-		}
-		return err
-	}
-	d.raw = e.rawOutput(*format == "json" || *format == "" && !e.terminal, log)
-	if *healthAddr != "" {
-		if d.health, err = net.Listen("tcp", *healthAddr); err != nil {
-			log.Error(fmt.Sprintf("refusing to start: --health %s: %v", *healthAddr, err))
-			return errFailed
-		}
-	}
-	defer d.close()
-	// Clients without flags look at the default socket: leave a link
-	// there to this daemon's, when another --journal put it elsewhere and
-	// no other daemon answers there (a --socket given is known already).
-	if link := control.DefaultPath(e.getenv, journal.DefaultPath(e.getenv)); !givenSocket && link != *socketPath {
-		remove, err := control.Advertise(link, *socketPath)
+		log, err := e.logger(*format, *level)
 		if err != nil {
-			d.log.Warn(fmt.Sprintf("control socket: cannot link %s to %s: %v; clients need --socket %s", link, *socketPath, err, *socketPath))
+			return err
 		}
-		defer remove()
+		file := ""
+		if len(pos) == 1 {
+			file = pos[0]
+		}
+		spec := srcs.spec(file)
+		if len(spec.Paths()) == 0 {
+			spec.Scripts = []string{e.defaultScripts()}
+		}
+		defaultJournal := *journalPath == ""
+		if defaultJournal {
+			// In a container there may be no home to keep the journal in:
+			// say so rather than write it below the working directory.
+			if !filepath.IsAbs(e.getenv("XDG_STATE_HOME")) && !filepath.IsAbs(e.getenv("HOME")) {
+				return usagef("no place for the journal: $HOME and $XDG_STATE_HOME are unset (or not absolute paths); give --journal PATH, on a volume in a container (--journal /var/lib/kopf/journal.jsonl), or set XDG_STATE_HOME")
+			}
+			*journalPath = journal.DefaultPath(e.getenv)
+		}
+		givenSocket := *socketPath != ""
+		if !givenSocket {
+			*socketPath = control.DefaultPath(e.getenv, *journalPath)
+		}
+		hostOpts := proc.Options{Cgroup: *cgroup}
+		switch {
+		case *cgroup == "none":
+			hostOpts.Cgroup, hostOpts.NoCgroups = "", true
+		case *cgroup != "" && !filepath.IsAbs(*cgroup):
+			return usagef("--cgroup %q: expected an absolute path in the cgroup v2 file system, like /sys/fs/cgroup/kopf, or none", *cgroup)
+		}
+		// From here on SIGTERM and SIGINT stop kopf cleanly, also one that
+		// comes while it is still starting (stopping an earlier daemon's
+		// leftovers can take their stop-time).
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts)
+		if err != nil {
+			if errors.Is(err, errJournal) && defaultJournal {
+				log.Error(fmt.Sprintf("the default journal %s cannot be used; give --journal PATH in a writable directory, or set XDG_STATE_HOME", *journalPath))
+			}
+			return err
+		}
+		d.raw = e.rawOutput(*format == "json" || *format == "" && !e.terminal, log)
+		if *healthAddr != "" {
+			if d.health, err = net.Listen("tcp", *healthAddr); err != nil {
+				log.Error(fmt.Sprintf("refusing to start: --health %s: %v", *healthAddr, err))
+				return errFailed
+			}
+		}
+		defer d.close()
+		// Clients without flags look at the default socket: leave a link
+		// there to this daemon's, when another --journal put it elsewhere and
+		// no other daemon answers there (a --socket given is known already).
+		if link := control.DefaultPath(e.getenv, journal.DefaultPath(e.getenv)); !givenSocket && link != *socketPath {
+			remove, err := control.Advertise(link, *socketPath)
+			if err != nil {
+				d.log.Warn(fmt.Sprintf("control socket: cannot link %s to %s: %v; clients need --socket %s", link, *socketPath, err, *socketPath))
+			}
+			defer remove()
+		}
+		if ctx.Err() != nil {
+			d.log.Info("stopped by a signal while starting; nothing was started")
+			d.srv.Serve(ctx, nil) // removes the socket
+			return nil
+		}
+		return d.run(ctx)
 	}
-	if ctx.Err() != nil {
-		d.log.Info("stopped by a signal while starting; nothing was started")
-		d.srv.Serve(ctx, nil) // removes the socket
-		return nil
-	}
-	return d.run(ctx)
 }
 
 // serveHealth answers GET /healthz on l — 200 "ok" while the supervisor's

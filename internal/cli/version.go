@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/spf13/pflag"
 	"runtime"
 	"runtime/debug"
 )
@@ -58,24 +59,21 @@ func readVersion() buildVersion {
 	return v
 }
 
-func runVersion(_ context.Context, e *env, args []string) error {
-	fs := newFlagSet("version")
+func runVersion(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
 	asJSON := fs.Bool("json", false, "")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usagef("unexpected arguments: %v", pos)
-	}
-	v := readVersion()
-	if *asJSON {
-		b, _ := json.MarshalIndent(v, "", "  ")
-		fmt.Fprintln(e.stdout, string(b))
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) != 0 {
+			return usagef("unexpected arguments: %v", pos)
+		}
+		v := readVersion()
+		if *asJSON {
+			b, _ := json.MarshalIndent(v, "", "  ")
+			fmt.Fprintln(e.stdout, string(b))
+			return nil
+		}
+		printVersion(e, v)
 		return nil
 	}
-	printVersion(e, v)
-	return nil
 }
 
 func printVersion(e *env, v buildVersion) {

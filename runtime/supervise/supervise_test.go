@@ -337,8 +337,9 @@ func TestOutputEnvAndDir(t *testing.T) {
 		ss := start(t, host, cfgOf(nil, []*config.Proc{p, quiet}), Options{Dir: "/srv", Environ: []string{"PATH=/bin"}})
 		ss.stop()
 		logs := ss.logs.String()
-		if !strings.Contains(logs, `msg="Talker: hello from the child" unit=Talker stream=stdout`) {
-			t.Errorf("output not forwarded with the title:\n%s", logs)
+		// unit is the name on every line, title the title.
+		if !strings.Contains(logs, `msg="Talker: hello from the child" unit=talker title=Talker stream=stdout`) {
+			t.Errorf("output not forwarded with the name and the title:\n%s", logs)
 		}
 		if strings.Contains(logs, "start quiet") || !strings.Contains(logs, "start Talker") {
 			t.Errorf("log-start not honoured:\n%s", logs)
