@@ -35,7 +35,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from these kinds of
@@ -99,6 +99,8 @@ Flags:
   --log-format F  text or json, whatever stderr is
   --log-level L   debug, info (the default), warn or error: the least
                   severe records logged (the journal records everything)
+  --http ADDR     serve Prometheus metrics on http://ADDR/metrics (and
+                  /healthz), like 127.0.0.1:9100 (docs/observability.md)
   --health ADDR   serve kopf's own liveness on http://ADDR/healthz, like
                   127.0.0.1:8081: 200 "ok" while its loop answers within 5s,
                   503 otherwise (a container orchestrator's probe)
@@ -154,6 +156,7 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 	format := fs.String("log-format", "", "")
 	level := fs.String("log-level", "info", "")
 	healthAddr := fs.String("health", "", "")
+	httpAddr := fs.String("http", "", "")
 	journalPath := fs.String("journal", "", "")
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
@@ -200,7 +203,16 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 		// leftovers can take their stop-time).
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
-		d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts)
+		// --http listens before anything starts: a port in use refuses
+		// the start, and the metrics see every event from the first.
+		var web *webServer
+		if *httpAddr != "" {
+			if web, err = newWebServer(*httpAddr); err != nil {
+				log.Error(fmt.Sprintf("refusing to start: --http %s: %v", *httpAddr, err))
+				return errFailed
+			}
+		}
+		d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts, web)
 		if err != nil {
 			if errors.Is(err, errJournal) && defaultJournal {
 				log.Error(fmt.Sprintf("the default journal %s cannot be used; give --journal PATH in a writable directory, or set XDG_STATE_HOME", *journalPath))
@@ -273,6 +285,8 @@ type daemon struct {
 	// health listens for kopf's own liveness checks (--health); nil
 	// without.
 	health net.Listener
+	// web serves --http: metrics; nil without.
+	web *webServer
 }
 
 // startDaemon takes what kopf run needs, in an order that is the contract:
@@ -281,7 +295,7 @@ type daemon struct {
 // when invalid; the process host and the control socket; and the previous
 // daemon's leftovers stopped before anything starts. It returns errFailed
 // after logging why it refused.
-func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath string, hostOpts proc.Options) (*daemon, error) {
+func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath string, hostOpts proc.Options, web *webServer) (*daemon, error) {
 	jnl, prev, err := journal.Open(journalPath, journal.Options{
 		OnError: func(err error) {
 			log.Error(fmt.Sprintf("journal: %v; kopf carries on without it", err), "journal", journalPath)
@@ -299,6 +313,9 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 	}
 	events := stream.New()
 	events.Sync("journal", jnl.Record) // the daemon's memory: before anything acts on an event
+	if web != nil {
+		web.metrics.Subscribe(events)
+	}
 	d := &daemon{log: slog.New(journalWarnings{log.Handler(), events.Publish}), jnl: jnl, events: events, prev: prev}
 	fail := func(err error) (*daemon, error) {
 		d.close()
@@ -308,6 +325,9 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 	if d.cfg, err = d.set.Load(); err != nil {
 		sources.LogErrors(d.log, spec.File, "refusing to start", err)
 		return fail(errFailed)
+	}
+	if d.web = web; web != nil {
+		web.metrics.Applied(true, true, time.Now())
 	}
 	hostOpts.Name = hostName(journalPath) // now that its directory exists
 	if d.host, err = proc.NewHost(hostOpts); err != nil {
@@ -349,6 +369,11 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.health != nil {
 		stopHealth := serveHealth(d.log, d.health, s)
 		defer stopHealth()
+	}
+	if d.web != nil {
+		r.web = d.web
+		stopWeb := d.web.serve(d.log, s)
+		defer stopWeb()
 	}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
 	stopChecking := checkJournal(ctx, d.jnl)
@@ -396,6 +421,7 @@ type reloader struct {
 	notify *notifier
 	status func(*config.Config) string
 	cfg    *config.Config
+	web    *webServer // counts reloads in the metrics; nil without --http
 }
 
 // reload says what it changed, and returns what is wrong with the sources
@@ -413,6 +439,9 @@ func (r *reloader) reload() (string, error) {
 		r.notify.reloading()
 	}
 	sum, err := r.s.Reload(cfg)
+	if r.web != nil {
+		r.web.metrics.Applied(err == nil, false, time.Now())
+	}
 	if err != nil {
 		if r.notify != nil {
 			r.notify.ready("reload failed: " + err.Error())

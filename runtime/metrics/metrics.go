@@ -1,0 +1,264 @@
+// Package metrics exposes what a kopf daemon does as Prometheus metrics
+// (docs/observability.md). Counters and histograms are fed by the daemon's
+// event stream (Observe, an asynchronous subscriber: it never holds up the
+// supervisor); the gauges of the units' present state — running, queued,
+// next fire, health — are read from the supervisor's status at each
+// scrape. Every series is labelled by the unit's name and kind, never by
+// its command, and a unit removed by a reload leaves the output.
+package metrics
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/stream"
+)
+
+// Outcomes of a run, the values of kopf_runs_total's outcome label.
+const (
+	Success    = "success"
+	Failure    = "failure"
+	Timeout    = "timeout"
+	Killed     = "killed"
+	SpawnError = "spawn_error"
+)
+
+// Build is what kopf_build_info says of the binary.
+type Build struct {
+	Version, Revision, GoVersion string
+}
+
+// Metrics holds a daemon's metrics in a registry of their own.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	runs          *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	lateness      *prometheus.HistogramVec
+	lastStart     *prometheus.GaugeVec
+	lastSuccess   *prometheus.GaugeVec
+	skipped       *prometheus.CounterVec
+	missed        *prometheus.CounterVec
+	restarts      *prometheus.CounterVec
+	reloads       *prometheus.CounterVec
+	reloadSuccess prometheus.Gauge
+	dropped       prometheus.Counter
+
+	mu      sync.Mutex
+	fired   map[string]time.Time // a job's last schedule fire not yet started: its instant
+	started map[string]bool      // procs started once already, for restarts
+}
+
+// New returns the metrics of a daemon whose units' present state status
+// returns (kopf status's) at each scrape; status must give up rather than
+// hang when the supervisor does not answer.
+func New(build Build, status func() ([]control.Unit, error)) *Metrics {
+	unitKind := []string{"unit", "kind"}
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kopf_runs_total", Help: "Runs of a job or proc that ended, by outcome: success, failure, timeout, killed or spawn_error.",
+		}, []string{"unit", "kind", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kopf_run_duration_seconds", Help: "How long runs took, from start to end.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 4, 10),
+		}, unitKind),
+		lateness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kopf_start_lateness_seconds", Help: "How late a schedule fire's run started: its start minus the fire's instant.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+		}, []string{"unit"}),
+		lastStart: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kopf_last_start_timestamp_seconds", Help: "When the unit's last run started, in seconds since the Unix epoch.",
+		}, unitKind),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kopf_last_success_timestamp_seconds", Help: "When the unit's last successful run ended, in seconds since the Unix epoch.",
+		}, unitKind),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kopf_skipped_total", Help: "Schedule fires and triggers that started no run of their own (overlap, a run already queued).",
+		}, []string{"unit"}),
+		missed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kopf_missed_total", Help: "Schedule fires while kopf was down that did not run (catch-up).",
+		}, []string{"unit"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kopf_proc_restarts_total", Help: "Starts of a proc after its first in this daemon.",
+		}, []string{"unit"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kopf_config_reloads_total", Help: "Reloads of the config that changed something, by result: success or failure.",
+		}, []string{"result"}),
+		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kopf_config_last_reload_success_timestamp_seconds", Help: "When the config was last applied, at start or by a reload, in seconds since the Unix epoch.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kopf_metrics_events_dropped_total", Help: "Events the metrics missed because their queue was full; counters may be low by as many.",
+		}),
+		fired:   map[string]time.Time{},
+		started: map[string]bool{},
+	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kopf_build_info", Help: "Always 1; the labels say which kopf this is.",
+		ConstLabels: prometheus.Labels{"version": build.Version, "revision": build.Revision, "goversion": build.GoVersion},
+	})
+	info.Set(1)
+	m.Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.runs, m.duration, m.lateness, m.lastStart, m.lastSuccess,
+		m.skipped, m.missed, m.restarts, m.reloads, m.reloadSuccess, m.dropped, info,
+		&stateCollector{status: status},
+	)
+	return m
+}
+
+// Subscribe makes m an asynchronous subscriber of s; call it before the
+// first Publish.
+func (m *Metrics) Subscribe(s *stream.Stream) {
+	s.Subscribe("metrics", 4096, func(d stream.Delivery) {
+		if d.Missed > 0 {
+			m.dropped.Add(float64(d.Missed))
+		}
+		m.Observe(d.Event)
+	})
+}
+
+// Observe counts one event.
+func (m *Metrics) Observe(ev journal.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kind := string(ev.Kind)
+	switch ev.Type {
+	case journal.Fired:
+		m.fired[ev.Unit] = ev.At
+	case journal.Spawned:
+		m.lastStart.WithLabelValues(ev.Unit, kind).Set(seconds(ev.Time))
+		if at, ok := m.fired[ev.Unit]; ok {
+			m.lateness.WithLabelValues(ev.Unit).Observe(max(0, ev.Time.Sub(at).Seconds()))
+			delete(m.fired, ev.Unit)
+		}
+		if ev.Kind == journal.KindProc {
+			if m.started[ev.Unit] {
+				m.restarts.WithLabelValues(ev.Unit).Inc()
+			}
+			m.started[ev.Unit] = true
+		}
+	case journal.SpawnError:
+		m.runs.WithLabelValues(ev.Unit, kind, SpawnError).Inc()
+	case journal.Exited:
+		outcome := outcomeOf(ev)
+		m.runs.WithLabelValues(ev.Unit, kind, outcome).Inc()
+		m.duration.WithLabelValues(ev.Unit, kind).Observe(ev.Seconds)
+		if outcome == Success {
+			m.lastSuccess.WithLabelValues(ev.Unit, kind).Set(seconds(ev.Time))
+		}
+	case journal.Skipped:
+		m.skipped.WithLabelValues(ev.Unit).Inc()
+	case journal.Missed:
+		m.missed.WithLabelValues(ev.Unit).Add(float64(max(1, ev.Count)))
+	case journal.Source:
+		if ev.Op == "remove" {
+			m.forget(ev.Unit)
+		}
+	}
+}
+
+// forget removes a unit's series: a unit removed by a reload leaves the
+// output.
+func (m *Metrics) forget(unit string) {
+	l := prometheus.Labels{"unit": unit}
+	m.runs.DeletePartialMatch(l)
+	m.duration.DeletePartialMatch(l)
+	m.lateness.DeletePartialMatch(l)
+	m.lastStart.DeletePartialMatch(l)
+	m.lastSuccess.DeletePartialMatch(l)
+	m.skipped.DeletePartialMatch(l)
+	m.missed.DeletePartialMatch(l)
+	m.restarts.DeletePartialMatch(l)
+	delete(m.fired, unit)
+	delete(m.started, unit)
+}
+
+// Applied counts a reload that changed the config (ok: it was applied),
+// or the config applied at start (start: true).
+func (m *Metrics) Applied(ok, start bool, at time.Time) {
+	if ok {
+		m.reloadSuccess.Set(seconds(at))
+	}
+	if start {
+		return
+	}
+	result := "success"
+	if !ok {
+		result = "failure"
+	}
+	m.reloads.WithLabelValues(result).Inc()
+}
+
+// outcomeOf says how a run ended.
+func outcomeOf(ev journal.Event) string {
+	switch {
+	case ev.StoppedBy == "timeout":
+		return Timeout
+	case ev.Signal != "":
+		return Killed
+	case ev.Code != nil && *ev.Code == 0:
+		return Success
+	}
+	return Failure
+}
+
+func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// stateCollector reads the units' present state from the supervisor at
+// each scrape.
+type stateCollector struct {
+	status func() ([]control.Unit, error)
+}
+
+var (
+	runningDesc  = prometheus.NewDesc("kopf_running", "1 while a process of the unit runs, else 0.", []string{"unit", "kind"}, nil)
+	queuedDesc   = prometheus.NewDesc("kopf_queued", "Reasons a job's next run waits for (schedule fires, triggers), 0 when none.", []string{"unit"}, nil)
+	nextFireDesc = prometheus.NewDesc("kopf_next_fire_timestamp_seconds", "A job's next schedule fire, in seconds since the Unix epoch; absent for a job without one.", []string{"unit"}, nil)
+	healthDesc   = prometheus.NewDesc("kopf_health_up", "1 while a checked proc is healthy and its last check passed, 0 while it is starting or its checks fail; absent without checks or while snoozed.", []string{"unit"}, nil)
+	statusDesc   = prometheus.NewDesc("kopf_status_up", "1 when the supervisor answered for this scrape, 0 when it did not (the unit gauges are then absent).", nil, nil)
+)
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- runningDesc
+	ch <- queuedDesc
+	ch <- nextFireDesc
+	ch <- healthDesc
+	ch <- statusDesc
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	units, err := c.status()
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(statusDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(statusDesc, prometheus.GaugeValue, 1)
+	for _, u := range units {
+		running := 0.0
+		if u.PID != 0 {
+			running = 1
+		}
+		ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, running, u.Name, u.Kind)
+		if u.Kind == "job" {
+			ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(len(u.Queued)), u.Name)
+			if !u.NextFire.IsZero() {
+				ch <- prometheus.MustNewConstMetric(nextFireDesc, prometheus.GaugeValue, seconds(u.NextFire), u.Name)
+			}
+		}
+		if u.Health != "" && u.Health != "snoozed" {
+			up := 0.0
+			if u.Health == "healthy" && (u.LastCheck == nil || u.LastCheck.Error == "") {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(healthDesc, prometheus.GaugeValue, up, u.Name)
+		}
+	}
+}
