@@ -234,6 +234,12 @@ func what(ev journal.Event) string {
 		return joinNonEmpty(": ", s, ev.Reason)
 	case journal.FileChanged:
 		return joinNonEmpty(": ", ev.File+" changed", ev.Action)
+	case journal.Alert:
+		s := fmt.Sprintf("%s %s: %s", ev.Sink, ev.Reason, ev.Action)
+		if ev.Count > 1 {
+			s += fmt.Sprintf(" (attempt %d)", ev.Count)
+		}
+		return joinNonEmpty(": ", s, ev.Error)
 	case journal.Mail:
 		s := joinNonEmpty(" ", "mail", ev.Action)
 		if len(ev.To) > 0 {

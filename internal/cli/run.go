@@ -19,9 +19,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/kopf/kopf/runtime/alert"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
@@ -264,6 +266,41 @@ func serveHealth(log *slog.Logger, l net.Listener, s *supervise.Supervisor) (sto
 	return func() { srv.Close() }
 }
 
+// jobAlert is a job's alert settings and title.
+type jobAlert struct {
+	alert *config.Alert
+	title string
+}
+
+// alerter sends the jobs' alerts (runtime/alert), following events.
+func (d *daemon) alerter(events *stream.Stream) {
+	host, _ := os.Hostname()
+	a := alert.New(alert.Options{
+		Lookup: func(job string) (*config.Alert, string) {
+			if m := d.alerts.Load(); m != nil {
+				if ja, ok := (*m)[job]; ok {
+					return ja.alert, ja.title
+				}
+			}
+			return nil, ""
+		},
+		Record:   events.Publish,
+		Hostname: host,
+	})
+	a.Subscribe(events)
+}
+
+// setAlerts takes the alert settings of cfg's jobs.
+func (d *daemon) setAlerts(cfg *config.Config) {
+	m := map[string]jobAlert{}
+	for _, j := range cfg.Jobs {
+		if a := j.Alert(); a != nil {
+			m[j.Name] = jobAlert{a, j.Title}
+		}
+	}
+	d.alerts.Store(&m)
+}
+
 // errJournal says kopf run could not open its journal (and said why).
 var errJournal = fmt.Errorf("%w: the journal", errFailed)
 
@@ -287,6 +324,9 @@ type daemon struct {
 	health net.Listener
 	// web serves --http: metrics; nil without.
 	web *webServer
+	// alerts are the jobs' alert settings in the config that runs, by
+	// job name, for the alerter (which reads them off the loop).
+	alerts atomic.Pointer[map[string]jobAlert]
 }
 
 // startDaemon takes what kopf run needs, in an order that is the contract:
@@ -316,7 +356,9 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 	if web != nil {
 		web.metrics.Subscribe(events)
 	}
-	d := &daemon{log: slog.New(journalWarnings{log.Handler(), events.Publish}), jnl: jnl, events: events, prev: prev}
+	d := &daemon{jnl: jnl, events: events, prev: prev}
+	d.alerter(events)
+	d.log = slog.New(journalWarnings{log.Handler(), events.Publish})
 	fail := func(err error) (*daemon, error) {
 		d.close()
 		return nil, err
@@ -329,6 +371,7 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 	if d.web = web; web != nil {
 		web.metrics.Applied(true, true, time.Now())
 	}
+	d.setAlerts(d.cfg)
 	hostOpts.Name = hostName(journalPath) // now that its directory exists
 	if d.host, err = proc.NewHost(hostOpts); err != nil {
 		return fail(fmt.Errorf("cannot supervise processes: %w", err))
@@ -365,7 +408,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Ready:     func() { n.ready(status(d.cfg)) },
 		Heartbeat: n.watchdog, HeartbeatEvery: n.watchdogEvery(),
 	})
-	r := &reloader{set: d.set, s: s, notify: n, status: status, cfg: d.cfg}
+	r := &reloader{set: d.set, s: s, notify: n, status: status, cfg: d.cfg, d: d}
 	if d.health != nil {
 		stopHealth := serveHealth(d.log, d.health, s)
 		defer stopHealth()
@@ -422,6 +465,7 @@ type reloader struct {
 	status func(*config.Config) string
 	cfg    *config.Config
 	web    *webServer // counts reloads in the metrics; nil without --http
+	d      *daemon    // whose alert settings follow the config
 }
 
 // reload says what it changed, and returns what is wrong with the sources
@@ -449,6 +493,9 @@ func (r *reloader) reload() (string, error) {
 		return "", err
 	}
 	r.cfg = cfg
+	if r.d != nil {
+		r.d.setAlerts(cfg)
+	}
 	if r.notify != nil {
 		r.notify.ready(r.status(r.cfg))
 	}

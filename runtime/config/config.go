@@ -51,10 +51,10 @@ type Unit struct {
 	Command []string // argv; a string command becomes the shell's argv and s (["/bin/sh", "-c", s] by default); nil for a job without command
 	Dir     string   // as written; "" = kopf's working directory
 	Env     []string // "KEY=value", sorted by key, added to kopf's own environment; "KEY" alone unsets KEY
-	// Exec is `stdin`, `user` and `group`, settings few units have, behind
-	// one pointer (a daemon may hold 100k units); nil when none is set.
-	// Read them with Stdin and As.
-	Exec     *Exec
+	// Extra holds the settings few units have — `stdin`, `user` and
+	// `group`, `alert` — behind one pointer (a daemon may hold 100k
+	// units); nil when none is set. Read them with Stdin, As and Alert.
+	Extra    *Extra
 	Title    string        // the name in logs: `title`, or Name when unset
 	Idle     time.Duration // jobs: default 0; procs: default 10s
 	StopTime time.Duration // `stop-time`, default 10s
@@ -90,38 +90,49 @@ type Unit struct {
 	entry entryDigest // what it was decoded from (SameEntry); zero when not known
 }
 
-// Exec is how a unit's process is set up beyond its command.
-type Exec struct {
+// Extra holds the settings few units have.
+type Extra struct {
 	// Stdin is `stdin`: the text the run reads on its standard input
 	// ("" gives it /dev/null).
 	Stdin string
 	// As is `user` and `group`: whom the run runs as; nil runs it as
 	// kopf.
 	As *Identity
+	// Alert is `alert`: whom to tell of failures and missed fires; nil
+	// for none.
+	Alert *Alert
 }
 
-// newExec returns the Exec of stdin and as, nil when both are unset.
-func newExec(stdin string, as *Identity) *Exec {
-	if stdin == "" && as == nil {
-		return nil
+// extra returns u's Extra, made when u has none.
+func (u *Unit) extra() *Extra {
+	if u.Extra == nil {
+		u.Extra = &Extra{}
 	}
-	return &Exec{Stdin: stdin, As: as}
+	return u.Extra
 }
 
 // Stdin is the unit's `stdin`, "" for none.
 func (u *Unit) Stdin() string {
-	if u.Exec == nil {
+	if u.Extra == nil {
 		return ""
 	}
-	return u.Exec.Stdin
+	return u.Extra.Stdin
 }
 
 // As is whom the unit runs as (`user`, `group`); nil for kopf's own user.
 func (u *Unit) As() *Identity {
-	if u.Exec == nil {
+	if u.Extra == nil {
 		return nil
 	}
-	return u.Exec.As
+	return u.Extra.As
+}
+
+// Alert is the unit's `alert`; nil for none.
+func (u *Unit) Alert() *Alert {
+	if u.Extra == nil {
+		return nil
+	}
+	return u.Extra.Alert
 }
 
 // Identity is the user and group a unit runs as, as written: names or

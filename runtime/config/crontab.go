@@ -470,7 +470,6 @@ func (p *crontabParser) job(line string, at int, sched []field, who *Identity, c
 			Shell:     true,
 			Dir:       p.home(at, who),
 			Env:       p.environ(),
-			Exec:      newExec(stdin, who),
 			Idle:      0,
 			StopTime:  defaultStopTime,
 			MailTo:    slices.Clone(p.mailTo),
@@ -487,6 +486,9 @@ func (p *crontabParser) job(line string, at int, sched []field, who *Identity, c
 	}
 	if len(j.MailTo) == 0 {
 		j.MailFrom = ""
+	}
+	if stdin != "" || who != nil {
+		j.Extra = &Extra{Stdin: stdin, As: who}
 	}
 	text := sched[0].text
 	if len(sched) == 5 {

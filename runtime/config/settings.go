@@ -157,7 +157,9 @@ var settings = []setting{
 	{key: "stdin", kinds: forBoth, typ: "string", def: "none (`/dev/null`)",
 		read: func(l *loader, x *entry, n *node) {
 			if n != nil {
-				x.Exec = newExec(l.str("stdin", n), x.As())
+				if s := l.str("stdin", n); s != "" {
+					x.extra().Stdin = s
+				}
 			}
 		},
 		value:    func(x of) any { return x.Stdin() },
@@ -166,7 +168,9 @@ var settings = []setting{
 		// with group
 		read: func(l *loader, x *entry, n *node) {
 			if g := x.set.get("group"); n != nil || g != nil {
-				x.Exec = newExec(x.Stdin(), l.identity(n, g))
+				if id := l.identity(n, g); id != nil {
+					x.extra().As = id
+				}
 			}
 		},
 		value: func(x of) any {
@@ -448,6 +452,20 @@ var settings = []setting{
 		},
 		value:    func(x of) any { return x.j.MaxFailures },
 		examples: [2]string{`3`, `4`}},
+	{key: "alert", kinds: forJobs, typ: "object", def: "none",
+		read: func(l *loader, x *entry, n *node) {
+			if n == nil {
+				return
+			}
+			if a := l.alert(n); a != nil {
+				x.extra().Alert = a
+				if a.MailOn != MailAlways && len(x.MailTo) == 0 && x.set.get("mail-to") == nil {
+					l.warnf(n.pos, "\"mail-on\" has no effect without \"mail-to\": it chooses which runs mail their output")
+				}
+			}
+		},
+		value:    func(x of) any { return x.Alert().String() },
+		examples: [2]string{`{"mail-on": "failure"}`, `{"ping": "https://hc.example/ping/1"}`}},
 	{key: "health", kinds: forProcs, typ: "object", def: "none (no checks)",
 		read: func(l *loader, x *entry, n *node) {
 			if n != nil {

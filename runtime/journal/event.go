@@ -41,6 +41,9 @@ const (
 	FileChanged EventType = "file_changed" // Unit, File, Action: a restart-on-change or hup-on-change file changed; Action "restart" or "hup"
 	// Mail.
 	Mail EventType = "mail" // Unit, To, Reason (the subject), Action ("sent", "retry", "dropped"), Count (the attempt), Error
+
+	// alerts
+	Alert EventType = "alert" // Unit, Sink ("webhook", "ping"), Reason (the condition: failure, timeout, missed, overdue, recovery; start, success for pings), Action ("sent", "retry", "dropped"), Count (the attempt), Error
 )
 
 // Kind says whether an event's unit is a job or a proc.
@@ -115,6 +118,9 @@ type Event struct {
 
 	// mail
 	To []string `json:"to,omitempty"`
+
+	// alert: where it went (never the URL, which may hold a secret)
+	Sink string `json:"sink,omitempty"`
 
 	// leftover: "stopped", "killed", "gone", "left alone", "failed";
 	// health: "healthy" or "starting" (a passed check that changed

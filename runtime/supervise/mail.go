@@ -22,9 +22,15 @@ type runMail struct {
 // mailOutput mails what r wrote since its last mail, if anything: at the
 // end of the run (end says how it ended) or, with end empty, as a part of
 // a run still going.
-func (s *Supervisor) mailOutput(r *running, end string, now time.Time) {
+func (s *Supervisor) mailOutput(r *running, end string, failed bool, now time.Time) {
 	m := r.mail
 	if m == nil || s.opts.Mail == nil {
+		return
+	}
+	// alert's mail-on: failure mails a failed run's output at its end
+	// only (a part of a run going on may yet succeed); never mails none.
+	if a := m.unit.Alert(); a != nil && (a.MailOn == config.MailNever || a.MailOn == config.MailFailure && (end == "" || !failed)) {
+		m.out.Take() // dropped, not kept for the next mail
 		return
 	}
 	data, cut := m.out.Take()
@@ -46,7 +52,7 @@ func (s *Supervisor) mailOutput(r *running, end string, now time.Time) {
 func (s *Supervisor) mailParts(now time.Time) {
 	for r := range s.partials {
 		if m := r.mail; m != nil && !m.next.IsZero() && !m.next.After(now) {
-			s.mailOutput(r, "", now)
+			s.mailOutput(r, "", false, now)
 			m.next = m.next.Add(m.unit.MailPartialAfter)
 		}
 	}

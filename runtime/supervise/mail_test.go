@@ -2,6 +2,8 @@ package supervise
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -54,6 +56,42 @@ func TestMailOutput(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, box.sent); diff != "" {
 			t.Errorf("mails (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestMailOn: alert's mail-on failure mails only failed runs; never
+// mails none.
+func TestMailOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			code := 0
+			if argv[len(argv)-1] == "fail" {
+				code = 2
+			}
+			return behaviour{run: time.Second, code: code, output: []string{"out"}}
+		}}
+		job := func(name, outcome string, on config.MailOn) *config.Job {
+			j := &config.Job{Unit: settings(name, name, outcome), RunOnStart: true}
+			j.MailTo = []string{"ops@example.com"}
+			j.Extra = &config.Extra{Alert: &config.Alert{MailOn: on}}
+			return j
+		}
+		jobs := []*config.Job{
+			job("ok-on-failure", "ok", config.MailFailure), job("bad-on-failure", "fail", config.MailFailure),
+			job("bad-never", "fail", config.MailNever), job("ok-always", "ok", config.MailAlways),
+		}
+		box := &mailbox{}
+		ss := start(t, host, cfgOf(jobs, nil), Options{Mail: box.send, Hostname: "web1"})
+		ss.until(5)
+		ss.stop()
+		var units []string
+		for _, m := range box.sent {
+			units = append(units, strings.Fields(m)[1])
+		}
+		slices.Sort(units)
+		if diff := cmp.Diff([]string{"bad-on-failure", "ok-always"}, units); diff != "" {
+			t.Errorf("mailed units (-want +got):\n%s", diff)
 		}
 	})
 }

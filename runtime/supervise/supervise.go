@@ -707,7 +707,7 @@ func (s *Supervisor) exited(ev exitEvent, now time.Time) {
 	delete(s.active, r)
 	delete(s.partials, r)
 	s.recordExit(r, ev.exit, now)
-	s.mailOutput(r, describeEnd(r, ev.exit), now)
+	s.mailOutput(r, describeEnd(r, ev.exit), ev.exit.Code != 0 || ev.exit.Signal != 0 || r.timedOut, now)
 	s.ports.Release(r.ports)
 	if r.ended != nil {
 		close(r.ended)

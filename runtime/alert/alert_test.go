@@ -1,0 +1,160 @@
+package alert
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+// sent records the requests an Alerter makes, on the bubble's clock.
+type sent struct {
+	mu     sync.Mutex
+	epoch  time.Time
+	lines  []string
+	bodies []Body
+	fail   int // fail this many sends first
+}
+
+func (s *sent) send(req *http.Request) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail > 0 {
+		s.fail--
+		return fmt.Errorf("connection refused")
+	}
+	line := fmt.Sprintf("%g %s %s", time.Since(s.epoch).Seconds(), req.Method, req.URL)
+	if req.Body != nil {
+		var b Body
+		raw, _ := io.ReadAll(req.Body)
+		json.Unmarshal(raw, &b)
+		s.bodies = append(s.bodies, b)
+		line += " " + b.Condition
+	}
+	s.lines = append(s.lines, line)
+	return nil
+}
+
+func (s *sent) got() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(slices.Values(s.lines))
+}
+
+// TestAlerts feeds a job's events on the bubble's clock: a failure, the
+// recovery, a fire whose run starts too late (missed), a run past its
+// expect-duration (overdue), a skipped fire, and the pings of each run.
+func TestAlerts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &sent{epoch: time.Now()}
+		cfg := &config.Alert{Webhook: "http://hooks.test/kopf", Ping: "http://hc.test/ping/abc", Grace: time.Minute, ExpectDuration: 10 * time.Minute}
+		var mu sync.Mutex
+		var journaled []string
+		a := New(Options{
+			Lookup: func(job string) (*config.Alert, string) {
+				if job == "backup" {
+					return cfg, "Backup"
+				}
+				return nil, ""
+			},
+			Send:     s.send,
+			Hostname: "web1",
+			Record: func(evs ...journal.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, ev := range evs {
+					journaled = append(journaled, ev.Sink+" "+ev.Reason+" "+ev.Action)
+				}
+			},
+		})
+		at := func(sec float64) time.Time { return s.epoch.Add(time.Duration(sec * float64(time.Second))) }
+		code := func(c int) *int { return &c }
+		step := func(sec float64, ev journal.Event) {
+			time.Sleep(time.Until(at(sec)))
+			ev.Time, ev.Unit, ev.Kind = time.Now(), "backup", journal.KindJob
+			a.Observe(ev)
+			synctest.Wait()
+		}
+		step(0, journal.Event{Type: journal.Fired, At: at(0)})
+		step(1, journal.Event{Type: journal.Spawned, PID: 1})
+		step(3, journal.Event{Type: journal.Exited, PID: 1, Code: code(3), Seconds: 2})
+		step(100, journal.Event{Type: journal.Fired, At: at(100)})
+		step(101, journal.Event{Type: journal.Spawned, PID: 2})
+		step(102, journal.Event{Type: journal.Exited, PID: 2, Code: code(0), Seconds: 1})
+		// A fire whose run cannot start (the job runs long): missed at 260.
+		step(200, journal.Event{Type: journal.Fired, At: at(200)})
+		step(300, journal.Event{Type: journal.Spawned, PID: 3})
+		// Overdue 10 minutes after its start, at 900.
+		step(1000, journal.Event{Type: journal.Skipped, At: at(1000), Reason: "overlap is skip"})
+		step(1001, journal.Event{Type: journal.Exited, PID: 3, Code: code(0), Seconds: 701})
+		// A job without alerts sends nothing.
+		a.Observe(journal.Event{Type: journal.Exited, Unit: "other", Kind: journal.KindJob, PID: 9, Code: code(1)})
+		synctest.Wait()
+		want := []string{
+			"1 GET http://hc.test/ping/abc/start",
+			"101 GET http://hc.test/ping/abc/start",
+			"102 GET http://hc.test/ping/abc",
+			"102 POST http://hooks.test/kopf recovery",
+			"1000 POST http://hooks.test/kopf missed",
+			"1001 GET http://hc.test/ping/abc",
+			"260 POST http://hooks.test/kopf missed",
+			"3 GET http://hc.test/ping/abc/3",
+			"3 POST http://hooks.test/kopf failure",
+			"300 GET http://hc.test/ping/abc/start",
+			"900 POST http://hooks.test/kopf overdue",
+		}
+		slices.Sort(want)
+		if diff := cmp.Diff(want, s.got()); diff != "" {
+			t.Errorf("requests (-want +got):\n%s", diff)
+		}
+		failure := s.bodies[0]
+		if failure.Condition != Failure || failure.Text != "kopf: Backup failed on web1: exit 3 after 2s" || *failure.ExitCode != 3 || failure.Host != "web1" {
+			t.Errorf("the failure's body: %+v", failure)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Contains(journaled, "webhook failure sent") || !slices.Contains(journaled, "ping start sent") {
+			t.Errorf("journaled %q", journaled)
+		}
+	})
+}
+
+// TestAlertRetries: a failing sink is retried after each backoff, then
+// dropped, and every attempt is journaled; it holds up nothing else.
+func TestAlertRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &sent{epoch: time.Now(), fail: 10}
+		var mu sync.Mutex
+		var journaled []string
+		a := New(Options{
+			Lookup: func(string) (*config.Alert, string) { return &config.Alert{Webhook: "http://hooks.test/k"}, "j" },
+			Send:   s.send, Backoff: []time.Duration{time.Second, 5 * time.Second},
+			Record: func(evs ...journal.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, ev := range evs {
+					journaled = append(journaled, fmt.Sprintf("%g %s %d", time.Since(s.epoch).Seconds(), ev.Action, ev.Count))
+				}
+			},
+		})
+		code := 1
+		a.Observe(journal.Event{Type: journal.Exited, Unit: "j", Kind: journal.KindJob, Time: time.Now(), Code: &code})
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if diff := cmp.Diff([]string{"0 retry 1", "1 retry 2", "6 dropped 3"}, journaled); diff != "" {
+			t.Errorf("journaled (-want +got):\n%s", diff)
+		}
+	})
+}
