@@ -81,7 +81,7 @@ func TestMetrics(t *testing.T) {
 	var url string
 	waitFor(t, "the metrics endpoint", d, func() bool {
 		for _, m := range d.logs() {
-			if u, ok := strings.CutPrefix(m, "kopf's metrics at "); ok {
+			if _, u, ok := strings.Cut(m, ", metrics at "); ok {
 				url = u
 				return true
 			}

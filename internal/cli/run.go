@@ -37,7 +37,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR [--http-token FILE]] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from these kinds of
@@ -101,8 +101,14 @@ Flags:
   --log-format F  text or json, whatever stderr is
   --log-level L   debug, info (the default), warn or error: the least
                   severe records logged (the journal records everything)
-  --http ADDR     serve Prometheus metrics on http://ADDR/metrics (and
-                  /healthz), like 127.0.0.1:9100 (docs/observability.md)
+  --http ADDR     serve a status page on http://ADDR/, Prometheus metrics
+                  on /metrics and /healthz, like 127.0.0.1:9100
+                  (docs/observability.md); an address beyond loopback
+                  needs --http-token
+  --http-token FILE  the token (the file's content) that allows the page's
+                  actions — trigger, start, stop, restart — as a bearer
+                  token or by logging in on the page; without it the page
+                  is read-only
   --health ADDR   serve kopf's own liveness on http://ADDR/healthz, like
                   127.0.0.1:8081: 200 "ok" while its loop answers within 5s,
                   503 otherwise (a container orchestrator's probe)
@@ -159,6 +165,7 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 	level := fs.String("log-level", "info", "")
 	healthAddr := fs.String("health", "", "")
 	httpAddr := fs.String("http", "", "")
+	httpToken := fs.String("http-token", "", "")
 	journalPath := fs.String("journal", "", "")
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
@@ -209,7 +216,15 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 		// the start, and the metrics see every event from the first.
 		var web *webServer
 		if *httpAddr != "" {
-			if web, err = newWebServer(*httpAddr); err != nil {
+			token := ""
+			if *httpToken != "" {
+				b, err := os.ReadFile(*httpToken)
+				if token = strings.TrimSpace(string(b)); err != nil || token == "" {
+					log.Error(fmt.Sprintf("refusing to start: --http-token %s: no token in it (%v)", *httpToken, err))
+					return errFailed
+				}
+			}
+			if web, err = newWebServer(*httpAddr, token); err != nil {
 				log.Error(fmt.Sprintf("refusing to start: --http %s: %v", *httpAddr, err))
 				return errFailed
 			}
@@ -355,6 +370,7 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 	events.Sync("journal", jnl.Record) // the daemon's memory: before anything acts on an event
 	if web != nil {
 		web.metrics.Subscribe(events)
+		web.history.Subscribe(events)
 	}
 	d := &daemon{jnl: jnl, events: events, prev: prev}
 	d.alerter(events)
@@ -415,7 +431,7 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.web != nil {
 		r.web = d.web
-		stopWeb := d.web.serve(d.log, s)
+		stopWeb := d.web.serve(d.log, s, daemonControl{s, r, d.host.Tracking().String()}.Handle)
 		defer stopWeb()
 	}
 	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })

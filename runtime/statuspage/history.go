@@ -1,0 +1,122 @@
+package statuspage
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/stream"
+)
+
+// Run is one run the page shows: started, and ended or going on.
+type Run struct {
+	Unit    string
+	PID     int
+	Start   time.Time
+	End     time.Time // zero while it runs
+	Outcome string    // success, failure, timeout, killed, spawn_error; "" while it runs
+	How     string    // how it ended, in words
+	Reasons []string  // why it started
+}
+
+// History keeps the runs of the last day from the event stream, at most
+// maxRuns of them (the oldest go first), for the timeline and the unit
+// pages. The journal has all of them.
+type History struct {
+	mu      sync.Mutex
+	runs    []*Run // in start order
+	byPID   map[int]*Run
+	maxRuns int
+	keep    time.Duration
+}
+
+// NewHistory returns a History of the runs of the last keep, at most max.
+func NewHistory(keep time.Duration, max int) *History {
+	return &History{byPID: map[int]*Run{}, maxRuns: max, keep: keep}
+}
+
+// Subscribe makes h an asynchronous subscriber of s.
+func (h *History) Subscribe(s *stream.Stream) {
+	s.Subscribe("status page", 4096, func(d stream.Delivery) { h.Observe(d.Event) })
+}
+
+// Observe records one event.
+func (h *History) Observe(ev journal.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch ev.Type {
+	case journal.Spawned:
+		r := &Run{Unit: ev.Unit, PID: ev.PID, Start: ev.Time, Reasons: ev.Reasons}
+		h.runs = append(h.runs, r)
+		h.byPID[ev.PID] = r
+	case journal.SpawnError:
+		h.runs = append(h.runs, &Run{Unit: ev.Unit, Start: ev.Time, End: ev.Time, Outcome: "spawn_error", How: "cannot start: " + ev.Error})
+	case journal.Exited:
+		r := h.byPID[ev.PID]
+		if r == nil {
+			return
+		}
+		delete(h.byPID, ev.PID)
+		r.End = ev.Time
+		r.Outcome, r.How = outcome(ev)
+	case journal.Source:
+		if ev.Op == "remove" {
+			kept := h.runs[:0]
+			for _, r := range h.runs {
+				if r.Unit != ev.Unit {
+					kept = append(kept, r)
+				}
+			}
+			clear(h.runs[len(kept):])
+			h.runs = kept
+		}
+	}
+	h.trim(ev.Time)
+}
+
+// trim drops the runs that ended before the window and the oldest beyond
+// maxRuns.
+func (h *History) trim(now time.Time) {
+	cut := 0
+	for cut < len(h.runs) && (len(h.runs)-cut > h.maxRuns || !h.runs[cut].End.IsZero() && h.runs[cut].End.Before(now.Add(-h.keep))) {
+		delete(h.byPID, h.runs[cut].PID)
+		cut++
+	}
+	if cut > 0 {
+		h.runs = append(h.runs[:0], h.runs[cut:]...)
+	}
+}
+
+// Runs returns copies of the runs that ended after from or still run, in
+// start order; of one unit when unit is not "".
+func (h *History) Runs(from time.Time, unit string) []Run {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []Run
+	for _, r := range h.runs {
+		if (unit == "" || r.Unit == unit) && (r.End.IsZero() || r.End.After(from)) {
+			out = append(out, *r)
+		}
+	}
+	return out
+}
+
+func outcome(ev journal.Event) (string, string) {
+	d := time.Duration(ev.Seconds * float64(time.Second)).Round(time.Millisecond)
+	switch {
+	case ev.StoppedBy == "timeout":
+		return "timeout", "stopped at its timeout after " + d.String()
+	case ev.Signal != "":
+		how := "killed by " + ev.Signal + " after " + d.String()
+		if ev.StoppedBy != "" {
+			how += " (stopped by " + ev.StoppedBy + ")"
+		}
+		return "killed", how
+	case ev.Code != nil && *ev.Code == 0:
+		return "success", "exit 0 after " + d.String()
+	case ev.Code != nil:
+		return "failure", "exit " + strconv.Itoa(*ev.Code) + " after " + d.String()
+	}
+	return "failure", "ended after " + d.String()
+}
