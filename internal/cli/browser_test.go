@@ -42,7 +42,8 @@ func TestStatusPageInABrowser(t *testing.T) {
 		"jobs": {
 			"tick": {"command": "true", "schedule": "every 1s"},
 			"bad": {"command": "exit 3", "run-on-start": true},
-			"hourly": {"command": "true", "schedule": "every 1h"}
+			"hourly": {"command": "true", "schedule": "every 1h"},
+			"talk": {"command": "echo 'hello <b>world</b>'", "run-on-start": true, "log-output": true}
 		}}`)
 	d, sock := controlled(t, dir, cfg, "--http=127.0.0.1:0", "--http-token="+token)
 	var page string
@@ -64,7 +65,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "three runs of tick", d, func() bool { return exited("tick") >= 3 && exited("bad") == 1 })
+	waitFor(t, "three runs of tick", d, func() bool { return exited("tick") >= 3 && exited("bad") == 1 && exited("talk") == 1 })
 	// Stopped, tick runs no more: the page and the journal can agree.
 	if out, errs, code := client(t, sock, "stop", "tick"); code != 0 {
 		t.Fatalf("kopf stop tick: %s%s", out, errs)
@@ -98,7 +99,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(units, " ") != "bad hourly tick web" {
+	if strings.Join(units, " ") != "bad hourly talk tick web" {
 		t.Errorf("the table lists %q", units)
 	}
 	if tickBars != ticks || badBars != 1 {
@@ -133,6 +134,20 @@ func TestStatusPageInABrowser(t *testing.T) {
 	t.Logf("screenshot: %s", shotPath)
 	if docs := os.Getenv("KOPF_SCREENSHOT"); docs != "" { // docs/status-page.png
 		os.WriteFile(docs, shot, 0o644)
+	}
+
+	// A unit's page: its run, and the tail of its output, as text.
+	if err := chromedp.Do(ctx, chromedp.Navigate(page+"units/talk"), chromedp.WaitVisible(chromedp.CSS("#output"))); err != nil {
+		t.Fatal(err)
+	}
+	if out := evalJS[string](t, ctx, `document.querySelector('#output').textContent`); out != "hello <b>world</b>\n" {
+		t.Errorf("talk's output on its page: %q", out)
+	}
+	if n := evalJS[int](t, ctx, `document.querySelectorAll('#runs tr.run').length`); n != 1 {
+		t.Errorf("talk's page lists %d runs, want 1", n)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
+		t.Fatal(err)
 	}
 
 	// Without the token, an action is refused; logged in, the page's

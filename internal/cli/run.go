@@ -422,6 +422,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Events: d.events.Publish, Resume: d.prev, Mail: mailer.Send,
 		RestartJitter: supervise.DefaultRestartJitter, RawOutput: d.raw,
 		Ready:     func() { n.ready(status(d.cfg)) },
+		Output:    d.outputTail(),
 		Heartbeat: n.watchdog, HeartbeatEvery: n.watchdogEvery(),
 	})
 	r := &reloader{set: d.set, s: s, notify: n, status: status, cfg: d.cfg, d: d}

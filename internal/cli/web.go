@@ -76,6 +76,15 @@ func (w *webServer) status() ([]control.Unit, error) {
 	}
 }
 
+// outputTail is where the supervisor hands the units' output lines for
+// their pages; nil without --http.
+func (d *daemon) outputTail() func(unit, stream, line string) {
+	if d.web == nil {
+		return nil
+	}
+	return d.web.history.Output
+}
+
 // serve answers HTTP requests with s, and the page's requests with handle
 // (the control socket's), until the returned function is called.
 func (w *webServer) serve(log *slog.Logger, s *supervise.Supervisor, handle func(context.Context, control.Request) control.Response) (stop func()) {

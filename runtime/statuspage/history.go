@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +30,31 @@ type History struct {
 	byPID   map[int]*Run
 	maxRuns int
 	keep    time.Duration
+	tails   map[string][]string // the last output lines of units with log-output
+}
+
+// tailLines is how many output lines a unit page shows.
+const tailLines = 50
+
+// Output keeps a unit's output line for its page (the last tailLines).
+func (h *History) Output(unit, stream, line string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tails == nil {
+		h.tails = map[string][]string{}
+	}
+	t := append(h.tails[unit], line)
+	if len(t) > tailLines {
+		t = append(t[:0], t[len(t)-tailLines:]...)
+	}
+	h.tails[unit] = t
+}
+
+// Tail returns a copy of the last output lines of unit.
+func (h *History) Tail(unit string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.tails[unit])
 }
 
 // NewHistory returns a History of the runs of the last keep, at most max.
@@ -62,6 +88,7 @@ func (h *History) Observe(ev journal.Event) {
 		r.Outcome, r.How = outcome(ev)
 	case journal.Source:
 		if ev.Op == "remove" {
+			delete(h.tails, ev.Unit)
 			kept := h.runs[:0]
 			for _, r := range h.runs {
 				if r.Unit != ev.Unit {

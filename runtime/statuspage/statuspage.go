@@ -179,6 +179,7 @@ type view struct {
 	Calendar []day
 	Unit     *control.Unit
 	Runs     []Run
+	Tail     []string // the unit's last output lines, when it logs them
 	CanAct   bool
 	LoggedIn bool
 	Token    bool // a token is set: show the login form
@@ -234,6 +235,7 @@ func (s *Server) unit(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Unit, v.Units = &units[i], units[i:i+1]
 	v.Runs = s.opts.History.Runs(v.Now.Add(-24*time.Hour), name)
+	v.Tail = s.opts.History.Tail(name)
 	slices.Reverse(v.Runs)
 	s.render(w, v)
 }

@@ -147,6 +147,9 @@ type Options struct {
 	// calling it, and the watchdog then sees kopf as hung.
 	Heartbeat      func()
 	HeartbeatEvery time.Duration
+	// Output, when set, also gets every output line of a unit with
+	// log-output (the status page keeps their tail).
+	Output func(unit, stream, line string)
 	// RawOutput passes on an output line of a unit with `log-output:
 	// "raw"`, as it is; nil logs it as the message of an Info record.
 	RawOutput func(unit, title, stream, line string)
@@ -623,15 +626,24 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 		argv = spec.Argv
 	}
 	var outputs []func(stream, line string)
+	var logLine func(stream, line string)
 	switch {
 	case u.LogRaw:
 		unit, title, raw := r.unit, r.title, s.opts.RawOutput
-		outputs = append(outputs, func(stream, line string) { raw(unit, title, stream, line) })
+		logLine = func(stream, line string) { raw(unit, title, stream, line) }
 	case u.LogOutput:
 		log := s.log.With("unit", r.unit, "title", r.title)
-		outputs = append(outputs, func(stream, line string) {
-			log.Info(r.title+": "+line, "stream", stream)
-		})
+		logLine = func(stream, line string) { log.Info(r.title+": "+line, "stream", stream) }
+	}
+	if logLine != nil {
+		if tail := s.opts.Output; tail != nil {
+			unit, logged := r.unit, logLine
+			logLine = func(stream, line string) {
+				logged(stream, line)
+				tail(unit, stream, line)
+			}
+		}
+		outputs = append(outputs, logLine)
 	}
 	if len(u.MailTo) > 0 {
 		r.mail = &runMail{unit: u, out: mail.NewOutput(0)}
