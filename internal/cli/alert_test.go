@@ -75,3 +75,25 @@ func TestAlertsEndToEnd(t *testing.T) {
 		t.Errorf("%d alert deliveries journaled, want 5 (start, failure, fail ping, start, recovery, success ping)", n)
 	}
 }
+
+// TestMailOnFailureEndToEnd: with alert's mail-on failure, only the failed
+// run's output reaches the real SMTP server.
+func TestMailOnFailureEndToEnd(t *testing.T) {
+	box, addr := smtpServer(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "kopf.json", `{
+		"mail": {"smtp": "`+addr+`"},
+		"protos": {"mailed": {"mail-to": "ops@example.com", "alert": {"mail-on": "failure"}}},
+		"jobs": {
+			"fine": {"proto": "mailed", "command": "echo all well", "run-on-start": true},
+			"broken": {"proto": "mailed", "command": "echo oops; exit 4", "run-on-start": true}
+		}}`)
+	d, _ := controlled(t, dir, cfg)
+	waitFor(t, "the failed run's mail", d, func() bool { return len(box.mails()) >= 1 })
+	waitFor(t, "both runs to end", d, func() bool { return d.logged("end fine") && d.logged("end broken") })
+	d.stop()
+	mails := box.mails()
+	if len(mails) != 1 || !strings.Contains(mails[0].subject, "broken") || !strings.Contains(mails[0].body, "oops") {
+		t.Errorf("mails %+v, want only broken's", mails)
+	}
+}
