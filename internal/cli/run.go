@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/spf13/pflag"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -369,6 +370,11 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 	events := stream.New()
 	events.Sync("journal", jnl.Record) // the daemon's memory: before anything acts on an event
 	if web != nil {
+		// The runs the daemons before this one journaled, then this
+		// one's as they come.
+		if err := web.history.Load(journalPath, time.Now()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn(fmt.Sprintf("status page: reading the journal's runs: %v", err))
+		}
 		web.metrics.Subscribe(events)
 		web.history.Subscribe(events)
 	}

@@ -62,6 +62,37 @@ func NewHistory(keep time.Duration, max int) *History {
 	return &History{byPID: map[int]*Run{}, maxRuns: max, keep: keep}
 }
 
+// Load reads the runs of the last keep from a journal, before this
+// daemon's own events arrive: the page shows what the daemons before it
+// ran too. A run whose end the journal does not have (its daemon was
+// killed) ends at that daemon's last event, its outcome unknown.
+func (h *History) Load(path string, now time.Time) error {
+	from := now.Add(-h.keep)
+	var last time.Time
+	err := journal.Read(path, 0, func(ev journal.Event, _ []byte) error {
+		if ev.Type == journal.Acquired {
+			h.closeOpen(last) // a new daemon: what the old one ran is over
+		}
+		last = ev.Time
+		if !ev.Time.Before(from) {
+			h.Observe(ev)
+		}
+		return nil
+	}, nil)
+	h.closeOpen(last)
+	return err
+}
+
+// closeOpen ends the runs still open at at, their outcome unknown.
+func (h *History) closeOpen(at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for pid, r := range h.byPID {
+		r.End, r.Outcome, r.How = at, "unknown", "its end is not in the journal (kopf stopped before it)"
+		delete(h.byPID, pid)
+	}
+}
+
 // Subscribe makes h an asynchronous subscriber of s.
 func (h *History) Subscribe(s *stream.Stream) {
 	s.Subscribe("status page", 4096, func(d stream.Delivery) { h.Observe(d.Event) })

@@ -1,6 +1,10 @@
 package statuspage
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,5 +36,36 @@ func TestHistory(t *testing.T) {
 	got := h.Runs(time.Time{}, "")
 	if len(got) != 1 || got[0].PID != 3 || !got[0].End.IsZero() {
 		t.Errorf("a day later, with c removed: %+v; want only a's run that goes on", got)
+	}
+}
+
+// TestHistoryLoad reads the runs of the daemons before this one from the
+// journal: a run whose end is missing ended with its daemon, unknown.
+func TestHistoryLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	lines := []string{
+		`{"time":"2026-12-04T10:00:00Z","type":"acquired","pid":1}`,
+		`{"time":"2026-12-04T10:00:01Z","type":"spawned","unit":"old","kind":"job","pid":5}`,
+		`{"time":"2026-12-04T10:00:02Z","type":"exited","unit":"old","kind":"job","pid":5,"code":0,"seconds":1}`,
+		`{"time":"2026-12-06T09:00:00Z","type":"spawned","unit":"a","kind":"job","pid":7}`,
+		`{"time":"2026-12-06T09:00:03Z","type":"exited","unit":"a","kind":"job","pid":7,"code":2,"seconds":3}`,
+		`{"time":"2026-12-06T10:00:00Z","type":"spawned","unit":"web","kind":"proc","pid":8}`,
+		`{"time":"2026-12-06T10:30:00Z","type":"quit"}`,
+		`{"time":"2026-12-06T11:00:00Z","type":"acquired","pid":2}`,
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHistory(24*time.Hour, 100)
+	if err := h.Load(path, now); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range h.Runs(now.Add(-24*time.Hour), "") {
+		got = append(got, fmt.Sprintf("%s %s %s", r.Unit, r.Outcome, r.End.Format("15:04")))
+	}
+	if want := "a failure 09:00|web unknown 10:30"; strings.Join(got, "|") != want {
+		t.Errorf("loaded %q, want %q (old is more than a day old)", strings.Join(got, "|"), want)
 	}
 }
