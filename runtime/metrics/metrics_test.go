@@ -1,0 +1,55 @@
+package metrics
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+// TestObserve: outcomes, lateness from the fire's instant, proc restarts,
+// misses counted with their count, and a removed unit's series gone.
+func TestObserve(t *testing.T) {
+	m := New(Build{Version: "v1"}, func() ([]control.Unit, error) { return nil, nil })
+	t0 := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
+	code := func(c int) *int { return &c }
+	for _, ev := range []journal.Event{
+		{Type: journal.Fired, Unit: "j", At: t0},
+		{Type: journal.Spawned, Unit: "j", Kind: journal.KindJob, PID: 1, Time: t0.Add(250 * time.Millisecond)},
+		{Type: journal.Exited, Unit: "j", Kind: journal.KindJob, PID: 1, Code: code(0), Seconds: 2, Time: t0.Add(3 * time.Second)},
+		{Type: journal.Exited, Unit: "j", Kind: journal.KindJob, PID: 2, Code: code(1), Seconds: 1},
+		{Type: journal.Exited, Unit: "j", Kind: journal.KindJob, PID: 3, Signal: "SIGKILL", StoppedBy: "timeout"},
+		{Type: journal.Exited, Unit: "j", Kind: journal.KindJob, PID: 4, Signal: "SIGTERM"},
+		{Type: journal.SpawnError, Unit: "j", Kind: journal.KindJob},
+		{Type: journal.Spawned, Unit: "p", Kind: journal.KindProc, PID: 5},
+		{Type: journal.Spawned, Unit: "p", Kind: journal.KindProc, PID: 6},
+		{Type: journal.Missed, Unit: "j", Count: 3},
+		{Type: journal.Missed, Unit: "j"},
+	} {
+		m.Observe(ev)
+	}
+	for outcome, want := range map[string]float64{Success: 1, Failure: 1, Timeout: 1, Killed: 1, SpawnError: 1} {
+		if got := testutil.ToFloat64(m.runs.WithLabelValues("j", "job", outcome)); got != want {
+			t.Errorf("runs %s = %v, want %v", outcome, got, want)
+		}
+	}
+	if got := testutil.ToFloat64(m.restarts.WithLabelValues("p")); got != 1 {
+		t.Errorf("restarts = %v, want 1 (the second start)", got)
+	}
+	if got := testutil.ToFloat64(m.missed.WithLabelValues("j")); got != 4 {
+		t.Errorf("missed = %v, want 4", got)
+	}
+	if got := testutil.ToFloat64(m.lastSuccess.WithLabelValues("j", "job")); got != float64(t0.Add(3*time.Second).Unix()) {
+		t.Errorf("last success = %v", got)
+	}
+	if n := testutil.CollectAndCount(m.lateness); n != 1 {
+		t.Errorf("%d lateness series, want 1", n)
+	}
+	m.Observe(journal.Event{Type: journal.Source, Op: "remove", Unit: "j"})
+	if n := testutil.CollectAndCount(m.runs); n != 0 {
+		t.Errorf("%d runs series after j was removed, want 0", n)
+	}
+}
