@@ -62,3 +62,18 @@ func ExampleUnion() {
 	// 2026-12-03T08:30:00Z
 	// 2026-12-03T08:31:00Z
 }
+
+// Diff compares two schedules exactly, over their whole cycle.
+func ExampleDiff() {
+	a, _ := compile.Parse("every 1h @ 0m, 10m, 20m, 40m, 50m")
+	b, _ := compile.Parse("00,10,20,30,40,50 * * * *")
+	c, _ := compile.Diff(a, b, time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	fmt.Println(c.Relation)
+	for _, w := range c.Witnesses {
+		fmt.Println(w.At.Format(time.RFC3339), w.Kind)
+	}
+	// Output:
+	// subset
+	// 2026-12-06T10:30:00Z only B
+	// 2026-12-06T10:10:00Z both
+}

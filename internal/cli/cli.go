@@ -56,7 +56,7 @@ type command struct {
 	run func(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error
 }
 
-var commands = []*command{nextCmd, checkCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd, versionCmd}
+var commands = []*command{nextCmd, checkCmd, diffCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd, versionCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {
@@ -236,6 +236,8 @@ func exitStatus(e *env, c *command, err error) int {
 		return exitUsage
 	case errors.Is(err, errFailed):
 		return exitError
+	case errors.Is(err, errSchedule):
+		return exitUsage
 	}
 	fmt.Fprintf(e.stderr, "kopf %s: %v\n", c.name, err)
 	return exitError
