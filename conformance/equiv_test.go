@@ -206,3 +206,29 @@ func difference(a, b []instant) []instant {
 	}
 	return out
 }
+
+// TestEquivalencesExactly proves each documented equivalence over the
+// whole 400-year cycle with compile.Diff, and the alternative's one
+// difference: a subset, missing the :30s.
+func TestEquivalencesExactly(t *testing.T) {
+	after := mustTime("2026-12-06T10:00:00Z")
+	for _, row := range equivalences {
+		c := mustCompile(t, row.cron)
+		for _, e := range row.every {
+			got, err := compile.Diff(mustCompile(t, e), c, after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Relation != compile.RelEqual {
+				t.Errorf("%q vs %q: %s %v, want equal", e, row.cron, got.Relation, got.Witnesses)
+			}
+		}
+	}
+	got, err := compile.Diff(mustCompile(t, "every 1h @ 0m, 10m, 20m, 40m, 50m"), mustCompile(t, "00,10,20,30,40,50 * * * *"), after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Relation != compile.RelSubset || got.Witnesses[0].Kind != "only B" || got.Witnesses[0].At.Minute() != 30 {
+		t.Errorf("the alternative: %s %v, want a subset missing the :30s", got.Relation, got.Witnesses)
+	}
+}
