@@ -87,10 +87,19 @@ func New(opts Options) *Alerter {
 	return &Alerter{opts: opts, jobs: map[string]*job{}}
 }
 
-// Subscribe makes a an asynchronous subscriber of s; call it before the
-// first Publish.
+// Subscribe makes a an asynchronous subscriber of s, for the events of
+// jobs that have alerts (looked up as they are published; most jobs have
+// none, and their events cost nothing more); call it before the first
+// Publish.
 func (a *Alerter) Subscribe(s *stream.Stream) {
-	s.Subscribe("alerts", 4096, func(d stream.Delivery) { a.Observe(d.Event) })
+	keep := func(ev journal.Event) bool {
+		if ev.Kind == journal.KindProc || ev.Type == journal.Alert {
+			return false
+		}
+		cfg, _ := a.opts.Lookup(ev.Unit)
+		return cfg != nil || ev.Type == journal.Source
+	}
+	s.SubscribeWhere("alerts", 4096, keep, func(d stream.Delivery) { a.Observe(d.Event) })
 }
 
 func (a *Alerter) job(name string) *job {

@@ -50,6 +50,7 @@ type syncSub struct {
 
 type asyncSub struct {
 	name   string
+	keep   func(journal.Event) bool // nil keeps every event
 	queue  chan Delivery
 	missed int // dropped since the last delivery queued; guarded by Stream.mu
 	done   chan struct{}
@@ -70,7 +71,14 @@ func (s *Stream) Sync(name string, fn func(...journal.Event)) {
 // Subscribe adds a subscriber with a queue of size events (at least 1),
 // which fn is called with, in order, from a goroutine of its own.
 func (s *Stream) Subscribe(name string, size int, fn func(Delivery)) {
-	a := &asyncSub{name: name, queue: make(chan Delivery, max(size, 1)), done: make(chan struct{})}
+	s.SubscribeWhere(name, size, nil, fn)
+}
+
+// SubscribeWhere is Subscribe for the events keep keeps: keep runs in
+// Publish, and must be quick, but an event it drops costs the subscriber
+// no wake-up (the alerts, which most jobs do not have, are one).
+func (s *Stream) SubscribeWhere(name string, size int, keep func(journal.Event) bool, fn func(Delivery)) {
+	a := &asyncSub{name: name, keep: keep, queue: make(chan Delivery, max(size, 1)), done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
 		for d := range a.queue {
@@ -97,6 +105,9 @@ func (s *Stream) Publish(evs ...journal.Event) {
 	}
 	for _, a := range s.async {
 		for _, ev := range evs {
+			if a.keep != nil && !a.keep(ev) {
+				continue
+			}
 			select {
 			case a.queue <- Delivery{Event: ev, Missed: a.missed}:
 				a.missed = 0

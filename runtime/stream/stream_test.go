@@ -158,3 +158,22 @@ func TestPublishSeveral(t *testing.T) {
 		t.Errorf("asynchronous deliveries (-want +got):\n%s", diff)
 	}
 }
+
+// TestSubscribeWhere: a subscriber gets only the events its filter keeps,
+// in order.
+func TestSubscribeWhere(t *testing.T) {
+	s := New()
+	var got []string
+	s.SubscribeWhere("odd", 10, func(ev journal.Event) bool { return ev.PID%2 == 1 }, func(d Delivery) {
+		if d.Event.Type != "" {
+			got = append(got, d.Event.Unit)
+		}
+	})
+	for i := range 6 {
+		s.Publish(journal.Event{Type: journal.Spawned, Unit: fmt.Sprint("u", i), PID: i})
+	}
+	s.Close()
+	if fmt.Sprint(got) != "[u1 u3 u5]" {
+		t.Errorf("got %v, want the odd pids' events only", got)
+	}
+}
