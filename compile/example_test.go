@@ -77,3 +77,17 @@ func ExampleDiff() {
 	// 2026-12-06T10:30:00Z only B
 	// 2026-12-06T10:10:00Z both
 }
+
+// ExportCron writes a schedule as crontab lines, with a computed
+// fidelity.
+func ExampleExportCron() {
+	s, _ := compile.Parse("every 10m every 1d @ 10:00-01:00")
+	lines, fidelity := compile.ExportCron(s)
+	fmt.Println(lines, fidelity)
+	s, _ = compile.Parse("every 2w")
+	_, fidelity = compile.ExportCron(s)
+	fmt.Println(fidelity)
+	// Output:
+	// [*/10 0,10-23 * * *] fidelity: exact
+	// fidelity: impossible (it fires on a cycle of 14 days, which crontab fields cannot count)
+}

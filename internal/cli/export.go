@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kopf/kopf/compile"
+)
+
+var exportCmd = &command{
+	name:     "export",
+	synopsis: "--to crontab|kubernetes|nomad [--tz ZONE] [--name NAME] [--command CMD] [--image IMAGE] SCHEDULE",
+	summary:  "write a schedule for another scheduler, with a fidelity report",
+	help: `Writes SCHEDULE, in either dialect, in another scheduler's format, and ends
+with a fidelity report as a comment — computed, not asserted: the written
+lines are compiled back and compared with SCHEDULE exactly (kopf diff):
+  # fidelity: exact
+  # fidelity: approximate (subset; only A at 2026-12-06T10:30:00Z)
+  # fidelity: impossible (it fires on a cycle of 14 days, …)
+Targets:
+  crontab     CRON_TZ and one line per part of the schedule, with CMD
+  kubernetes  a batch/v1 CronJob per line (schedule, timeZone,
+              concurrencyPolicy Forbid, as kopf never runs a job twice)
+  nomad       a periodic block (crons, time_zone, prohibit_overlap)
+A crontab line has no seconds, no cycles of days (every 2w) and no
+day-of-month AND weekday: such schedules are impossible. Kubernetes and
+Nomad read their lines with their own cron libraries, whose rules at DST
+changes are not cronie's: the report says approximate when the schedule
+has fires at DST changes in ZONE (docs/algebra.md).
+
+Flags:
+  --to T          the target: crontab, kubernetes or nomad
+  --tz ZONE       the zone of a schedule that names none (default UTC)
+  --name NAME     the CronJob's name (default kopf-job)
+  --command CMD   the command of a crontab line or CronJob (default COMMAND)
+  --image IMAGE   the CronJob's image (default busybox)
+
+Exit status: 0 when the export is exact, 1 when it is approximate or
+impossible, 2 for a usage error or an invalid schedule.
+`,
+	run: runExport,
+}
+
+func runExport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
+	to := fs.String("to", "", "")
+	tz := fs.String("tz", "UTC", "")
+	name := fs.String("name", "kopf-job", "")
+	command := fs.String("command", "COMMAND", "")
+	image := fs.String("image", "busybox", "")
+	return func(_ context.Context, pos []string) error {
+		switch {
+		case *to != "crontab" && *to != "kubernetes" && *to != "nomad":
+			return usagef("--to %q: expected crontab, kubernetes or nomad", *to)
+		case len(pos) != 1:
+			return usagef("expected one SCHEDULE, got %d arguments; quote a schedule that has spaces", len(pos))
+		}
+		loc, err := compile.LoadLocation(*tz)
+		if err != nil {
+			return usagef("unknown zone %q for --tz; expected an IANA name like America/New_York, UTC or Local", *tz)
+		}
+		s := e.lint("", pos[0], loc, *name)
+		if s == nil {
+			return errSchedule
+		}
+		lines, f := compile.ExportCron(s)
+		zone := s.Location().String()
+		if f.Level == "exact" && *to != "crontab" {
+			if notes := s.DSTNotes(time.Now()); len(notes) > 0 {
+				f = compile.Fidelity{Level: "approximate", Why: "at DST changes: kopf checked with cronie's rule, and " + *to + "'s cron library follows its own: " + notes[0]}
+			}
+		}
+		w := e.stdout
+		switch *to {
+		case "crontab":
+			if len(lines) > 0 {
+				fmt.Fprintf(w, "CRON_TZ=%s\n", zone)
+			}
+			for _, l := range lines {
+				fmt.Fprintf(w, "%s %s\n", l, *command)
+			}
+		case "kubernetes":
+			for i, l := range lines {
+				n := *name
+				if len(lines) > 1 {
+					n = fmt.Sprintf("%s-%d", *name, i+1)
+					if i > 0 {
+						fmt.Fprintln(w, "---")
+					}
+				}
+				fmt.Fprintf(w, `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: %s
+spec:
+  schedule: %s
+  timeZone: %s
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: %s
+              image: %s
+              command: ["/bin/sh", "-c", %s]
+`, n, strconv.Quote(l), strconv.Quote(zone), n, *image, strconv.Quote(*command))
+			}
+		case "nomad":
+			if len(lines) > 0 {
+				quoted := make([]string, len(lines))
+				for i, l := range lines {
+					quoted[i] = strconv.Quote(l)
+				}
+				fmt.Fprintf(w, "periodic {\n  crons            = [%s]\n  time_zone        = %s\n  prohibit_overlap = true\n}\n", strings.Join(quoted, ", "), strconv.Quote(zone))
+			}
+		}
+		fmt.Fprintf(w, "# %s\n", f)
+		if f.Level != "exact" {
+			return errFailed
+		}
+		return nil
+	}
+}
