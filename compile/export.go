@@ -148,3 +148,99 @@ func field(mask uint64, lo, hi int) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// ExportSystemd writes s as systemd OnCalendar= expressions (the part
+// after "OnCalendar="), one per term — two for a crontab line whose
+// day-of-month and weekday both count, since systemd requires both —
+// each with s's zone, and reports what it cannot say: a cycle of days,
+// leap years, times of day that are not a product. Seconds it can say.
+// The fidelity is the wall-clock translation's; at DST changes systemd
+// follows its own rules, so a schedule with fires there is approximate.
+// kopf export checks the lines with systemd-analyze when it is installed.
+func ExportSystemd(s *Schedule) ([]string, Fidelity) {
+	var lines []string
+	add := func(l string) {
+		if !slices.Contains(lines, l) {
+			lines = append(lines, l)
+		}
+	}
+	zone := s.loc.String()
+	for i := range s.terms {
+		t := &s.terms[i]
+		hours, minutes, seconds, ok := t.clock.hours, t.clock.minutes, t.clock.seconds, t.clock.bits == nil
+		if !ok {
+			hours, minutes, seconds, ok = t.clock.bits.product()
+		}
+		switch {
+		case !ok:
+			return nil, Fidelity{Level: "impossible", Why: "its times of day are not a product of hours, minutes and seconds (a window that starts or ends inside an hour)"}
+		case t.days.cycle > 1:
+			return nil, Fidelity{Level: "impossible", Why: fmt.Sprintf("it fires on a cycle of %d days, which OnCalendar cannot count", t.days.cycle)}
+		case t.days.leap != 0:
+			return nil, Fidelity{Level: "impossible", Why: "it fires in leap years only (or common years only), which OnCalendar cannot say"}
+		}
+		clock := fmt.Sprintf("%s:%s:%s", sysField(uint64(hours), 0, 23), sysField(minutes, 0, 59), sysField(seconds, 0, 59))
+		d := &t.days
+		month, dom, dow := sysField(uint64(d.month), 1, 12), sysField(uint64(d.dom), 1, 31), sysWeekdays(d.dow)
+		date := fmt.Sprintf("*-%s-%s", month, dom)
+		switch {
+		case d.either && dom != "*" && dow != "":
+			// cron's OR: the weekdays on any day, and the days on any weekday
+			add(fmt.Sprintf("%s *-%s-* %s %s", dow, month, clock, zone))
+			add(fmt.Sprintf("%s %s %s", date, clock, zone))
+		case dow != "":
+			add(fmt.Sprintf("%s %s %s %s", dow, date, clock, zone))
+		default:
+			add(fmt.Sprintf("%s %s %s", date, clock, zone))
+		}
+	}
+	if notes := s.DSTNotes(time.Now()); len(notes) > 0 {
+		return lines, Fidelity{Level: "approximate", Why: "at DST changes: systemd follows its own rules, not cronie's: " + notes[0]}
+	}
+	return lines, Fidelity{Level: "exact"}
+}
+
+// sysField is field in OnCalendar's syntax: ".." for ranges, "a/s" for a
+// step to the end of the range.
+func sysField(mask uint64, lo, hi int) string {
+	f := field(mask, lo, hi)
+	if step, ok := strings.CutPrefix(f, "*/"); ok {
+		return fmt.Sprintf("%d/%s", lo, step)
+	}
+	if a, rest, ok := strings.Cut(f, "-"); ok && strings.Contains(rest, "/") && !strings.Contains(f, ",") {
+		_, step, _ := strings.Cut(rest, "/")
+		return a + "/" + step
+	}
+	return strings.ReplaceAll(f, "-", "..")
+}
+
+// sysWeekdays is a weekday mask as OnCalendar's names, "" for every day.
+func sysWeekdays(dow uint8) string {
+	if dow == allDow {
+		return ""
+	}
+	names := [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+	// Monday first, as systemd counts, so that Mon..Fri stays a range.
+	order := [...]int{1, 2, 3, 4, 5, 6, 0}
+	var parts []string
+	for i := 0; i < 7; {
+		if dow&(1<<order[i]) == 0 {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < 7 && dow&(1<<order[j+1]) != 0 {
+			j++
+		}
+		switch {
+		case j-i >= 2:
+			parts = append(parts, names[order[i]]+".."+names[order[j]])
+		case j > i:
+			parts = append(parts, names[order[i]], names[order[j]])
+		default:
+			parts = append(parts, names[order[i]])
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}

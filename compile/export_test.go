@@ -85,3 +85,29 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Errorf("only %d of 60 exports were exact", exact)
 	}
 }
+
+// TestExportSystemd writes OnCalendar expressions: seconds, weekday names
+// and ranges, steps, and cron's day OR as two lines.
+func TestExportSystemd(t *testing.T) {
+	tests := []struct{ src, lines string }{
+		{"every workday offset 8h30m", "Mon..Fri *-*-* 8:30:0 UTC"},
+		{"every 30s", "*-*-* *:*:0,30 UTC"},
+		{"every 10m every 1d @ 10:00-01:00", "*-*-* 0,10..23:0/10:0 UTC"},
+		{"0 9 1 * mon", "Mon *-*-* 9:0:0 UTC|*-*-1 9:0:0 UTC"},
+		{"0 0 1,15 jan,jul sat,sun", "Sat,Sun *-1,7-* 0:0:0 UTC|*-1,7-1,15 0:0:0 UTC"},
+	}
+	for _, tt := range tests {
+		s, err := Parse(tt.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, f := ExportSystemd(s)
+		if strings.Join(lines, "|") != tt.lines || f.Level != "exact" {
+			t.Errorf("%q: %q %s, want %q exact", tt.src, lines, f, tt.lines)
+		}
+	}
+	s, _ := Parse("every 2d")
+	if _, f := ExportSystemd(s); f.Level != "impossible" {
+		t.Errorf("every 2d: %s, want impossible", f)
+	}
+}

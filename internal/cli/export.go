@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +17,7 @@ import (
 
 var exportCmd = &command{
 	name:     "export",
-	synopsis: "--to crontab|kubernetes|nomad [--tz ZONE] [--name NAME] [--command CMD] [--image IMAGE] SCHEDULE",
+	synopsis: "--to crontab|systemd|kubernetes|nomad [--tz ZONE] [--name NAME] [--command CMD] [--image IMAGE] SCHEDULE",
 	summary:  "write a schedule for another scheduler, with a fidelity report",
 	help: `Writes SCHEDULE, in either dialect, in another scheduler's format, and ends
 with a fidelity report as a comment — computed, not asserted: the written
@@ -24,6 +27,9 @@ lines are compiled back and compared with SCHEDULE exactly (kopf diff):
   # fidelity: impossible (it fires on a cycle of 14 days, …)
 Targets:
   crontab     CRON_TZ and one line per part of the schedule, with CMD
+  systemd     a [Timer] section's OnCalendar= lines, with the zone; kopf
+              compares the first 200 times systemd-analyze calendar gives
+              for them with its own, when systemd-analyze is installed
   kubernetes  a batch/v1 CronJob per line (schedule, timeZone,
               concurrencyPolicy Forbid, as kopf never runs a job twice)
   nomad       a periodic block (crons, time_zone, prohibit_overlap)
@@ -34,7 +40,7 @@ changes are not cronie's: the report says approximate when the schedule
 has fires at DST changes in ZONE (docs/algebra.md).
 
 Flags:
-  --to T          the target: crontab, kubernetes or nomad
+  --to T          the target: crontab, systemd, kubernetes or nomad
   --tz ZONE       the zone of a schedule that names none (default UTC)
   --name NAME     the CronJob's name (default kopf-job)
   --command CMD   the command of a crontab line or CronJob (default COMMAND)
@@ -54,8 +60,8 @@ func runExport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string
 	image := fs.String("image", "busybox", "")
 	return func(_ context.Context, pos []string) error {
 		switch {
-		case *to != "crontab" && *to != "kubernetes" && *to != "nomad":
-			return usagef("--to %q: expected crontab, kubernetes or nomad", *to)
+		case *to != "crontab" && *to != "systemd" && *to != "kubernetes" && *to != "nomad":
+			return usagef("--to %q: expected crontab, systemd, kubernetes or nomad", *to)
 		case len(pos) != 1:
 			return usagef("expected one SCHEDULE, got %d arguments; quote a schedule that has spaces", len(pos))
 		}
@@ -68,6 +74,12 @@ func runExport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string
 			return errSchedule
 		}
 		lines, f := compile.ExportCron(s)
+		if *to == "systemd" {
+			lines, f = compile.ExportSystemd(s)
+			if f.Level != "impossible" {
+				f = checkSystemd(lines, s, f)
+			}
+		}
 		zone := s.Location().String()
 		if f.Level == "exact" && *to != "crontab" {
 			if notes := s.DSTNotes(time.Now()); len(notes) > 0 {
@@ -76,6 +88,13 @@ func runExport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string
 		}
 		w := e.stdout
 		switch *to {
+		case "systemd":
+			if len(lines) > 0 {
+				fmt.Fprintln(w, "[Timer]")
+			}
+			for _, l := range lines {
+				fmt.Fprintf(w, "OnCalendar=%s\n", l)
+			}
 		case "crontab":
 			if len(lines) > 0 {
 				fmt.Fprintf(w, "CRON_TZ=%s\n", zone)
@@ -126,4 +145,53 @@ spec:
 		}
 		return nil
 	}
+}
+
+// systemdChecks is how many of systemd-analyze's times kopf compares.
+const systemdChecks = 200
+
+// checkSystemd asks systemd-analyze calendar, when it is installed, for
+// the next times of the OnCalendar= lines and compares them with s's: a
+// difference makes the export approximate, with the first instant where
+// they part. Without systemd-analyze the report says it is unchecked.
+func checkSystemd(lines []string, s *compile.Schedule, f compile.Fidelity) compile.Fidelity {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		f.Why = strings.TrimPrefix(f.Why+"; not checked: systemd-analyze is not installed", "; ")
+		return f
+	}
+	now := time.Now().Truncate(time.Second)
+	args := append([]string{"calendar", fmt.Sprintf("--iterations=%d", systemdChecks), fmt.Sprintf("--base-time=@%d", now.Unix())}, lines...)
+	cmd := exec.Command(analyze, args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	out, err := cmd.Output()
+	if err != nil {
+		return compile.Fidelity{Level: "approximate", Why: fmt.Sprintf("systemd-analyze calendar refused the lines: %v", err)}
+	}
+	var theirs []time.Time
+	for _, l := range strings.Split(string(out), "\n") {
+		_, at, ok := strings.Cut(l, ": ")
+		if !strings.Contains(l, "Next elapse:") && !strings.Contains(l, "Iter. #") || !ok {
+			continue
+		}
+		if t, err := time.Parse("Mon 2006-01-02 15:04:05 MST", strings.TrimSpace(at)); err == nil {
+			theirs = append(theirs, t)
+		}
+	}
+	slices.SortFunc(theirs, time.Time.Compare)
+	theirs = slices.CompactFunc(theirs, time.Time.Equal)
+	at := now
+	for i := 0; i < systemdChecks && i < len(theirs); i++ {
+		ours, ok := s.Next(at)
+		if !ok || !ours.Equal(theirs[i]) {
+			w := theirs[i]
+			kind := "only systemd"
+			if ok && ours.Before(w) {
+				w, kind = ours, "only kopf"
+			}
+			return compile.Fidelity{Level: "approximate", Why: fmt.Sprintf("systemd-analyze calendar differs: %s at %s", kind, w.In(s.Location()).Format(time.RFC3339))}
+		}
+		at = ours
+	}
+	return f
 }
