@@ -91,3 +91,17 @@ func ExampleExportCron() {
 	// [*/10 0,10-23 * * *] fidelity: exact
 	// fidelity: impossible (it fires on a cycle of 14 days, which crontab fields cannot count)
 }
+
+// Explain says in words when a schedule fires.
+func ExampleExplain() {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	s, _ := compile.ParseIn("30 9-16 * * mon-fri", berlin)
+	e := compile.Explain(s, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
+	fmt.Println(e.Sentence)
+	fmt.Println(e.Crontab)
+	fmt.Println(s.WhyNot(time.Date(2026, 12, 5, 10, 30, 0, 0, berlin)))
+	// Output:
+	// at minute 30 past every hour from 09:00 to 16:59, Monday to Friday, in Europe/Berlin
+	// [30 9-16 * * 1-5]
+	// 2026-12-05 is a Saturday; it fires Monday to Friday
+}
