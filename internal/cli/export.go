@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/hashicorp/cronexpr"
+	robfig "github.com/robfig/cron/v3"
 	"os"
 	"os/exec"
 	"slices"
@@ -35,9 +37,10 @@ Targets:
   nomad       a periodic block (crons, time_zone, prohibit_overlap)
 A crontab line has no seconds, no cycles of days (every 2w) and no
 day-of-month AND weekday: such schedules are impossible. Kubernetes and
-Nomad read their lines with their own cron libraries, whose rules at DST
-changes are not cronie's: the report says approximate when the schedule
-has fires at DST changes in ZONE (docs/algebra.md).
+Nomad read their lines with their own cron libraries — robfig/cron v3 and
+hashicorp/cronexpr — so kopf asks those libraries for a year of the lines'
+fires and compares them with its own: they part at DST changes, where
+cronie's rule is not theirs (docs/algebra.md).
 
 Flags:
   --to T          the target: crontab, systemd, kubernetes or nomad
@@ -81,10 +84,8 @@ func runExport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string
 			}
 		}
 		zone := s.Location().String()
-		if f.Level == "exact" && *to != "crontab" {
-			if notes := s.DSTNotes(time.Now()); len(notes) > 0 {
-				f = compile.Fidelity{Level: "approximate", Why: "at DST changes: kopf checked with cronie's rule, and " + *to + "'s cron library follows its own: " + notes[0]}
-			}
+		if f.Level == "exact" && (*to == "kubernetes" || *to == "nomad") {
+			f = checkWithLibrary(*to, lines, s, time.Now())
 		}
 		w := e.stdout
 		switch *to {
@@ -194,4 +195,67 @@ func checkSystemd(lines []string, s *compile.Schedule, f compile.Fidelity) compi
 		at = ours
 	}
 	return f
+}
+
+// libraryFires bounds the fires checkWithLibrary compares.
+const libraryFires = 50_000
+
+// checkWithLibrary compares a year of the fires that the target's own cron
+// library gives for lines — robfig/cron v3 for Kubernetes' controller,
+// hashicorp/cronexpr for Nomad — with s's, and reports the first where
+// they part.
+func checkWithLibrary(target string, lines []string, s *compile.Schedule, from time.Time) compile.Fidelity {
+	loc := s.Location()
+	end := from.AddDate(1, 0, 0)
+	var nexts []func(time.Time) time.Time
+	for _, l := range lines {
+		switch target {
+		case "kubernetes":
+			sched, err := robfig.ParseStandard("CRON_TZ=" + loc.String() + " " + l)
+			if err != nil {
+				return compile.Fidelity{Level: "approximate", Why: fmt.Sprintf("robfig/cron refuses %q: %v", l, err)}
+			}
+			nexts = append(nexts, sched.Next)
+		case "nomad":
+			expr, err := cronexpr.Parse(l)
+			if err != nil {
+				return compile.Fidelity{Level: "approximate", Why: fmt.Sprintf("hashicorp/cronexpr refuses %q: %v", l, err)}
+			}
+			nexts = append(nexts, func(t time.Time) time.Time { return expr.Next(t.In(loc)) })
+		}
+	}
+	theirs := func(after time.Time) time.Time {
+		var best time.Time
+		for _, next := range nexts {
+			if n := next(after); !n.IsZero() && (best.IsZero() || n.Before(best)) {
+				best = n
+			}
+		}
+		return best
+	}
+	who := map[string]string{"kubernetes": "robfig/cron (Kubernetes)", "nomad": "hashicorp/cronexpr (Nomad)"}[target]
+	at := from
+	for range libraryFires {
+		ours, ok := s.Next(at)
+		them := theirs(at)
+		switch {
+		case !ok && them.IsZero():
+			return compile.Fidelity{Level: "exact"}
+		case ok && (them.IsZero() || ours.Before(them)):
+			if ours.After(end) {
+				return compile.Fidelity{Level: "exact", Why: "checked against " + who + " for a year"}
+			}
+			return compile.Fidelity{Level: "approximate", Why: fmt.Sprintf("%s differs: only kopf at %s", who, ours.In(loc).Format(time.RFC3339))}
+		case !ours.Equal(them):
+			if them.After(end) {
+				return compile.Fidelity{Level: "exact", Why: "checked against " + who + " for a year"}
+			}
+			return compile.Fidelity{Level: "approximate", Why: fmt.Sprintf("%s differs: only %s at %s", who, target, them.In(loc).Format(time.RFC3339))}
+		}
+		if ours.After(end) {
+			return compile.Fidelity{Level: "exact", Why: "checked against " + who + " for a year"}
+		}
+		at = ours
+	}
+	return compile.Fidelity{Level: "exact", Why: fmt.Sprintf("checked against %s for the next %d fires", who, libraryFires)}
 }
