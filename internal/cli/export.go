@@ -19,7 +19,7 @@ import (
 
 var exportCmd = &command{
 	name:     "export",
-	synopsis: "--to crontab|systemd|kubernetes|nomad [--tz ZONE] [--name NAME] [--command CMD] [--image IMAGE] SCHEDULE",
+	synopsis: "--to crontab|systemd|kubernetes|nomad [--tz ZONE] [--name NAME] [--command CMD] [--image IMAGE] SCHEDULE | --config FILE [--out DIR]",
 	summary:  "write a schedule for another scheduler, with a fidelity report",
 	help: `Writes SCHEDULE, in either dialect, in another scheduler's format, and ends
 with a fidelity report as a comment — computed, not asserted: the written
@@ -48,6 +48,13 @@ Flags:
   --name NAME     the CronJob's name (default kopf-job)
   --command CMD   the command of a crontab line or CronJob (default COMMAND)
   --image IMAGE   the CronJob's image (default busybox)
+  --config FILE   export every scheduled job of a config file instead:
+                  its command, env, dir, user, overlap (concurrencyPolicy),
+                  catch-up (Persistent=, startingDeadlineSeconds) and jitter
+                  (RandomizedDelaySec= with FixedRandomDelay=) where the
+                  target has them; each job with its fidelity
+  --out DIR       with --to systemd --config: where the kopf-JOB.timer and
+                  kopf-JOB.service files go
 
 Exit status: 0 when the export is exact, 1 when it is approximate or
 impossible, 2 for a usage error or an invalid schedule.
@@ -61,10 +68,23 @@ func runExport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string
 	name := fs.String("name", "kopf-job", "")
 	command := fs.String("command", "COMMAND", "")
 	image := fs.String("image", "busybox", "")
+	cfgFile := fs.String("config", "", "")
+	out := fs.String("out", "", "")
 	return func(_ context.Context, pos []string) error {
 		switch {
 		case *to != "crontab" && *to != "systemd" && *to != "kubernetes" && *to != "nomad":
 			return usagef("--to %q: expected crontab, systemd, kubernetes or nomad", *to)
+		case *cfgFile != "" && len(pos) > 0:
+			return usagef("give --config FILE or a SCHEDULE, not both")
+		case *cfgFile != "":
+			exact, err := e.exportConfig(*to, *cfgFile, *out, *image)
+			if err != nil {
+				return err
+			}
+			if !exact {
+				return errFailed
+			}
+			return nil
 		case len(pos) != 1:
 			return usagef("expected one SCHEDULE, got %d arguments; quote a schedule that has spaces", len(pos))
 		}
