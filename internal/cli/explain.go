@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/kopf/kopf/runtime/journal"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 
 var explainCmd = &command{
 	name:     "explain",
-	synopsis: "[--tz ZONE] [--at TIME] SCHEDULE",
+	synopsis: "[--tz ZONE] [--at TIME] SCHEDULE | --job NAME --at TIME [--journal PATH]",
 	summary:  "say in words when a schedule fires, and why it does or not at a time",
 	help: `Says in words when SCHEDULE fires, one clause per part, then its crontab form
 when one says exactly the same (checked with kopf diff), and what the DST
@@ -29,9 +30,20 @@ and if not, which part excludes it, with the fires just before and after:
   before: 2026-12-04T16:30:00+01:00
   after:  2026-12-07T09:30:00+01:00
 
+With --job NAME instead of a schedule, it says from the journal what the
+job did about a fire at TIME: whether the fire came (jittered to when),
+started a run (and how it ended), waited behind a run, was skipped, or was
+missed while kopf was down:
+  kopf explain --job backup --at 2026-12-05T04:15:00+01:00
+  fire at 2026-12-05T04:15:00+01:00 of schedule "every 1d @ 04:15"
+  started 04:15:00.012, pid 4242: schedule "every 1d @ 04:15" fired
+  ended 04:15:02.310: exit 1 after 2.29s
+
 Flags:
-  --tz ZONE   the zone of a schedule that names none (default UTC)
-  --at TIME   an RFC 3339 instant to ask about
+  --tz ZONE      the zone of a schedule that names none (default UTC)
+  --at TIME      an RFC 3339 instant to ask about
+  --job NAME     a job of the running kopf's journal, instead of SCHEDULE
+  --journal PATH the journal (default as kopf journal's)
 
 Exit status: 0, 1 when --at is not a fire, 2 for a usage error or an
 invalid schedule.
@@ -42,7 +54,23 @@ invalid schedule.
 func runExplain(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
 	tz := fs.String("tz", "UTC", "")
 	at := fs.String("at", "", "")
+	job := fs.String("job", "", "")
+	jnl := fs.String("journal", "", "")
 	return func(_ context.Context, pos []string) error {
+		if *job != "" {
+			if len(pos) != 0 || *at == "" {
+				return usagef("--job NAME takes --at TIME and no SCHEDULE")
+			}
+			when, err := time.Parse(time.RFC3339, *at)
+			if err != nil {
+				return usagef("--at %q is not an RFC 3339 time like 2026-03-07T12:00:00Z", *at)
+			}
+			path := *jnl
+			if path == "" {
+				path = journal.DefaultPath(e.getenv)
+			}
+			return e.explainJob(path, *job, when)
+		}
 		if len(pos) != 1 {
 			return usagef("expected one SCHEDULE, got %d arguments; quote a schedule that has spaces", len(pos))
 		}
@@ -90,4 +118,60 @@ func runExplain(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []strin
 		}
 		return nil
 	}
+}
+
+// explainJob tells from the journal what job did about its fire at when:
+// the events of that fire, and of the run it started, in order.
+func (e *env) explainJob(path, job string, when time.Time) error {
+	var story []string
+	var pid int
+	found := false
+	loc := when.Location()
+	clock := func(t time.Time) string { return t.In(loc).Format("15:04:05.000") }
+	err := journal.Read(path, 0, func(ev journal.Event, _ []byte) error {
+		if ev.Unit != job {
+			return nil
+		}
+		switch {
+		case (ev.Type == journal.Fired || ev.Type == journal.CatchUp || ev.Type == journal.Missed || ev.Type == journal.Skipped) && ev.At.Equal(when):
+			found = true
+			switch ev.Type {
+			case journal.Fired:
+				s := fmt.Sprintf("fire at %s of %s", when.Format(time.RFC3339), ev.Source)
+				if !ev.Start.IsZero() && !ev.Start.Equal(ev.At) {
+					s += fmt.Sprintf(", jittered to %s", clock(ev.Start))
+				}
+				story = append(story, s)
+			case journal.CatchUp:
+				story = append(story, fmt.Sprintf("missed while kopf was down; run at %s to make up for it (catch-up)", clock(ev.Time)))
+			case journal.Missed:
+				story = append(story, "missed while kopf was down, and not run: "+ev.Reason)
+			case journal.Skipped:
+				story = append(story, "skipped: "+ev.Reason)
+			}
+		case found && pid == 0 && ev.Type == journal.Queued:
+			story = append(story, "waited: "+ev.Reason)
+		case found && pid == 0 && ev.Type == journal.Spawned && !ev.Time.Before(when):
+			pid = ev.PID
+			story = append(story, fmt.Sprintf("started %s, pid %d: %s", clock(ev.Time), ev.PID, strings.Join(ev.Reasons, "; ")))
+		case found && pid == 0 && ev.Type == journal.SpawnError:
+			story = append(story, fmt.Sprintf("could not start at %s: %s", clock(ev.Time), ev.Error))
+			pid = -1
+		case pid > 0 && ev.Type == journal.Exited && ev.PID == pid:
+			story = append(story, fmt.Sprintf("ended %s: %s", clock(ev.Time), strings.TrimPrefix(exitSummary(ev), fmt.Sprintf("pid %d ", pid))))
+			pid = -1
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return err
+	}
+	if !found {
+		fmt.Fprintf(e.stdout, "no fire of %s at %s in %s\n", job, when.Format(time.RFC3339), path)
+		return errFailed
+	}
+	for _, s := range story {
+		fmt.Fprintln(e.stdout, s)
+	}
+	return nil
 }
