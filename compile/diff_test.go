@@ -145,3 +145,56 @@ func fires(s *Schedule, after time.Time, days int) map[int64]bool {
 	}
 	return out
 }
+
+// TestDiffDaysAgreesWithBruteForce: random daily crontab lines with day
+// of month, month and weekday fields, compared by diff and by walking all
+// their fires over the whole 400-year cycle (at most one a day: a brute
+// force that is exact too).
+func TestDiffDaysAgreesWithBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	line := func() string {
+		return fmt.Sprintf("0 %s %s %s %s", pick("4", "5"), pick("*", "1", "13", "29", "30,31", "1-7", "*/10"),
+			pick("*", "2", "1,7", "2-3", "*/3"), pick("*", "1", "5", "0,6", "1-5"))
+	}
+	after := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range 25 {
+		la, lb := line(), line()
+		a, err1 := Parse(la)
+		b, err2 := Parse(lb)
+		if err1 != nil || err2 != nil {
+			continue // never fires (30 2 …)
+		}
+		got, err := Diff(a, b, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fa, fb := fires(a, after, 146097), fires(b, after, 146097)
+		var onlyA, onlyB, both bool
+		for at := range fa {
+			if fb[at] {
+				both = true
+			} else {
+				onlyA = true
+			}
+		}
+		for at := range fb {
+			onlyB = onlyB || !fa[at]
+		}
+		want := RelEqual
+		switch {
+		case !onlyA && !onlyB:
+		case !both:
+			want = RelDisjoint
+		case onlyA && onlyB:
+			want = RelOverlap
+		case onlyB:
+			want = RelSubset
+		default:
+			want = RelSuperset
+		}
+		if got.Relation != want {
+			t.Errorf("%q vs %q: diff says %s, 400 years of fires %s", la, lb, got.Relation, want)
+		}
+	}
+}
