@@ -14,6 +14,9 @@ type Explanation struct {
 	// Crontab is the schedule as crontab lines when they say exactly the
 	// same (ExportCron), nil otherwise.
 	Crontab []string
+	// Every is the schedule as a line of the every-language when one says
+	// exactly the same (EveryForm), "" otherwise.
+	Every string
 	// DST says what the zone's DST changes of the coming year do to it.
 	DST []string
 }
@@ -29,6 +32,7 @@ func Explain(s *Schedule, from time.Time) Explanation {
 	if lines, f := ExportCron(s); f.Level == "exact" {
 		e.Crontab = lines
 	}
+	e.Every, _ = EveryForm(s)
 	return e
 }
 

@@ -11,17 +11,18 @@ import (
 func TestExplain(t *testing.T) {
 	be, _ := time.LoadLocation("Europe/Berlin")
 	from := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
-	tests := []struct{ src, sentence, crontab string }{
-		{"30 9-16 * * mon-fri", "at minute 30 past every hour from 09:00 to 16:59, Monday to Friday, in Europe/Berlin", "30 9-16 * * 1-5"},
-		{"every 2h", "at minute 0 past every 2nd hour, in Europe/Berlin", "0 */2 * * *"},
-		{"*/15 * * * *", "every 15th minute of every hour, in Europe/Berlin", "*/15 * * * *"},
-		{"every 1d @ 04:15", "at 04:15, in Europe/Berlin", "15 4 * * *"},
-		{"every workday offset 8h30m", "at 08:30, Monday to Friday, in Europe/Berlin", "30 8 * * 1-5"},
-		{"0 9 1 * mon", "at 09:00, on day 1 of the month or on Monday, in Europe/Berlin", "0 9 1 * 1"},
-		{"5,35 */2 1-10 jan,jul *", "at minutes 5, 35 past every 2nd hour, on days 1 to 10 of the month, in January and July, in Europe/Berlin", "5,35 */2 1-10 1,7 *"},
-		{"* * * * *", "every minute, in Europe/Berlin", "* * * * *"},
-		{"every 30s", "at seconds 0, 30 of every minute, in Europe/Berlin", ""},
-		{"every 2w", "at 00:00, on one day in every 14, in Europe/Berlin", ""},
+	tests := []struct{ src, sentence, crontab, every string }{
+		{"30 9-16 * * mon-fri", "at minute 30 past every hour from 09:00 to 16:59, Monday to Friday, in Europe/Berlin", "30 9-16 * * 1-5", "every 1h @ 30m every workday @ 09:00-17:00"},
+		{"every 2h", "at minute 0 past every 2nd hour, in Europe/Berlin", "0 */2 * * *", "every 2h"},
+		{"*/15 * * * *", "every 15th minute of every hour, in Europe/Berlin", "*/15 * * * *", "every 15m"},
+		{"every 1d @ 04:15", "at 04:15, in Europe/Berlin", "15 4 * * *", "@ 04:15"},
+		{"every workday offset 8h30m", "at 08:30, Monday to Friday, in Europe/Berlin", "30 8 * * 1-5", "every workday @ 08:30"},
+		{"0 9 1 * mon", "at 09:00, on day 1 of the month or on Monday, in Europe/Berlin", "0 9 1 * 1", ""},
+		{"5,35 */2 1-10 jan,jul *", "at minutes 5, 35 past every 2nd hour, on days 1 to 10 of the month, in January and July, in Europe/Berlin", "5,35 */2 1-10 1,7 *", ""},
+		{"* * * * *", "every minute, in Europe/Berlin", "* * * * *", "every 1m"},
+		{"*/10 0,10-23 * * *", "every 10th minute of hours 0, 10 to 23, in Europe/Berlin", "*/10 0,10-23 * * *", "every 10m every 1d @ 10:00-01:00"},
+		{"every 30s", "at seconds 0, 30 of every minute, in Europe/Berlin", "", "every 30s"},
+		{"every 2w", "at 00:00, on one day in every 14, in Europe/Berlin", "", ""},
 	}
 	for _, tt := range tests {
 		s, err := ParseIn(tt.src, be)
@@ -29,8 +30,17 @@ func TestExplain(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := Explain(s, from)
-		if e.Sentence != tt.sentence || strings.Join(e.Crontab, "|") != tt.crontab {
-			t.Errorf("%q:\n got %q %q\nwant %q %q", tt.src, e.Sentence, e.Crontab, tt.sentence, tt.crontab)
+		if e.Sentence != tt.sentence || strings.Join(e.Crontab, "|") != tt.crontab || e.Every != tt.every {
+			t.Errorf("%q:\n got %q %q %q\nwant %q %q %q", tt.src, e.Sentence, e.Crontab, e.Every, tt.sentence, tt.crontab, tt.every)
+		}
+		if e.Every != "" {
+			b, err := ParseIn(e.Every, be)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := Diff(s, b, from); c.Relation != RelEqual {
+				t.Errorf("%q: its every-language form %q is %s", tt.src, e.Every, c.Relation)
+			}
 		}
 		if len(e.Crontab) > 0 {
 			var back []*Schedule

@@ -94,6 +94,9 @@ func runExplain(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []strin
 		if len(ex.Crontab) > 0 {
 			fmt.Fprintln(w, "crontab: "+strings.Join(ex.Crontab, "; "))
 		}
+		if ex.Every != "" {
+			fmt.Fprintln(w, "every-language: "+ex.Every)
+		}
 		for _, n := range ex.DST {
 			fmt.Fprintln(w, "DST: "+n)
 		}
