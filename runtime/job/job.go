@@ -44,6 +44,7 @@ package job
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/kopf/kopf/compile"
@@ -115,6 +116,13 @@ type Run struct {
 	Args     []string  // extra arguments, in the order their triggers arrived
 	Reasons  []string  // why it runs, oldest first
 	Deadline time.Time // when to stop it; zero without a timeout
+	// Fires are the schedule instants the run is for, oldest first: the
+	// first fire of each batch of fires that joined it, or the missed fire
+	// a catch-up run catches up. A cluster claims each (runtime/cluster);
+	// empty for a run only triggers or a period started.
+	Fires []time.Time
+	// CatchUp says the run catches up Fires[0], missed earlier.
+	CatchUp bool
 }
 
 // Job is the state of one job. The zero value is not usable; call New.
@@ -139,7 +147,8 @@ type queued struct {
 	immediate bool      // started without waiting for idle (run-on-start)
 	args      []string
 	reasons   []string
-	at        time.Time // a catch-up run's missed fire
+	fires     []time.Time // the schedule fires that joined it
+	at        time.Time   // a catch-up run's missed fire
 }
 
 // New returns a job loaded at now. rnd returns numbers in [0, 1) for
@@ -280,6 +289,7 @@ func (j *Job) Advance(now time.Time) []Fire {
 		switch {
 		case !j.running || j.spec.Overlap == Queue:
 			f.Note = j.Trigger(now, s.Args, reason)
+			j.queued.addFire(first)
 		case j.spec.Overlap == Skip:
 			f.Skipped = true
 			f.Note = fmt.Sprintf("%s: skipped; the job is running since %s (overlap: skip)", reason, j.lastStart.Format(time.RFC3339))
@@ -290,11 +300,21 @@ func (j *Job) Advance(now time.Time) []Fire {
 			}
 			j.backlog = nil
 			j.Trigger(now, s.Args, reason)
+			j.queued.addFire(first)
 			f.Note = fmt.Sprintf("%s: replaces the run started at %s (overlap: replace), which is stopped", reason, j.lastStart.Format(time.RFC3339))
 		}
 		fires = append(fires, f)
 	}
 	return fires
+}
+
+// addFire adds a schedule instant to the queued run's fires, kept in
+// order and without repeats (two sources may fire at one instant).
+func (q *queued) addFire(at time.Time) {
+	i, found := slices.BinarySearchFunc(q.fires, at, time.Time.Compare)
+	if !found {
+		q.fires = slices.Insert(q.fires, i, at)
+	}
 }
 
 // CatchUp asks for a run of its own for the fire at, missed while kopf was
@@ -357,7 +377,7 @@ func (j *Job) Due(now time.Time) (Run, bool) {
 	if len(j.backlog) > 0 {
 		q := j.backlog[0]
 		j.backlog = j.backlog[1:]
-		r := Run{Start: now, Args: q.args, Reasons: q.reasons}
+		r := Run{Start: now, Args: q.args, Reasons: q.reasons, Fires: []time.Time{q.at}, CatchUp: true}
 		if j.spec.Timeout > 0 {
 			r.Deadline = now.Add(j.spec.Timeout)
 		}
@@ -377,6 +397,7 @@ func (j *Job) Due(now time.Time) (Run, bool) {
 		// A periodic start takes the triggers collected so far with it.
 		r.Args = q.args
 		r.Reasons = append(r.Reasons, q.reasons...)
+		r.Fires = q.fires
 	}
 	if j.spec.Timeout > 0 {
 		r.Deadline = now.Add(j.spec.Timeout)

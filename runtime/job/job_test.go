@@ -478,3 +478,34 @@ func TestSupersedeQueuesTriggersBehindTheOldRun(t *testing.T) {
 		t.Errorf("args (-want +got):\n%s", diff)
 	}
 }
+
+// A run says which schedule instants it is for: a cluster claims each, so
+// the instants must be exactly those that joined the run, once each, and
+// a run only a trigger or a period asked for claims none.
+func TestRunFires(t *testing.T) {
+	j := New(Spec{Sources: []Source{every(t, "every 10s"), every(t, "every 20s")}}, t0, nil)
+	j.Advance(sec(10))
+	r, _ := j.Due(sec(10))
+	if want := []time.Time{sec(10)}; !cmp.Equal(r.Fires, want) || r.CatchUp {
+		t.Errorf("first run: Fires %v CatchUp %v, want %v", r.Fires, r.CatchUp, want)
+	}
+	// While it runs, 20 (both sources at once) and 30 join the next run.
+	j.Advance(sec(20))
+	j.Advance(sec(30))
+	j.Trigger(sec(31), nil, "trigger")
+	j.Ended(sec(35))
+	r, _ = j.Due(sec(35))
+	if want := []time.Time{sec(20), sec(30)}; !cmp.Equal(r.Fires, want) {
+		t.Errorf("queued run: Fires %v, want %v", r.Fires, want)
+	}
+	j.Ended(sec(36))
+	j.Trigger(sec(37), nil, "trigger")
+	if r, _ = j.Due(sec(37)); r.Fires != nil {
+		t.Errorf("triggered run: Fires %v, want none", r.Fires)
+	}
+	j.Ended(sec(38))
+	j.CatchUp(sec(38), sec(-50), nil, "catch-up")
+	if r, _ = j.Due(sec(38)); !cmp.Equal(r.Fires, []time.Time{sec(-50)}) || !r.CatchUp {
+		t.Errorf("catch-up run: Fires %v CatchUp %v, want [t0-50s] true", r.Fires, r.CatchUp)
+	}
+}
