@@ -42,6 +42,13 @@ const (
 	// Mail.
 	Mail EventType = "mail" // Unit, To, Reason (the subject), Action ("sent", "retry", "dropped"), Count (the attempt), Error
 
+	// A cluster (runtime/cluster).
+	Claimed      EventType = "claimed"       // Unit, At, Fence, Epoch, Member: the cluster granted this member the run of a job's instant (At: the first of its instants; zero for a run no schedule fire started)
+	ClaimRefused EventType = "claim_refused" // Unit, At, Reason: the cluster refused the run (another member ran the instant, or this member no longer owns the unit)
+	OwnerGained  EventType = "owner_gained"  // Unit, Epoch, Member, Count, Reason: this member owns the unit from now (Count: instants recorded missed before it)
+	OwnerLost    EventType = "owner_lost"    // Unit, Epoch, Member, Reason: this member no longer owns the unit
+	Fenced       EventType = "fenced"        // Member, Reason: no keep-alive answered in time; the member stopped acting for the cluster until it is answered again
+
 	// alerts
 	Alert EventType = "alert" // Unit, Sink ("webhook", "ping"), Reason (the condition: failure, timeout, missed, overdue, recovery; start, success for pings), Action ("sent", "retry", "dropped"), Count (the attempt), Error
 )
@@ -115,6 +122,13 @@ type Event struct {
 
 	// triggered
 	By string `json:"by,omitempty"` // the job that triggered, or "control" / "signal"
+
+	// claimed, owner_gained, owner_lost, fenced: the cluster's member,
+	// the owner's epoch (the create revision of its owners/ key) and the
+	// claim's fence token (its revision, increasing across the cluster)
+	Member string `json:"member,omitempty"`
+	Epoch  int64  `json:"epoch,omitempty"`
+	Fence  int64  `json:"fence,omitempty"`
 
 	// mail
 	To []string `json:"to,omitempty"`

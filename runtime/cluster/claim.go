@@ -1,0 +1,329 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+// Request asks for a run of a unit.
+type Request struct {
+	Unit string
+	// Instants are the schedule instants the run is for; none for a run a
+	// trigger or a period started, which claims a key of its own, and for
+	// a proc, which claims nothing but its ownership.
+	Instants []time.Time
+	// CatchUp: the run catches up Instants[0], which this member recorded
+	// missed when it took the unit.
+	CatchUp bool
+	Proc    bool
+	Start   time.Time
+}
+
+// Claim asks the cluster for a run. It succeeds only while this member is
+// before its fence deadline, owns the unit with the epoch it took it at,
+// and none of the instants was claimed. The caller starts the run only on
+// success, and only while Live.
+func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
+	m.mu.Lock()
+	epoch, owned := m.owned[req.Unit]
+	live, deadline, lease := m.live(), m.deadline, m.lease
+	m.mu.Unlock()
+	c := Claim{Unit: req.Unit, Epoch: epoch}
+	if len(req.Instants) > 0 {
+		c.At = req.Instants[0]
+	}
+	switch {
+	case !live:
+		return c, m.refused(c, ErrFenced)
+	case !owned:
+		return c, m.refused(c, ErrNotOwner)
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	ok := m.key("owners", req.Unit)
+	conds := []clientv3.Cmp{
+		clientv3.Compare(clientv3.CreateRevision(ok), "=", epoch),
+		clientv3.Compare(clientv3.Value(ok), "=", m.cfg.Member),
+	}
+	var puts []clientv3.Op
+	if !req.Proc {
+		rec, _ := json.Marshal(claimRecord{State: "claimed", Member: m.cfg.Member, Lease: int64(lease), Epoch: epoch, Start: req.Start.UTC()})
+		keys := make([]string, 0, max(len(req.Instants), 1))
+		for _, at := range req.Instants {
+			keys = append(keys, m.key("claims", req.Unit, instantKey(at)))
+		}
+		if len(keys) == 0 {
+			keys = append(keys, m.key("claims", req.Unit, runKey(req.Start, m.cfg.Member)))
+		}
+		for i, k := range keys {
+			if req.CatchUp && i == 0 {
+				conds = append(conds, clientv3.Compare(clientv3.Value(k), "=", missedValue(m.cfg.Member, epoch)))
+			} else {
+				conds = append(conds, clientv3.Compare(clientv3.CreateRevision(k), "=", 0))
+			}
+			puts = append(puts, clientv3.OpPut(k, string(rec)))
+		}
+		c.Keys = keys
+	}
+	resp, err := m.cli.Txn(ctx).If(conds...).Then(puts...).Else(clientv3.OpGet(ok)).Commit()
+	if err != nil {
+		if ctx.Err() != nil && !m.Live() {
+			err = ErrFenced
+		}
+		return c, m.refused(c, err)
+	}
+	if !resp.Succeeded {
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 || kvs[0].CreateRevision != epoch || string(kvs[0].Value) != m.cfg.Member {
+			return c, m.refused(c, ErrNotOwner)
+		}
+		return c, m.refused(c, ErrTaken)
+	}
+	c.Fence = resp.Header.Revision
+	if !m.Live() {
+		// Granted, but the answer came after the fence deadline: the run
+		// does not start; the claim stays without an outcome (lost).
+		return c, m.refused(c, ErrFenced)
+	}
+	if !req.Proc {
+		m.cfg.Events(journal.Event{Type: journal.Claimed, Time: time.Now(), Unit: req.Unit, At: c.At, Fence: c.Fence, Epoch: epoch, Member: m.cfg.Member})
+	}
+	return c, nil
+}
+
+// runKey names the claim of a run no instant started: its start, then
+// '~' (which sorts after an instant of the same second) and the member.
+func runKey(start time.Time, member string) string {
+	start = start.UTC()
+	return start.Format("2006-01-02T15:04:05Z") + "~" + strconv.Itoa(start.Nanosecond()) + "-" + member
+}
+
+// missedValue is the value recordMissed writes, which a catch-up claim
+// compares with.
+func missedValue(member string, epoch int64) string {
+	v, _ := json.Marshal(claimRecord{State: "missed", Member: member, Epoch: epoch, Reason: "no member claimed it: its owner was gone or fenced"})
+	return string(v)
+}
+
+// refused journals a refused claim and returns err.
+func (m *Member) refused(c Claim, err error) error {
+	m.cfg.Events(journal.Event{Type: journal.ClaimRefused, Time: time.Now(), Unit: c.Unit, At: c.At, Epoch: c.Epoch, Member: m.cfg.Member, Reason: err.Error()})
+	return err
+}
+
+// Ended writes a run's outcome into its claims.
+func (m *Member) Ended(c Claim, start, end time.Time, outcome string) {
+	if len(c.Keys) == 0 {
+		return
+	}
+	m.mu.Lock()
+	lease := m.lease
+	m.mu.Unlock()
+	rec, _ := json.Marshal(claimRecord{State: "ended", Member: m.cfg.Member, Lease: int64(lease), Epoch: c.Epoch, Start: start.UTC(), End: end.UTC(), Outcome: outcome})
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
+	defer cancel()
+	var ops []clientv3.Op
+	var conds []clientv3.Cmp
+	for _, k := range c.Keys {
+		// Only a claim this run wrote: not one retention deleted since.
+		conds = append(conds, clientv3.Compare(clientv3.CreateRevision(k), "=", c.Fence))
+		ops = append(ops, clientv3.OpPut(k, string(rec)))
+	}
+	if _, err := m.cli.Txn(ctx).If(conds...).Then(ops...).Commit(); err != nil {
+		m.log.Warn("cluster: writing the outcome of "+c.Unit, "err", err)
+	}
+}
+
+// Forward sends a trigger to the owner of job, whichever member it is.
+func (m *Member) Forward(ctx context.Context, job string, args []string, by string) error {
+	v, _ := json.Marshal(triggerRecord{Args: args, By: by, From: m.cfg.Member})
+	id := fmt.Sprintf("%s-%d", m.cfg.Member, time.Now().UnixNano())
+	_, err := m.cli.Put(ctx, m.key("triggers", job, id), string(v))
+	return err
+}
+
+type triggerRecord struct {
+	Args []string `json:"args,omitempty"`
+	By   string   `json:"by"`
+	From string   `json:"from"`
+}
+
+// consumeTrigger takes a trigger for a job this member owns: deleting it
+// is the consumption, so exactly one member delivers it.
+func (m *Member) consumeTrigger(job string, kv interface {
+	GetKey() []byte
+	GetValue() []byte
+	GetModRevision() int64
+}) {
+	m.mu.Lock()
+	_, mine := m.owned[job]
+	live := m.live()
+	m.mu.Unlock()
+	if !mine || !live {
+		return
+	}
+	k := string(kv.GetKey())
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
+	defer cancel()
+	resp, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(k), "=", kv.GetModRevision())).Then(clientv3.OpDelete(k)).Commit()
+	if err != nil || !resp.Succeeded {
+		return
+	}
+	var t triggerRecord
+	if json.Unmarshal(kv.GetValue(), &t) != nil {
+		m.log.Warn("cluster: a trigger for "+job+" is not readable; dropped", "key", k)
+		return
+	}
+	if m.cfg.Trigger != nil {
+		by := t.By
+		if t.From != "" && t.From != m.cfg.Member {
+			by += " on " + t.From
+		}
+		m.cfg.Trigger(job, t.Args, by)
+	}
+}
+
+// pendingTriggers consumes the triggers waiting for the jobs this member
+// owns.
+func (m *Member) pendingTriggers() {
+	for name := range m.Owned() {
+		m.pendingTriggersOf(name)
+	}
+}
+
+func (m *Member) pendingTriggersOf(job string) {
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
+	defer cancel()
+	resp, err := m.cli.Get(ctx, m.key("triggers", job)+"/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+	if err != nil {
+		return
+	}
+	for _, kv := range resp.Kvs {
+		m.consumeTrigger(job, kv)
+	}
+}
+
+// Collect deletes the claims older than the retention of the jobs this
+// member owns; kopf run calls it now and then.
+func (m *Member) Collect(ctx context.Context) (int64, error) {
+	cutoff := instantKey(m.cfg.Now().Add(-m.cfg.Retention).Truncate(time.Second))
+	var n int64
+	for name := range m.Owned() {
+		from := m.key("claims", name) + "/"
+		resp, err := m.cli.Delete(ctx, from, clientv3.WithRange(from+cutoff))
+		if err != nil {
+			return n, err
+		}
+		n += resp.Deleted
+	}
+	return n, nil
+}
+
+// ClaimInfo is one claim, as kopf cluster claims shows it.
+type ClaimInfo struct {
+	Key     string    `json:"key"` // the instant, or the run's start~n-member
+	State   string    `json:"state"`
+	Member  string    `json:"member"`
+	Epoch   int64     `json:"epoch,omitempty"`
+	Fence   int64     `json:"fence"`
+	Start   time.Time `json:"start,omitzero"`
+	End     time.Time `json:"end,omitzero"`
+	Outcome string    `json:"outcome,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+}
+
+// Claims returns a job's latest claims, newest first.
+func (m *Member) Claims(ctx context.Context, job string, limit int64) ([]ClaimInfo, error) {
+	from := m.key("claims", job) + "/"
+	resp, err := m.cli.Get(ctx, from, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	var out []ClaimInfo
+	for _, kv := range resp.Kvs {
+		var c claimRecord
+		if err := json.Unmarshal(kv.Value, &c); err != nil {
+			c.State, c.Reason = "unreadable", err.Error()
+		}
+		out = append(out, ClaimInfo{
+			Key: strings.TrimPrefix(string(kv.Key), from), State: c.State, Member: c.Member, Epoch: c.Epoch,
+			Fence: kv.CreateRevision, Start: c.Start, End: c.End, Outcome: c.Outcome, Reason: c.Reason,
+		})
+	}
+	return out, nil
+}
+
+// MemberInfo is a member as kopf status shows it.
+type MemberInfo struct {
+	Record
+	// Offset is its wall clock less this member's, measured when its
+	// record last changed (every keep-alive).
+	Offset time.Duration `json:"offset"`
+	Owns   []string      `json:"owns,omitempty"`
+	// Disagrees lists the units whose config differs from the majority's.
+	Disagrees []string `json:"disagrees,omitempty"`
+}
+
+// OwnerInfo is a unit's owner.
+type OwnerInfo struct {
+	Unit   string `json:"unit"`
+	Member string `json:"member"`
+	Epoch  int64  `json:"epoch"`
+}
+
+// Status is the cluster as this member sees it.
+type Status struct {
+	Name     string       `json:"name"`
+	Member   string       `json:"member"`
+	Live     bool         `json:"live"`
+	Deadline time.Time    `json:"fence_deadline"`
+	Members  []MemberInfo `json:"members"`
+	Owners   []OwnerInfo  `json:"owners"`
+}
+
+// Status reads the members and owners.
+func (m *Member) Status(ctx context.Context) (Status, error) {
+	resp, err := m.cli.Get(ctx, m.key("owners")+"/", clientv3.WithPrefix())
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{Name: m.cfg.Name, Member: m.cfg.Member}
+	owns := map[string][]string{}
+	for _, kv := range resp.Kvs {
+		o := OwnerInfo{Unit: strings.TrimPrefix(string(kv.Key), m.key("owners")+"/"), Member: string(kv.Value), Epoch: kv.CreateRevision}
+		st.Owners = append(st.Owners, o)
+		owns[o.Member] = append(owns[o.Member], o.Unit)
+	}
+	m.mu.Lock()
+	st.Live, st.Deadline = m.live(), m.deadline
+	for name, r := range m.members {
+		mi := MemberInfo{Record: r, Offset: m.offsets[name], Owns: owns[name]}
+		for u := range r.Units {
+			if spec, ok := m.units[u]; ok && !slices.Contains(order(spec, m.members), name) {
+				mi.Disagrees = append(mi.Disagrees, u)
+			}
+		}
+		slices.Sort(mi.Disagrees)
+		mi.Units = nil
+		st.Members = append(st.Members, mi)
+	}
+	m.mu.Unlock()
+	slices.SortFunc(st.Members, func(a, b MemberInfo) int { return strings.Compare(a.Member, b.Member) })
+	return st, nil
+}
+
+// IsRefusal reports whether err is the cluster refusing a run (rather
+// than failing to answer).
+func IsRefusal(err error) bool {
+	return errors.Is(err, ErrFenced) || errors.Is(err, ErrNotOwner) || errors.Is(err, ErrTaken)
+}

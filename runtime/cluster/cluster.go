@@ -1,0 +1,595 @@
+// Package cluster runs many kopf daemons as one, on etcd: each unit of
+// placement "one" is owned by one member at a time, and each instant of a
+// job starts at most once cluster-wide, whichever member starts it.
+//
+// The keys, under /kopf/<cluster>/ (docs/cluster.md):
+//
+//	members/<member>          the member's record, on its session lease
+//	owners/<unit>             the owning member, on its lease; the key's
+//	                          create revision is the owner's epoch
+//	claims/<job>/<instant>    a run of the instant: claimed, then ended,
+//	                          or missed, or lost; no lease, it outlives
+//	                          the member; deleted after the retention
+//	claims/<job>/<start>~<n>  a run no schedule instant started
+//	triggers/<job>/<id>       a trigger for a job, consumed by its owner
+//	handoff/<unit>            the member a unit is to move to
+//
+// A claim is one transaction: it succeeds only if this member still owns
+// the unit with the same epoch and none of the run's instant keys exist.
+// A member acts for the cluster only until its fence deadline: the send
+// time of its last answered keep-alive plus the lease's TTL less a second,
+// which is before etcd can expire the lease and let another member take
+// its units. It never trusts the client's own session expiry, which comes
+// later than the server's.
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+// Defaults and limits of the settings.
+const (
+	DefaultTTL       = 10 * time.Second
+	MinTTL           = 5 * time.Second
+	DefaultRetention = 7 * 24 * time.Hour
+	DefaultName      = "default"
+	// rankStep is how much longer each member further down a unit's
+	// rendezvous order waits before it tries to take the unit, so that
+	// the first in the order normally gets it and units spread evenly.
+	rankStep = 300 * time.Millisecond
+	// maxMissed bounds the instants one take-over records as missed; the
+	// journal's owner_gained says how many there were beyond.
+	maxMissed = 1000
+	// fenceMargin is taken off the lease's TTL for the fence deadline:
+	// clocks of member and etcd leader may run at slightly different rates.
+	fenceMargin = time.Second
+)
+
+// minTTL is MinTTL; tests of fencing lower it to keep their seconds few.
+var minTTL = MinTTL
+
+// Config configures a Member.
+type Config struct {
+	Endpoints []string
+	Name      string        // the cluster's name; "" is DefaultName
+	Member    string        // this member's name; "" is the hostname
+	TTL       time.Duration // the session lease; 0 is DefaultTTL
+	Retention time.Duration // claims older than this are deleted; 0 is DefaultRetention
+	Logger    *slog.Logger
+	// Events journals the member's decisions; nil journals nothing.
+	Events func(...journal.Event)
+	// Now is the member's wall clock, for instants and its record; nil is
+	// time.Now. The fence deadline always uses the monotonic clock.
+	Now func() time.Time
+	// Version, BootID are written into the member's record.
+	Version, BootID string
+	// Owner is told, in order, each time this member gains or loses a unit.
+	Owner func(Change)
+	// Trigger delivers a trigger that another member sent for a job this
+	// member owns.
+	Trigger func(job string, args []string, by string)
+	// DialTimeout bounds the first connection; 0 is 5 seconds.
+	DialTimeout time.Duration
+}
+
+// Unit is a unit of placement "one", as the member's config has it.
+type Unit struct {
+	Name        string
+	Fingerprint string   // its settings; members that disagree with the majority do not take it
+	Prefer      []string // members to own it first, in order
+	// Fires lists a job's schedule instants in (after, until], oldest
+	// first, at most max of them; nil for a proc or a job without a
+	// schedule.
+	Fires func(after, until time.Time, max int) []time.Time
+}
+
+// Change is a unit this member gained or lost.
+type Change struct {
+	Unit  string
+	Owned bool
+	Epoch int64
+	// Since, for a gained unit: instants after it are this member's to
+	// run; those between the last claim and it were recorded as Missed.
+	Since  time.Time
+	Missed []time.Time
+	// Release, for a lost unit: the unit is handed off; call Release once
+	// its current run has ended.
+	Release bool
+	Reason  string
+}
+
+// ErrFenced is returned by Claim while the member is past its fence
+// deadline.
+var ErrFenced = errors.New("fenced: this member's lease may have expired; it does not act for the cluster until a keep-alive is answered")
+
+// ErrNotOwner is returned by Claim for a unit this member does not own.
+var ErrNotOwner = errors.New("this member does not own the unit")
+
+// ErrTaken is returned by Claim when an instant's claim exists already.
+var ErrTaken = errors.New("the instant was claimed already")
+
+// Member is this daemon in the cluster.
+type Member struct {
+	cfg    Config
+	cli    *clientv3.Client
+	prefix string
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	kick   chan struct{} // wakes the balancer
+
+	mu       sync.Mutex
+	lease    clientv3.LeaseID
+	deadline time.Time // the fence deadline (monotonic); zero before the first keep-alive
+	fenced   bool
+	units    map[string]Unit
+	owned    map[string]int64     // unit -> epoch
+	members  map[string]Record    // alive members, by name
+	seen     map[string]time.Time // when each member's record last changed, on this clock
+	offsets  map[string]time.Duration
+	changes  chan Change // to the Owner callback, in order
+	released map[string]bool
+}
+
+// Record is a member's record under members/.
+type Record struct {
+	Member  string            `json:"member"`
+	Host    string            `json:"host"`
+	PID     int               `json:"pid"`
+	BootID  string            `json:"boot_id,omitempty"`
+	Version string            `json:"version,omitempty"`
+	Lease   int64             `json:"lease"`
+	Clock   time.Time         `json:"clock"`           // the member's wall clock when it wrote the record
+	Units   map[string]string `json:"units,omitempty"` // unit -> short fingerprint
+}
+
+// Claim is a run the cluster granted.
+type Claim struct {
+	Unit  string
+	Keys  []string // the claim keys written; empty for a proc
+	Fence int64    // the claim's revision: increases across the cluster
+	Epoch int64
+	At    time.Time // the first instant; zero for a run no instant started
+}
+
+// claimRecord is a claim key's value.
+type claimRecord struct {
+	State   string    `json:"state"` // claimed, ended, missed, lost
+	Member  string    `json:"member"`
+	Lease   int64     `json:"lease,omitempty"`
+	Epoch   int64     `json:"epoch,omitempty"`
+	Start   time.Time `json:"start,omitzero"`
+	End     time.Time `json:"end,omitzero"`
+	Outcome string    `json:"outcome,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+}
+
+// Join connects to etcd, registers this member and starts keeping its
+// lease alive. It returns once the member is registered; units are taken
+// after SetUnits.
+func Join(ctx context.Context, cfg Config) (*Member, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("cluster: no etcd endpoints")
+	}
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	if strings.ContainsAny(cfg.Name, "/") {
+		return nil, fmt.Errorf("cluster: name %q: a name cannot hold /", cfg.Name)
+	}
+	if cfg.Member == "" {
+		cfg.Member, _ = os.Hostname()
+	}
+	if cfg.Member == "" || strings.ContainsAny(cfg.Member, "/") {
+		return nil, fmt.Errorf("cluster: member name %q: give a name without /", cfg.Member)
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.TTL < minTTL {
+		return nil, fmt.Errorf("cluster: lease %s is shorter than the least, %s", cfg.TTL, minTTL)
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Events == nil {
+		cfg.Events = func(...journal.Event) {}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints: cfg.Endpoints, DialTimeout: cfg.DialTimeout,
+		Logger: quietZap(), Context: ctx,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	mctx, cancel := context.WithCancel(context.Background())
+	m := &Member{
+		cfg: cfg, cli: cli, prefix: "/kopf/" + cfg.Name + "/", log: cfg.Logger,
+		ctx: mctx, cancel: cancel, kick: make(chan struct{}, 1),
+		units: map[string]Unit{}, owned: map[string]int64{}, members: map[string]Record{},
+		seen: map[string]time.Time{}, offsets: map[string]time.Duration{},
+		changes: make(chan Change, 1024), released: map[string]bool{},
+	}
+	jctx, jcancel := context.WithTimeout(ctx, cfg.DialTimeout+cfg.TTL)
+	defer jcancel()
+	if err := m.session(jctx); err != nil {
+		cancel()
+		cli.Close()
+		return nil, fmt.Errorf("cluster: joining %s at %s: %w", cfg.Name, strings.Join(cfg.Endpoints, ","), err)
+	}
+	m.wg.Add(4)
+	go m.keepAlive()
+	go m.watch()
+	go m.balance()
+	go m.deliver()
+	return m, nil
+}
+
+// Name is this member's name.
+func (m *Member) Name() string { return m.cfg.Member }
+
+// key is the full key of a name under the cluster's prefix.
+func (m *Member) key(parts ...string) string { return m.prefix + strings.Join(parts, "/") }
+
+// session grants a new lease, writes the member's record on it, and reads
+// the members there are.
+func (m *Member) session(ctx context.Context) error {
+	sent := time.Now()
+	g, err := m.cli.Grant(ctx, int64(m.cfg.TTL/time.Second))
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.lease = g.ID
+	m.deadline = sent.Add(time.Duration(g.TTL)*time.Second - fenceMargin)
+	m.fenced = false
+	m.mu.Unlock()
+	if err := m.putRecord(ctx); err != nil {
+		return err
+	}
+	resp, err := m.cli.Get(ctx, m.key("members")+"/", clientv3.WithPrefix())
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.members)
+	for _, kv := range resp.Kvs {
+		m.memberPut(kv.Value)
+	}
+	return nil
+}
+
+// putRecord writes this member's record on its lease.
+func (m *Member) putRecord(ctx context.Context) error {
+	m.mu.Lock()
+	host, _ := os.Hostname()
+	rec := Record{
+		Member: m.cfg.Member, Host: host, PID: os.Getpid(), BootID: m.cfg.BootID, Version: m.cfg.Version,
+		Lease: int64(m.lease), Clock: m.cfg.Now().UTC(), Units: map[string]string{},
+	}
+	for name, u := range m.units {
+		rec.Units[name] = shortPrint(u.Fingerprint)
+	}
+	lease := m.lease
+	m.mu.Unlock()
+	b, _ := json.Marshal(rec)
+	_, err := m.cli.Put(ctx, m.key("members", m.cfg.Member), string(b), clientv3.WithLease(lease))
+	return err
+}
+
+// shortPrint is a fingerprint in 12 hex digits: enough to tell configs
+// apart in a record that lists every unit.
+func shortPrint(fp string) string {
+	h := fnv.New64a()
+	h.Write([]byte(fp))
+	return fmt.Sprintf("%012x", h.Sum64()&(1<<48-1))
+}
+
+// memberPut takes a member's record from the watch; m.mu is held.
+func (m *Member) memberPut(v []byte) {
+	var rec Record
+	if json.Unmarshal(v, &rec) != nil || rec.Member == "" {
+		return
+	}
+	m.members[rec.Member] = rec
+	m.seen[rec.Member] = time.Now()
+	m.offsets[rec.Member] = rec.Clock.Sub(m.cfg.Now())
+}
+
+// Deadline is the fence deadline: the member acts for the cluster only
+// before it.
+func (m *Member) Deadline() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.deadline
+}
+
+// keepAlive renews the lease every third of its TTL and moves the fence
+// deadline; when it passes unanswered, the member is fenced: every unit
+// is lost. A lease etcd no longer knows is replaced by a new session.
+func (m *Member) keepAlive() {
+	defer m.wg.Done()
+	every := m.cfg.TTL / 3
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		m.mu.Lock()
+		deadline, lease := m.deadline, m.lease
+		m.mu.Unlock()
+		wait := every
+		if d := time.Until(deadline); d < wait {
+			wait = max(d, 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-timer.C:
+		}
+		if !time.Now().Before(deadline) {
+			m.fence(fmt.Sprintf("no keep-alive answered since %s", deadline.Add(fenceMargin-m.cfg.TTL).Format(time.RFC3339Nano)))
+		}
+		sent := time.Now()
+		ctx, cancel := context.WithTimeout(m.ctx, every)
+		resp, err := m.cli.KeepAliveOnce(ctx, lease)
+		cancel()
+		switch {
+		case err == nil && resp.TTL > 0:
+			m.mu.Lock()
+			if lease == m.lease {
+				m.deadline = sent.Add(time.Duration(resp.TTL)*time.Second - fenceMargin)
+			}
+			wasFenced := m.fenced
+			m.fenced = false
+			m.mu.Unlock()
+			if wasFenced {
+				m.log.Info("cluster: keep-alive answered again; taking units back")
+				m.poke()
+			}
+			if err := m.putRecord(m.ctx); err != nil {
+				m.log.Debug("cluster: writing the member record", "err", err)
+			}
+		case errors.Is(err, rpctypes.ErrLeaseNotFound) || err == nil:
+			m.fence("the lease expired")
+			ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
+			err := m.session(ctx)
+			cancel()
+			if err != nil {
+				m.log.Warn("cluster: a new session failed; retrying", "err", err)
+				continue
+			}
+			m.log.Info("cluster: new session; taking units back")
+			m.poke()
+		default:
+			if m.ctx.Err() == nil {
+				m.log.Warn("cluster: keep-alive failed", "err", err, "fence_in", time.Until(deadline).Round(time.Millisecond).String())
+			}
+		}
+	}
+}
+
+// fence stops the member acting: every unit it owned is lost.
+func (m *Member) fence(reason string) {
+	m.mu.Lock()
+	if m.fenced {
+		m.mu.Unlock()
+		return
+	}
+	m.fenced = true
+	lost := m.dropAll()
+	m.mu.Unlock()
+	m.log.Warn("cluster: fenced: "+reason, "units", len(lost))
+	m.cfg.Events(journal.Event{Type: journal.Fenced, Member: m.cfg.Member, Reason: reason, Time: time.Now()})
+	for _, c := range lost {
+		c.Reason = "fenced: " + reason
+		m.changes <- c
+	}
+}
+
+// dropAll forgets every owned unit; m.mu is held.
+func (m *Member) dropAll() []Change {
+	var lost []Change
+	for _, name := range slices.Sorted(mapKeys(m.owned)) {
+		lost = append(lost, Change{Unit: name, Epoch: m.owned[name]})
+	}
+	clear(m.owned)
+	return lost
+}
+
+func mapKeys[V any](mp map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range mp {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// live reports whether the member may act now; m.mu is held.
+func (m *Member) live() bool { return !m.fenced && time.Now().Before(m.deadline) }
+
+// Live reports whether the member may act for the cluster now.
+func (m *Member) Live() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.live()
+}
+
+// poke wakes the balancer.
+func (m *Member) poke() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// deliver hands ownership changes to the Owner callback, in order.
+func (m *Member) deliver() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case c := <-m.changes:
+			if m.cfg.Owner != nil {
+				m.cfg.Owner(c)
+			}
+		}
+	}
+}
+
+// Close leaves the cluster: the lease is revoked, so the member's units
+// are free at once (procs and jobs must have stopped before).
+func (m *Member) Close() error {
+	m.mu.Lock()
+	lease := m.lease
+	m.mu.Unlock()
+	m.cancel()
+	m.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := m.cli.Revoke(ctx, lease)
+	m.cli.Close()
+	return err
+}
+
+// SetUnits sets the units of placement "one" the member's config has:
+// new ones are taken when free, removed ones released.
+func (m *Member) SetUnits(units []Unit) {
+	m.mu.Lock()
+	next := make(map[string]Unit, len(units))
+	for _, u := range units {
+		next[u.Name] = u
+	}
+	var gone []Change
+	for name, epoch := range m.owned {
+		if _, ok := next[name]; !ok {
+			delete(m.owned, name)
+			gone = append(gone, Change{Unit: name, Epoch: epoch, Reason: "removed from the config"})
+		}
+	}
+	m.units = next
+	m.mu.Unlock()
+	for _, c := range gone {
+		m.release(c.Unit, c.Epoch)
+	}
+	if err := m.putRecord(m.ctx); err != nil {
+		m.log.Warn("cluster: writing the member record", "err", err)
+	}
+	m.poke()
+}
+
+// release deletes the owners/ key of a unit this member held at epoch.
+func (m *Member) release(unit string, epoch int64) {
+	k := m.key("owners", unit)
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
+	defer cancel()
+	_, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", epoch)).Then(clientv3.OpDelete(k)).Commit()
+	if err != nil {
+		m.log.Warn("cluster: releasing "+unit, "err", err)
+	}
+}
+
+// Release gives up a unit handed off (Change.Release) once its run ended.
+func (m *Member) Release(unit string, epoch int64) {
+	m.release(unit, epoch)
+}
+
+// Owned returns the units this member owns, with their epochs.
+func (m *Member) Owned() map[string]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps(m.owned)
+}
+
+func maps[V any](mp map[string]V) map[string]V {
+	out := make(map[string]V, len(mp))
+	for k, v := range mp {
+		out[k] = v
+	}
+	return out
+}
+
+// score is a member's rendezvous weight for a unit.
+func score(member, unit string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(member))
+	h.Write([]byte{0})
+	h.Write([]byte(unit))
+	// FNV's last bytes barely reach its high bits: mix them (splitmix64's
+	// finalizer), or names that differ in one letter sort alike for every
+	// unit.
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// order is the members in the order they should try to own a unit:
+// prefer's first, then by rendezvous weight. Members whose fingerprint for
+// the unit disagrees with the majority's are left out.
+func order(u Unit, members map[string]Record) []string {
+	counts := map[string]int{}
+	for _, r := range members {
+		if fp, ok := r.Units[u.Name]; ok {
+			counts[fp]++
+		}
+	}
+	best, n := "", 0
+	for fp, c := range counts {
+		if c > n || c == n && fp < best {
+			best, n = fp, c
+		}
+	}
+	var names []string
+	for name, r := range members {
+		fp, ok := r.Units[u.Name]
+		if ok && (fp == best || counts[fp] == n) { // a tie agrees with everyone
+			names = append(names, name)
+		}
+	}
+	rank := func(name string) int {
+		if i := slices.Index(u.Prefer, name); i >= 0 {
+			return i
+		}
+		return len(u.Prefer)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+			return c
+		}
+		return cmp.Compare(score(b, u.Name), score(a, u.Name))
+	})
+	return names
+}

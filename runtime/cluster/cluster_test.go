@@ -1,0 +1,351 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kopf/kopf/runtime/cluster/etcdtest"
+	"github.com/kopf/kopf/runtime/journal"
+)
+
+// The tests run real etcd servers and real leases, so they wait real
+// seconds: a short TTL keeps them few.
+const testTTL = 3 * time.Second
+
+func init() { minTTL = time.Second }
+
+// tmember is a Member with what its callbacks were told.
+type tmember struct {
+	*Member
+	mu       sync.Mutex
+	changes  []Change
+	triggers []string
+	events   []journal.Event
+}
+
+func (tm *tmember) owns(unit string) bool {
+	_, ok := tm.Owned()[unit]
+	return ok
+}
+
+func (tm *tmember) changesOf(unit string) []Change {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	var out []Change
+	for _, c := range tm.changes {
+		if c.Unit == unit {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func join(t *testing.T, endpoints []string, name string, tweak ...func(*Config)) *tmember {
+	t.Helper()
+	tm := &tmember{}
+	cfg := Config{
+		Endpoints: endpoints, Name: "t", Member: name, TTL: testTTL,
+		Owner: func(c Change) {
+			tm.mu.Lock()
+			tm.changes = append(tm.changes, c)
+			tm.mu.Unlock()
+		},
+		Trigger: func(job string, args []string, by string) {
+			tm.mu.Lock()
+			tm.triggers = append(tm.triggers, fmt.Sprintf("%s %v %s", job, args, by))
+			tm.mu.Unlock()
+		},
+		Events: func(evs ...journal.Event) {
+			tm.mu.Lock()
+			tm.events = append(tm.events, evs...)
+			tm.mu.Unlock()
+		},
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	m, err := Join(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.Member = m
+	t.Cleanup(func() { m.Close() })
+	return tm
+}
+
+// eventually waits up to d for ok, polling.
+func eventually(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); !ok(); {
+		if time.Now().After(end) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// everySecond lists the whole seconds in (after, until].
+func everySecond(after, until time.Time, max int) []time.Time {
+	var out []time.Time
+	for t := after.Truncate(time.Second).Add(time.Second); !t.After(until) && len(out) < max; t = t.Add(time.Second) {
+		out = append(out, t)
+	}
+	return out
+}
+
+func units(names ...string) []Unit {
+	var out []Unit
+	for _, n := range names {
+		out = append(out, Unit{Name: n, Fingerprint: "fp-" + n, Fires: everySecond})
+	}
+	return out
+}
+
+// ownerCount is how many of ms own unit.
+func ownerCount(unit string, ms ...*tmember) int {
+	n := 0
+	for _, m := range ms {
+		if m.owns(unit) {
+			n++
+		}
+	}
+	return n
+}
+
+// Every unit gets exactly one owner, units spread over the members, and
+// the owner's callback hears of it with the epoch that etcd holds.
+func TestUnitsSpreadOneOwnerEach(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	ms := []*tmember{join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b"), join(t, etcd.Endpoints(), "c")}
+	names := []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9", "u10", "u11"}
+	for _, m := range ms {
+		m.SetUnits(units(names...))
+	}
+	eventually(t, 10*time.Second, "every unit owned", func() bool {
+		for _, n := range names {
+			if ownerCount(n, ms...) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	st, err := ms[0].Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Owners) != len(names) || len(st.Members) != 3 {
+		t.Fatalf("status: %d owners, %d members; want %d, 3", len(st.Owners), len(st.Members), len(names))
+	}
+	for _, o := range st.Owners {
+		for _, m := range ms {
+			if e, ok := m.Owned()[o.Unit]; ok && (m.Name() != o.Member || e != o.Epoch) {
+				t.Errorf("%s: member %s holds epoch %d; etcd says %s at %d", o.Unit, m.Name(), e, o.Member, o.Epoch)
+			}
+		}
+	}
+	for _, m := range ms {
+		if len(m.Owned()) == 0 {
+			t.Errorf("member %s owns nothing of %d units", m.Name(), len(names))
+		}
+	}
+}
+
+// An instant is granted once: to its owner, the first time.
+func TestClaimOnce(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a, b := join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
+	a.SetUnits([]Unit{{Name: "j", Fingerprint: "x", Prefer: []string{"a"}}})
+	b.SetUnits([]Unit{{Name: "j", Fingerprint: "x", Prefer: []string{"a"}}})
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	ctx := context.Background()
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	c1, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at}, Start: at})
+	if err != nil {
+		t.Fatalf("owner's first claim: %v", err)
+	}
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at}, Start: at}); !errors.Is(err, ErrTaken) {
+		t.Errorf("second claim of the instant: %v, want ErrTaken", err)
+	}
+	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at.Add(time.Second)}, Start: at}); !errors.Is(err, ErrNotOwner) {
+		t.Errorf("claim by a member that does not own the job: %v, want ErrNotOwner", err)
+	}
+	// Two triggered runs claim keys of their own; fences increase.
+	r1, err1 := a.Claim(ctx, Request{Unit: "j", Start: at.Add(time.Nanosecond)})
+	r2, err2 := a.Claim(ctx, Request{Unit: "j", Start: at.Add(2 * time.Nanosecond)})
+	if err1 != nil || err2 != nil || !(c1.Fence < r1.Fence && r1.Fence < r2.Fence) {
+		t.Errorf("triggered claims: %v %v, fences %d %d %d", err1, err2, c1.Fence, r1.Fence, r2.Fence)
+	}
+	a.Ended(c1, at, at.Add(time.Second), "exit 0")
+	cs, err := b.Claims(ctx, "j", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 3 || cs[len(cs)-1].Key != "2026-12-06T10:00:00Z" || cs[len(cs)-1].State != "ended" || cs[len(cs)-1].Fence != c1.Fence {
+		t.Errorf("claims: %+v", cs)
+	}
+}
+
+// When the owner leaves, the next member in the order takes the job; the
+// instants between the last claim and the take-over are recorded missed,
+// never run by the new owner, and a claim left without an outcome by a
+// member whose session ended is recorded lost.
+func TestTakeOverRecordsMissedAndLost(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	prefer := []string{"a", "b"}
+	a, b := join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
+	u := Unit{Name: "j", Fingerprint: "x", Prefer: prefer, Fires: everySecond}
+	a.SetUnits([]Unit{u})
+	b.SetUnits([]Unit{u})
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	ctx := context.Background()
+	last := time.Now().Truncate(time.Second).Add(-5 * time.Second)
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{last.Add(-time.Second)}, Start: last}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{last}, Start: last}); err != nil {
+		t.Fatal(err)
+	}
+	// Neither claim has an outcome when a leaves.
+	closed := time.Now()
+	a.Close() // revokes the lease: j is free at once
+	eventually(t, 5*time.Second, "b owns j", func() bool { return b.owns("j") })
+	failover := time.Since(closed)
+	gained := b.changesOf("j")
+	if len(gained) != 1 || !gained[0].Owned {
+		t.Fatalf("b's changes: %+v", gained)
+	}
+	g := gained[0]
+	want := everySecond(last, g.Since, 100)
+	if !slices.EqualFunc(g.Missed, want, time.Time.Equal) || len(want) < 4 {
+		t.Errorf("missed %v, want %v", g.Missed, want)
+	}
+	cs, _ := b.Claims(ctx, "j", 100)
+	states := map[string]int{}
+	for _, c := range cs {
+		states[c.State]++
+	}
+	if states["missed"] != len(want) || states["lost"] != 2 {
+		t.Errorf("claim states %v; want %d missed, 2 lost", states, len(want))
+	}
+	// A missed instant is never claimed by a normal run again; the catch-
+	// up of the member that recorded it may.
+	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], Start: time.Now()}); !errors.Is(err, ErrTaken) {
+		t.Errorf("claim of a missed instant: %v, want ErrTaken", err)
+	}
+	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], CatchUp: true, Start: time.Now()}); err != nil {
+		t.Errorf("catch-up of a missed instant: %v", err)
+	}
+	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], CatchUp: true, Start: time.Now()}); !errors.Is(err, ErrTaken) {
+		t.Errorf("second catch-up of the instant: %v, want ErrTaken", err)
+	}
+	t.Logf("failover after a clean leave: %s", failover)
+}
+
+// Without answered keep-alives a member fences itself before its lease
+// can expire: its units are lost and claims refused; once etcd answers
+// again it takes its units back.
+func TestFenceWhileEtcdIsDown(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a := join(t, etcd.Endpoints(), "a")
+	a.SetUnits(units("j"))
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	deadline := a.Deadline()
+	etcd.StopNode(0)
+	eventually(t, 3*testTTL, "a fenced", func() bool { return !a.Live() })
+	if time.Now().Before(deadline) {
+		t.Errorf("fenced before the deadline %s", deadline)
+	}
+	if _, err := a.Claim(context.Background(), Request{Unit: "j", Instants: []time.Time{time.Now()}, Start: time.Now()}); !errors.Is(err, ErrFenced) {
+		t.Errorf("claim while fenced: %v, want ErrFenced", err)
+	}
+	eventually(t, time.Second, "j lost", func() bool { return !a.owns("j") && len(a.changesOf("j")) == 2 })
+	if c := a.changesOf("j")[1]; c.Owned {
+		t.Errorf("second change %+v, want the loss", c)
+	}
+	etcd.StartNode(0)
+	eventually(t, 5*testTTL, "j owned again", func() bool { return a.owns("j") && a.Live() })
+}
+
+// A trigger sent from any member reaches the job's owner, once.
+func TestForwardedTrigger(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a, b := join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
+	u := []Unit{{Name: "j", Fingerprint: "x", Prefer: []string{"a"}}}
+	a.SetUnits(u)
+	b.SetUnits(u)
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	if err := b.Forward(context.Background(), "j", []string{"x y"}, "job k"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a triggered", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.triggers) == 1
+	})
+	time.Sleep(200 * time.Millisecond)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if want := "j [x y] job k on b"; len(a.triggers) != 1 || a.triggers[0] != want {
+		t.Errorf("triggers %q, want [%q]", a.triggers, want)
+	}
+	if len(b.triggers) != 0 {
+		t.Errorf("b, which does not own j, got %q", b.triggers)
+	}
+}
+
+// A member whose config of a unit differs from the majority's does not
+// own it: an owner that finds itself in the minority hands the unit over
+// after its run, and status says which member disagrees.
+func TestDisagreeingConfigIsNotOwned(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	odd := join(t, etcd.Endpoints(), "odd")
+	odd.SetUnits([]Unit{{Name: "j", Fingerprint: "new", Prefer: []string{"odd"}}})
+	eventually(t, 5*time.Second, "odd, alone, owns j", func() bool { return odd.owns("j") })
+	a, b := join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
+	for _, m := range []*tmember{a, b} {
+		m.SetUnits([]Unit{{Name: "j", Fingerprint: "old", Prefer: []string{"odd"}}})
+	}
+	eventually(t, 5*testTTL, "odd told to release j", func() bool {
+		cs := odd.changesOf("j")
+		return len(cs) == 2 && cs[1].Release
+	})
+	odd.Release("j", odd.changesOf("j")[1].Epoch)
+	eventually(t, 5*time.Second, "a or b owns j", func() bool { return ownerCount("j", a, b) == 1 })
+	time.Sleep(testTTL) // odd's balancer runs again, and must not take j back
+	if odd.owns("j") || ownerCount("j", a, b) != 1 {
+		t.Errorf("after a while: odd owns j %v, a or b %d", odd.owns("j"), ownerCount("j", a, b))
+	}
+	st, err := a.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mi := range st.Members {
+		if want := mi.Member == "odd"; want != slices.Contains(mi.Disagrees, "j") {
+			t.Errorf("status of %s: disagrees %v", mi.Member, mi.Disagrees)
+		}
+	}
+}
+
+// A handoff moves a unit to the member named, once its owner releases it.
+func TestHandoff(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a, b := join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
+	u := []Unit{{Name: "j", Fingerprint: "x", Prefer: []string{"a"}}}
+	a.SetUnits(u)
+	b.SetUnits(u)
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	if err := b.Handoff(context.Background(), "j", "b"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a told to release", func() bool { cs := a.changesOf("j"); return len(cs) == 2 && cs[1].Release })
+	if b.owns("j") {
+		t.Fatal("b owns j before a released it")
+	}
+	a.Release("j", a.changesOf("j")[1].Epoch)
+	eventually(t, 5*time.Second, "b owns j", func() bool { return b.owns("j") })
+}
