@@ -101,6 +101,38 @@ type Extra struct {
 	// Alert is `alert`: whom to tell of failures and missed fires; nil
 	// for none.
 	Alert *Alert
+	// Placement is `placement`, `prefer` and `on-lease-loss`, for a
+	// cluster; nil for the defaults.
+	Placement *Placement
+}
+
+// Placement is where a unit runs in a cluster (runtime/cluster).
+type Placement struct {
+	// Each is `placement: "each"`: every member runs the unit; otherwise
+	// one member owns it.
+	Each bool
+	// Prefer are the members to own it first, in order.
+	Prefer []string
+	// KillOnLoss is a job's `on-lease-loss: "kill"`: a run its member
+	// stops owning is stopped; a proc's always is.
+	KillOnLoss bool
+}
+
+var defaultPlacement = &Placement{}
+
+func (e *Extra) placement() *Placement {
+	if e.Placement == nil {
+		e.Placement = &Placement{}
+	}
+	return e.Placement
+}
+
+// Placement is the unit's placement in a cluster; never nil.
+func (u *Unit) Placement() *Placement {
+	if u.Extra == nil || u.Extra.Placement == nil {
+		return defaultPlacement
+	}
+	return u.Extra.Placement
 }
 
 // extra returns u's Extra, made when u has none.

@@ -697,3 +697,38 @@ func manyJobs(n int) string {
 	}
 	return b.String()
 }
+
+func TestPlacementErrors(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"placement and prefer", "", `{"jobs": {"a": {"command": "x", "placement": "one", "prefer": ["m1", "m2"], "on-lease-loss": "kill"}}, "procs": {"p": {"command": "y", "placement": "each"}}}`, nil},
+		{"unknown placement", "", `{"procs": {"p": {"command": "y", "placement": "all"}}}`, []string{
+			`k.json:1:47: "placement" must be "one" or "each", found "all"`,
+		}},
+		{"prefer not names", "", `{"jobs": {"a": {"command": "x", "prefer": 3}}}`, []string{
+			`k.json:1:43: "prefer" must be a member's name or an array of them, found a number (3)`,
+		}},
+		{"unknown on-lease-loss", "", `{"jobs": {"a": {"command": "x", "on-lease-loss": "stop"}}}`, []string{
+			`k.json:1:50: "on-lease-loss" must be "kill" or "finish", found "stop"`,
+		}},
+		{"on-lease-loss is for jobs", "", `{"procs": {"p": {"command": "x", "on-lease-loss": "kill"}}}`, []string{
+			`k.json:1:34: "on-lease-loss" is only for jobs: procs always run, restarted when they end (a proc with a schedule is a job; move "p" under "jobs")`,
+		}},
+	})
+}
+
+func TestPlacementValues(t *testing.T) {
+	cfg, _, err := Parse("k.json", []byte(`{"jobs": {"a": {"command": "x", "prefer": "m1", "on-lease-loss": "kill"}, "b": {"command": "x"}}, "procs": {"p": {"command": "y", "placement": "each"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, p := cfg.Jobs[0].Placement(), cfg.Jobs[1].Placement(), cfg.Procs[0].Placement()
+	if a.Each || !a.KillOnLoss || len(a.Prefer) != 1 || a.Prefer[0] != "m1" {
+		t.Errorf("a: %+v", a)
+	}
+	if b.Each || b.KillOnLoss || b.Prefer != nil {
+		t.Errorf("b, all defaults: %+v", b)
+	}
+	if !p.Each {
+		t.Errorf("p: %+v", p)
+	}
+}

@@ -164,6 +164,47 @@ var settings = []setting{
 		},
 		value:    func(x of) any { return x.Stdin() },
 		examples: [2]string{`"yes\n"`, `"no\n"`}},
+	{key: "placement", kinds: forBoth, typ: "`\"one\"` or `\"each\"`", def: "`\"one\"`", doc: "cluster",
+		read: func(l *loader, x *entry, n *node) {
+			if n == nil {
+				return
+			}
+			switch v := l.str("placement", n); v {
+			case "one":
+			case "each":
+				x.extra().placement().Each = true
+			default:
+				l.errorf(n.pos, "\"placement\" must be \"one\" or \"each\", found %s", quote(v))
+			}
+		},
+		value:    func(x of) any { return x.Placement().Each },
+		examples: [2]string{`"one"`, `"each"`}},
+	{key: "prefer", kinds: forBoth, typ: "string, or array of strings", def: "none", doc: "cluster",
+		read: func(l *loader, x *entry, n *node) {
+			if n == nil {
+				return
+			}
+			if names := texts(l.stringList("prefer", n, "a member's name or an array of them")); len(names) > 0 {
+				x.extra().placement().Prefer = names
+			}
+		},
+		value:    func(x of) any { return x.Placement().Prefer },
+		examples: [2]string{`"a"`, `["b", "a"]`}},
+	{key: "on-lease-loss", kinds: forJobs, typ: "`\"finish\"` or `\"kill\"`", def: "`\"finish\"`", doc: "cluster",
+		read: func(l *loader, x *entry, n *node) {
+			if n == nil {
+				return
+			}
+			switch v := l.str("on-lease-loss", n); v {
+			case "kill":
+				x.extra().placement().KillOnLoss = true
+			case "finish":
+			default:
+				l.errorf(n.pos, "\"on-lease-loss\" must be \"kill\" or \"finish\", found %s", quote(v))
+			}
+		},
+		value:    func(x of) any { return x.Placement().KillOnLoss },
+		examples: [2]string{`"finish"`, `"kill"`}},
 	{key: "user", kinds: forBoth, typ: "string or whole number", def: "kopf's user", doc: "user",
 		// with group
 		read: func(l *loader, x *entry, n *node) {
