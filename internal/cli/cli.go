@@ -56,7 +56,7 @@ type command struct {
 	run func(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error
 }
 
-var commands = []*command{nextCmd, checkCmd, diffCmd, explainCmd, exportCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd, versionCmd}
+var commands = []*command{nextCmd, checkCmd, diffCmd, explainCmd, exportCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd, versionCmd, clusterCmd}
 
 func lookup(name string) *command {
 	for _, c := range commands {

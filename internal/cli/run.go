@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/kopf/kopf/runtime/alert"
+	"github.com/kopf/kopf/runtime/cluster"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
@@ -38,7 +39,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR [--http-token FILE]] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR [--http-token FILE]] [--cluster URL[,URL]... [--cluster-name NAME] [--member NAME]] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from these kinds of
@@ -114,6 +115,19 @@ Flags:
                   127.0.0.1:8081: 200 "ok" while its loop answers within 5s,
                   503 otherwise (a container orchestrator's probe)
 
+Cluster (docs/cluster.md): daemons that run the same config with the same
+etcd are one: each unit of placement "one" runs on one member at a time,
+and each instant of a job starts at most once in the whole cluster.
+  --cluster URLS  etcd's client URLs, comma-separated (default
+                  $KOPF_CLUSTER); without, nothing talks to etcd
+  --cluster-name NAME  the cluster, under /kopf/NAME/ in etcd (default
+                  "default")
+  --member NAME   this member (default the host name)
+  --cluster-lease D  the member's lease (default 10s, at least 5s): a member
+                  whose keep-alives go unanswered stops acting 1s before
+                  another may take its units
+  --cluster-retention D  how long claims are kept (default 7d)
+
 Exit status: 0 after a signal stopped kopf, 1 when FILE is invalid, the
 sources do not fit together, another kopf holds the journal, or kopf cannot
 supervise, 2 for a usage error.
@@ -171,8 +185,12 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
 	srcs := sourceFlags(fs)
+	cl := clusterFlags(fs)
 	return func(ctx context.Context, pos []string) error {
 		var err error
+		if err := cl.resolve(e); err != nil {
+			return err
+		}
 		if len(pos) > 1 {
 			return usagef("expected at most one config FILE, got %d arguments", len(pos))
 		}
@@ -238,6 +256,7 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 			return err
 		}
 		d.raw = e.rawOutput(*format == "json" || *format == "" && !e.terminal, log)
+		d.cluster = cl
 		if *healthAddr != "" {
 			if d.health, err = net.Listen("tcp", *healthAddr); err != nil {
 				log.Error(fmt.Sprintf("refusing to start: --health %s: %v", *healthAddr, err))
@@ -343,6 +362,9 @@ type daemon struct {
 	// alerts are the jobs' alert settings in the config that runs, by
 	// job name, for the alerter (which reads them off the loop).
 	alerts atomic.Pointer[map[string]jobAlert]
+	// cluster is --cluster and the rest; its endpoints are empty without.
+	cluster *clusterOpts
+	member  *cluster.Member // nil without a cluster
 }
 
 // startDaemon takes what kopf run needs, in an order that is the contract:
@@ -423,14 +445,30 @@ func (d *daemon) run(ctx context.Context) error {
 	status := func(cfg *config.Config) string {
 		return fmt.Sprintf("running %d jobs and %d procs", len(cfg.Jobs), len(cfg.Procs))
 	}
-	s := supervise.New(supervise.Options{
+	opts := supervise.Options{
 		Host: supervise.ProcHost(d.host), Logger: d.log, Dir: dir, Environ: childEnviron(),
 		Events: d.events.Publish, Resume: d.prev, Mail: mailer.Send,
 		RestartJitter: supervise.DefaultRestartJitter, RawOutput: d.raw,
 		Ready:     func() { n.ready(status(d.cfg)) },
 		Output:    d.outputTail(),
 		Heartbeat: n.watchdog, HeartbeatEvery: n.watchdogEvery(),
-	})
+		Now: d.cluster.now(),
+	}
+	var s *supervise.Supervisor
+	if d.cluster.on() {
+		member, leave, err := d.joinCluster(ctx, func() *supervise.Supervisor { return s })
+		if err != nil {
+			d.log.Error(fmt.Sprintf("refusing to start: %v", err))
+			d.srv.Serve(ctx, nil) // removes the socket
+			return errFailed
+		}
+		defer leave()
+		opts.Cluster = member
+	}
+	s = supervise.New(opts)
+	if d.member != nil {
+		close(d.cluster.ready)
+	}
 	r := &reloader{set: d.set, s: s, notify: n, status: status, cfg: d.cfg, d: d}
 	if d.health != nil {
 		stopHealth := serveHealth(d.log, d.health, s)
@@ -533,6 +571,8 @@ type daemonControl struct {
 	tracking string // how the runs' processes are tracked, for status
 }
 
+func (d daemonControl) member() *cluster.Member { return d.r.d.member }
+
 func (d daemonControl) Handle(ctx context.Context, req control.Request) control.Response {
 	var resp control.Response
 	var err error
@@ -551,6 +591,8 @@ func (d daemonControl) Handle(ctx context.Context, req control.Request) control.
 		resp.Message, err = d.s.Restart(ctx, req.Name)
 	case control.CmdReload:
 		resp.Message, err = d.r.reload()
+	case control.CmdCluster, control.CmdClaims, control.CmdHandoff:
+		resp, err = d.clusterRequest(ctx, req)
 	case control.CmdNext:
 		var times []time.Time
 		times, err = d.s.Next(req.Name, req.N)

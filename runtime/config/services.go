@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/lang"
@@ -181,7 +182,7 @@ func (l *loader) serviceCommand(root *node, keys map[string]*node, name string) 
 			}
 			return nil
 		}
-		if args != nil && len(argv) > 0 && !positionalRef.MatchString(cmd.text) {
+		if args != nil && len(argv) > 0 && !positionalRef().MatchString(cmd.text) {
 			l.warnf(keys["args"].pos, "\"args\" reach \"cmd\" as $1, $2, …, and \"cmd\" uses none of them, so they are dropped; write \"cmd\": %s to pass them on", quote(strings.TrimSpace(cmd.text)+` "$@"`))
 		}
 		// $0 is the service's name, so that the shell's own messages say
@@ -196,7 +197,7 @@ func (l *loader) serviceCommand(root *node, keys map[string]*node, name string) 
 
 // positionalRef matches a shell's use of positional parameters: $@, $*,
 // $1…$9, ${10}, "$#" does not pass them on and is not one.
-var positionalRef = regexp.MustCompile(`\$([@*1-9]|\{[0-9@*#]+)`)
+var positionalRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$([@*1-9]|\{[0-9@*#]+)`) })
 
 // rename returns a copy of a key node with another name.
 func rename(key *node, to string) *node {

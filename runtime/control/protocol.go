@@ -1,6 +1,7 @@
 package control
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -17,6 +18,10 @@ const (
 	CmdRestart Command = "restart" // Name
 	CmdReload  Command = "reload"  // read every config source again, as SIGHUP
 	CmdNext    Command = "next"    // Name, N: the job's next N fire times
+	// A cluster's (docs/cluster.md); a daemon without one answers an error.
+	CmdCluster Command = "cluster" // the members, and each unit's owner
+	CmdClaims  Command = "claims"  // Name, N: the job's latest N claims
+	CmdHandoff Command = "handoff" // Name, Args (at most one: the member): move the unit after its current run
 )
 
 // MaxRequest is the longest request line the daemon reads, newline
@@ -43,6 +48,9 @@ type Response struct {
 	// Tracking says how the daemon finds each run's processes (status):
 	// by cgroup, or by session and process group, and why.
 	Tracking string `json:"tracking,omitempty"`
+	// Cluster is the answer to cluster (runtime/cluster's Status) and
+	// claims (a list of its ClaimInfo).
+	Cluster json.RawMessage `json:"cluster,omitempty"`
 }
 
 // Unit is the status of one job or proc.
@@ -71,6 +79,9 @@ type Unit struct {
 	File      string `json:"file,omitempty"` // where the unit is defined
 	// Ports are the running process's ports, by name (`ports`).
 	Ports map[string]int `json:"ports,omitempty"`
+	// Epoch is, in a cluster, the epoch this member owns the unit at
+	// (placement "one"); 0 when it does not own it or is no member.
+	Epoch int64 `json:"epoch,omitempty"`
 }
 
 // Check is the result of a health check.
@@ -108,4 +119,5 @@ const (
 	Stopped    = "stopped"     // stopped with kopf stop, until kopf start
 	Retrying   = "retrying"    // a job waits to retry a failed run (max-failures)
 	Failed     = "failed"      // a job failed max-failures retries in a row, until its next fire or trigger
+	Elsewhere  = "elsewhere"   // in a cluster, another member owns the unit; it runs there
 )

@@ -12,7 +12,7 @@ import (
 )
 
 // commands are the known commands, in the order messages list them.
-var commands = []Command{CmdStatus, CmdTrigger, CmdStart, CmdStop, CmdRestart, CmdReload, CmdNext}
+var commands = []Command{CmdStatus, CmdTrigger, CmdStart, CmdStop, CmdRestart, CmdReload, CmdNext, CmdCluster, CmdClaims, CmdHandoff}
 
 // commandList is the known commands for a message: "status, trigger, …".
 func commandList() string {
@@ -158,11 +158,11 @@ func column(line []byte, offset int) int {
 // fields its command does not take, and sets N's default.
 func check(req *Request) error {
 	switch req.Cmd {
-	case CmdTrigger, CmdStart, CmdStop, CmdRestart, CmdNext:
+	case CmdTrigger, CmdStart, CmdStop, CmdRestart, CmdNext, CmdClaims, CmdHandoff:
 		if req.Name == "" {
 			return fmt.Errorf("%q needs a name", req.Cmd)
 		}
-	case CmdStatus, CmdReload:
+	case CmdStatus, CmdReload, CmdCluster:
 		if req.Name != "" {
 			return fmt.Errorf("%q takes no name", req.Cmd)
 		}
@@ -171,12 +171,15 @@ func check(req *Request) error {
 	default:
 		return fmt.Errorf("unknown command %q; expected one of %s", req.Cmd, commandList())
 	}
-	if len(req.Args) > 0 && req.Cmd != CmdTrigger {
-		return fmt.Errorf("%q takes no args; only trigger does", req.Cmd)
+	switch {
+	case req.Cmd == CmdHandoff && len(req.Args) > 1:
+		return fmt.Errorf("%q takes at most one arg, the member to hand the unit to", req.Cmd)
+	case len(req.Args) > 0 && req.Cmd != CmdTrigger && req.Cmd != CmdHandoff:
+		return fmt.Errorf("%q takes no args; only trigger and handoff do", req.Cmd)
 	}
-	if req.Cmd != CmdNext {
+	if req.Cmd != CmdNext && req.Cmd != CmdClaims {
 		if req.N != 0 {
-			return fmt.Errorf("%q takes no n; only next does", req.Cmd)
+			return fmt.Errorf("%q takes no n; only next and claims do", req.Cmd)
 		}
 		return nil
 	}

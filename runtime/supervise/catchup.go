@@ -85,7 +85,9 @@ func (s *Supervisor) catchUp(now time.Time) {
 	for _, unit := range s.ordered() {
 		u, ok := unit.kind.(*jobUnit)
 		name := unit.cfg.Name
-		if !ok || !prev.Jobs[name] || len(u.cfg.Schedules) == 0 {
+		if !ok || !prev.Jobs[name] || len(u.cfg.Schedules) == 0 || s.clustered(unit.cfg) {
+			// (In a cluster, the member that takes the job settles what
+			// no member ran: clusterCatchUp.)
 			continue
 		}
 		keep := 1

@@ -196,6 +196,12 @@ func (s *Supervisor) unitStatus(u *unit, now time.Time) control.Unit {
 		st.State, st.Since = control.Stopped, u.stoppedAt
 	}
 	u.kind.status(s, u, now, &st)
+	if s.clustered(u.cfg) {
+		st.Epoch = s.owned[u.cfg.Name]
+		if u.away && u.run == nil && !u.stopped {
+			st.State, st.NextFire, st.Since, st.RestartAt, st.Queued = control.Elsewhere, time.Time{}, time.Time{}, time.Time{}, nil
+		}
+	}
 	return st
 }
 

@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -58,7 +59,11 @@ func (j *jobUnit) load(s *Supervisor, u *unit, prev unitKind, now time.Time) {
 		old = p.core
 	}
 	spec := jobSpec(j.cfg, s.seed, s.sourceName)
-	if j.cfg.OncePerBoot {
+	switch {
+	case s.clustered(&j.cfg.Unit):
+		// Its member starts its rhythm when it takes it (gained).
+		spec.RunOnStart = false
+	case j.cfg.OncePerBoot:
 		spec.RunOnStart = s.firstInBoot(j.cfg.Name)
 	}
 	j.core = job.Supersede(old, spec, now, s.opts.Rand)
@@ -95,7 +100,13 @@ func (j *jobUnit) tracker(s *Supervisor, u *unit) *restart.Tracker {
 func (j *jobUnit) wake(u *unit) time.Time {
 	var at time.Time
 	switch {
-	case u.stopped:
+	case u.stopped, u.away && u.run == nil:
+	case u.away:
+		// A run that finishes after its member lost the job: only its
+		// timeout.
+		if !u.run.stopSent {
+			at = u.run.deadline
+		}
 	case u.run == nil:
 		if w, ok := j.core.Wake(); ok {
 			at = w
@@ -129,6 +140,15 @@ func earlier(a, b time.Time) time.Time {
 func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 	if u.stopped {
 		return // kopf stop: nothing fires until kopf start
+	}
+	if u.away {
+		// Another member owns it: only the timeout of a run that
+		// finishes here.
+		if r := u.run; r != nil && !r.deadline.IsZero() && !r.deadline.After(now) && !r.stopSent {
+			r.timedOut = true
+			s.stopRun(r, causeTimeout, fmt.Sprintf("timeout %s reached", j.cfg.Timeout))
+		}
+		return
 	}
 	if u.run != nil && u.run.p == nil {
 		// Its start is in flight (a trigger from a later unit of this tick
@@ -195,8 +215,21 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 	// Whatever started this run, it is the retry's chance too.
 	u.startAt = time.Time{}
 	reasons := strings.Join(run.Reasons, "; ")
+	if s.clustered(&j.cfg.Unit) {
+		req := claimRequest(j.cfg.Name, run, now)
+		r.req = &req
+	}
 	if j.cfg.Command == nil {
 		// Nothing to run: the job only triggers others.
+		if r.req != nil {
+			c, err := s.claimNow(j.cfg.Name, run, now)
+			if err != nil {
+				s.log.Info(fmt.Sprintf("%s does not run here: %v", r.title, err), "unit", r.unit)
+				j.core.Ended(now)
+				return
+			}
+			defer func() { go s.opts.Cluster.Ended(c, now, now, "exit 0") }()
+		}
 		if j.cfg.LogStart {
 			s.log.Info("run "+r.title+" (no command, triggers only): "+reasons, "unit", r.unit, "reasons", run.Reasons)
 		}
@@ -213,6 +246,12 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 		s.touch(u)
 		if err != nil {
 			u.run = nil
+			if errors.As(err, new(claimError)) {
+				// Not this member's run: no failure, no retry.
+				s.log.Info(fmt.Sprintf("%s does not start here: %v", r.title, err), "unit", r.unit, "reasons", run.Reasons)
+				j.core.Ended(now)
+				return
+			}
 			d := j.tracker(s, u).StartFailed(now, err)
 			msg := fmt.Sprintf("start %s failed: %v; %s", r.title, err, d.Text)
 			if d.Say {
@@ -297,6 +336,10 @@ func (s *Supervisor) fireTriggers(j *jobUnit, how string, now time.Time) {
 // how the core took the request.
 func (s *Supervisor) triggerJob(u *unit, j *jobUnit, args []string, by, reason string, now time.Time) (busy bool, note string) {
 	s.record(now, journal.Event{Type: journal.Triggered, Unit: j.cfg.Name, Kind: journal.KindJob, By: by, Args: args})
+	if u.away {
+		s.forward(j.cfg.Name, args, by)
+		return false, reason + ": forwarded to the member that owns " + j.cfg.Name
+	}
 	busy, waiting := j.core.Running(), j.core.Queued() != nil
 	note = j.core.Trigger(now, args, reason)
 	s.touch(u)

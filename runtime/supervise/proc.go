@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kopf/kopf/runtime/cluster"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/job"
@@ -49,6 +50,8 @@ func (p *procUnit) load(s *Supervisor, u *unit, _ unitKind, now time.Time) {
 
 func (p *procUnit) wake(u *unit) time.Time {
 	switch r := u.run; {
+	case r == nil && u.away:
+		return time.Time{}
 	case r == nil:
 		return u.startAt
 	case r.checks != nil && !r.checks.running && !r.stopSent:
@@ -58,7 +61,7 @@ func (p *procUnit) wake(u *unit) time.Time {
 }
 
 func (p *procUnit) tick(s *Supervisor, u *unit, now time.Time) {
-	if u.run == nil && !u.startAt.IsZero() && !u.startAt.After(now) {
+	if u.run == nil && !u.startAt.IsZero() && !u.startAt.After(now) && !u.away {
 		s.startProc(u, p, now)
 	}
 	s.checkDue(u, p.cfg, now)
@@ -67,6 +70,9 @@ func (p *procUnit) tick(s *Supervisor, u *unit, now time.Time) {
 func (s *Supervisor) startProc(u *unit, p *procUnit, now time.Time) {
 	r := newRun(u, now)
 	u.startAt = time.Time{}
+	if s.clustered(&p.cfg.Unit) {
+		r.req = &cluster.Request{Unit: p.cfg.Name, Proc: true, Start: now}
+	}
 	if err := s.spawn(r, p.cfg.Command, job.Run{}); err != nil {
 		d := u.restart.StartFailed(now, err)
 		u.startAt = d.At

@@ -50,6 +50,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kopf/kopf/runtime/cluster"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/health"
 	"github.com/kopf/kopf/runtime/job"
@@ -159,6 +160,13 @@ type Options struct {
 	// is done, for restart-on-change and hup-on-change; nil is
 	// runtime/watch with its default debounce.
 	WatchFiles func(ctx context.Context, paths []string, changed func()) error
+	// Cluster makes this daemon a member of a cluster: units of placement
+	// "one" run only while it owns them, each run only once the cluster
+	// granted it (supervise's cluster.go). nil runs everything here.
+	Cluster Cluster
+	// Now is the daemon's clock; nil is time.Now. (A test of a cluster
+	// sets one member's clock off by a minute or two.)
+	Now func() time.Time
 }
 
 // DefaultRestartJitter is the restart jitter of kopf run: up to a quarter
@@ -197,6 +205,12 @@ type Supervisor struct {
 	ticking  bool                 // in a tick: record holds all but spawns
 	names    map[[2]string]string // source names during a reload (sourceName)
 	spawning []*spawning          // the starts the tick has begun (spawnInTick)
+	// In a cluster: the units this member owns, with their epochs; the
+	// units handed off, released once their run ends; the unit lists
+	// for the cluster (pushUnits).
+	owned     map[string]int64
+	releasing map[string]int64
+	pushing   chan []cluster.Unit
 }
 
 type exitEvent struct {
@@ -239,6 +253,9 @@ func New(opts Options) *Supervisor {
 	if opts.BootID == "" {
 		opts.BootID = journal.BootID()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &Supervisor{
 		opts:     opts,
 		log:      opts.Logger,
@@ -260,7 +277,7 @@ var ErrStopped = errors.New("kopf is stopping")
 // Then it stops every proc and running job (SIGTERM, stop-time, SIGKILL),
 // waits for them, stops the orphans left behind, and returns nil.
 func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
-	now := time.Now()
+	now := s.opts.Now()
 	s.apply(cfg, now)
 	s.catchUp(now)
 	// Reading a large config leaves its parse tree behind as garbage:
@@ -282,7 +299,7 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	}
 	done := ctx.Done()
 	for {
-		now := time.Now()
+		now := s.opts.Now()
 		s.tick(now)
 		if s.stopping && s.alive == 0 {
 			break
@@ -291,11 +308,11 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 		select {
 		case <-done:
 			done = nil
-			s.stopAll(time.Now())
+			s.stopAll(s.opts.Now())
 		case ev := <-s.exits:
-			s.exited(ev, time.Now())
+			s.exited(ev, s.opts.Now())
 		case fn := <-s.calls:
-			fn(time.Now())
+			fn(s.opts.Now())
 		case <-beat:
 			s.opts.Heartbeat()
 		case <-timer.C:
@@ -528,6 +545,10 @@ type running struct {
 	ports    map[string]int // allocated for this run, by name
 	checks   *checks        // a proc's health checks; nil without
 	mail     *runMail       // output to mail; nil without mail-to
+	// In a cluster: the claim to make before the start (nil for none),
+	// and the claim the cluster granted, whose outcome the end writes.
+	req   *cluster.Request
+	claim *cluster.Claim
 }
 
 // newRun is a run of u starting at now, not yet spawned.
@@ -661,7 +682,15 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 			outputs[1](stream, line)
 		}
 	}
-	return &spawning{r: r, argv: argv, run: run, wait: s.opts.Host.Begin(spec)}, nil
+	sp := &spawning{r: r, argv: argv, run: run}
+	if r.req == nil {
+		sp.wait = s.opts.Host.Begin(spec)
+		return sp, nil
+	}
+	member := s.opts.Cluster.Name()
+	sp.wait = s.claimed(r, *r.req, func() func() (Process, error) { return s.opts.Host.Begin(spec) },
+		func(c cluster.Claim) { spec.Env = append(slices.Clip(spec.Env), claimEnv(c, member)...) })
+	return sp, nil
 }
 
 // finishSpawn waits until sp's process has started, and records it.
@@ -670,7 +699,9 @@ func (s *Supervisor) finishSpawn(sp *spawning) error {
 	p, err := sp.wait()
 	if err != nil {
 		s.ports.Release(r.ports)
-		s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
+		if !errors.As(err, new(claimError)) {
+			s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
+		}
 		return err
 	}
 	r.p = p

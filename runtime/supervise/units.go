@@ -23,6 +23,9 @@ type unit struct {
 	run     *running     // nil when none
 	removed bool         // stopping because it left the config
 	dirty   bool         // touched since the last refresh (Supervisor.dirty)
+	// away: in a cluster, another member owns the unit (placement
+	// "one"); nothing of it starts here.
+	away bool
 	// qi is its index in the queue plus one; 0 when not queued. (An
 	// int32 beside the flags: a daemon has a unit for each of 100k jobs.)
 	qi int32
@@ -159,6 +162,7 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		prev := u.kind
 		prev.unload()
 		u.cfg, u.kind, u.removed = ucfg, kind, false
+		u.away = s.isAway(ucfg)
 		kind.load(s, u, prev, now)
 		s.touch(u)
 	}
@@ -185,11 +189,13 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		sum.Started = append(sum.Started, u.cfg.Name)
 		s.recordSource(now, "add", u.kind.journalKind(), u.cfg)
 		s.units[u.cfg.Name] = u
+		u.away = s.isAway(u.cfg)
 		u.kind.load(s, u, nil, now)
 		s.touch(u)
 	}
 	s.flush()
 	s.names = nil
+	s.pushUnits()
 	what := "config"
 	if cfg.File != "" {
 		what += " " + cfg.File
@@ -256,6 +262,7 @@ func (s *Supervisor) unitEnded(r *running, ex proc.Exit, now time.Time) {
 	s.logEnd(r, ex, now)
 	u.run, u.lastExit = nil, exitStatus(ex, now)
 	s.touch(u)
+	s.clusterEnded(u, r, describeEnd(r, ex), now)
 	if u.removed {
 		delete(s.units, r.unit)
 		return

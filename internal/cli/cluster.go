@@ -1,0 +1,309 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kopf/kopf/runtime/cluster"
+	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/supervise"
+)
+
+// clusterOpts are kopf run's cluster flags.
+type clusterOpts struct {
+	endpoints string
+	name      string
+	member    string
+	lease     string
+	retention string
+	// clockOffset moves the daemon's wall clock, for the cluster tests'
+	// members whose clocks disagree (hidden).
+	clockOffset time.Duration
+
+	ttl, keep time.Duration
+	// ready is closed once the supervisor exists, which the member's
+	// callbacks need.
+	ready chan struct{}
+}
+
+func clusterFlags(fs *pflag.FlagSet) *clusterOpts {
+	c := &clusterOpts{ready: make(chan struct{})}
+	fs.StringVar(&c.endpoints, "cluster", "", "")
+	fs.StringVar(&c.name, "cluster-name", "", "")
+	fs.StringVar(&c.member, "member", "", "")
+	fs.StringVar(&c.lease, "cluster-lease", "", "")
+	fs.StringVar(&c.retention, "cluster-retention", "", "")
+	fs.DurationVar(&c.clockOffset, "test-clock-offset", 0, "")
+	fs.MarkHidden("test-clock-offset")
+	return c
+}
+
+// resolve checks the flags and fills in $KOPF_CLUSTER.
+func (c *clusterOpts) resolve(e *env) error {
+	if c.endpoints == "" {
+		c.endpoints = e.getenv("KOPF_CLUSTER")
+	}
+	if c.endpoints == "" {
+		for flag, v := range map[string]string{"--cluster-name": c.name, "--member": c.member, "--cluster-lease": c.lease, "--cluster-retention": c.retention} {
+			if v != "" {
+				return usagef("%s needs --cluster (or $KOPF_CLUSTER)", flag)
+			}
+		}
+		return nil
+	}
+	for _, u := range strings.Split(c.endpoints, ",") {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return usagef("--cluster %q: expected etcd client URLs like http://10.0.0.1:2379, comma-separated", c.endpoints)
+		}
+	}
+	var err error
+	if c.lease != "" {
+		if c.ttl, err = config.ParseDuration(c.lease); err != nil {
+			return usagef("--cluster-lease %q: %v", c.lease, err)
+		}
+		if c.ttl < cluster.MinTTL || c.ttl%time.Second != 0 {
+			return usagef("--cluster-lease %s: expected whole seconds, at least %s", c.lease, cluster.MinTTL)
+		}
+	}
+	if c.retention != "" {
+		if c.keep, err = config.ParseDuration(c.retention); err != nil || c.keep <= 0 {
+			return usagef("--cluster-retention %q: expected a duration like 7d", c.retention)
+		}
+	}
+	if strings.Contains(c.name, "/") || strings.Contains(c.member, "/") {
+		return usagef("--cluster-name and --member cannot hold /")
+	}
+	return nil
+}
+
+func (c *clusterOpts) on() bool { return c != nil && c.endpoints != "" }
+
+// now is the daemon's clock: the wall clock, moved by --test-clock-offset.
+func (c *clusterOpts) now() func() time.Time {
+	if c == nil || c.clockOffset == 0 {
+		return nil
+	}
+	off := c.clockOffset
+	return func() time.Time { return time.Now().Add(off) }
+}
+
+// joinCluster makes this daemon a member; leave leaves the cluster, after
+// the supervisor has stopped everything. sup returns the supervisor, which
+// exists once c.ready is closed.
+func (d *daemon) joinCluster(ctx context.Context, sup func() *supervise.Supervisor) (*cluster.Member, func(), error) {
+	c := d.cluster
+	wait := func() *supervise.Supervisor {
+		<-c.ready
+		return sup()
+	}
+	cfg := cluster.Config{
+		Endpoints: strings.Split(c.endpoints, ","), Name: c.name, Member: c.member,
+		TTL: c.ttl, Retention: c.keep, Logger: d.log, Events: d.events.Publish,
+		Version: readVersion().Version, BootID: journal.BootID(),
+		Owner:   func(ch cluster.Change) { wait().OwnerChanged(ch) },
+		Trigger: func(job string, args []string, by string) { wait().ClusterTrigger(job, args, by) },
+	}
+	if now := c.now(); now != nil {
+		cfg.Now = now
+	}
+	m, err := cluster.Join(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.member = m
+	d.log.Info(fmt.Sprintf("member %s of cluster %s at %s", m.Name(), cmpOr(c.name, cluster.DefaultName), c.endpoints))
+	collect, stop := context.WithCancel(context.Background())
+	go func() {
+		// Claims past their retention go, now and every hour.
+		for {
+			if n, err := m.Collect(collect); err == nil && n > 0 {
+				d.log.Info(fmt.Sprintf("cluster: deleted %d claims older than the retention", n))
+			}
+			select {
+			case <-collect.Done():
+				return
+			case <-time.After(time.Hour):
+			}
+		}
+	}()
+	return m, func() {
+		stop()
+		if err := m.Close(); err != nil {
+			d.log.Warn(fmt.Sprintf("cluster: leaving: %v", err))
+		}
+	}, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// errNoCluster answers the cluster commands of a daemon in no cluster.
+var errNoCluster = errors.New("this kopf is not in a cluster (kopf run --cluster)")
+
+// clusterRequest answers cluster, claims and handoff.
+func (d daemonControl) clusterRequest(ctx context.Context, req control.Request) (control.Response, error) {
+	var resp control.Response
+	m := d.member()
+	if m == nil {
+		return resp, errNoCluster
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var v any
+	var err error
+	switch req.Cmd {
+	case control.CmdCluster:
+		v, err = m.Status(ctx)
+	case control.CmdClaims:
+		v, err = m.Claims(ctx, req.Name, int64(max(req.N, 1)))
+	case control.CmdHandoff:
+		to := ""
+		if len(req.Args) == 1 {
+			to = req.Args[0]
+		}
+		if err = m.Handoff(ctx, req.Name, to); err == nil {
+			resp.Message = fmt.Sprintf("asked the owner of %s to hand it over after its current run", req.Name)
+			if to != "" {
+				resp.Message = fmt.Sprintf("asked the owner of %s to hand it to %s after its current run", req.Name, to)
+			}
+		}
+		return resp, err
+	}
+	if err != nil {
+		return resp, fmt.Errorf("etcd: %w", err)
+	}
+	resp.Cluster, err = json.Marshal(v)
+	return resp, err
+}
+
+var clusterCmd = &command{
+	name:     "cluster",
+	synopsis: "[--socket PATH] [--json] members | claims JOB [N] | handoff UNIT [MEMBER]",
+	summary:  "show the cluster's members and claims, or move a unit",
+	help: `Asks the running kopf, a member of a cluster (kopf run --cluster,
+docs/cluster.md), about the cluster:
+  members              each member: alive, its host and pid, its clock's
+                       offset from this member's, the units it owns, and
+                       those whose config differs from the majority's
+  claims JOB [N]       the job's latest N claims (default 20), newest first:
+                       the instant (or the start of a triggered run), state
+                       (claimed, ended, missed, lost), member, fence token,
+                       outcome
+  handoff UNIT [MEMBER]  move UNIT to MEMBER (or to any other member) once
+                       its current run has ended
+
+Flags:
+` + socketHelp + `
+  --json         the answer as JSON, as docs/control.md describes
+
+Exit status: 0 when kopf answered, 1 when it did not (or is in no cluster),
+2 for a usage error.
+`,
+	run: runCluster,
+}
+
+func runCluster(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
+	socket := e.clientSocket(fs)
+	asJSON := fs.Bool("json", false, "")
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) == 0 {
+			return usagef("expected members, claims JOB [N] or handoff UNIT [MEMBER]")
+		}
+		var req control.Request
+		switch verb, rest := pos[0], pos[1:]; {
+		case verb == "members" && len(rest) == 0:
+			req.Cmd = control.CmdCluster
+		case verb == "claims" && (len(rest) == 1 || len(rest) == 2):
+			req = control.Request{Cmd: control.CmdClaims, Name: rest[0], N: 20}
+			if len(rest) == 2 {
+				if _, err := fmt.Sscanf(rest[1], "%d", &req.N); err != nil || req.N < 1 {
+					return usagef("claims %s %s: N must be a whole number above 0", rest[0], rest[1])
+				}
+			}
+		case verb == "handoff" && (len(rest) == 1 || len(rest) == 2):
+			req = control.Request{Cmd: control.CmdHandoff, Name: rest[0], Args: rest[1:]}
+		default:
+			return usagef("expected members, claims JOB [N] or handoff UNIT [MEMBER], got %s", strings.Join(pos, " "))
+		}
+		resp, err := e.call(ctx, socket(), req)
+		if err != nil {
+			return err
+		}
+		switch {
+		case req.Cmd == control.CmdHandoff:
+			fmt.Fprintln(e.stdout, resp.Message)
+		case *asJSON:
+			fmt.Fprintln(e.stdout, string(resp.Cluster))
+		case req.Cmd == control.CmdCluster:
+			var st cluster.Status
+			if err := json.Unmarshal(resp.Cluster, &st); err != nil {
+				return err
+			}
+			printCluster(e, st)
+		default:
+			var cs []cluster.ClaimInfo
+			if err := json.Unmarshal(resp.Cluster, &cs); err != nil {
+				return err
+			}
+			printClaims(e, cs)
+		}
+		return nil
+	}
+}
+
+// printCluster prints the members and the owners of a cluster's units.
+func printCluster(e *env, st cluster.Status) {
+	live := "live"
+	if !st.Live {
+		live = "FENCED: no keep-alive answered in time; it acts for the cluster again once one is"
+	}
+	fmt.Fprintf(e.stdout, "cluster %s, seen from member %s (%s)\n", st.Name, st.Member, live)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tHOST\tPID\tVERSION\tCLOCK OFFSET\tOWNS\tCONFIG DIFFERS FOR")
+	for _, m := range st.Members {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", m.Member, m.Host, m.PID, m.Version, m.Offset.Round(time.Millisecond), len(m.Owns), orDash(strings.Join(m.Disagrees, ",")))
+	}
+	tw.Flush()
+	if len(st.Owners) > 0 {
+		fmt.Fprintln(e.stdout)
+		tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "UNIT\tOWNER\tEPOCH")
+		for _, o := range st.Owners {
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", o.Unit, o.Member, o.Epoch)
+		}
+		tw.Flush()
+	}
+}
+
+func printClaims(e *env, cs []cluster.ClaimInfo) {
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANT\tSTATE\tMEMBER\tFENCE\tOUTCOME")
+	for _, c := range cs {
+		out := c.Outcome
+		if out == "" {
+			out = c.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", c.Key, c.State, c.Member, c.Fence, orDash(out))
+	}
+	tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
