@@ -1,0 +1,314 @@
+// Package clustertest runs real kopf run daemons as members of a cluster
+// on a real etcd (embedded in the test process), injects faults — SIGKILL,
+// SIGSTOP, a dead etcd leader, etcd gone for longer than the lease, a
+// member's clock off by 90 s, a member whose config differs — and checks
+// the cluster's guarantee: no instant of a job starts twice, and every
+// instant either ran or is recorded missed or lost (docs/cluster.md).
+//
+// The tests take real seconds: they are kept in this package of their
+// own, and -cluster.seconds sets how long each fault run lasts.
+package clustertest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/kopf/kopf/internal/cli"
+	"github.com/kopf/kopf/runtime/cluster/etcdtest"
+)
+
+var seconds = flag.Int("cluster.seconds", 20, "how long each fault run lasts, in seconds (docs/cluster.md's figures: 60)")
+
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == "kopf" {
+		os.Exit(cli.Main())
+	}
+	os.Exit(m.Run())
+}
+
+// kopfPath is this test binary under the name kopf, which runs kopf.
+func kopfPath(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "kopf")
+	if err := os.Symlink(os.Args[0], path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// lease is the members' lease in these tests: the least kopf allows.
+const lease = 5 * time.Second
+
+// world is a cluster under test: etcd, the members, and the file each
+// run appends "instant member fence" to.
+type world struct {
+	t       *testing.T
+	etcd    *etcdtest.Cluster
+	kopf    string
+	dir     string
+	runs    string // the shared file of runs
+	members map[string]*member
+	cli     *clientv3.Client
+}
+
+type member struct {
+	name   string
+	args   []string
+	cmd    *exec.Cmd
+	log    *os.File
+	exited chan struct{}
+}
+
+func newWorld(t *testing.T, etcdNodes int) *world {
+	w := &world{t: t, etcd: etcdtest.Start(t, etcdNodes), kopf: kopfPath(t), dir: t.TempDir(), members: map[string]*member{}}
+	w.runs = filepath.Join(w.dir, "runs")
+	cli, err := clientv3.New(clientv3.Config{Endpoints: w.etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cli = cli
+	t.Cleanup(func() {
+		for _, m := range w.members {
+			w.kill(m.name, syscall.SIGKILL)
+		}
+		cli.Close()
+		if t.Failed() {
+			for _, m := range w.members {
+				b, _ := os.ReadFile(m.log.Name())
+				t.Logf("member %s's log (last 3000 bytes):\n%s", m.name, tail(b, 3000))
+			}
+		}
+	})
+	return w
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// config is a config of jobs every second that append their instant,
+// member and fence to the runs file; extra is added to each job.
+func (w *world) config(name string, jobs []string, extra string) string {
+	var entries []string
+	for _, j := range jobs {
+		entries = append(entries, fmt.Sprintf(`%q: {"schedule": "every 1s", "log-start": false, "command": "echo %s $KOPF_INSTANT $KOPF_MEMBER $KOPF_FENCE >> %s"%s}`, j, j, w.runs, extra))
+	}
+	path := filepath.Join(w.dir, name)
+	if err := os.WriteFile(path, []byte(`{"jobs": {`+strings.Join(entries, ", ")+`}}`), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	return path
+}
+
+// start starts member name with the config, and its own journal and
+// socket; more are extra flags.
+func (w *world) start(name, config string, more ...string) {
+	dir := filepath.Join(w.dir, name)
+	os.MkdirAll(dir, 0o755)
+	args := append([]string{"run", "--cluster", strings.Join(w.etcd.Endpoints(), ","), "--cluster-name", "t", "--member", name,
+		"--cluster-lease", lease.String(), "--journal", filepath.Join(dir, "journal.jsonl"), "--socket", filepath.Join(dir, "sock"),
+		"--cgroup", "none", "--log-format", "json"}, more...)
+	args = append(args, config)
+	w.launch(&member{name: name, args: args})
+}
+
+func (w *world) launch(m *member) {
+	f, err := os.OpenFile(filepath.Join(w.dir, m.name, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	m.log = f
+	m.cmd = exec.Command(w.kopf, m.args...)
+	m.cmd.Stdout, m.cmd.Stderr = f, f
+	m.cmd.Env = append(os.Environ(), "HOME="+filepath.Join(w.dir, m.name))
+	if err := m.cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	m.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		cmd.Wait()
+		close(done)
+	}(m.cmd, m.exited)
+	w.members[m.name] = m
+}
+
+// kill sends sig to a member; SIGKILL and SIGTERM wait for its exit.
+func (w *world) kill(name string, sig syscall.Signal) {
+	m := w.members[name]
+	if m == nil || m.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-m.exited:
+		return
+	default:
+	}
+	m.cmd.Process.Signal(sig)
+	if sig == syscall.SIGKILL || sig == syscall.SIGTERM {
+		select {
+		case <-m.exited:
+		case <-time.After(30 * time.Second):
+			w.t.Errorf("member %s did not exit after %s", name, sig)
+		}
+	}
+}
+
+// restart starts a member again with the arguments it had.
+func (w *world) restart(name string) { w.launch(&member{name: name, args: w.members[name].args}) }
+
+// waitMembers waits until n members are registered.
+func (w *world) waitMembers(n int) {
+	w.t.Helper()
+	w.eventually(30*time.Second, fmt.Sprintf("%d members", n), func() bool {
+		resp, err := w.cli.Get(context.Background(), "/kopf/t/members/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		return err == nil && resp.Count == int64(n)
+	})
+}
+
+// owner is the member that owns unit now, "" for none.
+func (w *world) owner(unit string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := w.cli.Get(ctx, "/kopf/t/owners/"+unit)
+	if err != nil || len(resp.Kvs) == 0 {
+		return ""
+	}
+	return string(resp.Kvs[0].Value)
+}
+
+func (w *world) eventually(d time.Duration, what string, ok func() bool) {
+	w.t.Helper()
+	for end := time.Now().Add(d); !ok(); {
+		if time.Now().After(end) {
+			w.t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// run is one line of the runs file.
+type run struct {
+	job, instant, member, fence string
+}
+
+func (w *world) readRuns() []run {
+	f, err := os.Open(w.runs)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []run
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 4 {
+			w.t.Errorf("runs file line %q: want job instant member fence", sc.Text())
+			continue
+		}
+		out = append(out, run{f[0], f[1], f[2], f[3]})
+	}
+	return out
+}
+
+// claim is a claim key's state, as etcd holds it.
+type claim struct {
+	State  string `json:"state"`
+	Member string `json:"member"`
+	Reason string `json:"reason"`
+}
+
+func (w *world) claims(job string) map[string]claim {
+	resp, err := w.cli.Get(context.Background(), "/kopf/t/claims/"+job+"/", clientv3.WithPrefix())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	out := map[string]claim{}
+	for _, kv := range resp.Kvs {
+		var c claim
+		json.Unmarshal(kv.Value, &c)
+		out[strings.TrimPrefix(string(kv.Key), "/kopf/t/claims/"+job+"/")] = c
+	}
+	return out
+}
+
+// report checks the guarantee for a job over [from, to): no instant ran
+// twice, and each instant ran or is recorded missed or lost (or claimed
+// by a member that has not written its outcome yet). It returns the
+// figures for docs/cluster.md.
+type report struct {
+	instants, ran, duplicates, missed, lost, unsettled int
+	byMember                                         map[string]int
+}
+
+func (r report) String() string {
+	return fmt.Sprintf("%d instants: %d ran (by member %v), %d duplicates, %d missed, %d lost, %d claimed without a run",
+		r.instants, r.ran, r.byMember, r.duplicates, r.missed, r.lost, r.unsettled)
+}
+
+func (w *world) check(job string, from, to time.Time) report {
+	w.t.Helper()
+	runs := w.readRuns()
+	claims := w.claims(job)
+	ran := map[string][]run{}
+	for _, r := range runs {
+		if r.job == job {
+			ran[r.instant] = append(ran[r.instant], r)
+		}
+	}
+	rep := report{byMember: map[string]int{}}
+	for at := from.Truncate(time.Second).Add(time.Second); at.Before(to); at = at.Add(time.Second) {
+		key := at.UTC().Format(time.RFC3339)
+		rep.instants++
+		rs, c := ran[key], claims[key]
+		switch {
+		case len(rs) > 1:
+			rep.duplicates++
+			w.t.Errorf("%s %s started %d times: %v", job, key, len(rs), rs)
+		case len(rs) == 1:
+			rep.ran++
+			rep.byMember[rs[0].member]++
+			if c.State == "" {
+				w.t.Errorf("%s %s ran on %s without a claim", job, key, rs[0].member)
+			}
+		case c.State == "missed":
+			rep.missed++
+		case c.State == "lost":
+			rep.lost++
+		case c.State == "claimed" || c.State == "ended":
+			// Granted, and then not started: the member was past its
+			// fence deadline, or died between the claim and the start.
+			rep.unsettled++
+		default:
+			w.t.Errorf("%s %s neither ran nor is recorded (claim %+v)", job, key, c)
+		}
+	}
+	// Fences increase with instants along each job.
+	var fences []string
+	for _, r := range runs {
+		if r.job == job {
+			fences = append(fences, r.fence)
+		}
+	}
+	sort.Strings(fences)
+	if len(slices.Compact(fences)) != len(fences) {
+		w.t.Errorf("%s: two runs share a fence token", job)
+	}
+	return rep
+}
