@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"context"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -44,4 +45,213 @@ func TestKillOwner(t *testing.T) {
 	if rep.ran == 0 || len(failovers) == 0 {
 		t.Errorf("nothing happened: %s", rep)
 	}
+}
+
+// The owner is frozen (SIGSTOP) for longer than its lease, then continued:
+// it must start nothing after its fence deadline, while another member
+// has taken the job.
+func TestFrozenOwner(t *testing.T) {
+	w := newWorld(t, 1)
+	cfg := w.config("kopf.json", []string{"tick"}, "")
+	for _, m := range []string{"m1", "m2"} {
+		w.start(m, cfg)
+	}
+	w.waitMembers(2)
+	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	from := time.Now()
+	time.Sleep(3 * time.Second)
+	victim := w.owner("tick")
+	frozen := time.Now()
+	w.kill(victim, syscall.SIGSTOP)
+	w.eventually(4*lease, "a new owner", func() bool { o := w.owner("tick"); return o != "" && o != victim })
+	took := time.Since(frozen)
+	time.Sleep(3 * time.Second)
+	w.kill(victim, syscall.SIGCONT)
+	thawed := time.Now()
+	time.Sleep(5 * time.Second)
+	to := time.Now().Add(-2 * time.Second)
+	for name := range w.members {
+		w.kill(name, syscall.SIGTERM)
+	}
+	rep := w.check("tick", from, to)
+	// Its fence deadline came at most lease-1s after its last answered
+	// keep-alive, which was before the freeze.
+	deadline := frozen.Add(lease - time.Second)
+	for _, r := range w.readRuns() {
+		at, _ := time.Parse(time.RFC3339, r.instant)
+		if r.member == victim && at.After(deadline.Add(time.Second)) {
+			t.Errorf("%s ran %s after its fence deadline %s (frozen %s, continued %s)", victim, r.instant, deadline.Format(time.RFC3339Nano), frozen.Format(time.RFC3339Nano), thawed.Format(time.RFC3339Nano))
+		}
+	}
+	t.Logf("owner frozen for %s: %s; the other member took over after %s", thawed.Sub(frozen).Round(time.Millisecond), rep, took.Round(time.Millisecond))
+}
+
+// The etcd leader of a three-node etcd is killed; the cluster carries on
+// on the two nodes left, and nothing runs twice.
+func TestEtcdLeaderKilled(t *testing.T) {
+	w := newWorld(t, 3)
+	cfg := w.config("kopf.json", []string{"tick"}, "")
+	for _, m := range []string{"m1", "m2", "m3"} {
+		w.start(m, cfg)
+	}
+	w.waitMembers(3)
+	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	from := time.Now()
+	time.Sleep(3 * time.Second)
+	leader := w.etcd.Leader()
+	w.etcd.StopNode(leader)
+	killed := time.Now()
+	w.eventually(10*time.Second, "etcd takes writes again", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		_, err := w.cli.Put(ctx, "/probe", "x")
+		return err == nil
+	})
+	elected := time.Since(killed)
+	time.Sleep(time.Duration(*seconds) * time.Second / 2)
+	w.etcd.StartNode(leader)
+	time.Sleep(3 * time.Second)
+	to := time.Now().Add(-2 * time.Second)
+	for name := range w.members {
+		w.kill(name, syscall.SIGTERM)
+	}
+	rep := w.check("tick", from, to)
+	t.Logf("etcd leader killed (writes again after %s): %s", elected.Round(time.Millisecond), rep)
+}
+
+// etcd is gone for longer than the lease, then back: every member fences
+// itself, nothing starts meanwhile, and afterwards the owner takes its
+// job back and records the instants of the outage missed.
+func TestEtcdDownLongerThanTheLease(t *testing.T) {
+	w := newWorld(t, 1)
+	cfg := w.config("kopf.json", []string{"tick"}, "")
+	for _, m := range []string{"m1", "m2"} {
+		w.start(m, cfg)
+	}
+	w.waitMembers(2)
+	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	from := time.Now()
+	time.Sleep(3 * time.Second)
+	down := time.Now()
+	w.etcd.StopNode(0)
+	time.Sleep(2 * lease)
+	w.etcd.StartNode(0)
+	up := time.Now()
+	w.eventually(6*lease, "tick owned again", func() bool { return w.owner("tick") != "" })
+	back := time.Since(up)
+	time.Sleep(5 * time.Second)
+	to := time.Now().Add(-2 * time.Second)
+	for name := range w.members {
+		w.kill(name, syscall.SIGTERM)
+	}
+	rep := w.check("tick", from, to)
+	for _, r := range w.readRuns() {
+		at, _ := time.Parse(time.RFC3339, r.instant)
+		if at.After(down.Add(lease)) && at.Before(up) {
+			t.Errorf("%s ran %s while etcd was down (%s to %s)", r.member, r.instant, down.Format(time.RFC3339Nano), up.Format(time.RFC3339Nano))
+		}
+	}
+	if rep.missed == 0 {
+		t.Errorf("no instant of the outage recorded missed: %s", rep)
+	}
+	t.Logf("etcd down for %s: %s; owned again %s after etcd came back", up.Sub(down).Round(time.Millisecond), rep, back.Round(time.Millisecond))
+}
+
+// One member's clock is 90 s ahead and another's 90 s behind: the claim
+// key is the instant, so however the job moves between them nothing runs
+// twice.
+func TestClockSkew(t *testing.T) {
+	w := newWorld(t, 1)
+	cfg := w.config("kopf.json", []string{"tick"}, "")
+	w.start("ahead", cfg, "--test-clock-offset", "90s")
+	w.start("behind", cfg, "--test-clock-offset", "-90s")
+	w.start("true", cfg)
+	w.waitMembers(3)
+	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	end := time.Now().Add(time.Duration(*seconds) * time.Second)
+	moves := 0
+	for time.Now().Before(end.Add(-2 * lease)) {
+		time.Sleep(2 * time.Second)
+		victim := w.owner("tick")
+		if victim == "" {
+			continue
+		}
+		w.kill(victim, syscall.SIGKILL)
+		w.eventually(4*lease, "a new owner", func() bool { o := w.owner("tick"); return o != "" && o != victim })
+		moves++
+		w.restart(victim)
+	}
+	time.Sleep(time.Until(end))
+	for name := range w.members {
+		w.kill(name, syscall.SIGTERM)
+	}
+	seen := map[string]string{}
+	for _, r := range w.readRuns() {
+		if prev, ok := seen[r.instant]; ok {
+			t.Errorf("instant %s ran on %s and on %s", r.instant, prev, r.member)
+		}
+		seen[r.instant] = r.member
+	}
+	t.Logf("clocks at +90 s, -90 s and 0, the job moved %d times: %d instants ran, none twice", moves, len(seen))
+	if len(seen) == 0 {
+		t.Error("nothing ran")
+	}
+}
+
+// Five members start at once with ten jobs: the jobs spread over them.
+// Then one member's config changes one job: that member does not own the
+// job any more, and the others run it.
+func TestFiveMembersAndAConfigChange(t *testing.T) {
+	w := newWorld(t, 1)
+	jobs := []string{"j0", "j1", "j2", "j3", "j4", "j5", "j6", "j7", "j8", "j9"}
+	cfg := w.config("kopf.json", jobs, "")
+	names := []string{"m1", "m2", "m3", "m4", "m5"}
+	for _, m := range names {
+		w.start(m, cfg)
+	}
+	w.waitMembers(5)
+	w.eventually(20*time.Second, "every job owned", func() bool {
+		for _, j := range jobs {
+			if w.owner(j) == "" {
+				return false
+			}
+		}
+		return true
+	})
+	owners := map[string]int{}
+	for _, j := range jobs {
+		owners[w.owner(j)]++
+	}
+	if len(owners) < 3 {
+		t.Errorf("ten jobs on five members started together went to %d members: %v", len(owners), owners)
+	}
+	// m1's config of j0 differs from the four others'.
+	odd := w.owner("j0")
+	from := time.Now()
+	other := w.config("odd.json", jobs, `, "env": {"ODD": "1"}`)
+	w.kill(odd, syscall.SIGTERM)
+	w.members[odd].args[len(w.members[odd].args)-1] = other
+	w.restart(odd)
+	w.eventually(4*lease, "j0 owned by a member that agrees", func() bool { o := w.owner("j0"); return o != "" && o != odd })
+	time.Sleep(time.Duration(*seconds/2) * time.Second)
+	to := time.Now().Add(-2 * time.Second)
+	for name := range w.members {
+		w.kill(name, syscall.SIGTERM)
+	}
+	for _, j := range jobs {
+		rep := w.check(j, from, to)
+		if j == "j0" && rep.byMember[odd] > 0 && !from.IsZero() {
+			// Its runs before the restart count; none after.
+			for _, r := range w.readRuns() {
+				at, _ := time.Parse(time.RFC3339, r.instant)
+				if r.job == "j0" && r.member == odd && at.After(from.Add(lease)) {
+					t.Errorf("%s, whose config of j0 differs, ran it at %s", odd, r.instant)
+				}
+			}
+		}
+		if j == "j0" {
+			t.Logf("j0 after its owner's config changed: %s", rep)
+		}
+	}
+	t.Logf("five members, ten jobs: owners at start %v", owners)
 }

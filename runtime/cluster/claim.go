@@ -56,8 +56,9 @@ func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
 		clientv3.Compare(clientv3.Value(ok), "=", m.cfg.Member),
 	}
 	var puts []clientv3.Op
+	var rec []byte
 	if !req.Proc {
-		rec, _ := json.Marshal(claimRecord{State: "claimed", Member: m.cfg.Member, Lease: int64(lease), Epoch: epoch, Start: req.Start.UTC()})
+		rec, _ = json.Marshal(claimRecord{State: "claimed", Member: m.cfg.Member, Lease: int64(lease), Epoch: epoch, Start: req.Start.UTC()})
 		keys := make([]string, 0, max(len(req.Instants), 1))
 		for _, at := range req.Instants {
 			keys = append(keys, m.key("claims", req.Unit, instantKey(at)))
@@ -75,11 +76,34 @@ func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
 		}
 		c.Keys = keys
 	}
-	resp, err := m.cli.Txn(ctx).If(conds...).Then(puts...).Else(clientv3.OpGet(ok)).Commit()
+	elses := []clientv3.Op{clientv3.OpGet(ok)}
+	if len(c.Keys) > 0 {
+		elses = append(elses, clientv3.OpGet(c.Keys[0]))
+	}
+	// etcd may fail to answer for a moment (a leader election, a node
+	// that died): the claim is tried again, within claimRetry and the
+	// fence deadline. A retry that finds the claim already there with
+	// this attempt's own record knows the earlier attempt went through.
+	giveUp := time.Now().Add(claimRetry)
+	var resp *clientv3.TxnResponse
+	var err error
+	for attempt := 0; ; attempt++ {
+		// An attempt that etcd holds (a proposal lost with its leader
+		// waits for a server timeout) is given up early and tried again.
+		actx, cancel := context.WithTimeout(ctx, claimAttempt)
+		resp, err = m.cli.Txn(actx).If(conds...).Then(puts...).Else(elses...).Commit()
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(giveUp) {
+			break
+		}
+		m.log.Debug("cluster: claim of "+req.Unit+" failed; trying again", "err", err, "attempt", attempt+1)
+		m.sleep(claimBackoff)
+	}
 	if err != nil {
 		if ctx.Err() != nil && !m.Live() {
 			err = ErrFenced
 		}
+		m.unrecorded(c, epoch, "this member could not reach etcd to claim it: "+err.Error())
 		return c, m.refused(c, err)
 	}
 	if !resp.Succeeded {
@@ -87,18 +111,92 @@ func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
 		if len(kvs) == 0 || kvs[0].CreateRevision != epoch || string(kvs[0].Value) != m.cfg.Member {
 			return c, m.refused(c, ErrNotOwner)
 		}
-		return c, m.refused(c, ErrTaken)
+		if len(resp.Responses) < 2 || len(rec) == 0 {
+			return c, m.refused(c, ErrTaken)
+		}
+		mine := resp.Responses[1].GetResponseRange().Kvs
+		if len(mine) == 0 || string(mine[0].Value) != string(rec) {
+			return c, m.refused(c, ErrTaken)
+		}
+		c.Fence = mine[0].CreateRevision // an earlier attempt's, whose answer was lost
+	} else {
+		c.Fence = resp.Header.Revision
 	}
-	c.Fence = resp.Header.Revision
 	if !m.Live() {
 		// Granted, but the answer came after the fence deadline: the run
-		// does not start; the claim stays without an outcome (lost).
+		// does not start, and its claim says so once etcd answers.
+		m.notStarted(c)
 		return c, m.refused(c, ErrFenced)
 	}
 	if !req.Proc {
 		m.cfg.Events(journal.Event{Type: journal.Claimed, Time: time.Now(), Unit: req.Unit, At: c.At, Fence: c.Fence, Epoch: epoch, Member: m.cfg.Member})
 	}
 	return c, nil
+}
+
+// How long, and how often, a claim is tried again while etcd does not
+// answer. The start waits meanwhile; a leader election takes about a
+// second.
+const (
+	claimRetry   = 3 * time.Second
+	claimAttempt = time.Second
+	claimBackoff = 100 * time.Millisecond
+)
+
+// pending is a write to etcd that records what a member could not
+// record at the time (etcd did not answer): an instant it could not
+// claim, a claim it did not start. The keep-alive loop writes them once
+// etcd answers again.
+type pending struct {
+	key    string
+	create int64 // the key's create revision the write expects; 0: absent
+	value  string
+}
+
+// unrecorded keeps the instants of a claim that etcd did not answer, to
+// record them missed once it does.
+func (m *Member) unrecorded(c Claim, epoch int64, reason string) {
+	if len(c.Keys) == 0 || c.At.IsZero() {
+		return
+	}
+	v, _ := json.Marshal(claimRecord{State: "missed", Member: m.cfg.Member, Epoch: epoch, Reason: reason})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range c.Keys {
+		m.pending = append(m.pending, pending{key: k, value: string(v)})
+	}
+}
+
+// notStarted records that a granted claim did not start.
+func (m *Member) notStarted(c Claim) {
+	v, _ := json.Marshal(claimRecord{State: "lost", Member: m.cfg.Member, Epoch: c.Epoch,
+		Reason: "granted after this member's fence deadline, so it did not start"})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range c.Keys {
+		m.pending = append(m.pending, pending{key: k, create: c.Fence, value: string(v)})
+	}
+}
+
+// flush writes the pending records; those etcd does not take stay.
+func (m *Member) flush(ctx context.Context) {
+	m.mu.Lock()
+	ps := m.pending
+	m.pending = nil
+	m.mu.Unlock()
+	var left []pending
+	for i, p := range ps {
+		_, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(p.key), "=", p.create)).Then(clientv3.OpPut(p.key, p.value)).Commit()
+		if err != nil {
+			left = ps[i:]
+			break
+		}
+	}
+	if len(left) > 0 {
+		m.mu.Lock()
+		m.pending = append(left, m.pending...)
+		m.mu.Unlock()
+	}
 }
 
 // runKey names the claim of a run no instant started: its start, then

@@ -144,8 +144,10 @@ type Member struct {
 	members  map[string]Record    // alive members, by name
 	seen     map[string]time.Time // when each member's record last changed, on this clock
 	offsets  map[string]time.Duration
+	samples  map[string][]time.Duration
 	changes  chan Change // to the Owner callback, in order
 	released map[string]bool
+	pending  []pending // records etcd did not take yet (flush)
 }
 
 // Record is a member's record under members/.
@@ -233,7 +235,7 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		cfg: cfg, cli: cli, prefix: "/kopf/" + cfg.Name + "/", log: cfg.Logger,
 		ctx: mctx, cancel: cancel, kick: make(chan struct{}, 1),
 		units: map[string]Unit{}, owned: map[string]int64{}, members: map[string]Record{},
-		seen: map[string]time.Time{}, offsets: map[string]time.Duration{},
+		seen: map[string]time.Time{}, offsets: map[string]time.Duration{}, samples: map[string][]time.Duration{},
 		changes: make(chan Change, 1024), released: map[string]bool{},
 	}
 	jctx, jcancel := context.WithTimeout(ctx, cfg.DialTimeout+cfg.TTL)
@@ -320,8 +322,32 @@ func (m *Member) memberPut(v []byte) {
 	}
 	m.members[rec.Member] = rec
 	m.seen[rec.Member] = time.Now()
-	m.offsets[rec.Member] = rec.Clock.Sub(m.cfg.Now())
+	// A record reaches this member some time after its member read its
+	// clock, which makes the difference too small by that delay (seconds,
+	// when etcd was slow to take the write): the estimate is the largest
+	// of the last few.
+	s := append(m.samples[rec.Member], rec.Clock.Sub(m.cfg.Now()))
+	if len(s) > offsetSamples {
+		s = s[1:]
+	}
+	m.samples[rec.Member] = s
+	off := slices.Max(s)
+	prev, known := m.offsets[rec.Member]
+	m.offsets[rec.Member] = off
+	if rec.Member != m.cfg.Member && (off > maxSkew || off < -maxSkew) && (!known || prev <= maxSkew && prev >= -maxSkew) {
+		// Claims are keyed by instant, so skew cannot run an instant
+		// twice; but a member ahead runs instants early, and one behind
+		// finds them taken until its clock catches up.
+		m.log.Warn(fmt.Sprintf("cluster: member %s's clock is %s off this member's; instants move with the owner's clock (docs/cluster.md)", rec.Member, off.Round(time.Millisecond)), "member", rec.Member)
+	}
 }
+
+// maxSkew is the clock offset between members that kopf warns of;
+// offsetSamples how many of a member's records its offset is taken from.
+const (
+	maxSkew       = 2 * time.Second
+	offsetSamples = 5
+)
 
 // Deadline is the fence deadline: the member acts for the cluster only
 // before it.
@@ -376,6 +402,7 @@ func (m *Member) keepAlive() {
 			if err := m.putRecord(m.ctx); err != nil {
 				m.log.Debug("cluster: writing the member record", "err", err)
 			}
+			m.flush(m.ctx)
 		case errors.Is(err, rpctypes.ErrLeaseNotFound) || err == nil:
 			m.fence("the lease expired")
 			ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
@@ -476,6 +503,7 @@ func (m *Member) Close() error {
 	m.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	m.flush(ctx)
 	_, err := m.cli.Revoke(ctx, lease)
 	m.cli.Close()
 	return err

@@ -57,6 +57,8 @@ func (m *Member) event(ev *clientv3.Event) {
 		m.mu.Lock()
 		if del {
 			delete(m.members, name)
+			delete(m.samples, name)
+			delete(m.offsets, name)
 		} else {
 			m.memberPut(ev.Kv.Value)
 		}

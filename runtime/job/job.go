@@ -116,10 +116,11 @@ type Run struct {
 	Args     []string  // extra arguments, in the order their triggers arrived
 	Reasons  []string  // why it runs, oldest first
 	Deadline time.Time // when to stop it; zero without a timeout
-	// Fires are the schedule instants the run is for, oldest first: the
-	// first fire of each batch of fires that joined it, or the missed fire
-	// a catch-up run catches up. A cluster claims each (runtime/cluster);
-	// empty for a run only triggers or a period started.
+	// Fires are the schedule instants the run is for, oldest first: each
+	// fire that joined it (several, when the job was busy or the loop
+	// late; at most 1,000 of a source's), or the missed fire a catch-up
+	// run catches up. A cluster claims each (runtime/cluster); empty for
+	// a run only triggers or a period started.
 	Fires []time.Time
 	// CatchUp says the run catches up Fires[0], missed earlier.
 	CatchUp bool
@@ -270,8 +271,10 @@ func (j *Job) Advance(now time.Time) []Fire {
 		}
 		start := j.due(i)
 		n := 0
+		var batch []time.Time // every instant that joins, for Run.Fires
 		for !at.IsZero() && !at.After(now) && n < 1000 {
 			n++
+			batch = append(batch, at)
 			at, _ = s.Schedule.Next(at)
 		}
 		if !at.IsZero() && !at.After(now) {
@@ -289,7 +292,7 @@ func (j *Job) Advance(now time.Time) []Fire {
 		switch {
 		case !j.running || j.spec.Overlap == Queue:
 			f.Note = j.Trigger(now, s.Args, reason)
-			j.queued.addFire(first)
+			j.queued.addFires(batch)
 		case j.spec.Overlap == Skip:
 			f.Skipped = true
 			f.Note = fmt.Sprintf("%s: skipped; the job is running since %s (overlap: skip)", reason, j.lastStart.Format(time.RFC3339))
@@ -300,7 +303,7 @@ func (j *Job) Advance(now time.Time) []Fire {
 			}
 			j.backlog = nil
 			j.Trigger(now, s.Args, reason)
-			j.queued.addFire(first)
+			j.queued.addFires(batch)
 			f.Note = fmt.Sprintf("%s: replaces the run started at %s (overlap: replace), which is stopped", reason, j.lastStart.Format(time.RFC3339))
 		}
 		fires = append(fires, f)
@@ -308,12 +311,14 @@ func (j *Job) Advance(now time.Time) []Fire {
 	return fires
 }
 
-// addFire adds a schedule instant to the queued run's fires, kept in
+// addFires adds schedule instants to the queued run's fires, kept in
 // order and without repeats (two sources may fire at one instant).
-func (q *queued) addFire(at time.Time) {
-	i, found := slices.BinarySearchFunc(q.fires, at, time.Time.Compare)
-	if !found {
-		q.fires = slices.Insert(q.fires, i, at)
+func (q *queued) addFires(ats []time.Time) {
+	for _, at := range ats {
+		i, found := slices.BinarySearchFunc(q.fires, at, time.Time.Compare)
+		if !found {
+			q.fires = slices.Insert(q.fires, i, at)
+		}
 	}
 }
 

@@ -508,4 +508,10 @@ func TestRunFires(t *testing.T) {
 	if r, _ = j.Due(sec(38)); !cmp.Equal(r.Fires, []time.Time{sec(-50)}) || !r.CatchUp {
 		t.Errorf("catch-up run: Fires %v CatchUp %v, want [t0-50s] true", r.Fires, r.CatchUp)
 	}
+	j.Ended(sec(39))
+	// A loop 25 s late: the fires it missed join one run, each claimed.
+	j.Advance(sec(65))
+	if r, _ = j.Due(sec(65)); !cmp.Equal(r.Fires, []time.Time{sec(40), sec(50), sec(60)}) {
+		t.Errorf("late run: Fires %v, want 40, 50, 60 (and 40, 60 of the second source once)", r.Fires)
+	}
 }

@@ -115,9 +115,11 @@ func (c *Cluster) Leader() int {
 	return -1
 }
 
-// StopNode stops node i, as a crash would (its data stays).
+// StopNode stops node i, as a crash would: without handing its
+// leadership to another node first (its data stays).
 func (c *Cluster) StopNode(i int) {
 	if nd := c.nodes[i]; nd.e != nil {
+		nd.e.Server.HardStop()
 		nd.e.Close()
 		nd.e = nil
 	}
