@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kopf/kopf/runtime/cluster"
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
 )
@@ -41,7 +42,12 @@ off starts again, or when a failed job run is retried.
 Flags:
 ` + socketHelp + `
   --json         one JSON document: {"units": [...]}, each unit as
-                 docs/control.md describes
+                 docs/control.md describes; with "cluster" for a member
+                 of a cluster
+
+A member of a cluster (kopf run --cluster) also shows the cluster: each
+member, its clock's offset, how many units it owns, and each unit's owner
+and epoch (docs/cluster.md). A unit another member owns is "elsewhere".
 
 Exit status: 0 when kopf answered, 1 when it did not, 2 for a usage error.
 `,
@@ -232,15 +238,23 @@ func runStatus(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string
 		if err != nil {
 			return err
 		}
+		// A member of a cluster shows the cluster too; another daemon
+		// answers that it is in none (or, older, that it does not know
+		// the command).
+		var clusterStatus json.RawMessage
+		if cl, err := e.call(ctx, socket(), control.Request{Cmd: control.CmdCluster}); err == nil {
+			clusterStatus = cl.Cluster
+		}
 		if *asJSON {
 			units := resp.Units
 			if units == nil {
 				units = []control.Unit{}
 			}
 			b, err := json.MarshalIndent(struct {
-				Units    []control.Unit `json:"units"`
-				Tracking string         `json:"tracking,omitempty"`
-			}{units, resp.Tracking}, "", "  ")
+				Units    []control.Unit  `json:"units"`
+				Tracking string          `json:"tracking,omitempty"`
+				Cluster  json.RawMessage `json:"cluster,omitempty"`
+			}{units, resp.Tracking, clusterStatus}, "", "  ")
 			if err != nil {
 				return err
 			}
@@ -250,6 +264,11 @@ func runStatus(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string
 		printStatus(e, resp.Units)
 		if resp.Tracking != "" {
 			fmt.Fprintf(e.stdout, "\nprocesses tracked by %s\n", resp.Tracking)
+		}
+		var st cluster.Status
+		if clusterStatus != nil && json.Unmarshal(clusterStatus, &st) == nil {
+			fmt.Fprintln(e.stdout)
+			printCluster(e, st)
 		}
 		return nil
 	}

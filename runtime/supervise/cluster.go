@@ -341,6 +341,12 @@ func (s *Supervisor) ClusterTrigger(name string, args []string, by string) {
 	})
 }
 
+// elsewhere is the answer to kopf start, stop and restart of a unit
+// another member owns.
+func (s *Supervisor) elsewhere(u *unit) error {
+	return fmt.Errorf("%s runs on another member of the cluster (kopf cluster members says which); ask that member, or kopf cluster handoff %s to this one", u.cfg.Name, u.cfg.Name)
+}
+
 // isAway reports whether a unit of this config belongs to another member
 // now: of placement "one", and not owned here.
 func (s *Supervisor) isAway(c *config.Unit) bool {

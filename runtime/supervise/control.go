@@ -35,6 +35,10 @@ func (s *Supervisor) Trigger(name string, args []string, by string) (string, err
 		}
 		busy, note := s.triggerJob(u, j, args, by, "triggered by "+by, now)
 		s.log.Info(note, "unit", name, "args", args)
+		if u.away {
+			msg = note // forwarded: the owner says in its log what became of it
+			return nil
+		}
 		msg = s.afterRequest(u, j, busy, note, now)
 		return nil
 	})
@@ -50,6 +54,9 @@ func (s *Supervisor) Start(name string) (string, error) {
 		u, err := s.lookup(name)
 		if err != nil {
 			return err
+		}
+		if u.away {
+			return s.elsewhere(u)
 		}
 		msg = u.kind.start(s, u, now, "start")
 		return nil
@@ -102,6 +109,9 @@ func (s *Supervisor) Restart(ctx context.Context, name string) (string, error) {
 			return err
 		}
 		r := u.run
+		if u.away && r == nil {
+			return s.elsewhere(u)
+		}
 		if r != nil && !r.stopSent {
 			s.stopRun(r, causeRestart, "kopf restart")
 		}

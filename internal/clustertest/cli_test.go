@@ -1,0 +1,95 @@
+package clustertest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// kopfCLI runs a client command against a member's socket.
+func (w *world) kopfCLI(member string, args ...string) (string, error) {
+	sock := filepath.Join(w.dir, member, "sock")
+	cmd := exec.Command(w.kopf, append([]string{args[0], "--socket", sock}, args[1:]...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// What an operator sees and does: status on a member that does not own
+// a job, a trigger sent to the member that does not own the job, the
+// claims, a handoff, and a proc of placement "each" running on both.
+func TestOperatorCommands(t *testing.T) {
+	w := newWorld(t, 1)
+	manual := filepath.Join(w.dir, "manual")
+	cfg := filepath.Join(w.dir, "kopf.json")
+	os.WriteFile(cfg, []byte(`{
+  "jobs": {
+    "tick": {"schedule": "every 1s", "prefer": ["m1"], "log-start": false, "command": "echo tick $KOPF_INSTANT $KOPF_MEMBER $KOPF_FENCE >> `+w.runs+`"},
+    "manual": {"prefer": ["m1"], "command": "echo \"manual $KOPF_MEMBER $KOPF_FENCE $*\" >> `+manual+`"}
+  },
+  "procs": {"agent": {"placement": "each", "command": "sleep 1000"}}
+}`), 0o644)
+	w.start("m1", cfg)
+	w.start("m2", cfg)
+	w.waitMembers(2)
+	w.eventually(15*time.Second, "m1 owns tick", func() bool { return w.owner("tick") == "m1" && w.owner("manual") == "m1" })
+	out, err := w.kopfCLI("m2", "status")
+	if err != nil {
+		t.Fatalf("kopf status: %v\n%s", err, out)
+	}
+	for _, want := range []string{"tick", "elsewhere", "agent", "running", "cluster t, seen from member m2 (live)", "m1", "UNIT", "OWNER"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kopf status on m2 lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := w.kopfCLI("m1", "status"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := w.kopfCLI("m2", "start", "tick"); err == nil || !strings.Contains(out, "runs on another member") {
+		t.Errorf("kopf start on a member that does not own the job: %v %q", err, out)
+	}
+	// A trigger sent to m2 runs the job on m1, once.
+	out, err = w.kopfCLI("m2", "trigger", "manual", "a b")
+	if err != nil || !strings.Contains(out, "forwarded") {
+		t.Errorf("kopf trigger on m2: %v %q", err, out)
+	}
+	w.eventually(10*time.Second, "the manual run", func() bool { b, _ := os.ReadFile(manual); return len(b) > 0 })
+	time.Sleep(time.Second)
+	b, _ := os.ReadFile(manual)
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "manual m1 ") || !strings.HasSuffix(lines[0], " a b") {
+		t.Errorf("the triggered runs: %q, want one on m1 with its arguments", lines)
+	}
+	out, err = w.kopfCLI("m2", "cluster", "claims", "tick", "3")
+	if err != nil || !strings.Contains(out, "ended") || !strings.Contains(out, "exit 0") || strings.Count(out, "\n") > 4 {
+		t.Errorf("kopf cluster claims tick 3: %v\n%s", err, out)
+	}
+	out, err = w.kopfCLI("m2", "cluster", "members")
+	if err != nil || !strings.Contains(out, "m1") || !strings.Contains(out, "m2") {
+		t.Errorf("kopf cluster members: %v\n%s", err, out)
+	}
+	// The handoff moves tick after its current run.
+	if out, err := w.kopfCLI("m2", "cluster", "handoff", "tick", "m2"); err != nil {
+		t.Fatalf("handoff: %v %s", err, out)
+	}
+	w.eventually(10*time.Second, "m2 owns tick", func() bool { return w.owner("tick") == "m2" })
+	moved := time.Now()
+	time.Sleep(3 * time.Second)
+	for name := range w.members {
+		w.kill(name, syscall.SIGTERM)
+	}
+	var m2runs int
+	for _, r := range w.readRuns() {
+		at, _ := time.Parse(time.RFC3339, r.instant)
+		if r.member == "m2" {
+			m2runs++
+		} else if at.After(moved.Add(time.Second)) {
+			t.Errorf("m1 ran tick at %s, after the handoff to m2", r.instant)
+		}
+	}
+	if m2runs == 0 {
+		t.Error("m2 never ran tick after the handoff")
+	}
+}
