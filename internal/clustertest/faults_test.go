@@ -99,6 +99,9 @@ func TestEtcdLeaderKilled(t *testing.T) {
 	from := time.Now()
 	time.Sleep(3 * time.Second)
 	leader := w.etcd.Leader()
+	if leader < 0 {
+		t.Fatal("no etcd node leads")
+	}
 	w.etcd.StopNode(leader)
 	killed := time.Now()
 	w.eventually(10*time.Second, "etcd takes writes again", func() bool {
@@ -116,7 +119,7 @@ func TestEtcdLeaderKilled(t *testing.T) {
 		w.kill(name, syscall.SIGTERM)
 	}
 	rep := w.check("tick", from, to)
-	t.Logf("etcd leader killed (writes again after %s): %s", elected.Round(time.Millisecond), rep)
+	t.Logf("etcd leader (node %d) killed; writes again after %s, node %d leads: %s", leader, elected.Round(time.Millisecond), w.etcd.Leader(), rep)
 }
 
 // etcd is gone for longer than the lease, then back: every member fences

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,7 +60,7 @@ func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
 	var puts []clientv3.Op
 	var rec []byte
 	if !req.Proc {
-		rec, _ = json.Marshal(claimRecord{State: "claimed", Member: m.cfg.Member, Lease: int64(lease), Epoch: epoch, Start: req.Start.UTC()})
+		rec, _ = json.Marshal(claimRecord{State: "claimed", Member: m.cfg.Member, Lease: int64(lease), Epoch: epoch, Start: req.Start.UTC(), ID: claimID()})
 		keys := make([]string, 0, max(len(req.Instants), 1))
 		for _, at := range req.Instants {
 			keys = append(keys, m.key("claims", req.Unit, instantKey(at)))
@@ -197,6 +199,15 @@ func (m *Member) flush(ctx context.Context) {
 		m.pending = append(left, m.pending...)
 		m.mu.Unlock()
 	}
+}
+
+// claimID tells one Claim call's record from another's: a retry that
+// finds its own ID knows an earlier attempt of the same call went
+// through.
+func claimID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // runKey names the claim of a run no instant started: its start, then

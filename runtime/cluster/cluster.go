@@ -11,6 +11,8 @@
 //	                          or missed, or lost; no lease, it outlives
 //	                          the member; deleted after the retention
 //	claims/<job>/<start>~<n>  a run no schedule instant started
+//	marks/<job>               when the job's latest owner took it: the
+//	                          instants before were settled then
 //	triggers/<job>/<id>       a trigger for a job, consumed by its owner
 //	handoff/<unit>            the member a unit is to move to
 //
@@ -181,6 +183,7 @@ type claimRecord struct {
 	End     time.Time `json:"end,omitzero"`
 	Outcome string    `json:"outcome,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
+	ID      string    `json:"id,omitempty"` // the Claim call's (claimID)
 }
 
 // Join connects to etcd, registers this member and starts keeping its

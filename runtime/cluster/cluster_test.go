@@ -203,13 +203,16 @@ func TestTakeOverRecordsMissedAndLost(t *testing.T) {
 	b.SetUnits([]Unit{u})
 	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
 	ctx := context.Background()
-	last := time.Now().Truncate(time.Second).Add(-5 * time.Second)
+	// a claims the two instants after it took j, then nothing for four
+	// seconds.
+	last := a.changesOf("j")[0].Since.Truncate(time.Second).Add(2 * time.Second)
 	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{last.Add(-time.Second)}, Start: last}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{last}, Start: last}); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(time.Until(last.Add(4500 * time.Millisecond)))
 	// Neither claim has an outcome when a leaves.
 	closed := time.Now()
 	a.Close() // revokes the lease: j is free at once
@@ -348,4 +351,26 @@ func TestHandoff(t *testing.T) {
 	}
 	a.Release("j", a.changesOf("j")[1].Epoch)
 	eventually(t, 5*time.Second, "b owns j", func() bool { return b.owns("j") })
+}
+
+// An owner that held a job without claiming anything (it left before the
+// job's first instant) still hands over a starting point: the instants
+// after it took the job and before the next owner did are recorded
+// missed.
+func TestMarkCoversAnOwnerThatNeverClaimed(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	u := Unit{Name: "j", Fingerprint: "x", Prefer: []string{"a", "b"}, Fires: everySecond}
+	a := join(t, etcd.Endpoints(), "a")
+	a.SetUnits([]Unit{u})
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	took := a.changesOf("j")[0].Since
+	time.Sleep(2500 * time.Millisecond) // instants pass, unclaimed
+	b := join(t, etcd.Endpoints(), "b")
+	b.SetUnits([]Unit{u})
+	a.Close()
+	eventually(t, 5*time.Second, "b owns j", func() bool { return b.owns("j") })
+	g := b.changesOf("j")[0]
+	if want := everySecond(took, g.Since, 100); len(want) < 2 || !slices.EqualFunc(g.Missed, want, time.Time.Equal) {
+		t.Errorf("missed %v, want %v (a took j at %s)", g.Missed, want, took.Format(time.RFC3339Nano))
+	}
 }

@@ -314,9 +314,23 @@ func (m *Member) recordMissed(ctx context.Context, u Unit, epoch int64, until ti
 	if u.Fires == nil {
 		return nil, 0
 	}
+	// Instants up to the later of the last claim and the moment the
+	// previous owner took the job (its mark) are settled; the mark
+	// covers an owner that held the job without claiming anything.
 	last, ok := m.lastInstant(ctx, u.Name)
+	markKey := m.key("marks", u.Name)
+	if resp, err := m.cli.Get(ctx, markKey); err == nil && len(resp.Kvs) > 0 {
+		if mark, err := time.Parse(time.RFC3339Nano, string(resp.Kvs[0].Value)); err == nil && (!ok || mark.After(last)) {
+			last, ok = mark, true
+		}
+	}
+	defer func() {
+		if _, err := m.cli.Put(ctx, markKey, until.UTC().Format(time.RFC3339Nano)); err != nil {
+			m.log.Warn("cluster: writing the mark of "+u.Name, "err", err)
+		}
+	}()
 	if !ok {
-		return nil, 0 // never run in this cluster: nothing to miss
+		return nil, 0 // never owned in this cluster: nothing to miss
 	}
 	missed := u.Fires(last, until, maxMissed)
 	var written []time.Time
