@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kopf/kopf/lang"
 	"github.com/kopf/kopf/runtime/cluster"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
@@ -52,16 +53,8 @@ func (c *clusterOpts) resolve(e *env) error {
 	if c.endpoints == "" {
 		c.endpoints = e.getenv("KOPF_CLUSTER")
 	}
-	if c.endpoints == "" {
-		for flag, v := range map[string]string{"--cluster-name": c.name, "--member": c.member, "--cluster-lease": c.lease, "--cluster-retention": c.retention} {
-			if v != "" {
-				return usagef("%s needs --cluster (or $KOPF_CLUSTER)", flag)
-			}
-		}
-		return nil
-	}
 	for _, u := range strings.Split(c.endpoints, ",") {
-		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		if c.endpoints != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			return usagef("--cluster %q: expected etcd client URLs like http://10.0.0.1:2379, comma-separated", c.endpoints)
 		}
 	}
@@ -81,6 +74,50 @@ func (c *clusterOpts) resolve(e *env) error {
 	}
 	if strings.Contains(c.name, "/") || strings.Contains(c.member, "/") {
 		return usagef("--cluster-name and --member cannot hold /")
+	}
+	return nil
+}
+
+// fromConfig takes what the flags and $KOPF_CLUSTER left unset from the
+// config's "cluster" section.
+func (c *clusterOpts) fromConfig(cc *config.Cluster) {
+	if cc == nil {
+		return
+	}
+	if c.endpoints == "" {
+		c.endpoints = strings.Join(cc.Etcd, ",")
+	}
+	if c.name == "" {
+		c.name = cc.Name
+	}
+	if c.lease == "" && cc.Lease > 0 {
+		c.ttl = cc.Lease
+	}
+	if c.retention == "" && cc.Retention > 0 {
+		c.keep = cc.Retention
+	}
+}
+
+// withoutPos is a cluster section without its position, to compare two.
+func withoutPos(cc *config.Cluster) *config.Cluster {
+	if cc == nil {
+		return nil
+	}
+	out := *cc
+	out.Pos = lang.Pos{}
+	return &out
+}
+
+// orphans refuses cluster flags without a cluster to use them in (no
+// --cluster, $KOPF_CLUSTER or "cluster" section).
+func (c *clusterOpts) orphans() error {
+	if c.on() {
+		return nil
+	}
+	for _, f := range [][2]string{{"--cluster-name", c.name}, {"--member", c.member}, {"--cluster-lease", c.lease}, {"--cluster-retention", c.retention}} {
+		if f[1] != "" {
+			return usagef("%s needs a cluster: --cluster, $KOPF_CLUSTER or the config's \"cluster\" section", f[0])
+		}
 	}
 	return nil
 }

@@ -256,6 +256,14 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 			return err
 		}
 		d.raw = e.rawOutput(*format == "json" || *format == "" && !e.terminal, log)
+		cl.fromConfig(d.cfg.Cluster)
+		if err := cl.orphans(); err != nil {
+			done, cancel := context.WithCancel(ctx)
+			cancel()
+			d.srv.Serve(done, nil) // removes the socket
+			d.close()
+			return err
+		}
 		d.cluster = cl
 		if *healthAddr != "" {
 			if d.health, err = net.Listen("tcp", *healthAddr); err != nil {
@@ -542,6 +550,9 @@ func (r *reloader) reload() (string, error) {
 	// while the supervisor applies it, READY=1 once it has.
 	if r.notify != nil {
 		r.notify.reloading()
+	}
+	if r.d != nil && !reflect.DeepEqual(withoutPos(cfg.Cluster), withoutPos(r.cfg.Cluster)) {
+		r.d.log.Warn("the config's \"cluster\" section changed; kopf takes it at its next start")
 	}
 	sum, err := r.s.Reload(cfg)
 	if r.web != nil {

@@ -93,3 +93,24 @@ func TestOperatorCommands(t *testing.T) {
 		t.Error("m2 never ran tick after the handoff")
 	}
 }
+
+// The config file's "cluster" section is enough to join: no --cluster.
+func TestClusterFromTheConfigFile(t *testing.T) {
+	w := newWorld(t, 1)
+	cfg := filepath.Join(w.dir, "kopf.json")
+	os.WriteFile(cfg, []byte(`{"cluster": {"etcd": "`+strings.Join(w.etcd.Endpoints(), ",")+`", "name": "t", "lease": "5s"},
+  "jobs": {"tick": {"schedule": "every 1s", "command": "echo tick $KOPF_INSTANT $KOPF_MEMBER $KOPF_FENCE >> `+w.runs+`"}}}`), 0o644)
+	dir := filepath.Join(w.dir, "solo")
+	os.MkdirAll(dir, 0o755)
+	w.launch(&member{name: "solo", args: []string{"run", "--member", "solo", "--journal", filepath.Join(dir, "journal.jsonl"),
+		"--socket", filepath.Join(dir, "sock"), "--cgroup", "none", cfg}})
+	w.waitMembers(1)
+	w.eventually(10*time.Second, "solo runs tick", func() bool {
+		for _, r := range w.readRuns() {
+			if r.member == "solo" {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -30,6 +30,8 @@ type Config struct {
 	// JitterSeed is the top-level `jitter-seed`: with a job's name, the
 	// key of its stable jitter offset; "" by default.
 	JitterSeed string
+	// Cluster is the top-level `cluster` section; nil without.
+	Cluster *Cluster
 
 	// protoUses names the protos each unit takes itself, for the units
 	// that take any: Reparse marks them used for a unit it takes as it
@@ -478,6 +480,9 @@ func Merge(parts ...*Config) (*Config, error) {
 		}
 		if out.JitterSeed == "" {
 			out.JitterSeed = p.JitterSeed // the same
+		}
+		if out.Cluster == nil {
+			out.Cluster = p.Cluster // the same
 		}
 		if len(parts) == 1 {
 			// Its loader has checked its names, and sorted its units:

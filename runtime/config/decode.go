@@ -16,7 +16,7 @@ import (
 
 // topKeys are the keys of the file's top level; those of a job or proc
 // are in the table of settings (settings.go).
-var topKeys = []string{"jitter-seed", "jobs", "mail", "procs", "protos"}
+var topKeys = []string{"cluster", "jitter-seed", "jobs", "mail", "procs", "protos"}
 
 // Expected types, as messages name them.
 const (
@@ -41,6 +41,8 @@ func (l *loader) config(root *node) *Config {
 			protos = m.val
 		case "mail":
 			cfg.Mail = l.mail(m.val)
+		case "cluster":
+			cfg.Cluster = l.cluster(m.val)
 		case "jitter-seed":
 			cfg.JitterSeed = l.str("jitter-seed", m.val)
 		default:

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Each error and warning kind, with the exact message kopf check prints.
@@ -730,5 +731,34 @@ func TestPlacementValues(t *testing.T) {
 	}
 	if !p.Each {
 		t.Errorf("p: %+v", p)
+	}
+}
+
+func TestClusterSection(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"cluster section", "", `{"cluster": {"etcd": ["http://a:2379", "http://b:2379"], "name": "prod", "lease": "15s", "retention": "30d"}}`, nil},
+		{"etcd as one string", "", `{"cluster": {"etcd": "http://a:2379,http://b:2379"}}`, nil},
+		{"not an object", "", `{"cluster": "http://a:2379"}`, []string{
+			`k.json:1:13: "cluster" must be an object like {"etcd": ["http://10.0.0.1:2379"]}, found the string "http://a:2379"`,
+		}},
+		{"no etcd", "", `{"cluster": {"name": "x"}}`, []string{
+			`k.json:1:13: "cluster" needs "etcd": the client URLs of the etcd the members share`,
+		}},
+		{"not a URL", "", `{"cluster": {"etcd": ["a:2379"]}}`, []string{
+			`k.json:1:23: "etcd" must list etcd's client URLs, like "http://10.0.0.1:2379", found "a:2379"`,
+		}},
+		{"member in the file", "", `{"cluster": {"etcd": "http://a:2379", "member": "m1"}}`, []string{
+			`k.json:1:39: unknown key "member" in "cluster": a member's name differs from member to member; give kopf run --member NAME`,
+		}},
+		{"short lease", "", `{"cluster": {"etcd": "http://a:2379", "lease": "2s"}}`, []string{
+			`k.json:1:48: the cluster's "lease" must be whole seconds, at least 5s, found 2s`,
+		}},
+	})
+	cfg, _, err := Parse("k.json", []byte(`{"cluster": {"etcd": "http://a:2379,http://b:2379", "lease": 15}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cfg.Cluster; c == nil || len(c.Etcd) != 2 || c.Etcd[1] != "http://b:2379" || c.Lease != 15*time.Second {
+		t.Errorf("cluster: %+v", c)
 	}
 }

@@ -1,0 +1,71 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kopf/kopf/lang"
+)
+
+// Cluster is the top-level `cluster` section: the etcd that makes the
+// daemons running this config one cluster (docs/cluster.md). kopf run's
+// flags and $KOPF_CLUSTER override it; the member's own name is never in
+// the file, which every member shares.
+type Cluster struct {
+	Pos       lang.Pos
+	Etcd      []string      // client URLs
+	Name      string        // "" is the default
+	Lease     time.Duration // 0 is the default
+	Retention time.Duration // 0 is the default
+}
+
+var clusterKeys = []string{"etcd", "lease", "name", "retention"}
+
+// cluster reads the top-level `cluster` section.
+func (l *loader) cluster(n *node) *Cluster {
+	if n.kind != kindObject {
+		l.errorf(n.pos, "\"cluster\" must be an object like {\"etcd\": [\"http://10.0.0.1:2379\"]}, found %s", n.found())
+		return nil
+	}
+	c := &Cluster{Pos: n.pos}
+	for _, e := range n.members {
+		k, v := e.key.text, e.val
+		switch k {
+		case "etcd":
+			for _, u := range l.stringList("etcd", v, "a URL or an array of URLs") {
+				for _, part := range strings.Split(u.text, ",") {
+					if !strings.HasPrefix(part, "http://") && !strings.HasPrefix(part, "https://") {
+						l.errorf(u.pos, "\"etcd\" must list etcd's client URLs, like \"http://10.0.0.1:2379\", found %s", quote(part))
+						continue
+					}
+					c.Etcd = append(c.Etcd, part)
+				}
+			}
+		case "name":
+			if c.Name = l.str("name", v); strings.Contains(c.Name, "/") || v.kind == kindString && c.Name == "" {
+				l.errorf(v.pos, "the cluster's \"name\" must be a non-empty name without /, found %s", quote(c.Name))
+			}
+		case "lease":
+			c.Lease = l.duration("lease", v)
+			if c.Lease != 0 && (c.Lease < 5*time.Second || c.Lease%time.Second != 0) {
+				l.errorf(v.pos, "the cluster's \"lease\" must be whole seconds, at least 5s, found %s", formatDuration(c.Lease))
+			}
+		case "retention":
+			c.Retention = l.duration("retention", v)
+		default:
+			hint := ""
+			if s := closestKey(k, clusterKeys); s != "" {
+				hint = " (did you mean " + quote(s) + "?)"
+			}
+			if k == "member" {
+				hint = ": a member's name differs from member to member; give kopf run --member NAME"
+			}
+			l.errorf(e.key.pos, "unknown key %s in \"cluster\"%s", quote(k), hint)
+		}
+	}
+	if len(c.Etcd) == 0 && !slices.ContainsFunc(n.members, func(m member) bool { return m.key.text == "etcd" }) {
+		l.errorf(n.pos, "\"cluster\" needs \"etcd\": the client URLs of the etcd the members share")
+	}
+	return c
+}
