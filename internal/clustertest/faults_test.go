@@ -102,8 +102,8 @@ func TestEtcdLeaderKilled(t *testing.T) {
 	if leader < 0 {
 		t.Fatal("no etcd node leads")
 	}
-	w.etcd.StopNode(leader)
 	killed := time.Now()
+	w.etcd.StopNode(leader)
 	w.eventually(10*time.Second, "etcd takes writes again", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
