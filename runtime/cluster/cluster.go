@@ -439,7 +439,7 @@ func (m *Member) fence(reason string) {
 	m.cfg.Events(journal.Event{Type: journal.Fenced, Member: m.cfg.Member, Reason: reason, Time: time.Now()})
 	for _, c := range lost {
 		c.Reason = "fenced: " + reason
-		m.changes <- c
+		m.emit(c)
 	}
 }
 
@@ -623,4 +623,13 @@ func order(u Unit, members map[string]Record) []string {
 		return cmp.Compare(score(b, u.Name), score(a, u.Name))
 	})
 	return names
+}
+
+// emit queues a change for the Owner callback; once the member is
+// closing, nobody takes it.
+func (m *Member) emit(c Change) {
+	select {
+	case m.changes <- c:
+	case <-m.ctx.Done():
+	}
 }

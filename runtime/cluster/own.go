@@ -99,7 +99,7 @@ func (m *Member) event(ev *clientv3.Event) {
 func (m *Member) lost(c Change) {
 	m.log.Warn("cluster: lost "+c.Unit+": "+c.Reason, "unit", c.Unit, "epoch", c.Epoch)
 	m.cfg.Events(journal.Event{Type: journal.OwnerLost, Time: time.Now(), Unit: c.Unit, Epoch: c.Epoch, Member: m.cfg.Member, Reason: c.Reason})
-	m.changes <- c
+	m.emit(c)
 }
 
 // handoff moves an owned unit to another member after its current run:
@@ -156,6 +156,10 @@ func (m *Member) balance() {
 // takeFree tries every unit this member does not own and etcd says is
 // free, in the order of this member's rank for each.
 func (m *Member) takeFree() {
+	if !m.Live() {
+		return
+	}
+	handoffs := m.handoffTargets()
 	m.mu.Lock()
 	if !m.live() {
 		m.mu.Unlock()
@@ -167,7 +171,6 @@ func (m *Member) takeFree() {
 	}
 	var cands []cand
 	var minority []Change
-	handoffs := m.handoffTargets()
 	for name, u := range m.units {
 		ord := order(u, m.members)
 		if epoch, ok := m.owned[name]; ok {
@@ -205,7 +208,7 @@ func (m *Member) takeFree() {
 	}
 }
 
-// handoffTargets reads handoff/; m.mu is held (a short read).
+// handoffTargets reads handoff/: the member each unit is to move to.
 func (m *Member) handoffTargets() map[string]string {
 	ctx, cancel := context.WithTimeout(m.ctx, time.Second)
 	defer cancel()
@@ -274,7 +277,7 @@ func (m *Member) take(u Unit) {
 	}
 	m.log.Info("cluster: owner of "+u.Name, "unit", u.Name, "epoch", epoch, "reason", reason)
 	m.cfg.Events(journal.Event{Type: journal.OwnerGained, Time: time.Now(), Unit: u.Name, Epoch: epoch, Member: m.cfg.Member, Count: total, Reason: reason})
-	m.changes <- Change{Unit: u.Name, Owned: true, Epoch: epoch, Since: since, Missed: missed, Reason: reason}
+	m.emit(Change{Unit: u.Name, Owned: true, Epoch: epoch, Since: since, Missed: missed, Reason: reason})
 	m.pendingTriggersOf(u.Name)
 }
 
