@@ -323,6 +323,15 @@ func printCluster(e *env, st cluster.Status) {
 		}
 		tw.Flush()
 	}
+	if len(st.Recent) > 0 {
+		fmt.Fprintf(e.stdout, "\ninstants this member recorded missed or lost (the latest %d):\n", len(st.Recent))
+		tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "JOB\tINSTANT\tSTATE\tWHY")
+		for _, r := range st.Recent {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Job, r.Key, r.State, r.Reason)
+		}
+		tw.Flush()
+	}
 }
 
 func printClaims(e *env, cs []cluster.ClaimInfo) {

@@ -46,8 +46,9 @@ Flags:
                  of a cluster
 
 A member of a cluster (kopf run --cluster) also shows the cluster: each
-member, its clock's offset, how many units it owns, and each unit's owner
-and epoch (docs/cluster.md). A unit another member owns is "elsewhere".
+member, its clock's offset, how many units it owns, each unit's owner and
+epoch, and the latest instants this member recorded missed or lost
+(docs/cluster.md). A unit another member owns is "elsewhere".
 
 Exit status: 0 when kopf answered, 1 when it did not, 2 for a usage error.
 `,

@@ -398,6 +398,9 @@ type Status struct {
 	Deadline time.Time    `json:"fence_deadline"`
 	Members  []MemberInfo `json:"members"`
 	Owners   []OwnerInfo  `json:"owners"`
+	// Recent are the latest instants this member recorded missed or
+	// lost, oldest first.
+	Recent []Recorded `json:"recent,omitempty"`
 }
 
 // Status reads the members and owners.
@@ -415,6 +418,7 @@ func (m *Member) Status(ctx context.Context) (Status, error) {
 	}
 	m.mu.Lock()
 	st.Live, st.Deadline = m.live(), m.deadline
+	st.Recent = slices.Clone(m.recent)
 	for name, r := range m.members {
 		mi := MemberInfo{Record: r, Offset: m.offsets[name], Owns: owns[name]}
 		for u := range r.Units {

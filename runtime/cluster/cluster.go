@@ -150,6 +150,30 @@ type Member struct {
 	changes  chan Change // to the Owner callback, in order
 	released map[string]bool
 	pending  []pending // records etcd did not take yet (flush)
+	recent   []Recorded // the latest missed and lost instants this member recorded
+}
+
+// Recorded is an instant a member recorded missed or lost.
+type Recorded struct {
+	Job    string    `json:"job"`
+	Key    string    `json:"key"` // the instant
+	State  string    `json:"state"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"` // when it was recorded
+}
+
+// maxRecent is how many recorded instants Status keeps.
+const maxRecent = 20
+
+// remember keeps an instant this member recorded missed or lost, for
+// kopf status.
+func (m *Member) remember(job, key, state, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recent = append(m.recent, Recorded{Job: job, Key: key, State: state, Reason: reason, At: time.Now().UTC()})
+	if len(m.recent) > maxRecent {
+		m.recent = m.recent[len(m.recent)-maxRecent:]
+	}
 }
 
 // Record is a member's record under members/.

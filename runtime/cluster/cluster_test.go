@@ -235,6 +235,17 @@ func TestTakeOverRecordsMissedAndLost(t *testing.T) {
 	if states["missed"] != len(want) || states["lost"] != 2 {
 		t.Errorf("claim states %v; want %d missed, 2 lost", states, len(want))
 	}
+	st, err := b.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recent := map[string]int{}
+	for _, r := range st.Recent {
+		recent[r.State]++
+	}
+	if recent["missed"] != len(want) || recent["lost"] != 2 {
+		t.Errorf("status's recent instants %+v; want %d missed, 2 lost", st.Recent, len(want))
+	}
 	// A missed instant is never claimed by a normal run again; the catch-
 	// up of the member that recorded it may.
 	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], Start: time.Now()}); !errors.Is(err, ErrTaken) {

@@ -343,6 +343,7 @@ func (m *Member) recordMissed(ctx context.Context, u Unit, epoch int64, until ti
 		resp, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).Then(clientv3.OpPut(k, string(v))).Commit()
 		if err == nil && resp.Succeeded {
 			written = append(written, at)
+			m.remember(u.Name, instantKey(at), "missed", "no member claimed it: its owner was gone or fenced")
 		}
 	}
 	return written, len(written)
@@ -372,6 +373,7 @@ func (m *Member) recordLost(ctx context.Context, job string) int {
 		r, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(string(kv.Key)), "=", kv.ModRevision)).Then(clientv3.OpPut(string(kv.Key), string(v))).Commit()
 		if err == nil && r.Succeeded {
 			n++
+			m.remember(job, strings.TrimPrefix(string(kv.Key), m.key("claims", job)+"/"), "lost", c.Reason)
 		}
 	}
 	return n
