@@ -149,7 +149,7 @@ type Member struct {
 	samples  map[string][]time.Duration
 	changes  chan Change // to the Owner callback, in order
 	released map[string]bool
-	pending  []pending // records etcd did not take yet (flush)
+	pending  []pending  // records etcd did not take yet (flush)
 	recent   []Recorded // the latest missed and lost instants this member recorded
 }
 
