@@ -240,6 +240,24 @@ func what(ev journal.Event) string {
 			s += fmt.Sprintf(" (attempt %d)", ev.Count)
 		}
 		return joinNonEmpty(": ", s, ev.Error)
+	case journal.Claimed:
+		s := fmt.Sprintf("fence %d on %s (epoch %d)", ev.Fence, ev.Member, ev.Epoch)
+		if !ev.At.IsZero() {
+			s = "instant " + ev.At.UTC().Format(time.RFC3339) + ": " + s
+		}
+		return s
+	case journal.ClaimRefused:
+		if !ev.At.IsZero() {
+			return "instant " + ev.At.UTC().Format(time.RFC3339) + ": " + ev.Reason
+		}
+		return ev.Reason
+	case journal.OwnerGained:
+		s := fmt.Sprintf("%s owns it from now (epoch %d)", ev.Member, ev.Epoch)
+		return joinNonEmpty(": ", s, ev.Reason)
+	case journal.OwnerLost:
+		return joinNonEmpty(": ", fmt.Sprintf("%s no longer owns it (epoch %d)", ev.Member, ev.Epoch), ev.Reason)
+	case journal.Fenced:
+		return joinNonEmpty(": ", ev.Member+" stopped acting for the cluster", ev.Reason)
 	case journal.Mail:
 		s := joinNonEmpty(" ", "mail", ev.Action)
 		if len(ev.To) > 0 {

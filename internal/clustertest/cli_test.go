@@ -32,7 +32,10 @@ func TestOperatorCommands(t *testing.T) {
   },
   "procs": {"agent": {"placement": "each", "command": "sleep 1000"}}
 }`), 0o644)
+	// m1 first: a member that joins later takes nothing back, preferred
+	// or not, and a loaded machine may start m1 after m2 has settled.
 	w.start("m1", cfg)
+	w.waitMembers(1)
 	w.start("m2", cfg)
 	w.waitMembers(2)
 	w.eventually(15*time.Second, "m1 owns tick", func() bool { return w.owner("tick") == "m1" && w.owner("manual") == "m1" })

@@ -41,6 +41,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/kopf/kopf/runtime/journal"
 )
@@ -253,6 +255,15 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: cfg.Endpoints, DialTimeout: cfg.DialTimeout,
 		Logger: quietZap(), Context: ctx,
+		// A dead connection is noticed within seconds, and one to an etcd
+		// that came back is made again within a second: gRPC's default
+		// backoff grows to two minutes, which kept a member fenced long
+		// after etcd answered its peers again (the etcd-down fault run).
+		DialKeepAliveTime: 2 * time.Second, DialKeepAliveTimeout: 2 * time.Second,
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: time.Second,
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -330,6 +341,14 @@ func (m *Member) putRecord(ctx context.Context) error {
 	m.mu.Unlock()
 	b, _ := json.Marshal(rec)
 	_, err := m.cli.Put(ctx, m.key("members", m.cfg.Member), string(b), clientv3.WithLease(lease))
+	if err == nil {
+		// The member's own record counts at once, not when the watch
+		// brings it back: a balancer that ran in between would leave the
+		// member out of its units' order (seen on a loaded machine).
+		m.mu.Lock()
+		m.members[m.cfg.Member] = rec
+		m.mu.Unlock()
+	}
 	return err
 }
 
