@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -144,15 +145,13 @@ type Member struct {
 	deadline time.Time // the fence deadline (monotonic); zero before the first keep-alive
 	fenced   bool
 	units    map[string]Unit
-	owned    map[string]int64     // unit -> epoch
-	members  map[string]Record    // alive members, by name
-	seen     map[string]time.Time // when each member's record last changed, on this clock
+	owned    map[string]int64  // unit -> epoch
+	members  map[string]Record // alive members, by name
 	offsets  map[string]time.Duration
 	samples  map[string][]time.Duration
 	changes  chan Change // to the Owner callback, in order
-	released map[string]bool
-	pending  []pending  // records etcd did not take yet (flush)
-	recent   []Recorded // the latest missed and lost instants this member recorded
+	pending  []pending   // records etcd did not take yet (flush)
+	recent   []Recorded  // the latest missed and lost instants this member recorded
 }
 
 // Recorded is an instant a member recorded missed or lost.
@@ -273,8 +272,8 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		cfg: cfg, cli: cli, prefix: "/kopf/" + cfg.Name + "/", log: cfg.Logger,
 		ctx: mctx, cancel: cancel, kick: make(chan struct{}, 1),
 		units: map[string]Unit{}, owned: map[string]int64{}, members: map[string]Record{},
-		seen: map[string]time.Time{}, offsets: map[string]time.Duration{}, samples: map[string][]time.Duration{},
-		changes: make(chan Change, 1024), released: map[string]bool{},
+		offsets: map[string]time.Duration{}, samples: map[string][]time.Duration{},
+		changes: make(chan Change, 1024),
 	}
 	jctx, jcancel := context.WithTimeout(ctx, cfg.DialTimeout+cfg.TTL)
 	defer jcancel()
@@ -367,7 +366,6 @@ func (m *Member) memberPut(v []byte) {
 		return
 	}
 	m.members[rec.Member] = rec
-	m.seen[rec.Member] = time.Now()
 	// A record reaches this member some time after its member read its
 	// clock, which makes the difference too small by that delay (seconds,
 	// when etcd was slow to take the write): the estimate is the largest
@@ -489,21 +487,11 @@ func (m *Member) fence(reason string) {
 // dropAll forgets every owned unit; m.mu is held.
 func (m *Member) dropAll() []Change {
 	var lost []Change
-	for _, name := range slices.Sorted(mapKeys(m.owned)) {
+	for _, name := range slices.Sorted(maps.Keys(m.owned)) {
 		lost = append(lost, Change{Unit: name, Epoch: m.owned[name]})
 	}
 	clear(m.owned)
 	return lost
-}
-
-func mapKeys[V any](mp map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range mp {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // live reports whether the member may act now; m.mu is held.
@@ -601,15 +589,7 @@ func (m *Member) Release(unit string, epoch int64) {
 func (m *Member) Owned() map[string]int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return maps(m.owned)
-}
-
-func maps[V any](mp map[string]V) map[string]V {
-	out := make(map[string]V, len(mp))
-	for k, v := range mp {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(m.owned)
 }
 
 // score is a member's rendezvous weight for a unit.
