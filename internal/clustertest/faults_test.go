@@ -14,12 +14,7 @@ import (
 // missed and runs the rest. Nothing runs twice.
 func TestKillOwner(t *testing.T) {
 	w := newWorld(t, 1)
-	cfg := w.config("kopf.json", []string{"tick"}, "")
-	for _, m := range []string{"m1", "m2", "m3"} {
-		w.start(m, cfg)
-	}
-	w.waitMembers(3)
-	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	w.tickOn("m1", "m2", "m3")
 	from := time.Now()
 	end := from.Add(time.Duration(*seconds) * time.Second)
 	var failovers []time.Duration
@@ -52,12 +47,7 @@ func TestKillOwner(t *testing.T) {
 // has taken the job.
 func TestFrozenOwner(t *testing.T) {
 	w := newWorld(t, 1)
-	cfg := w.config("kopf.json", []string{"tick"}, "")
-	for _, m := range []string{"m1", "m2"} {
-		w.start(m, cfg)
-	}
-	w.waitMembers(2)
-	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	w.tickOn("m1", "m2")
 	from := time.Now()
 	time.Sleep(3 * time.Second)
 	victim := w.owner("tick")
@@ -90,12 +80,7 @@ func TestFrozenOwner(t *testing.T) {
 // on the two nodes left, and nothing runs twice.
 func TestEtcdLeaderKilled(t *testing.T) {
 	w := newWorld(t, 3)
-	cfg := w.config("kopf.json", []string{"tick"}, "")
-	for _, m := range []string{"m1", "m2", "m3"} {
-		w.start(m, cfg)
-	}
-	w.waitMembers(3)
-	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	w.tickOn("m1", "m2", "m3")
 	from := time.Now()
 	time.Sleep(3 * time.Second)
 	leader := w.etcd.Leader()
@@ -127,12 +112,7 @@ func TestEtcdLeaderKilled(t *testing.T) {
 // job back and records the instants of the outage missed.
 func TestEtcdDownLongerThanTheLease(t *testing.T) {
 	w := newWorld(t, 1)
-	cfg := w.config("kopf.json", []string{"tick"}, "")
-	for _, m := range []string{"m1", "m2"} {
-		w.start(m, cfg)
-	}
-	w.waitMembers(2)
-	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	w.tickOn("m1", "m2")
 	from := time.Now()
 	time.Sleep(3 * time.Second)
 	down := time.Now()

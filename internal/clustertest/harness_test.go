@@ -117,6 +117,18 @@ func (w *world) config(name string, jobs []string, extra string) string {
 	return path
 }
 
+// tickOn starts members that run one job, tick, every second, and waits
+// until one of them owns it.
+func (w *world) tickOn(names ...string) {
+	w.t.Helper()
+	cfg := w.config("kopf.json", []string{"tick"}, "")
+	for _, m := range names {
+		w.start(m, cfg)
+	}
+	w.waitMembers(len(names))
+	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+}
+
 // start starts member name with the config, and its own journal and
 // socket; more are extra flags.
 func (w *world) start(name, config string, more ...string) {
