@@ -5,6 +5,7 @@
 // The keys, under /kopf/<cluster>/ (docs/cluster.md):
 //
 //	members/<member>          the member's record, on its session lease
+//	clocks/<member>           its wall clock at its latest keep-alive
 //	owners/<unit>             the owning member, on its lease; the key's
 //	                          create revision is the owner's epoch
 //	claims/<job>/<instant>    a run of the instant: claimed, then ended,
@@ -366,23 +367,37 @@ func (m *Member) memberPut(v []byte) {
 		return
 	}
 	m.members[rec.Member] = rec
-	// A record reaches this member some time after its member read its
+	m.clockSample(rec.Member, rec.Clock)
+}
+
+// clockPut takes a member's clock from the watch (clocks/, written at
+// each keep-alive); m.mu is held.
+func (m *Member) clockPut(member string, v []byte) {
+	if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+		m.clockSample(member, t)
+	}
+}
+
+// clockSample measures a member's clock offset from its clock as it
+// wrote it; m.mu is held.
+func (m *Member) clockSample(member string, clock time.Time) {
+	// A write reaches this member some time after its member read its
 	// clock, which makes the difference too small by that delay (seconds,
 	// when etcd was slow to take the write): the estimate is the largest
 	// of the last few.
-	s := append(m.samples[rec.Member], rec.Clock.Sub(m.cfg.Now()))
+	s := append(m.samples[member], clock.Sub(m.cfg.Now()))
 	if len(s) > offsetSamples {
 		s = s[1:]
 	}
-	m.samples[rec.Member] = s
+	m.samples[member] = s
 	off := slices.Max(s)
-	prev, known := m.offsets[rec.Member]
-	m.offsets[rec.Member] = off
-	if rec.Member != m.cfg.Member && (off > maxSkew || off < -maxSkew) && (!known || prev <= maxSkew && prev >= -maxSkew) {
+	prev, known := m.offsets[member]
+	m.offsets[member] = off
+	if member != m.cfg.Member && (off > maxSkew || off < -maxSkew) && (!known || prev <= maxSkew && prev >= -maxSkew) {
 		// Claims are keyed by instant, so skew cannot run an instant
 		// twice; but a member ahead runs instants early, and one behind
 		// finds them taken until its clock catches up.
-		m.log.Warn(fmt.Sprintf("cluster: member %s's clock is %s off this member's; instants move with the owner's clock (docs/cluster.md)", rec.Member, off.Round(time.Millisecond)), "member", rec.Member)
+		m.log.Warn(fmt.Sprintf("cluster: member %s's clock is %s off this member's; instants move with the owner's clock (docs/cluster.md)", member, off.Round(time.Millisecond)), "member", member)
 	}
 }
 
@@ -443,8 +458,10 @@ func (m *Member) keepAlive() {
 				m.log.Info("cluster: keep-alive answered again; taking units back")
 				m.poke()
 			}
-			if err := m.putRecord(m.ctx); err != nil {
-				m.log.Debug("cluster: writing the member record", "err", err)
+			// The clock, for the others' offsets: a small key of its own,
+			// not the record, which lists every unit.
+			if _, err := m.cli.Put(m.ctx, m.key("clocks", m.cfg.Member), m.cfg.Now().UTC().Format(time.RFC3339Nano), clientv3.WithLease(lease)); err != nil {
+				m.log.Debug("cluster: writing the member's clock", "err", err)
 			}
 			m.flush(m.ctx)
 		case errors.Is(err, rpctypes.ErrLeaseNotFound) || err == nil:

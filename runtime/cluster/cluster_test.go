@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,4 +385,30 @@ func TestMarkCoversAnOwnerThatNeverClaimed(t *testing.T) {
 	if want := everySecond(took, g.Since, 100); len(want) < 2 || !slices.EqualFunc(g.Missed, want, time.Time.Equal) {
 		t.Errorf("missed %v, want %v (a took j at %s)", g.Missed, want, took.Format(time.RFC3339Nano))
 	}
+}
+
+// A member's clock offset, as the others measure it from its keep-alives:
+// its clock jumps 90 s ahead after it joined, which only the clocks it
+// writes at each keep-alive can show.
+func TestClockOffset(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a := join(t, etcd.Endpoints(), "a")
+	var skew atomic.Int64
+	join(t, etcd.Endpoints(), "ahead", func(c *Config) {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	skew.Store(int64(90 * time.Second))
+	var off time.Duration
+	eventually(t, 3*testTTL, "ahead's offset measured", func() bool {
+		st, err := a.Status(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, mi := range st.Members {
+			if mi.Member == "ahead" {
+				off = mi.Offset
+			}
+		}
+		return off > 89*time.Second && off <= 90*time.Second
+	})
 }

@@ -66,6 +66,12 @@ func (m *Member) event(ev *clientv3.Event) {
 		if del || ev.IsCreate() {
 			m.poke()
 		}
+	case "clocks":
+		if !del {
+			m.mu.Lock()
+			m.clockPut(name, ev.Kv.Value)
+			m.mu.Unlock()
+		}
 	case "owners":
 		if !del {
 			return
