@@ -117,3 +117,58 @@ func TestClusterFromTheConfigFile(t *testing.T) {
 		return false
 	})
 }
+
+// Losing a unit mid-run: a proc is stopped and starts on its new owner; a
+// job with on-lease-loss "kill" is stopped, one with the default "finish"
+// runs to its end before the handoff completes.
+func TestLeaseLossPolicies(t *testing.T) {
+	w := newWorld(t, 1)
+	marks := filepath.Join(w.dir, "marks")
+	cfg := filepath.Join(w.dir, "kopf.json")
+	os.WriteFile(cfg, []byte(`{
+  "jobs": {
+    "killed":   {"prefer": ["m1"], "on-lease-loss": "kill", "stop-time": 1, "command": "echo start-killed $KOPF_MEMBER >> `+marks+`; sleep 30; echo end-killed >> `+marks+`"},
+    "finished": {"prefer": ["m1"], "command": "echo start-finished $KOPF_MEMBER >> `+marks+`; sleep 3; echo end-finished $KOPF_MEMBER >> `+marks+`"}
+  },
+  "procs": {"daemon": {"prefer": ["m1"], "stop-time": 1, "command": "echo proc $KOPF_MEMBER >> `+marks+`; exec sleep 1000"}}
+}`), 0o644)
+	w.start("m1", cfg)
+	w.waitMembers(1)
+	w.start("m2", cfg)
+	w.waitMembers(2)
+	w.eventually(15*time.Second, "m1 owns everything", func() bool {
+		return w.owner("killed") == "m1" && w.owner("finished") == "m1" && w.owner("daemon") == "m1"
+	})
+	has := func(line string) bool {
+		b, _ := os.ReadFile(marks)
+		return strings.Contains(string(b), line+"\n")
+	}
+	w.eventually(10*time.Second, "the proc on m1", func() bool { return has("proc m1") })
+	for _, j := range []string{"killed", "finished"} {
+		if out, err := w.kopfCLI("m1", "trigger", j); err != nil {
+			t.Fatalf("trigger %s: %v %s", j, err, out)
+		}
+	}
+	w.eventually(10*time.Second, "both runs on m1", func() bool { return has("start-killed m1") && has("start-finished m1") })
+	for _, u := range []string{"killed", "finished", "daemon"} {
+		if out, err := w.kopfCLI("m2", "cluster", "handoff", u, "m2"); err != nil {
+			t.Fatalf("handoff %s: %v %s", u, err, out)
+		}
+	}
+	w.eventually(10*time.Second, "the proc moved to m2", func() bool { return has("proc m2") && w.owner("daemon") == "m2" })
+	w.eventually(10*time.Second, "killed moved to m2", func() bool { return w.owner("killed") == "m2" })
+	if has("end-killed") {
+		t.Error("the run of killed (on-lease-loss kill) ran to its end")
+	}
+	// finished moves only once its run has ended, on m1.
+	if w.owner("finished") == "m2" && !has("end-finished m1") {
+		t.Error("finished moved to m2 before its run on m1 ended")
+	}
+	w.eventually(10*time.Second, "finished moved to m2 after its run", func() bool { return has("end-finished m1") && w.owner("finished") == "m2" })
+	out, _ := w.kopfCLI("m1", "status")
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && (f[1] == "job" || f[1] == "proc") && f[2] != "elsewhere" {
+			t.Errorf("on m1 after the handoffs: %s", line)
+		}
+	}
+}
