@@ -120,7 +120,8 @@ func TestClusterFromTheConfigFile(t *testing.T) {
 
 // Losing a unit mid-run: a proc is stopped and starts on its new owner; a
 // job with on-lease-loss "kill" is stopped, one with the default "finish"
-// runs to its end before the handoff completes.
+// runs to its end before the handoff completes, and a trigger queued
+// behind that run goes to the new owner.
 func TestLeaseLossPolicies(t *testing.T) {
 	w := newWorld(t, 1)
 	marks := filepath.Join(w.dir, "marks")
@@ -150,6 +151,11 @@ func TestLeaseLossPolicies(t *testing.T) {
 		}
 	}
 	w.eventually(10*time.Second, "both runs on m1", func() bool { return has("start-killed m1") && has("start-finished m1") })
+	// A second trigger of finished waits on m1 behind its run; when m1
+	// loses the job, it goes to the new owner.
+	if out, err := w.kopfCLI("m1", "trigger", "finished"); err != nil || !strings.Contains(out, "queued") {
+		t.Fatalf("second trigger of finished: %v %s", err, out)
+	}
 	for _, u := range []string{"killed", "finished", "daemon"} {
 		if out, err := w.kopfCLI("m2", "cluster", "handoff", u, "m2"); err != nil {
 			t.Fatalf("handoff %s: %v %s", u, err, out)
@@ -165,6 +171,7 @@ func TestLeaseLossPolicies(t *testing.T) {
 		t.Error("finished moved to m2 before its run on m1 ended")
 	}
 	w.eventually(10*time.Second, "finished moved to m2 after its run", func() bool { return has("end-finished m1") && w.owner("finished") == "m2" })
+	w.eventually(10*time.Second, "the queued trigger ran on m2", func() bool { return has("start-finished m2") })
 	out, _ := w.kopfCLI("m1", "status")
 	for _, line := range strings.Split(out, "\n") {
 		if f := strings.Fields(line); len(f) > 2 && (f[1] == "job" || f[1] == "proc") && f[2] != "elsewhere" {

@@ -153,6 +153,9 @@ type Member struct {
 	changes  chan Change // to the Owner callback, in order
 	pending  []pending   // records etcd did not take yet (flush)
 	recent   []Recorded  // the latest missed and lost instants this member recorded
+	// leaving are the units this member lost to a handoff or to the
+	// majority's config, until Release: it must not take them back.
+	leaving map[string]bool
 }
 
 // Recorded is an instant a member recorded missed or lost.
@@ -274,7 +277,7 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		ctx: mctx, cancel: cancel, kick: make(chan struct{}, 1),
 		units: map[string]Unit{}, owned: map[string]int64{}, members: map[string]Record{},
 		offsets: map[string]time.Duration{}, samples: map[string][]time.Duration{},
-		changes: make(chan Change, 1024),
+		changes: make(chan Change, 1024), leaving: map[string]bool{},
 	}
 	jctx, jcancel := context.WithTimeout(ctx, cfg.DialTimeout+cfg.TTL)
 	defer jcancel()
@@ -589,17 +592,29 @@ func (m *Member) SetUnits(units []Unit) {
 // release deletes the owners/ key of a unit this member held at epoch.
 func (m *Member) release(unit string, epoch int64) {
 	k := m.key("owners", unit)
+	// Tried until etcd answers or the lease would have freed the key
+	// anyway: a key left behind keeps the unit from every member.
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
 	defer cancel()
-	_, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", epoch)).Then(clientv3.OpDelete(k)).Commit()
-	if err != nil {
-		m.log.Warn("cluster: releasing "+unit, "err", err)
+	for {
+		_, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", epoch)).Then(clientv3.OpDelete(k)).Commit()
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			m.log.Warn("cluster: releasing "+unit+" failed; it is free once this member's lease ends", "err", err)
+			return
+		}
+		m.sleep(claimBackoff)
 	}
 }
 
 // Release gives up a unit handed off (Change.Release) once its run ended.
 func (m *Member) Release(unit string, epoch int64) {
 	m.release(unit, epoch)
+	m.mu.Lock()
+	delete(m.leaving, unit)
+	m.mu.Unlock()
 }
 
 // Owned returns the units this member owns, with their epochs.

@@ -115,6 +115,7 @@ func (m *Member) handoff(unit, to string) {
 	epoch, mine := m.owned[unit]
 	if mine && to != m.cfg.Member {
 		delete(m.owned, unit)
+		m.leaving[unit] = true
 	}
 	m.mu.Unlock()
 	if mine && to != m.cfg.Member {
@@ -182,10 +183,14 @@ func (m *Member) takeFree() {
 		if epoch, ok := m.owned[name]; ok {
 			if !slices.Contains(ord, m.cfg.Member) {
 				delete(m.owned, name)
+				m.leaving[name] = true
 				minority = append(minority, Change{Unit: name, Epoch: epoch, Release: true,
 					Reason: "its config on this member differs from the majority's; it moves to another member after its current run"})
 			}
 			continue
+		}
+		if m.leaving[name] {
+			continue // handed off, or in the minority: its owners/ key goes once its run ends
 		}
 		if to, ok := handoffs[name]; ok && to != "-" {
 			ord = slices.DeleteFunc(ord, func(s string) bool { return s == to })

@@ -213,6 +213,16 @@ func (j *Job) Running() bool { return j.running }
 func (j *Job) LastStart() time.Time { return j.lastStart }
 func (j *Job) LastEnd() time.Time   { return j.lastEnd }
 
+// Waiting returns the run queued to start (not a catch-up run): its
+// arguments, why, and the schedule instants that joined it; ok is false
+// when none waits.
+func (j *Job) Waiting() (args, reasons []string, fires []time.Time, ok bool) {
+	if q := j.queued; q != nil {
+		return q.args, q.reasons, q.fires, true
+	}
+	return nil, nil, nil, false
+}
+
 // Queued returns the reasons of the runs waiting to start, oldest first, and
 // nil when none waits: how a caller sees that a fire or trigger was queued
 // behind a running run rather than lost.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kopf/kopf/runtime/cluster"
@@ -212,8 +213,16 @@ func (s *Supervisor) lost(c cluster.Change, now time.Time) {
 	u.away = true
 	u.startAt = time.Time{}
 	if k, ok := u.kind.(*jobUnit); ok {
-		// What waited here runs on the new owner, or not at all: a
-		// fresh core, which counts as running while the run finishes.
+		// A run that triggers queued here goes to the new owner as a
+		// trigger; one that schedule fires queued is the new owner's to
+		// run or record missed. Then a fresh core, which counts as
+		// running while the run finishes.
+		if args, reasons, fires, waiting := k.core.Waiting(); waiting && len(fires) == 0 {
+			s.forward(c.Unit, args, "this member, which lost the job with the run queued ("+strings.Join(reasons, "; ")+")")
+		} else if waiting {
+			s.record(now, journal.Event{Type: journal.Skipped, Unit: c.Unit, Kind: journal.KindJob, At: fires[0],
+				Reason: "queued when this member lost the job: its instants are the new owner's, which runs them or records them missed"})
+		}
 		spec := jobSpec(k.cfg, s.seed, sourceName)
 		spec.RunOnStart = false
 		k.core = job.Supersede(k.core, spec, now, s.opts.Rand)
