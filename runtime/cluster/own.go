@@ -367,12 +367,17 @@ func (m *Member) recordLost(ctx context.Context, job string) int {
 	if err != nil {
 		return 0
 	}
-	m.mu.Lock()
-	alive := map[int64]bool{}
-	for _, r := range m.members {
-		alive[r.Lease] = true
+	// The members alive now, read from etcd rather than from the watch,
+	// which may not yet have brought the deletion of the record of the
+	// member whose leaving freed this job.
+	members, err := m.cli.Get(ctx, m.key("members")+"/", clientv3.WithPrefix())
+	if err != nil {
+		return 0
 	}
-	m.mu.Unlock()
+	alive := map[int64]bool{}
+	for _, kv := range members.Kvs {
+		alive[kv.Lease] = true
+	}
 	n := 0
 	for _, kv := range resp.Kvs {
 		var c claimRecord
