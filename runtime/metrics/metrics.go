@@ -48,6 +48,11 @@ type Metrics struct {
 	reloads       *prometheus.CounterVec
 	reloadSuccess prometheus.Gauge
 	dropped       prometheus.Counter
+	// A cluster's (docs/cluster.md): claims by result, ownership changes,
+	// fences.
+	claims    *prometheus.CounterVec
+	ownership *prometheus.CounterVec
+	fenced    prometheus.Counter
 
 	mu      sync.Mutex
 	fired   map[string]time.Time // a job's last schedule fire not yet started: its instant
@@ -82,7 +87,7 @@ func New(build Build, status func() ([]control.Unit, error)) *Metrics {
 			Name: "kopf_skipped_total", Help: "Schedule fires and triggers that started no run of their own (overlap, a run already queued).",
 		}, []string{"unit"}),
 		missed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kopf_missed_total", Help: "Schedule fires while kopf was down that did not run (catch-up).",
+			Name: "kopf_missed_total", Help: "Schedule fires no run started: kopf was down (catch-up), or in a cluster no member ran them.",
 		}, []string{"unit"}),
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kopf_proc_restarts_total", Help: "Starts of a proc after its first in this daemon.",
@@ -95,6 +100,15 @@ func New(build Build, status func() ([]control.Unit, error)) *Metrics {
 		}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kopf_metrics_events_dropped_total", Help: "Events the metrics missed because their queue was full; counters may be low by as many.",
+		}),
+		claims: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kopf_cluster_claims_total", Help: "Runs this member asked the cluster for, by result: granted or refused.",
+		}, []string{"unit", "result"}),
+		ownership: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kopf_cluster_ownership_changes_total", Help: "Units this member took or stopped owning, by change: gained or lost.",
+		}, []string{"unit", "change"}),
+		fenced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kopf_cluster_fenced_total", Help: "Times this member stopped acting for the cluster because no keep-alive was answered in time.",
 		}),
 		fired:   map[string]time.Time{},
 		started: map[string]bool{},
@@ -109,6 +123,7 @@ func New(build Build, status func() ([]control.Unit, error)) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.runs, m.duration, m.lateness, m.lastStart, m.lastSuccess,
 		m.skipped, m.missed, m.restarts, m.reloads, m.reloadSuccess, m.dropped, info,
+		m.claims, m.ownership, m.fenced,
 		&stateCollector{status: status},
 	)
 	return m
@@ -162,6 +177,16 @@ func (m *Metrics) Observe(ev journal.Event) {
 		if ev.Op == "remove" {
 			m.forget(ev.Unit)
 		}
+	case journal.Claimed:
+		m.claims.WithLabelValues(ev.Unit, "granted").Inc()
+	case journal.ClaimRefused:
+		m.claims.WithLabelValues(ev.Unit, "refused").Inc()
+	case journal.OwnerGained:
+		m.ownership.WithLabelValues(ev.Unit, "gained").Inc()
+	case journal.OwnerLost:
+		m.ownership.WithLabelValues(ev.Unit, "lost").Inc()
+	case journal.Fenced:
+		m.fenced.Inc()
 	}
 }
 
@@ -177,6 +202,8 @@ func (m *Metrics) forget(unit string) {
 	m.skipped.DeletePartialMatch(l)
 	m.missed.DeletePartialMatch(l)
 	m.restarts.DeletePartialMatch(l)
+	m.claims.DeletePartialMatch(l)
+	m.ownership.DeletePartialMatch(l)
 	delete(m.fired, unit)
 	delete(m.started, unit)
 }

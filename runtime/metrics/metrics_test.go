@@ -28,6 +28,12 @@ func TestObserve(t *testing.T) {
 		{Type: journal.Spawned, Unit: "p", Kind: journal.KindProc, PID: 6},
 		{Type: journal.Missed, Unit: "j", Count: 3},
 		{Type: journal.Missed, Unit: "j"},
+		{Type: journal.OwnerGained, Unit: "j", Epoch: 7},
+		{Type: journal.Claimed, Unit: "j", Fence: 9},
+		{Type: journal.Claimed, Unit: "j", Fence: 11},
+		{Type: journal.ClaimRefused, Unit: "j"},
+		{Type: journal.Fenced},
+		{Type: journal.OwnerLost, Unit: "j", Epoch: 7},
 	} {
 		m.Observe(ev)
 	}
@@ -44,6 +50,20 @@ func TestObserve(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.lastSuccess.WithLabelValues("j", "job")); got != float64(t0.Add(3*time.Second).Unix()) {
 		t.Errorf("last success = %v", got)
+	}
+	for _, c := range []struct {
+		got, want float64
+		what      string
+	}{
+		{testutil.ToFloat64(m.claims.WithLabelValues("j", "granted")), 2, "granted claims"},
+		{testutil.ToFloat64(m.claims.WithLabelValues("j", "refused")), 1, "refused claims"},
+		{testutil.ToFloat64(m.ownership.WithLabelValues("j", "gained")), 1, "gains"},
+		{testutil.ToFloat64(m.ownership.WithLabelValues("j", "lost")), 1, "losses"},
+		{testutil.ToFloat64(m.fenced), 1, "fences"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
 	}
 	if n := testutil.CollectAndCount(m.lateness); n != 1 {
 		t.Errorf("%d lateness series, want 1", n)
