@@ -98,11 +98,13 @@ func TestOperatorCommands(t *testing.T) {
 }
 
 // The config file's "cluster" section is enough to join: no --cluster.
+// A claimed run that cannot start says so in its claim.
 func TestClusterFromTheConfigFile(t *testing.T) {
 	w := newWorld(t, 1)
 	cfg := filepath.Join(w.dir, "kopf.json")
 	os.WriteFile(cfg, []byte(`{"cluster": {"etcd": "`+strings.Join(w.etcd.Endpoints(), ",")+`", "name": "t", "lease": "5s"},
-  "jobs": {"tick": {"schedule": "every 1s", "command": "echo tick $KOPF_INSTANT $KOPF_MEMBER $KOPF_FENCE >> `+w.runs+`"}}}`), 0o644)
+  "jobs": {"tick": {"schedule": "every 1s", "command": "echo tick $KOPF_INSTANT $KOPF_MEMBER $KOPF_FENCE >> `+w.runs+`"},
+           "broken": {"schedule": "every 1s", "command": ["/nonexistent/broken"]}}}`), 0o644)
 	dir := filepath.Join(w.dir, "solo")
 	os.MkdirAll(dir, 0o755)
 	w.launch(&member{name: "solo", args: []string{"run", "--member", "solo", "--journal", filepath.Join(dir, "journal.jsonl"),
@@ -116,6 +118,18 @@ func TestClusterFromTheConfigFile(t *testing.T) {
 		}
 		return false
 	})
+	w.eventually(10*time.Second, "broken's claim says it could not start", func() bool {
+		for _, c := range w.claims("broken") {
+			if c.State == "ended" {
+				return true
+			}
+		}
+		return false
+	})
+	out, err := w.kopfCLI("solo", "cluster", "claims", "broken", "1")
+	if err != nil || !strings.Contains(out, "could not start") || !strings.Contains(out, "/nonexistent/broken") {
+		t.Errorf("kopf cluster claims broken: %v\n%s", err, out)
+	}
 }
 
 // Losing a unit mid-run: a proc is stopped and starts on its new owner; a
