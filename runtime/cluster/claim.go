@@ -322,18 +322,34 @@ func (m *Member) pendingTriggersOf(job string) {
 	}
 }
 
-// Collect deletes the claims older than the retention of the jobs this
-// member owns; kopf run calls it now and then.
+// Collect deletes the claims older than the retention, of every job the
+// cluster has had (each has a marks/ key), whoever owns it now or none; a
+// job that no member has owned for longer than the retention loses its
+// mark too. kopf run calls it every hour; deletes are idempotent, so
+// members that collect at once do no harm.
 func (m *Member) Collect(ctx context.Context) (int64, error) {
-	cutoff := instantKey(m.cfg.Now().Add(-m.cfg.Retention).Truncate(time.Second))
+	cut := m.cfg.Now().Add(-m.cfg.Retention)
+	cutoff := instantKey(cut.Truncate(time.Second))
+	marks, err := m.cli.Get(ctx, m.key("marks")+"/", clientv3.WithPrefix())
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	for name := range m.Owned() {
-		from := m.key("claims", name) + "/"
+	for _, kv := range marks.Kvs {
+		job := strings.TrimPrefix(string(kv.Key), m.key("marks")+"/")
+		from := m.key("claims", job) + "/"
 		resp, err := m.cli.Delete(ctx, from, clientv3.WithRange(from+cutoff))
 		if err != nil {
 			return n, err
 		}
 		n += resp.Deleted
+		if at, err := time.Parse(time.RFC3339Nano, string(kv.Value)); err == nil && at.Before(cut) {
+			// Gone from every config for the retention: its mark goes,
+			// unless a member owns it (the mark only changes at a take).
+			ok := m.key("owners", job)
+			m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(ok), "=", 0), clientv3.Compare(clientv3.ModRevision(string(kv.Key)), "=", kv.ModRevision)).
+				Then(clientv3.OpDelete(string(kv.Key))).Commit()
+		}
 	}
 	return n, nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/kopf/kopf/runtime/cluster/etcdtest"
 	"github.com/kopf/kopf/runtime/journal"
 )
@@ -411,4 +413,49 @@ func TestClockOffset(t *testing.T) {
 		}
 		return off > 89*time.Second && off <= 90*time.Second
 	})
+}
+
+// Claims older than the retention go, of an owned job and of one no
+// member has any more; the newer stay.
+func TestCollect(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a := join(t, etcd.Endpoints(), "a", func(c *Config) { c.Retention = time.Hour })
+	a.SetUnits([]Unit{{Name: "j", Fingerprint: "x", Fires: everySecond}, {Name: "gone", Fingerprint: "y", Fires: everySecond}})
+	eventually(t, 5*time.Second, "a owns both", func() bool { return a.owns("j") && a.owns("gone") })
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	for _, job := range []string{"j", "gone"} {
+		for _, at := range []time.Time{now.Add(-2 * time.Hour), now.Add(-90 * time.Minute), now.Add(-time.Minute)} {
+			if _, err := a.Claim(ctx, Request{Unit: job, Instants: []time.Time{at}, Start: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a.SetUnits([]Unit{{Name: "j", Fingerprint: "x", Fires: everySecond}}) // "gone" leaves the config
+	eventually(t, 5*time.Second, "gone released", func() bool { return !a.owns("gone") })
+	n, err := a.Collect(ctx)
+	if err != nil || n != 4 {
+		t.Errorf("Collect deleted %d claims (%v), want 4", n, err)
+	}
+	for _, job := range []string{"j", "gone"} {
+		cs, _ := a.Claims(ctx, job, 10)
+		if len(cs) != 1 || cs[0].Key != instantKey(now.Add(-time.Minute)) {
+			t.Errorf("%s's claims after Collect: %+v", job, cs)
+		}
+	}
+	// Seen from two hours later, the marks are older than the retention:
+	// the mark of the job nobody owns goes, the owned job's stays.
+	later := join(t, etcd.Endpoints(), "later", func(c *Config) {
+		c.Retention = time.Hour
+		c.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	})
+	if _, err := later.Collect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for job, want := range map[string]int64{"j": 1, "gone": 0} {
+		resp, err := later.cli.Get(ctx, later.key("marks", job), clientv3.WithCountOnly())
+		if err != nil || resp.Count != want {
+			t.Errorf("%s's mark: %d (%v), want %d", job, resp.Count, err, want)
+		}
+	}
 }
