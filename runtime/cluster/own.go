@@ -20,12 +20,21 @@ import (
 func (m *Member) watch() {
 	defer m.wg.Done()
 	for m.ctx.Err() == nil {
-		// Read the current state, then watch from just after it.
-		resp, err := m.cli.Get(m.ctx, m.prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		// Read the members there are now, then watch from just after:
+		// a watch broken for a while (etcd away) misses nothing, and the
+		// units freed meanwhile are looked at again.
+		resp, err := m.cli.Get(m.ctx, m.key("members")+"/", clientv3.WithPrefix())
 		if err != nil {
 			m.sleep(time.Second)
 			continue
 		}
+		m.mu.Lock()
+		clear(m.members)
+		for _, kv := range resp.Kvs {
+			m.memberPut(kv.Value)
+		}
+		m.mu.Unlock()
+		m.poke()
 		m.pendingTriggers()
 		wc := m.cli.Watch(clientv3.WithRequireLeader(m.ctx), m.prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
 		for wr := range wc {
@@ -262,8 +271,10 @@ func (m *Member) take(u Unit) {
 	if resp.Succeeded {
 		// A handoff to this member is done.
 		hk := m.key("handoff", u.Name)
-		if _, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.Value(hk), "=", m.cfg.Member)).Then(clientv3.OpDelete(hk)).Commit(); err != nil {
-			m.log.Debug("cluster: clearing the handoff of "+u.Name, "err", err)
+		for _, to := range []string{m.cfg.Member, "-"} {
+			if _, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.Value(hk), "=", to)).Then(clientv3.OpDelete(hk)).Commit(); err != nil {
+				m.log.Debug("cluster: clearing the handoff of "+u.Name, "err", err)
+			}
 		}
 	}
 	since := m.cfg.Now()
