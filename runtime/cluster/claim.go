@@ -118,6 +118,10 @@ func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
 		}
 		mine := resp.Responses[1].GetResponseRange().Kvs
 		if len(mine) == 0 || string(mine[0].Value) != string(rec) {
+			// A run that several instants joined, one of them claimed
+			// already (a member whose clock was ahead ran it): the
+			// others are recorded missed, not left unaccounted for.
+			m.unrecorded(c, epoch, "it joined a run with an instant another run had claimed already, so that run did not start")
 			return c, m.refused(c, ErrTaken)
 		}
 		c.Fence = mine[0].CreateRevision // an earlier attempt's, whose answer was lost

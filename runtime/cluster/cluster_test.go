@@ -459,3 +459,30 @@ func TestCollect(t *testing.T) {
 		}
 	}
 }
+
+// A run that several instants joined, one of them claimed already, does
+// not start; the others are recorded missed once the keep-alive loop
+// writes them.
+func TestPartlyTakenRun(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a := join(t, etcd.Endpoints(), "a")
+	a.SetUnits(units("j"))
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	ctx := context.Background()
+	t0 := time.Now().Truncate(time.Second).Add(time.Minute)
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{t0.Add(time.Second)}, Start: t0}); err != nil {
+		t.Fatal(err)
+	}
+	joined := []time.Time{t0, t0.Add(time.Second), t0.Add(2 * time.Second)}
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: joined, Start: t0}); !errors.Is(err, ErrTaken) {
+		t.Fatalf("claim of a run with a taken instant: %v, want ErrTaken", err)
+	}
+	eventually(t, 2*testTTL, "the other two recorded missed", func() bool {
+		cs, _ := a.Claims(ctx, "j", 10)
+		states := map[string]string{}
+		for _, c := range cs {
+			states[c.Key] = c.State
+		}
+		return states[instantKey(t0)] == "missed" && states[instantKey(t0.Add(2*time.Second))] == "missed" && states[instantKey(t0.Add(time.Second))] == "claimed"
+	})
+}
