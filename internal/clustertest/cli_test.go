@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // kopfCLI runs a client command against a member's socket.
@@ -191,5 +194,26 @@ func TestLeaseLossPolicies(t *testing.T) {
 		if f := strings.Fields(line); len(f) > 2 && (f[1] == "job" || f[1] == "proc") && f[2] != "elsewhere" {
 			t.Errorf("on m1 after the handoffs: %s", line)
 		}
+	}
+}
+
+// A daemon in no cluster says so, and its status has no cluster part.
+func TestNoCluster(t *testing.T) {
+	w := newWorld(t, 1)
+	cfg := w.config("kopf.json", []string{"tick"}, "")
+	dir := filepath.Join(w.dir, "solo")
+	os.MkdirAll(dir, 0o755)
+	w.launch(&member{name: "solo", args: []string{"run", "--journal", filepath.Join(dir, "journal.jsonl"),
+		"--socket", filepath.Join(dir, "sock"), "--cgroup", "none", cfg}})
+	w.eventually(10*time.Second, "solo answers", func() bool { _, err := w.kopfCLI("solo", "status"); return err == nil })
+	out, err := w.kopfCLI("solo", "cluster", "members")
+	if err == nil || !strings.Contains(out, "not in a cluster") {
+		t.Errorf("kopf cluster members on a daemon in no cluster: %v %q", err, out)
+	}
+	if out, _ := w.kopfCLI("solo", "status"); strings.Contains(out, "cluster") || !strings.Contains(out, "waiting") && !strings.Contains(out, "running") {
+		t.Errorf("status of a daemon in no cluster:\n%s", out)
+	}
+	if resp, err := w.cli.Get(context.Background(), "/kopf/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil || resp.Count != 0 {
+		t.Errorf("a daemon without --cluster wrote %d keys to etcd (%v)", resp.Count, err)
 	}
 }
