@@ -467,7 +467,9 @@ func (d *daemon) run(ctx context.Context) error {
 		member, leave, err := d.joinCluster(ctx, func() *supervise.Supervisor { return s })
 		if err != nil {
 			d.log.Error(fmt.Sprintf("refusing to start: %v", err))
-			d.srv.Serve(ctx, nil) // removes the socket
+			done, cancel := context.WithCancel(ctx)
+			cancel()
+			d.srv.Serve(done, nil) // removes the socket, at once
 			return errFailed
 		}
 		defer leave()
