@@ -304,10 +304,16 @@ func runCluster(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []strin
 // printCluster prints the members and the owners of a cluster's units.
 func printCluster(e *env, st cluster.Status) {
 	live := "live"
-	if !st.Live {
+	switch {
+	case !st.Joined:
+		live = "NOT JOINED: etcd has not answered its request for a session; it takes its share of the units once etcd does"
+	case !st.Live:
 		live = "FENCED: no keep-alive answered in time; it acts for the cluster again once one is"
 	}
 	fmt.Fprintf(e.stdout, "cluster %s, seen from member %s (%s)\n", st.Name, st.Member, live)
+	if st.Etcd != "" {
+		fmt.Fprintf(e.stdout, "%s; what follows is this member's own view\n", st.Etcd)
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tHOST\tPID\tVERSION\tCLOCK OFFSET\tOWNS\tCONFIG DIFFERS FOR")
 	for _, m := range st.Members {

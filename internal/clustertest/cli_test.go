@@ -217,3 +217,53 @@ func TestNoCluster(t *testing.T) {
 		t.Errorf("a daemon without --cluster wrote %d keys to etcd (%v)", resp.Count, err)
 	}
 }
+
+// A member started while etcd is down runs its units of placement "each"
+// at once and its share of the others once etcd answers; a second daemon
+// under the name of a live member refuses to start, and exits.
+func TestStartWhileEtcdIsDownAndADuplicateName(t *testing.T) {
+	w := newWorld(t, 1)
+	local := filepath.Join(w.dir, "local")
+	cfg := filepath.Join(w.dir, "kopf.json")
+	os.WriteFile(cfg, []byte(`{"jobs": {
+    "tick": {"schedule": "every 1s", "log-start": false, "command": "echo tick $KOPF_INSTANT $KOPF_MEMBER $KOPF_FENCE >> `+w.runs+`"},
+    "local": {"schedule": "every 1s", "placement": "each", "log-start": false, "command": "echo $KOPF_MEMBER >> `+local+`"}
+  }}`), 0o644)
+	w.etcd.StopNode(0)
+	w.start("m1", cfg)
+	w.eventually(20*time.Second, "the job of placement each runs", func() bool { b, _ := os.ReadFile(local); return len(b) > 0 })
+	if out, err := w.kopfCLI("m1", "cluster", "members"); err != nil || !strings.Contains(out, "NOT JOINED") || !strings.Contains(out, "does not answer") {
+		t.Errorf("kopf cluster members before etcd answers: %v\n%s", err, out)
+	}
+	if runs := w.readRuns(); len(runs) > 0 {
+		t.Errorf("tick ran before the member joined: %v", runs)
+	}
+	w.etcd.StartNode(0)
+	w.eventually(4*lease, "m1 owns tick", func() bool { return w.owner("tick") == "m1" })
+	w.eventually(10*time.Second, "tick runs", func() bool { return len(w.readRuns()) > 0 })
+
+	dir := filepath.Join(w.dir, "twin")
+	os.MkdirAll(dir, 0o755)
+	twin := &member{name: "twin", args: []string{"run", "--cluster", strings.Join(w.etcd.Endpoints(), ","), "--cluster-name", "t", "--member", "m1",
+		"--cluster-lease", lease.String(), "--journal", filepath.Join(dir, "journal.jsonl"), "--socket", filepath.Join(dir, "sock"),
+		"--cgroup", "none", cfg}}
+	w.launch(twin)
+	select {
+	case <-twin.exited:
+	case <-time.After(4 * lease):
+		t.Fatal("a second member named m1 did not exit")
+	}
+	log, _ := os.ReadFile(twin.log.Name())
+	if code := twin.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(log), "another member is named m1 already") {
+		t.Errorf("second member named m1: exit %d, log:\n%s", code, log)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sock")); err == nil {
+		t.Error("the refused daemon left its socket behind")
+	}
+	if w.owner("tick") != "m1" {
+		t.Errorf("tick's owner is %q after the twin, want m1", w.owner("tick"))
+	}
+	if out, err := w.kopfCLI("m1", "cluster", "members"); err != nil || !strings.Contains(out, "(live)") {
+		t.Errorf("m1 after the twin: %v\n%s", err, out)
+	}
+}

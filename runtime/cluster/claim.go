@@ -412,9 +412,12 @@ type OwnerInfo struct {
 
 // Status is the cluster as this member sees it.
 type Status struct {
-	Name     string       `json:"name"`
-	Member   string       `json:"member"`
-	Live     bool         `json:"live"`
+	Name   string `json:"name"`
+	Member string `json:"member"`
+	Live   bool   `json:"live"`
+	Joined bool   `json:"joined"` // has a session (etcd answered its request)
+	// Etcd says etcd did not answer: the rest is this member's own view.
+	Etcd     string       `json:"etcd_error,omitempty"`
 	Deadline time.Time    `json:"fence_deadline"`
 	Members  []MemberInfo `json:"members"`
 	Owners   []OwnerInfo  `json:"owners"`
@@ -423,21 +426,34 @@ type Status struct {
 	Recent []Recorded `json:"recent,omitempty"`
 }
 
-// Status reads the members and owners.
+// Status reads the members and owners. When etcd does not answer within
+// statusWait, it is the member's own view: the members it last saw, the
+// units it owns, and the error in Status.Etcd.
 func (m *Member) Status(ctx context.Context) (Status, error) {
-	resp, err := m.cli.Get(ctx, m.key("owners")+"/", clientv3.WithPrefix())
-	if err != nil {
-		return Status{}, err
-	}
 	st := Status{Name: m.cfg.Name, Member: m.cfg.Member}
 	owns := map[string][]string{}
-	for _, kv := range resp.Kvs {
-		o := OwnerInfo{Unit: strings.TrimPrefix(string(kv.Key), m.key("owners")+"/"), Member: string(kv.Value), Epoch: kv.CreateRevision}
-		st.Owners = append(st.Owners, o)
-		owns[o.Member] = append(owns[o.Member], o.Unit)
+	gctx, cancel := context.WithTimeout(ctx, statusWait)
+	resp, err := m.cli.Get(gctx, m.key("owners")+"/", clientv3.WithPrefix())
+	cancel()
+	switch {
+	case ctx.Err() != nil:
+		return st, ctx.Err()
+	case err != nil:
+		st.Etcd = fmt.Sprintf("etcd at %s does not answer: %v", strings.Join(m.cfg.Endpoints, ","), err)
+		for unit, epoch := range m.Owned() {
+			st.Owners = append(st.Owners, OwnerInfo{Unit: unit, Member: m.cfg.Member, Epoch: epoch})
+			owns[m.cfg.Member] = append(owns[m.cfg.Member], unit)
+		}
+		slices.SortFunc(st.Owners, func(a, b OwnerInfo) int { return strings.Compare(a.Unit, b.Unit) })
+	default:
+		for _, kv := range resp.Kvs {
+			o := OwnerInfo{Unit: strings.TrimPrefix(string(kv.Key), m.key("owners")+"/"), Member: string(kv.Value), Epoch: kv.CreateRevision}
+			st.Owners = append(st.Owners, o)
+			owns[o.Member] = append(owns[o.Member], o.Unit)
+		}
 	}
 	m.mu.Lock()
-	st.Live, st.Deadline = m.live(), m.deadline
+	st.Live, st.Joined, st.Deadline = m.live(), m.lease != 0, m.deadline
 	st.Recent = slices.Clone(m.recent)
 	for name, r := range m.members {
 		mi := MemberInfo{Record: r, Offset: m.offsets[name], Owns: owns[name]}
@@ -454,6 +470,9 @@ func (m *Member) Status(ctx context.Context) (Status, error) {
 	slices.SortFunc(st.Members, func(a, b MemberInfo) int { return strings.Compare(a.Member, b.Member) })
 	return st, nil
 }
+
+// statusWait bounds Status's read of etcd.
+const statusWait = 2 * time.Second
 
 // IsRefusal reports whether err is the cluster refusing a run (rather
 // than failing to answer).

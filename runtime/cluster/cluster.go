@@ -39,6 +39,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -123,6 +124,10 @@ type Change struct {
 // ErrFenced is returned by Claim while the member is past its fence
 // deadline.
 var ErrFenced = errors.New("fenced: this member's lease may have expired; it does not act for the cluster until a keep-alive is answered")
+
+// ErrNotJoined is returned by what needs a session the member does not
+// have: etcd did not answer when it asked for one.
+var ErrNotJoined = errors.New("this member is not joined to its cluster: etcd has not answered its request for a session")
 
 // ErrNotOwner is returned by Claim for a unit this member does not own.
 var ErrNotOwner = errors.New("this member does not own the unit")
@@ -279,9 +284,8 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		offsets: map[string]time.Duration{}, samples: map[string][]time.Duration{},
 		changes: make(chan Change, 1024), leaving: map[string]bool{},
 	}
-	jctx, jcancel := context.WithTimeout(ctx, cfg.DialTimeout+cfg.TTL)
-	defer jcancel()
-	if err := m.session(jctx); err != nil {
+	m.fenced = true // until its first session
+	if err := m.join(ctx); err != nil {
 		cancel()
 		cli.Close()
 		return nil, fmt.Errorf("cluster: joining %s at %s: %w", cfg.Name, strings.Join(cfg.Endpoints, ","), err)
@@ -300,8 +304,54 @@ func (m *Member) Name() string { return m.cfg.Member }
 // key is the full key of a name under the cluster's prefix.
 func (m *Member) key(parts ...string) string { return m.prefix + strings.Join(parts, "/") }
 
+// join makes the member's first session at start. A member whose name
+// another member holds waits for that record to go: a member on another
+// host that stopped keeps it until its lease ends; one that is still
+// there keeps it for good, and the start fails. An etcd that does not
+// answer is no failure: the member starts unjoined, runs its units of
+// placement "each", and joins once etcd answers (keepAlive).
+func (m *Member) join(ctx context.Context) error {
+	wait := time.Now().Add(m.cfg.DialTimeout + m.cfg.TTL + fenceMargin)
+	for {
+		sctx, cancel := context.WithTimeout(ctx, m.cfg.DialTimeout)
+		err := m.session(sctx)
+		cancel()
+		var dup *DuplicateError
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &dup) && time.Now().Before(wait):
+			m.log.Warn(err.Error() + "; waiting for its lease to end")
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+		case dup != nil:
+			return err
+		default:
+			m.log.Warn(fmt.Sprintf("cluster: etcd at %s does not answer (%v): this member runs its units of placement \"each\" now, and takes its share of the others once etcd answers",
+				strings.Join(m.cfg.Endpoints, ","), err))
+			return nil
+		}
+	}
+}
+
+// DuplicateError is a member name another member's lease holds.
+type DuplicateError struct {
+	Record Record
+}
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("cluster: another member is named %s already (host %s, pid %d); give each member a name of its own (--member)", e.Record.Member, e.Record.Host, e.Record.PID)
+}
+
 // session grants a new lease, writes the member's record on it, and reads
-// the members there are.
+// the members there are; the member acts for the cluster once all three
+// are done. A record left by this member's previous run on this host,
+// whose process is gone, is removed with its lease.
 func (m *Member) session(ctx context.Context) error {
 	sent := time.Now()
 	g, err := m.cli.Grant(ctx, int64(m.cfg.TTL/time.Second))
@@ -311,25 +361,53 @@ func (m *Member) session(ctx context.Context) error {
 	m.mu.Lock()
 	m.lease = g.ID
 	m.deadline = sent.Add(time.Duration(g.TTL)*time.Second - fenceMargin)
-	m.fenced = false
 	m.mu.Unlock()
-	if err := m.putRecord(ctx); err != nil {
-		return err
+	err = m.putRecord(ctx)
+	var dup *DuplicateError
+	if errors.As(err, &dup) && m.previousRun(dup.Record) {
+		m.log.Info(fmt.Sprintf("cluster: ending the lease of this member's previous run (pid %d), which is gone", dup.Record.PID))
+		if _, err = m.cli.Revoke(ctx, clientv3.LeaseID(dup.Record.Lease)); err == nil || errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			err = m.putRecord(ctx)
+		}
 	}
-	resp, err := m.cli.Get(ctx, m.key("members")+"/", clientv3.WithPrefix())
-	if err != nil {
-		return err
+	var resp *clientv3.GetResponse
+	if err == nil {
+		resp, err = m.cli.Get(ctx, m.key("members")+"/", clientv3.WithPrefix())
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err != nil {
+		// The lease is left to expire: etcd may not be answering.
+		m.lease, m.deadline = 0, time.Time{}
+		return err
+	}
 	clear(m.members)
 	for _, kv := range resp.Kvs {
 		m.memberPut(kv.Value)
 	}
+	m.fenced = false
 	return nil
 }
 
-// putRecord writes this member's record on its lease.
+// previousRun reports whether a record holding this member's name was
+// written by an earlier kopf on this host, since booted, that is gone.
+func (m *Member) previousRun(r Record) bool {
+	host, _ := os.Hostname()
+	if r.Host != host || r.BootID == "" || r.BootID != m.cfg.BootID {
+		return false
+	}
+	// The same pid is an earlier run too: kopf as a container's pid 1.
+	return r.PID == os.Getpid() || r.PID <= 0 || !processAlive(r.PID)
+}
+
+// processAlive reports whether a process of this pid exists.
+func processAlive(pid int) bool {
+	return syscall.Kill(pid, 0) != syscall.ESRCH
+}
+
+// putRecord writes this member's record on its lease: over its own
+// record, or where there is none. A record on another lease is another
+// member's of the same name (*DuplicateError).
 func (m *Member) putRecord(ctx context.Context) error {
 	m.mu.Lock()
 	host, _ := os.Hostname()
@@ -342,17 +420,36 @@ func (m *Member) putRecord(ctx context.Context) error {
 	}
 	lease := m.lease
 	m.mu.Unlock()
-	b, _ := json.Marshal(rec)
-	_, err := m.cli.Put(ctx, m.key("members", m.cfg.Member), string(b), clientv3.WithLease(lease))
-	if err == nil {
-		// The member's own record counts at once, not when the watch
-		// brings it back: a balancer that ran in between would leave the
-		// member out of its units' order (seen on a loaded machine).
-		m.mu.Lock()
-		m.members[m.cfg.Member] = rec
-		m.mu.Unlock()
+	if lease == 0 {
+		return nil // not joined: the session writes it
 	}
-	return err
+	b, _ := json.Marshal(rec)
+	k := m.key("members", m.cfg.Member)
+	put := clientv3.OpPut(k, string(b), clientv3.WithLease(lease))
+	resp, err := m.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.LeaseValue(k), "=", lease)).Then(put).
+		Else(clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)}, []clientv3.Op{put}, []clientv3.Op{clientv3.OpGet(k)})).
+		Commit()
+	if err != nil {
+		return err
+	}
+	if !resp.Succeeded {
+		if inner := resp.Responses[0].GetResponseTxn(); inner != nil && !inner.Succeeded {
+			other := Record{Member: m.cfg.Member}
+			if kvs := inner.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+				json.Unmarshal(kvs[0].Value, &other)
+				other.Lease = kvs[0].Lease
+			}
+			return &DuplicateError{Record: other}
+		}
+	}
+	// The member's own record counts at once, not when the watch brings
+	// it back: a balancer that ran in between would leave the member out
+	// of its units' order (seen on a loaded machine).
+	m.mu.Lock()
+	m.members[m.cfg.Member] = rec
+	m.mu.Unlock()
+	return nil
 }
 
 // shortPrint is a fingerprint in 12 hex digits: enough to tell configs
@@ -441,6 +538,10 @@ func (m *Member) keepAlive() {
 			return
 		case <-timer.C:
 		}
+		if lease == 0 {
+			m.rejoin()
+			continue
+		}
 		if !time.Now().Before(deadline) {
 			m.fence(fmt.Sprintf("no keep-alive answered since %s", deadline.Add(fenceMargin-m.cfg.TTL).Format(time.RFC3339Nano)))
 		}
@@ -469,21 +570,30 @@ func (m *Member) keepAlive() {
 			m.flush(m.ctx)
 		case errors.Is(err, rpctypes.ErrLeaseNotFound) || err == nil:
 			m.fence("the lease expired")
-			ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
-			err := m.session(ctx)
-			cancel()
-			if err != nil {
-				m.log.Warn("cluster: a new session failed; retrying", "err", err)
-				continue
-			}
-			m.log.Info("cluster: new session; taking units back")
-			m.poke()
+			m.rejoin()
 		default:
 			if m.ctx.Err() == nil {
 				m.log.Warn("cluster: keep-alive failed", "err", err, "fence_in", time.Until(deadline).Round(time.Millisecond).String())
 			}
 		}
 	}
+}
+
+// rejoin tries a new session, for a member that has none (etcd did not
+// answer at start) or whose lease etcd no longer knows.
+func (m *Member) rejoin() {
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
+	err := m.session(ctx)
+	cancel()
+	if err != nil {
+		if m.ctx.Err() == nil {
+			m.log.Warn("cluster: joining failed; retrying", "err", err)
+			m.sleep(m.cfg.TTL / 3)
+		}
+		return
+	}
+	m.log.Info("cluster: joined; taking this member's units")
+	m.poke()
 }
 
 // fence stops the member acting: every unit it owned is lost.
@@ -558,7 +668,10 @@ func (m *Member) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	m.flush(ctx)
-	_, err := m.cli.Revoke(ctx, lease)
+	var err error
+	if lease != 0 {
+		_, err = m.cli.Revoke(ctx, lease)
+	}
 	m.cli.Close()
 	return err
 }

@@ -2,8 +2,11 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -485,4 +488,129 @@ func TestPartlyTakenRun(t *testing.T) {
 		}
 		return states[instantKey(t0)] == "missed" && states[instantKey(t0.Add(2*time.Second))] == "missed" && states[instantKey(t0.Add(time.Second))] == "claimed"
 	})
+}
+
+// A member that starts while etcd does not answer starts all the same,
+// unjoined: it acts for the cluster only once etcd answers, and then
+// takes its units like any member.
+func TestJoinWhileEtcdIsDown(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	etcd.StopNode(0)
+	start := time.Now()
+	a := join(t, etcd.Endpoints(), "a", func(c *Config) { c.DialTimeout = time.Second })
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Join took %s with etcd down; want about the dial timeout", d)
+	}
+	a.SetUnits(units("j"))
+	if a.Live() {
+		t.Error("live without a session")
+	}
+	if _, err := a.Claim(context.Background(), Request{Unit: "j", Instants: []time.Time{time.Now()}, Start: time.Now()}); !errors.Is(err, ErrFenced) {
+		t.Errorf("claim before joining: %v, want ErrFenced", err)
+	}
+	if err := a.Handoff(context.Background(), "j", ""); !errors.Is(err, ErrNotJoined) {
+		t.Errorf("handoff before joining: %v, want ErrNotJoined", err)
+	}
+	if st, err := a.Status(context.Background()); err != nil || st.Joined || st.Live || st.Etcd == "" {
+		t.Errorf("status with etcd down: %+v %v, want unjoined, with etcd's error", st, err)
+	}
+	etcd.StartNode(0)
+	eventually(t, 5*testTTL, "j owned once etcd answers", func() bool { return a.owns("j") && a.Live() })
+	cli := client(t, etcd)
+	resp, err := cli.Get(context.Background(), "/kopf/t/members/a")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("a's record: %v %v", resp, err)
+	}
+	if got, want := clientv3.LeaseID(resp.Kvs[0].Lease), a.currentLease(); got != want || got == 0 {
+		t.Errorf("a's record is on lease %x, want its session's %x", got, want)
+	}
+	if st, err := a.Status(context.Background()); err != nil || !st.Joined || !st.Live || st.Etcd != "" {
+		t.Errorf("status %+v %v, want joined and live", st, err)
+	}
+}
+
+// Two members of one name: the second waits for the first's record to
+// go, and when it does not (the first is alive), refuses to join; the
+// first keeps its record and its units.
+func TestDuplicateMemberName(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a := join(t, etcd.Endpoints(), "x")
+	a.SetUnits(units("j"))
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	lease := a.currentLease()
+	_, err := Join(context.Background(), Config{Endpoints: etcd.Endpoints(), Name: "t", Member: "x", TTL: testTTL, DialTimeout: time.Second})
+	var dup *DuplicateError
+	if !errors.As(err, &dup) || dup.Record.Lease != int64(lease) {
+		t.Fatalf("second member named x: %v, want a DuplicateError naming a's lease %x", err, lease)
+	}
+	if !a.Live() || !a.owns("j") || a.currentLease() != lease {
+		t.Error("the first member lost its session or its unit")
+	}
+}
+
+// A member that starts again on the same host, after a crash, ends the
+// lease its previous run left behind rather than waiting it out; while a
+// record of that name is held by a process that is alive, it waits.
+func TestRestartEndsThePreviousRunsLease(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	cli := client(t, etcd)
+	host, _ := os.Hostname()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pid  int
+		ends bool
+	}{{gone.Process.Pid, true}, {os.Getppid(), false}} {
+		g, err := cli.Grant(context.Background(), int64(testTTL/time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ka, err := cli.KeepAlive(context.Background(), g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for range ka {
+			}
+		}()
+		rec, _ := json.Marshal(Record{Member: "x", Host: host, PID: tc.pid, BootID: "boot", Lease: int64(g.ID)})
+		if _, err := cli.Put(context.Background(), "/kopf/t/members/x", string(rec), clientv3.WithLease(g.ID)); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		m, err := Join(context.Background(), Config{Endpoints: etcd.Endpoints(), Name: "t", Member: "x", TTL: testTTL, DialTimeout: time.Second, BootID: "boot"})
+		if !tc.ends {
+			if !errors.As(err, new(*DuplicateError)) {
+				t.Errorf("pid %d alive: %v, want a DuplicateError", tc.pid, err)
+			}
+			if err == nil {
+				m.Close()
+			}
+			cli.Revoke(context.Background(), g.ID)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("pid %d gone: %v", tc.pid, err)
+		}
+		if d := time.Since(start); d > testTTL {
+			t.Errorf("joined after %s: waited for the old lease", d)
+		}
+		if ttl, err := cli.TimeToLive(context.Background(), g.ID); err != nil || ttl.TTL != -1 {
+			t.Errorf("the previous run's lease: %+v %v, want it revoked", ttl, err)
+		}
+		m.Close()
+	}
+}
+
+// client is an etcd client of the test's own.
+func client(t *testing.T, etcd *etcdtest.Cluster) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: quietZap()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
 }

@@ -138,7 +138,11 @@ func (m *Member) Handoff(ctx context.Context, unit, to string) error {
 	if to == "" {
 		to = "-"
 	}
-	_, err := m.cli.Put(ctx, m.key("handoff", unit), to, clientv3.WithLease(m.currentLease()))
+	lease := m.currentLease()
+	if lease == 0 {
+		return ErrNotJoined // a handoff lives on the asking member's lease
+	}
+	_, err := m.cli.Put(ctx, m.key("handoff", unit), to, clientv3.WithLease(lease))
 	return err
 }
 
