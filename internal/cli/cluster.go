@@ -54,8 +54,11 @@ func (c *clusterOpts) resolve(e *env) error {
 		c.endpoints = e.getenv("KOPF_CLUSTER")
 	}
 	for _, u := range strings.Split(c.endpoints, ",") {
-		if c.endpoints != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			return usagef("--cluster %q: expected etcd client URLs like http://10.0.0.1:2379, comma-separated", c.endpoints)
+		if c.endpoints == "" {
+			break
+		}
+		if err := config.CheckEtcdURL(u); err != nil {
+			return usagef("--cluster %q: expected etcd client URLs like http://10.0.0.1:2379, comma-separated; %v", c.endpoints, err)
 		}
 	}
 	var err error
@@ -68,8 +71,8 @@ func (c *clusterOpts) resolve(e *env) error {
 		}
 	}
 	if c.retention != "" {
-		if c.keep, err = config.ParseDuration(c.retention); err != nil || c.keep <= 0 {
-			return usagef("--cluster-retention %q: expected a duration like 7d", c.retention)
+		if c.keep, err = config.ParseDuration(c.retention); err != nil || c.keep < config.MinRetention {
+			return usagef("--cluster-retention %q: expected a duration like 7d, at least %s", c.retention, lang.FormatDuration(int64(config.MinRetention/time.Second)))
 		}
 	}
 	if strings.Contains(c.name, "/") || strings.Contains(c.member, "/") {

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"errors"
+	"fmt"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +24,38 @@ type Cluster struct {
 	Retention time.Duration // 0 is the default
 }
 
+// MinRetention is the least time claims are kept. A claim deleted is an
+// instant that could run again, on a member whose clock is behind the
+// collecting member's by as much; an hour is far beyond any clock a
+// cluster should have (kopf warns at 2 s).
+const MinRetention = time.Hour
+
+// CheckEtcdURL checks one of etcd's client URLs: http or https, a host,
+// and nothing after the port.
+func CheckEtcdURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s: %v", quote(s), err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%s: expected http:// or https://", quote(s))
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("%s: no host", quote(s))
+	case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return fmt.Errorf("%s: expected only scheme, host and port", quote(s))
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%s: port %s out of range", quote(s), p)
+		}
+	}
+	return nil
+}
+
 var clusterKeys = []string{"etcd", "lease", "name", "retention"}
 
 // cluster reads the top-level `cluster` section.
@@ -35,8 +71,8 @@ func (l *loader) cluster(n *node) *Cluster {
 		case "etcd":
 			for _, u := range l.stringList("etcd", v, "a URL or an array of URLs") {
 				for _, part := range strings.Split(u.text, ",") {
-					if !strings.HasPrefix(part, "http://") && !strings.HasPrefix(part, "https://") {
-						l.errorf(u.pos, "\"etcd\" must list etcd's client URLs, like \"http://10.0.0.1:2379\", found %s", quote(part))
+					if err := CheckEtcdURL(part); err != nil {
+						l.errorf(u.pos, "\"etcd\" must list etcd's client URLs, like \"http://10.0.0.1:2379\": %v", err)
 						continue
 					}
 					c.Etcd = append(c.Etcd, part)
@@ -53,6 +89,9 @@ func (l *loader) cluster(n *node) *Cluster {
 			}
 		case "retention":
 			c.Retention = l.duration("retention", v)
+			if c.Retention != 0 && c.Retention < MinRetention {
+				l.errorf(v.pos, "the cluster's \"retention\" must be at least %s, found %s", formatDuration(MinRetention), formatDuration(c.Retention))
+			}
 		default:
 			hint := ""
 			if s := closestKey(k, clusterKeys); s != "" {

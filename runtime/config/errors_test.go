@@ -745,7 +745,19 @@ func TestClusterSection(t *testing.T) {
 			`k.json:1:13: "cluster" needs "etcd": the client URLs of the etcd the members share`,
 		}},
 		{"not a URL", "", `{"cluster": {"etcd": ["a:2379"]}}`, []string{
-			`k.json:1:23: "etcd" must list etcd's client URLs, like "http://10.0.0.1:2379", found "a:2379"`,
+			`k.json:1:23: "etcd" must list etcd's client URLs, like "http://10.0.0.1:2379": "a:2379": expected http:// or https://`,
+		}},
+		{"URL without a host", "", `{"cluster": {"etcd": ["http://a:2379", "https://:2379/"]}}`, []string{
+			`k.json:1:40: "etcd" must list etcd's client URLs, like "http://10.0.0.1:2379": "https://:2379/": no host`,
+		}},
+		{"URL with a path", "", `{"cluster": {"etcd": "http://a:2379/v3"}}`, []string{
+			`k.json:1:22: "etcd" must list etcd's client URLs, like "http://10.0.0.1:2379": "http://a:2379/v3": expected only scheme, host and port`,
+		}},
+		{"URL not parsed", "", `{"cluster": {"etcd": "http://[::1:2379"}}`, []string{
+			`k.json:1:22: "etcd" must list etcd's client URLs, like "http://10.0.0.1:2379": "http://[::1:2379": missing ']' in host`,
+		}},
+		{"short retention", "", `{"cluster": {"etcd": "http://a:2379", "retention": "10m"}}`, []string{
+			`k.json:1:52: the cluster's "retention" must be at least 1h, found 10m`,
 		}},
 		{"member in the file", "", `{"cluster": {"etcd": "http://a:2379", "member": "m1"}}`, []string{
 			`k.json:1:39: unknown key "member" in "cluster": a member's name differs from member to member; give kopf run --member NAME`,
