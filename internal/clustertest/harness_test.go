@@ -43,8 +43,12 @@ func TestMain(m *testing.M) {
 
 // kopfPath is this test binary under the name kopf, which runs kopf.
 func kopfPath(t *testing.T) string {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), "kopf")
-	if err := os.Symlink(os.Args[0], path); err != nil {
+	if err := os.Symlink(self, path); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -196,13 +200,19 @@ func (w *world) waitMembers(n int) {
 
 // owner is the member that owns unit now, "" for none.
 func (w *world) owner(unit string) string {
+	o, _ := w.ownerEpoch(unit)
+	return o
+}
+
+// ownerEpoch is the member that owns unit now and its epoch.
+func (w *world) ownerEpoch(unit string) (string, int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	resp, err := w.cli.Get(ctx, "/kopf/t/owners/"+unit)
 	if err != nil || len(resp.Kvs) == 0 {
-		return ""
+		return "", 0
 	}
-	return string(resp.Kvs[0].Value)
+	return string(resp.Kvs[0].Value), resp.Kvs[0].CreateRevision
 }
 
 func (w *world) eventually(d time.Duration, what string, ok func() bool) {
