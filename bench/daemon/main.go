@@ -8,6 +8,7 @@
 //	go run ./daemon                      # every scenario, kopf built from this checkout
 //	go run ./daemon -only memory -jobs 1000,10000,100000
 //	go run ./daemon -kopf /tmp/old/kopf  # another build, to compare
+//	go run ./daemon -only busy -cgroup none  # runs tracked by session
 //
 // supercronic is measured when it is on PATH or in $GOBIN (go install
 // github.com/aptible/supercronic@latest); otherwise its columns say so.
@@ -49,6 +50,7 @@ func main() {
 	kopf := flag.String("kopf", "", "the kopf binary; default: build ../cmd/kopf")
 	spawnJobs := flag.Int("spawn-jobs", 1000, "every-second jobs in the spawn scenario, more than the machine can start")
 	peer := flag.Bool("supercronic", true, "measure supercronic too, when it is installed")
+	cgroup := flag.String("cgroup", "", "kopf run's --cgroup (none: runs tracked by session); default: kopf's own choice")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "kopf-daemon-bench-")
 	if err != nil {
@@ -67,7 +69,7 @@ func main() {
 			fail(fmt.Errorf("build kopf: %w", err))
 		}
 	}
-	b := &bench{dir: dir, kopf: *kopf}
+	b := &bench{dir: dir, kopf: *kopf, cgroup: *cgroup}
 	if *peer {
 		b.supercronic = findSupercronic()
 	}
@@ -122,7 +124,8 @@ func isFile(p string) bool {
 
 type bench struct {
 	dir, kopf, supercronic string
-	n                      int // daemons started, for unique names
+	cgroup                 string // kopf run's --cgroup, when given
+	n                      int    // daemons started, for unique names
 }
 
 // job is one generated job: a crontab-like spec in both dialects.
@@ -231,7 +234,11 @@ func (b *bench) start(kind string, jobs []job, parent string) (*daemon, error) {
 			return nil, err
 		}
 		d.socket = filepath.Join(dir, "kopf.sock")
-		d.cmd = exec.Command(b.kopf, "run", "--journal", d.journal, "--socket", d.socket, d.config)
+		args := []string{"run", "--journal", d.journal, "--socket", d.socket}
+		if b.cgroup != "" {
+			args = append(args, "--cgroup", b.cgroup)
+		}
+		d.cmd = exec.Command(b.kopf, append(args, d.config)...)
 	case "supercronic":
 		d.config = filepath.Join(dir, "crontab")
 		if err := b.writeCrontab(d.config, jobs); err != nil {

@@ -194,7 +194,7 @@ func NewHost(opts Options) (*Host, error) {
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 	}
-	h.track, h.tracking = chooseTracker(opts)
+	h.track, h.tracking = chooseTracker(opts, h.started)
 	// Subscribe before the first reap, so no SIGCHLD falls between them.
 	signal.Notify(h.sigchld, unix.SIGCHLD)
 	h.spawning.Add(spawners)
@@ -205,15 +205,23 @@ func NewHost(opts Options) (*Host, error) {
 	return h, nil
 }
 
-func chooseTracker(opts Options) (tracker, Tracking) {
+func chooseTracker(opts Options, started func(pid int) bool) (tracker, Tracking) {
 	if opts.NoCgroups {
-		return sessions{}, Tracking{Why: "cgroups are turned off (--cgroup none)"}
+		return sessions{started}, Tracking{Why: "cgroups are turned off (--cgroup none)"}
 	}
 	c, err := newCgroups(opts.Cgroup, opts.Name)
 	if err != nil {
-		return sessions{}, Tracking{Why: err.Error()}
+		return sessions{started}, Tracking{Why: err.Error()}
 	}
 	return c, Tracking{Cgroups: true, Dir: string(c.dir)}
+}
+
+// started reports whether pid is a process the Host started and has not
+// reaped: a run's own process, never another run's orphan.
+func (h *Host) started(pid int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.procs[pid] != nil
 }
 
 // Tracking says how the Host finds the processes of each run.

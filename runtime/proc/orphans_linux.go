@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -99,9 +100,89 @@ func tasks() []task {
 
 // children lists the running (not zombie) children of this process.
 func children() []task {
+	if kids, ok := childPIDs(os.Getpid()); ok {
+		return stats(kids)
+	}
 	self := os.Getpid()
 	return slices.DeleteFunc(tasks(), func(t task) bool { return t.ppid != self })
 }
+
+// descendants lists the running processes below this one. kopf is a child
+// subreaper, so every process a run starts stays below it, whatever
+// becomes of its parents (a process leaves its session only for one of
+// its own, and a session's processes all descend from its leader): the
+// processes of a run's session are found among kopf's descendants, not
+// among every process of the machine. Without the kernel's children
+// files (CONFIG_PROC_CHILDREN), it is every process.
+func descendants() []task {
+	pids, ok := childPIDs(os.Getpid())
+	if !ok {
+		return tasks()
+	}
+	// A pid freed and taken again during the walk could repeat one.
+	seen := make(map[int]bool, len(pids))
+	for i := 0; i < len(pids); i++ {
+		kids, _ := childPIDs(pids[i])
+		for _, k := range kids {
+			if !seen[k] {
+				seen[k] = true
+				pids = append(pids, k)
+			}
+		}
+	}
+	return stats(pids)
+}
+
+// stats reads the processes of pids that still run.
+func stats(pids []int) []task {
+	out := make([]task, 0, len(pids))
+	for _, pid := range pids {
+		if t, ok := readStat(pid); ok && t.running() {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// childPIDs lists the children of process pid, from the children file of
+// each of its threads (a child belongs to the thread that forked it). ok
+// is false when the kernel has no children files.
+func childPIDs(pid int) (pids []int, ok bool) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tids, err := threadIDs(dir)
+	if err != nil {
+		return nil, hasChildrenFiles()
+	}
+	var buf [256]byte
+	for _, tid := range tids {
+		b, err := readSmall(dir+tid+"/children", buf[:])
+		if err != nil {
+			continue // the thread ended
+		}
+		for f := range bytes.FieldsSeq(b) {
+			if n, err := strconv.Atoi(string(f)); err == nil {
+				pids = append(pids, n)
+			}
+		}
+	}
+	return pids, hasChildrenFiles()
+}
+
+// threadIDs lists the entries of a /proc/PID/task directory.
+func threadIDs(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// hasChildrenFiles reports whether the kernel has /proc/PID/task/TID/children.
+var hasChildrenFiles = sync.OnceValue(func() bool {
+	_, err := os.Stat("/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/children")
+	return err == nil
+})
 
 func (t task) running() bool { return t.state != 'Z' && t.state != 'X' }
 

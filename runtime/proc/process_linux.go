@@ -175,7 +175,9 @@ func (p *Process) settle() {
 	switch {
 	case released:
 		p.run.over = true
-	case len(t.members(p.run)) > 0:
+	case len(left) > 0 && len(t.members(p.run)) > 0:
+		// Kept, or unkillable. A run that left nothing has nothing to
+		// look for again: nobody is left in it to start anything.
 		p.host.keepRun(p.run)
 	default:
 		p.run.over = true

@@ -170,16 +170,18 @@ func (c *cgroups) tryRelease(r *run) bool {
 // session, and a run's processes are those of its session or process
 // group that started after it, the orphans kopf reaps that carry its
 // KOPF_RUN, and their descendants.
-type sessions struct{}
+type sessions struct {
+	started func(pid int) bool // a run's own process, which the Host started
+}
 
 func (sessions) prepare(*run) (int, error) { return -1, nil }
 
-func (sessions) members(r *run) []task {
+func (s sessions) members(r *run) []task {
 	if r.over {
 		// Its session is gone, so its number may now name another one.
 		return nil
 	}
-	all := tasks()
+	all := descendants()
 	self := os.Getpid()
 	in := map[int]bool{}
 	var out []task
@@ -195,7 +197,9 @@ func (sessions) members(r *run) []task {
 				in[t.pid] = true
 				out = append(out, t)
 			}
-		case t.ppid == self && hasMarker(t.pid, r.marker):
+		case t.ppid == self && !s.started(t.pid) && hasMarker(t.pid, r.marker):
+			// An orphan reparented to kopf; the Host's own children are
+			// each the process of another run, and need no reading.
 			in[t.pid] = true
 			out = append(out, t)
 		}
