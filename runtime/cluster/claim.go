@@ -340,7 +340,7 @@ func (m *Member) Collect(ctx context.Context) (int64, error) {
 	}
 	var n int64
 	for _, kv := range marks.Kvs {
-		job := strings.TrimPrefix(string(kv.Key), m.key("marks")+"/")
+		job := unescape(strings.TrimPrefix(string(kv.Key), m.key("marks")+"/"))
 		from := m.key("claims", job) + "/"
 		resp, err := m.cli.Delete(ctx, from, clientv3.WithRange(from+cutoff))
 		if err != nil {
@@ -447,7 +447,7 @@ func (m *Member) Status(ctx context.Context) (Status, error) {
 		slices.SortFunc(st.Owners, func(a, b OwnerInfo) int { return strings.Compare(a.Unit, b.Unit) })
 	default:
 		for _, kv := range resp.Kvs {
-			o := OwnerInfo{Unit: strings.TrimPrefix(string(kv.Key), m.key("owners")+"/"), Member: string(kv.Value), Epoch: kv.CreateRevision}
+			o := OwnerInfo{Unit: unescape(strings.TrimPrefix(string(kv.Key), m.key("owners")+"/")), Member: string(kv.Value), Epoch: kv.CreateRevision}
 			st.Owners = append(st.Owners, o)
 			owns[o.Member] = append(owns[o.Member], o.Unit)
 		}

@@ -35,6 +35,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"maps"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -301,8 +302,28 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 // Name is this member's name.
 func (m *Member) Name() string { return m.cfg.Member }
 
-// key is the full key of a name under the cluster's prefix.
-func (m *Member) key(parts ...string) string { return m.prefix + strings.Join(parts, "/") }
+// key is the full key of a kind of key and its names (units, members,
+// instants) under the cluster's prefix. Each name is escaped as a URL path
+// segment: a unit named "backup/db" must not read as the unit "backup"
+// with more after it.
+func (m *Member) key(kind string, names ...string) string {
+	var b strings.Builder
+	b.WriteString(m.prefix)
+	b.WriteString(kind)
+	for _, n := range names {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(n))
+	}
+	return b.String()
+}
+
+// unescape is a name as key escaped it.
+func unescape(escaped string) string {
+	if s, err := url.PathUnescape(escaped); err == nil {
+		return s
+	}
+	return escaped
+}
 
 // join makes the member's first session at start. A member whose name
 // another member holds waits for that record to go: a member on another

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -613,4 +614,74 @@ func client(t *testing.T, etcd *etcdtest.Cluster) *clientv3.Client {
 	}
 	t.Cleanup(func() { cli.Close() })
 	return cli
+}
+
+// Unit names are any text: "a/b" is its own unit, not the unit "a" with
+// more after it, in owners, claims, triggers and handoffs.
+func TestNamesWithSlashes(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a, b := join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
+	u := []Unit{
+		{Name: "x", Fingerprint: "1", Prefer: []string{"a"}, Fires: everySecond},
+		{Name: "x/y", Fingerprint: "2", Prefer: []string{"b"}, Fires: everySecond},
+		{Name: "x y%2F", Fingerprint: "3", Prefer: []string{"a"}, Fires: everySecond},
+	}
+	a.SetUnits(u)
+	b.SetUnits(u)
+	eventually(t, 5*time.Second, "each unit owned by its preferred member", func() bool {
+		return a.owns("x") && b.owns("x/y") && a.owns("x y%2F") && !b.owns("x") && !a.owns("x/y")
+	})
+	at := time.Now().Truncate(time.Second).Add(time.Second)
+	for _, c := range []struct {
+		m    *tmember
+		unit string
+	}{{a, "x"}, {b, "x/y"}, {a, "x y%2F"}} {
+		if _, err := c.m.Claim(context.Background(), Request{Unit: c.unit, Instants: []time.Time{at}, Start: time.Now()}); err != nil {
+			t.Errorf("claim of %s at %s: %v", c.unit, at, err)
+		}
+	}
+	for _, unit := range []string{"x", "x/y", "x y%2F"} {
+		cs, err := a.Claims(context.Background(), unit, 10)
+		if err != nil || len(cs) != 1 {
+			t.Errorf("claims of %s: %+v %v, want its one claim", unit, cs, err)
+		}
+	}
+	if err := a.Forward(context.Background(), "x/y", nil, "t"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "b triggered", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.triggers) == 1
+	})
+	b.mu.Lock()
+	got := b.triggers[0]
+	b.mu.Unlock()
+	if want := "x/y [] t on a"; got != want {
+		t.Errorf("b's trigger %q, want %q", got, want)
+	}
+	st, err := a.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := map[string]string{}
+	for _, o := range st.Owners {
+		owners[o.Unit] = o.Member
+	}
+	if want := map[string]string{"x": "a", "x/y": "b", "x y%2F": "a"}; !maps.Equal(owners, want) {
+		t.Errorf("owners in status %v, want %v", owners, want)
+	}
+	if err := a.Handoff(context.Background(), "x y%2F", "b"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "x y%2F handed to b", func() bool {
+		for _, c := range a.changesOf("x y%2F") {
+			if c.Release {
+				a.Release("x y%2F", c.Epoch)
+				return true
+			}
+		}
+		return false
+	})
+	eventually(t, 10*time.Second, "b owns x y%2F", func() bool { return b.owns("x y%2F") && a.owns("x") })
 }

@@ -59,7 +59,8 @@ func (m *Member) sleep(d time.Duration) {
 // event takes one change under the prefix.
 func (m *Member) event(ev *clientv3.Event) {
 	rest := strings.TrimPrefix(string(ev.Kv.Key), m.prefix)
-	kind, name, _ := strings.Cut(rest, "/")
+	kind, escaped, _ := strings.Cut(rest, "/")
+	name := unescape(escaped)
 	del := ev.Type == mvccpb.DELETE
 	switch kind {
 	case "members":
@@ -100,8 +101,8 @@ func (m *Member) event(ev *clientv3.Event) {
 		m.poke()
 	case "triggers":
 		if !del {
-			job, _, _ := strings.Cut(name, "/")
-			m.consumeTrigger(job, ev.Kv)
+			job, _, _ := strings.Cut(escaped, "/")
+			m.consumeTrigger(unescape(job), ev.Kv)
 		}
 	case "handoff":
 		if !del {
@@ -242,7 +243,7 @@ func (m *Member) handoffTargets() map[string]string {
 		return out
 	}
 	for _, kv := range resp.Kvs {
-		out[strings.TrimPrefix(string(kv.Key), m.key("handoff")+"/")] = string(kv.Value)
+		out[unescape(strings.TrimPrefix(string(kv.Key), m.key("handoff")+"/"))] = string(kv.Value)
 	}
 	return out
 }
