@@ -214,6 +214,9 @@ func (d daemonControl) clusterRequest(ctx context.Context, req control.Request) 
 		if len(req.Args) == 1 {
 			to = req.Args[0]
 		}
+		if err = d.s.Movable(req.Name); err != nil {
+			return resp, err
+		}
 		if err = m.Handoff(ctx, req.Name, to); err == nil {
 			resp.Message = fmt.Sprintf("asked the owner of %s to hand it over after its current run", req.Name)
 			if to != "" {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,6 +76,17 @@ func TestOperatorCommands(t *testing.T) {
 	out, err = w.kopfCLI("m2", "cluster", "members")
 	if err != nil || !strings.Contains(out, "m1") || !strings.Contains(out, "m2") {
 		t.Errorf("kopf cluster members: %v\n%s", err, out)
+	}
+	// A handoff that cannot happen is refused, with the reason.
+	for _, c := range [][]string{
+		{"tikc", `no job or proc named "tikc" (did you mean "tick"?)`},
+		{"agent", `agent runs on every member (placement "each")`},
+		{"tick", `no member named "m3" is alive`, "m3"},
+		{"tick", "m1 owns tick already", "m1"},
+	} {
+		if out, err := w.kopfCLI("m2", append([]string{"cluster", "handoff"}, slices.Delete(slices.Clone(c), 1, 2)...)...); err == nil || !strings.Contains(out, c[1]) {
+			t.Errorf("kopf cluster handoff %s: %v %q, want %q", c[0], err, out, c[1])
+		}
 	}
 	// The handoff moves tick after its current run.
 	if out, err := w.kopfCLI("m2", "cluster", "handoff", "tick", "m2"); err != nil {

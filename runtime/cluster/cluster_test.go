@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,6 +361,26 @@ func TestHandoff(t *testing.T) {
 	a.SetUnits(u)
 	b.SetUnits(u)
 	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	// A handoff nobody could complete is refused at once, and leaves no key.
+	odd := join(t, etcd.Endpoints(), "odd")
+	odd.SetUnits([]Unit{{Name: "j", Fingerprint: "y"}})
+	eventually(t, 5*time.Second, "b sees odd's units", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.members["odd"].Units) == 1
+	})
+	for to, want := range map[string]string{
+		"c":   `no member named "c" is alive in cluster t (members: a, b, odd)`,
+		"a":   "a owns j already",
+		"odd": "member odd's config of j differs from the majority's",
+	} {
+		if err := b.Handoff(context.Background(), "j", to); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("handoff of j to %s: %v, want %q", to, err, want)
+		}
+	}
+	if resp, err := client(t, etcd).Get(context.Background(), "/kopf/t/handoff/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil || resp.Count != 0 {
+		t.Errorf("refused handoffs left %d keys (%v)", resp.Count, err)
+	}
 	if err := b.Handoff(context.Background(), "j", "b"); err != nil {
 		t.Fatal(err)
 	}

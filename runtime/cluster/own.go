@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -138,6 +139,8 @@ func (m *Member) handoff(unit, to string) {
 func (m *Member) Handoff(ctx context.Context, unit, to string) error {
 	if to == "" {
 		to = "-"
+	} else if err := m.handoffTarget(ctx, unit, to); err != nil {
+		return err
 	}
 	lease := m.currentLease()
 	if lease == 0 {
@@ -145,6 +148,32 @@ func (m *Member) Handoff(ctx context.Context, unit, to string) error {
 	}
 	_, err := m.cli.Put(ctx, m.key("handoff", unit), to, clientv3.WithLease(lease))
 	return err
+}
+
+// handoffTarget checks that member to can take unit: it is alive, its
+// config of the unit agrees with the majority's, and it does not own the
+// unit already.
+func (m *Member) handoffTarget(ctx context.Context, unit, to string) error {
+	m.mu.Lock()
+	_, alive := m.members[to]
+	u, known := m.units[unit]
+	agrees := known && slices.Contains(order(u, m.members), to)
+	names := slices.Sorted(maps.Keys(m.members))
+	m.mu.Unlock()
+	switch {
+	case !alive:
+		return fmt.Errorf("no member named %q is alive in cluster %s (members: %s)", to, m.cfg.Name, strings.Join(names, ", "))
+	case known && !agrees:
+		return fmt.Errorf("member %s's config of %s differs from the majority's, or it has no %s: it would not keep it (kopf cluster members)", to, unit, unit)
+	}
+	resp, err := m.cli.Get(ctx, m.key("owners", unit))
+	if err != nil {
+		return err
+	}
+	if len(resp.Kvs) > 0 && string(resp.Kvs[0].Value) == to {
+		return fmt.Errorf("%s owns %s already", to, unit)
+	}
+	return nil
 }
 
 func (m *Member) currentLease() clientv3.LeaseID {

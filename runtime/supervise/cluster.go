@@ -37,6 +37,23 @@ func (s *Supervisor) clustered(c *config.Unit) bool {
 	return s.opts.Cluster != nil && !c.Placement().Each
 }
 
+// Movable reports whether a unit can be handed to another member: it is in
+// the config, and one member at a time runs it.
+func (s *Supervisor) Movable(name string) error {
+	return s.call(func(time.Time) error {
+		u, err := s.lookup(name)
+		switch {
+		case err != nil:
+			return err
+		case s.opts.Cluster == nil:
+			return errors.New("this kopf is not in a cluster")
+		case !s.clustered(u.cfg):
+			return fmt.Errorf("%s runs on every member (placement \"each\"): there is nothing to hand off", name)
+		}
+		return nil
+	})
+}
+
 // claimError is a run the cluster did not grant; the cluster journaled it
 // (claim_refused), so it is no spawn error, and a job does not retry it.
 type claimError struct{ err error }
