@@ -208,7 +208,18 @@ func (d daemonControl) clusterRequest(ctx context.Context, req control.Request) 
 	case control.CmdCluster:
 		v, err = m.Status(ctx)
 	case control.CmdClaims:
-		v, err = m.Claims(ctx, req.Name, int64(max(req.N, 1)))
+		var cs []cluster.ClaimInfo
+		if cs, err = m.Claims(ctx, req.Name, int64(max(req.N, 1))); err == nil && len(cs) == 0 {
+			// A job gone from the config may still have claims to read;
+			// one with none and not in the config is most likely a typo.
+			if known := d.s.Known(req.Name); known != nil {
+				return resp, fmt.Errorf("%v, and the cluster has no claims of it", known)
+			}
+		}
+		if cs == nil {
+			cs = []cluster.ClaimInfo{}
+		}
+		v = cs
 	case control.CmdHandoff:
 		to := ""
 		if len(req.Args) == 1 {
@@ -300,6 +311,10 @@ func runCluster(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []strin
 			var cs []cluster.ClaimInfo
 			if err := json.Unmarshal(resp.Cluster, &cs); err != nil {
 				return err
+			}
+			if len(cs) == 0 {
+				fmt.Fprintf(e.stdout, "no claims of %s yet\n", req.Name)
+				return nil
 			}
 			printClaims(e, cs)
 		}

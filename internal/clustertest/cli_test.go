@@ -32,7 +32,8 @@ func TestOperatorCommands(t *testing.T) {
 	os.WriteFile(cfg, []byte(`{
   "jobs": {
     "tick": {"schedule": "every 1s", "prefer": ["m1"], "log-start": false, "command": "echo tick $KOPF_INSTANT $KOPF_MEMBER $KOPF_FENCE >> `+w.runs+`"},
-    "manual": {"prefer": ["m1"], "command": "echo \"manual $KOPF_MEMBER $KOPF_FENCE $*\" >> `+manual+`"}
+    "manual": {"prefer": ["m1"], "command": "echo \"manual $KOPF_MEMBER $KOPF_FENCE $*\" >> `+manual+`"},
+    "yearly": {"schedule": "0 0 1 1 *", "command": "true"}
   },
   "procs": {"agent": {"placement": "each", "command": "sleep 1000"}}
 }`), 0o644)
@@ -68,6 +69,15 @@ func TestOperatorCommands(t *testing.T) {
 	b, _ := os.ReadFile(manual)
 	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "manual m1 ") || !strings.HasSuffix(lines[0], " a b") {
 		t.Errorf("the triggered runs: %q, want one on m1 with its arguments", lines)
+	}
+	if out, err := w.kopfCLI("m2", "cluster", "claims", "tikc"); err == nil || !strings.Contains(out, `no job named "tikc" (did you mean "tick"?), and the cluster has no claims of it`) {
+		t.Errorf("kopf cluster claims of a typo: %v %q", err, out)
+	}
+	if out, err := w.kopfCLI("m2", "cluster", "claims", "yearly"); err != nil || out != "no claims of yearly yet\n" {
+		t.Errorf("kopf cluster claims of a job never run: %v %q", err, out)
+	}
+	if out, err := w.kopfCLI("m2", "cluster", "claims", "--json", "yearly"); err != nil || out != "[]\n" {
+		t.Errorf("kopf cluster claims --json of a job never run: %v %q", err, out)
 	}
 	out, err = w.kopfCLI("m2", "cluster", "claims", "tick", "3")
 	if err != nil || !strings.Contains(out, "ended") || !strings.Contains(out, "exit 0") || strings.Count(out, "\n") > 4 {

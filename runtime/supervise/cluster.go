@@ -37,6 +37,15 @@ func (s *Supervisor) clustered(c *config.Unit) bool {
 	return s.opts.Cluster != nil && !c.Placement().Each
 }
 
+// Known reports whether a job of this name is in the config: nil, or an
+// error naming the closest.
+func (s *Supervisor) Known(job string) error {
+	return s.call(func(time.Time) error {
+		_, _, err := s.job(job)
+		return err
+	})
+}
+
 // Movable reports whether a unit can be handed to another member: it is in
 // the config, and one member at a time runs it.
 func (s *Supervisor) Movable(name string) error {
