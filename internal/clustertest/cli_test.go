@@ -289,3 +289,62 @@ func TestStartWhileEtcdIsDownAndADuplicateName(t *testing.T) {
 		t.Errorf("m1 after the twin: %v\n%s", err, out)
 	}
 }
+
+// A config reload that moves a job between placements: "one" to "each"
+// frees its owners/ key and runs it on every member; back to "one", one
+// member owns it again, and no instant of the "one" stretches ran twice.
+func TestPlacementChangedByReload(t *testing.T) {
+	w := newWorld(t, 1)
+	cfg := w.config("kopf.json", []string{"tick"}, "")
+	w.start("m1", cfg)
+	w.start("m2", cfg)
+	w.waitMembers(2)
+	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	from := time.Now()
+	time.Sleep(3 * time.Second)
+	// A run of placement "each" has no instant or fence: it writes "each".
+	rewrite := func(extra string) {
+		t.Helper()
+		tmp := cfg + ".new"
+		os.WriteFile(tmp, []byte(`{"jobs": {"tick": {"schedule": "every 1s", "log-start": false, "command": "echo tick ${KOPF_INSTANT:-each} $KOPF_MEMBER ${KOPF_FENCE:-each} >> `+w.runs+`"`+extra+`}}}`), 0o644)
+		if err := os.Rename(tmp, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eachFrom := time.Now()
+	rewrite(`, "placement": "each"`)
+	w.eventually(10*time.Second, "tick's owner key gone", func() bool { return w.owner("tick") == "" })
+	w.eventually(10*time.Second, "tick runs on both members", func() bool {
+		by := map[string]bool{}
+		for _, r := range w.readRuns() {
+			if r.instant == "each" {
+				by[r.member] = true
+			}
+		}
+		return by["m1"] && by["m2"]
+	})
+	rewrite("")
+	w.eventually(15*time.Second, "tick owned again", func() bool { return w.owner("tick") != "" })
+	settled := time.Now().Add(2 * time.Second)
+	time.Sleep(4 * time.Second)
+	to := time.Now().Add(-2 * time.Second)
+	for name := range w.members {
+		w.kill(name, syscall.SIGTERM)
+	}
+	// Before the change and after the way back, each instant ran at most
+	// once; the "each" stretch ran on both (its runs have no fence).
+	seen := map[string]string{}
+	for _, r := range w.readRuns() {
+		at, err := time.Parse(time.RFC3339, r.instant)
+		if err != nil || at.Before(from) || at.After(to) || (at.After(eachFrom) && at.Before(settled)) {
+			continue
+		}
+		if prev, ok := seen[r.instant]; ok {
+			t.Errorf("instant %s ran on %s and on %s", r.instant, prev, r.member)
+		}
+		seen[r.instant] = r.member
+	}
+	if len(seen) < 3 {
+		t.Errorf("only %d instants ran outside the \"each\" stretch", len(seen))
+	}
+}

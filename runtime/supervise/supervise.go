@@ -684,6 +684,10 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 	}
 	sp := &spawning{r: r, argv: argv, run: run}
 	if r.req == nil {
+		if s.opts.Cluster != nil {
+			// A unit of placement "each" knows the member it runs on.
+			spec.Env = append(slices.Clip(spec.Env), "KOPF_MEMBER="+s.opts.Cluster.Name())
+		}
 		sp.wait = s.opts.Host.Begin(spec)
 		return sp, nil
 	}
