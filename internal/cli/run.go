@@ -331,6 +331,7 @@ func (d *daemon) alerter(events *stream.Stream) {
 		Hostname: host,
 	})
 	a.Subscribe(events)
+	d.alert = a
 }
 
 // setAlerts takes the alert settings of cfg's jobs.
@@ -370,6 +371,8 @@ type daemon struct {
 	// alerts are the jobs' alert settings in the config that runs, by
 	// job name, for the alerter (which reads them off the loop).
 	alerts atomic.Pointer[map[string]jobAlert]
+	// alert sends them; its last deliveries get the mails' seconds.
+	alert *alert.Alerter
 	// cluster is --cluster and the rest; its endpoints are empty without.
 	cluster *clusterOpts
 	member  *cluster.Member // nil without a cluster
@@ -506,8 +509,12 @@ func (d *daemon) run(ctx context.Context) error {
 	serving.Wait()
 	stopWatching()
 	stopChecking()
+	// The mails and alerts of the last runs get a few seconds, together.
 	mailCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	mailer.Close(mailCtx) // the mails of the last runs get a few seconds
+	var last sync.WaitGroup
+	last.Go(func() { mailer.Close(mailCtx) })
+	last.Go(func() { d.alert.Close(mailCtx) })
+	last.Wait()
 	cancel()
 	return err
 }

@@ -12,7 +12,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,10 +51,30 @@ type Options struct {
 
 // Alerter watches the events and sends the alerts.
 type Alerter struct {
-	opts Options
-	mu   sync.Mutex
-	jobs map[string]*job
+	opts   Options
+	mu     sync.Mutex
+	jobs   map[string]*job
+	stream *stream.Stream // subscribed to; Close drains it
+
+	// The deliveries in flight, which Close waits for and then journals
+	// as dropped; guarded by fmu.
+	fmu     sync.Mutex
+	fcond   sync.Cond
+	flights map[int]*flight
+	nextID  int
+	closing bool
+	ctx     context.Context // the deliveries' requests; cancelled by Close
+	cancel  context.CancelFunc
 }
+
+// flight is a delivery in flight.
+type flight struct {
+	unit, sink, what string
+	attempt          int
+}
+
+// subscriber is the Alerter's name among the stream's subscribers.
+const subscriber = "alerts"
 
 // job is what the Alerter follows of one job.
 type job struct {
@@ -84,7 +106,45 @@ func New(opts Options) *Alerter {
 	if opts.Record == nil {
 		opts.Record = func(...journal.Event) {}
 	}
-	return &Alerter{opts: opts, jobs: map[string]*job{}}
+	a := &Alerter{opts: opts, jobs: map[string]*job{}, flights: map[int]*flight{}}
+	a.fcond.L = &a.fmu
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	return a
+}
+
+// Close lets the alerts of the events published so far go out: it waits
+// until the Alerter has seen those events and every delivery has ended,
+// or ctx is done; a delivery still in flight then is journaled dropped.
+// Afterwards nothing is sent or journaled.
+func (a *Alerter) Close(ctx context.Context) {
+	if a.stream != nil {
+		a.stream.Drain(subscriber)
+	}
+	a.mu.Lock()
+	for name := range a.jobs {
+		a.forget(name) // no timer starts an alert any more
+	}
+	a.mu.Unlock()
+	wake := context.AfterFunc(ctx, func() {
+		a.fmu.Lock()
+		a.fcond.Broadcast()
+		a.fmu.Unlock()
+	})
+	defer wake()
+	a.fmu.Lock()
+	defer a.fmu.Unlock()
+	for len(a.flights) > 0 && ctx.Err() == nil {
+		a.fcond.Wait()
+	}
+	a.closing = true
+	ids := slices.Sorted(maps.Keys(a.flights))
+	for _, id := range ids {
+		f := a.flights[id]
+		a.opts.Record(journal.Event{Type: journal.Alert, Unit: f.unit, Sink: f.sink, Reason: f.what, Action: "dropped", Count: f.attempt,
+			Error: "kopf stopped before it was delivered"})
+		delete(a.flights, id)
+	}
+	a.cancel()
 }
 
 // Subscribe makes a an asynchronous subscriber of s, for the events of
@@ -99,7 +159,8 @@ func (a *Alerter) Subscribe(s *stream.Stream) {
 		cfg, _ := a.opts.Lookup(ev.Unit)
 		return cfg != nil || ev.Type == journal.Source
 	}
-	s.SubscribeWhere("alerts", 4096, keep, func(d stream.Delivery) { a.Observe(d.Event) })
+	a.stream = s
+	s.SubscribeWhere(subscriber, 4096, keep, func(d stream.Delivery) { a.Observe(d.Event) })
 }
 
 func (a *Alerter) job(name string) *job {
@@ -268,8 +329,8 @@ func (a *Alerter) alert(cfg *config.Alert, title, unit, condition, reason string
 	}
 	body, _ := json.Marshal(b)
 	url := cfg.Webhook
-	go a.deliver(unit, "webhook", condition, func() (*http.Request, error) {
-		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body))
+	a.start(unit, "webhook", condition, func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -284,33 +345,69 @@ func (a *Alerter) ping(cfg *config.Alert, unit, path, what string) {
 		return
 	}
 	url := strings.TrimSuffix(cfg.Ping, "/") + path
-	go a.deliver(unit, "ping", what, func() (*http.Request, error) {
-		return http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	a.start(unit, "ping", what, func() (*http.Request, error) {
+		return http.NewRequestWithContext(a.ctx, http.MethodGet, url, nil)
 	})
 }
 
+// start delivers a request on a goroutine of its own; after Close it
+// does nothing.
+func (a *Alerter) start(unit, sink, what string, request func() (*http.Request, error)) {
+	a.fmu.Lock()
+	defer a.fmu.Unlock()
+	if a.closing {
+		return
+	}
+	a.nextID++
+	id := a.nextID
+	a.flights[id] = &flight{unit: unit, sink: sink, what: what}
+	go a.deliver(id, request)
+}
+
 // deliver sends a request, retrying after each of the backoff's waits,
-// and journals the outcome.
-func (a *Alerter) deliver(unit, sink, what string, request func() (*http.Request, error)) {
+// and journals the outcome, unless Close has journaled it dropped.
+func (a *Alerter) deliver(id int, request func() (*http.Request, error)) {
 	for attempt := 1; ; attempt++ {
+		a.fmu.Lock()
+		f := a.flights[id]
+		if f == nil { // Close gave up on it
+			a.fmu.Unlock()
+			return
+		}
+		f.attempt = attempt
+		a.fmu.Unlock()
 		req, err := request()
 		if err == nil {
 			err = a.opts.Send(req)
 		}
-		ev := journal.Event{Type: journal.Alert, Unit: unit, Sink: sink, Reason: what, Action: "sent", Count: attempt}
-		if err == nil {
-			a.opts.Record(ev)
+		ev := journal.Event{Type: journal.Alert, Unit: f.unit, Sink: f.sink, Reason: f.what, Action: "sent", Count: attempt}
+		last := err == nil || attempt > len(a.opts.Backoff)
+		switch {
+		case err == nil:
+		case last:
+			ev.Action, ev.Error = "dropped", err.Error()
+		default:
+			ev.Action, ev.Error = "retry", err.Error()
+		}
+		a.fmu.Lock()
+		if a.flights[id] == nil {
+			a.fmu.Unlock()
 			return
 		}
-		ev.Error = err.Error()
-		if attempt > len(a.opts.Backoff) {
-			ev.Action = "dropped"
-			a.opts.Record(ev)
-			return
-		}
-		ev.Action = "retry"
 		a.opts.Record(ev)
-		time.Sleep(a.opts.Backoff[attempt-1])
+		if last {
+			delete(a.flights, id)
+			if len(a.flights) == 0 {
+				a.fcond.Broadcast()
+			}
+			a.fmu.Unlock()
+			return
+		}
+		a.fmu.Unlock()
+		select {
+		case <-time.After(a.opts.Backoff[attempt-1]):
+		case <-a.ctx.Done():
+		}
 	}
 }
 

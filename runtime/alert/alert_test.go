@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -154,6 +155,74 @@ func TestAlertRetries(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if diff := cmp.Diff([]string{"0 retry 1", "1 retry 2", "6 dropped 3"}, journaled); diff != "" {
+			t.Errorf("journaled (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestClose: Close waits for the deliveries in flight and journals those
+// it gives up on when its time runs out — a sink that hangs, and one in
+// its backoff — as dropped; a delivery that ends in time is sent. After
+// Close nothing is sent or journaled.
+func TestClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		epoch := time.Now()
+		var mu sync.Mutex
+		var journaled []string
+		hang := make(chan struct{})
+		a := New(Options{
+			Lookup: func(job string) (*config.Alert, string) {
+				return map[string]*config.Alert{
+					"slow":  {Webhook: "http://slow.test/k"},
+					"quick": {Webhook: "http://quick.test/k"},
+					"flaky": {Webhook: "http://flaky.test/k"},
+				}[job], job
+			},
+			Backoff: []time.Duration{30 * time.Second},
+			Send: func(req *http.Request) error {
+				switch req.URL.Host {
+				case "slow.test":
+					select {
+					case <-hang:
+					case <-req.Context().Done():
+						return req.Context().Err()
+					}
+				case "quick.test":
+					time.Sleep(2 * time.Second)
+				case "flaky.test":
+					return fmt.Errorf("connection refused")
+				}
+				return nil
+			},
+			Record: func(evs ...journal.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, ev := range evs {
+					journaled = append(journaled, fmt.Sprintf("%g %s %s %s", time.Since(epoch).Seconds(), ev.Unit, ev.Action, ev.Error))
+				}
+			},
+		})
+		code := 1
+		for _, job := range []string{"slow", "quick", "flaky"} {
+			a.Observe(journal.Event{Type: journal.Exited, Unit: job, Kind: journal.KindJob, Time: time.Now(), Code: &code})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Close(ctx)
+		a.Observe(journal.Event{Type: journal.Exited, Unit: "quick", Kind: journal.KindJob, Time: time.Now(), Code: &code})
+		close(hang)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		want := []string{
+			"0 flaky retry connection refused",
+			"2 quick sent ",
+			"5 flaky dropped kopf stopped before it was delivered",
+			"5 slow dropped kopf stopped before it was delivered",
+		}
+		slices.Sort(journaled)
+		if diff := cmp.Diff(want, journaled); diff != "" {
 			t.Errorf("journaled (-want +got):\n%s", diff)
 		}
 	})

@@ -52,8 +52,14 @@ type asyncSub struct {
 	name   string
 	keep   func(journal.Event) bool // nil keeps every event
 	queue  chan Delivery
-	missed int // dropped since the last delivery queued; guarded by Stream.mu
+	missed int    // dropped since the last delivery queued; guarded by Stream.mu
+	queued uint64 // deliveries queued; guarded by Stream.mu
 	done   chan struct{}
+
+	// handled counts the deliveries fn has returned from, for Drain.
+	hmu     sync.Mutex
+	handled uint64
+	hcond   sync.Cond
 }
 
 // New returns a Stream without subscribers.
@@ -79,10 +85,15 @@ func (s *Stream) Subscribe(name string, size int, fn func(Delivery)) {
 // no wake-up (the alerts, which most jobs do not have, are one).
 func (s *Stream) SubscribeWhere(name string, size int, keep func(journal.Event) bool, fn func(Delivery)) {
 	a := &asyncSub{name: name, keep: keep, queue: make(chan Delivery, max(size, 1)), done: make(chan struct{})}
+	a.hcond.L = &a.hmu
 	go func() {
 		defer close(a.done)
 		for d := range a.queue {
 			fn(d)
+			a.hmu.Lock()
+			a.handled++
+			a.hcond.Broadcast()
+			a.hmu.Unlock()
 		}
 	}()
 	s.mu.Lock()
@@ -111,10 +122,35 @@ func (s *Stream) Publish(evs ...journal.Event) {
 			select {
 			case a.queue <- Delivery{Event: ev, Missed: a.missed}:
 				a.missed = 0
+				a.queued++
 			default:
 				a.missed++
 			}
 		}
+	}
+}
+
+// Drain waits until the asynchronous subscriber name has handled every
+// event queued for it before the call; it does not stop publishing, and
+// the subscriber may publish meanwhile. After Close it returns at once.
+func (s *Stream) Drain(name string) {
+	s.mu.Lock()
+	var sub *asyncSub
+	for _, a := range s.async {
+		if a.name == name {
+			sub = a
+		}
+	}
+	if sub == nil || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	target := sub.queued
+	s.mu.Unlock()
+	sub.hmu.Lock()
+	defer sub.hmu.Unlock()
+	for sub.handled < target {
+		sub.hcond.Wait()
 	}
 }
 

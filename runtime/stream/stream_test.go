@@ -3,7 +3,9 @@ package stream
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -176,4 +178,45 @@ func TestSubscribeWhere(t *testing.T) {
 	if fmt.Sprint(got) != "[u1 u3 u5]" {
 		t.Errorf("got %v, want the odd pids' events only", got)
 	}
+}
+
+// Drain returns once the subscriber has handled what was queued before
+// the call, even while the subscriber publishes more; it returns at once
+// for a name nobody subscribed and after Close.
+func TestDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New()
+		gate := make(chan struct{})
+		var mu sync.Mutex
+		var got []string
+		s.Subscribe("slow", 8, func(d Delivery) {
+			<-gate
+			mu.Lock()
+			got = append(got, d.Event.Unit)
+			mu.Unlock()
+			if d.Event.Unit == "2" {
+				s.Publish(journal.Event{Type: journal.Alert, Unit: "from the subscriber"})
+			}
+		})
+		s.Publish(ev(1), ev(2), ev(3))
+		var drained atomic.Bool
+		go func() {
+			s.Drain("slow")
+			drained.Store(true)
+		}()
+		synctest.Wait()
+		if drained.Load() {
+			t.Fatal("Drain returned before the subscriber handled anything")
+		}
+		close(gate)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if !drained.Load() || len(got) < 3 || got[2] != "3" {
+			t.Errorf("after Drain: drained %v, handled %q", drained.Load(), got)
+		}
+		s.Drain("nobody")
+		s.Close()
+		s.Drain("slow")
+	})
 }
