@@ -160,7 +160,19 @@ func (a *Alerter) Subscribe(s *stream.Stream) {
 		return cfg != nil || ev.Type == journal.Source
 	}
 	a.stream = s
-	s.SubscribeWhere(subscriber, 4096, keep, func(d stream.Delivery) { a.Observe(d.Event) })
+	s.SubscribeWhere(subscriber, 4096, keep, a.delivered)
+}
+
+// delivered takes one delivery of the stream: the events it missed just
+// before, whose alerts are lost, are journaled; then its event.
+func (a *Alerter) delivered(d stream.Delivery) {
+	if d.Missed > 0 {
+		a.opts.Record(journal.Event{Type: journal.Alert, Time: time.Now(), Sink: "alerts", Reason: "events", Action: "dropped",
+			Error: fmt.Sprintf("%d events missed: the alerts' queue was full; their alerts were not sent", d.Missed)})
+	}
+	if d.Event.Type != "" {
+		a.Observe(d.Event)
+	}
 }
 
 func (a *Alerter) job(name string) *job {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/stream"
 )
 
 // sent records the requests an Alerter makes, on the bubble's clock.
@@ -224,6 +225,40 @@ func TestClose(t *testing.T) {
 		slices.Sort(journaled)
 		if diff := cmp.Diff(want, journaled); diff != "" {
 			t.Errorf("journaled (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestMissedEvents: events the alerts' queue could not take are journaled
+// as dropped alerts, with how many; the event after them is acted on.
+func TestMissedEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &sent{epoch: time.Now()}
+		var journaled []string
+		a := New(Options{
+			Lookup: func(string) (*config.Alert, string) { return &config.Alert{Webhook: "http://hooks.test/k"}, "j" },
+			Send:   s.send,
+			Record: func(evs ...journal.Event) {
+				for _, ev := range evs {
+					journaled = append(journaled, ev.Sink+" "+ev.Action+": "+ev.Error)
+				}
+			},
+		})
+		code := 1
+		a.delivered(stream.Delivery{Missed: 7, Event: journal.Event{Type: journal.Exited, Unit: "j", Kind: journal.KindJob, Time: time.Now(), Code: &code}})
+		synctest.Wait()                         // the failure's webhook goes out on its own goroutine
+		a.delivered(stream.Delivery{Missed: 2}) // the last word of a closing stream
+		synctest.Wait()
+		want := []string{
+			"alerts dropped: 7 events missed: the alerts' queue was full; their alerts were not sent",
+			"webhook sent: ",
+			"alerts dropped: 2 events missed: the alerts' queue was full; their alerts were not sent",
+		}
+		if diff := cmp.Diff(want, journaled); diff != "" {
+			t.Errorf("journaled (-want +got):\n%s", diff)
+		}
+		if got := s.got(); len(got) != 1 {
+			t.Errorf("sent %q, want the one failure", got)
 		}
 	})
 }
