@@ -78,6 +78,9 @@ func TestSdNotify(t *testing.T) {
 	if n.count("STATUS=running 1 jobs and 0 procs") != 1 {
 		t.Errorf("no status with the counts: %q", n.states())
 	}
+	// The run-on-start run writes its environment before the reload
+	// changes its job (a changed job's run may be stopped).
+	waitFor(t, "the job's environment", d, func() bool { b, _ := os.ReadFile(env); return len(b) > 0 && d.logged("end j") })
 	writeConfig(t, dir, "kopf.json", `{"jobs": {"j": {"command": "true"}, "k": {"command": "true"}}}`)
 	waitFor(t, "the reload's READY=1", d, func() bool { return n.count("READY=1") == 2 })
 	states := strings.Join(n.states(), "\n")
