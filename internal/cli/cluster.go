@@ -50,15 +50,16 @@ func clusterFlags(fs *pflag.FlagSet) *clusterOpts {
 
 // resolve checks the flags and fills in $KOPF_CLUSTER.
 func (c *clusterOpts) resolve(e *env) error {
+	from := "--cluster"
 	if c.endpoints == "" {
-		c.endpoints = e.getenv("KOPF_CLUSTER")
+		c.endpoints, from = e.getenv("KOPF_CLUSTER"), "$KOPF_CLUSTER"
 	}
 	for _, u := range strings.Split(c.endpoints, ",") {
 		if c.endpoints == "" {
 			break
 		}
 		if err := config.CheckEtcdURL(u); err != nil {
-			return usagef("--cluster %q: expected etcd client URLs like http://10.0.0.1:2379, comma-separated; %v", c.endpoints, err)
+			return usagef("%s %q: expected etcd client URLs like http://10.0.0.1:2379, comma-separated; %v", from, c.endpoints, err)
 		}
 	}
 	var err error
