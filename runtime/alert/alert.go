@@ -51,10 +51,11 @@ type Options struct {
 
 // Alerter watches the events and sends the alerts.
 type Alerter struct {
-	opts   Options
-	mu     sync.Mutex
-	jobs   map[string]*job
-	stream *stream.Stream // subscribed to; Close drains it
+	opts     Options
+	mu       sync.Mutex
+	jobs     map[string]*job
+	followed sync.Map       // the names in jobs, for the stream's filter, which must not wait for mu
+	stream   *stream.Stream // subscribed to; Close drains it
 
 	// The deliveries in flight, which Close waits for and then journals
 	// as dropped; guarded by fmu.
@@ -157,7 +158,14 @@ func (a *Alerter) Subscribe(s *stream.Stream) {
 			return false
 		}
 		cfg, _ := a.opts.Lookup(ev.Unit)
-		return cfg != nil || ev.Type == journal.Source
+		if cfg != nil {
+			return true
+		}
+		// The Source event of a job the Alerter follows may say it is
+		// gone; the others (a start with 100k jobs makes 100k) are not
+		// its business, and would only fill its queue.
+		_, followed := a.followed.Load(ev.Unit)
+		return ev.Type == journal.Source && followed
 	}
 	a.stream = s
 	s.SubscribeWhere(subscriber, 4096, keep, a.delivered)
@@ -180,6 +188,7 @@ func (a *Alerter) job(name string) *job {
 	if j == nil {
 		j = &job{due: map[time.Time]*time.Timer{}, overdue: map[int]*time.Timer{}, started: map[int]time.Time{}}
 		a.jobs[name] = j
+		a.followed.Store(name, true)
 	}
 	return j
 }
@@ -282,6 +291,7 @@ func (a *Alerter) forget(unit string) {
 		t.Stop()
 	}
 	delete(a.jobs, unit)
+	a.followed.Delete(unit)
 }
 
 // missed is a fire's grace running out before a run started.

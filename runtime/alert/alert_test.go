@@ -262,3 +262,53 @@ func TestMissedEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestSourceEventsOfOtherJobs: a load of many jobs without alerts makes a
+// Source event each; the Alerter's queue takes none of them, so it misses
+// nothing, while a followed job's removal still reaches it.
+func TestSourceEventsOfOtherJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var journaled []string
+		alerts := map[string]*config.Alert{"backup": {Webhook: "http://hooks.test/k", Grace: time.Minute}}
+		a := New(Options{
+			Lookup: func(job string) (*config.Alert, string) {
+				mu.Lock()
+				defer mu.Unlock()
+				return alerts[job], job
+			},
+			Send: (&sent{epoch: time.Now()}).send,
+			Record: func(evs ...journal.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, ev := range evs {
+					journaled = append(journaled, ev.Unit+" "+ev.Sink+" "+ev.Reason+" "+ev.Action+" "+ev.Error)
+				}
+			},
+		})
+		s := stream.New()
+		a.Subscribe(s)
+		s.Publish(journal.Event{Type: journal.Fired, Unit: "backup", Kind: journal.KindJob, Time: time.Now(), At: time.Now()})
+		var load []journal.Event
+		for i := range 10000 {
+			load = append(load, journal.Event{Type: journal.Source, Unit: fmt.Sprintf("job%d", i), Kind: journal.KindJob, Op: "add"})
+		}
+		s.Publish(load...)
+		// backup leaves the config: its pending fire is no longer missed.
+		mu.Lock()
+		delete(alerts, "backup")
+		mu.Unlock()
+		s.Publish(journal.Event{Type: journal.Source, Unit: "backup", Kind: journal.KindJob, Op: "remove"})
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		s.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(journaled) != 0 {
+			t.Errorf("journaled %q, want nothing: no event missed, and no missed alert for a job gone", journaled)
+		}
+		if _, ok := a.followed.Load("backup"); ok {
+			t.Error("backup's removal did not reach the Alerter: it still follows backup")
+		}
+	})
+}
