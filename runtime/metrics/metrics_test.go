@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/stream"
 )
 
 // TestObserve: outcomes, lateness from the fire's instant, proc restarts,
@@ -71,5 +73,30 @@ func TestObserve(t *testing.T) {
 	m.Observe(journal.Event{Type: journal.Source, Op: "remove", Unit: "j"})
 	if n := testutil.CollectAndCount(m.runs); n != 0 {
 		t.Errorf("%d runs series after j was removed, want 0", n)
+	}
+}
+
+// TestLoadOfManyUnits: a load's Source events (one a unit) do not reach
+// the metrics' queue, so a start with many units drops no event; a
+// removal does, and forgets the unit's series.
+func TestLoadOfManyUnits(t *testing.T) {
+	m := New(Build{Version: "v1"}, func() ([]control.Unit, error) { return nil, nil })
+	s := stream.New()
+	m.Subscribe(s)
+	s.Publish(journal.Event{Type: journal.Missed, Unit: "old", Count: 2})
+	m.mu.Lock() // the metrics are busy: their queue fills
+	var load []journal.Event
+	for i := range 10000 {
+		load = append(load, journal.Event{Type: journal.Source, Unit: fmt.Sprintf("job%d", i), Kind: journal.KindJob, Op: "add"})
+	}
+	s.Publish(load...)
+	s.Publish(journal.Event{Type: journal.Source, Unit: "old", Kind: journal.KindJob, Op: "remove"})
+	m.mu.Unlock()
+	s.Close()
+	if got := testutil.ToFloat64(m.dropped); got != 0 {
+		t.Errorf("events dropped = %v, want 0", got)
+	}
+	if n := testutil.CollectAndCount(m.missed); n != 0 {
+		t.Errorf("%d missed series after old's removal, want 0", n)
 	}
 }

@@ -95,7 +95,14 @@ func (h *History) closeOpen(at time.Time) {
 
 // Subscribe makes h an asynchronous subscriber of s.
 func (h *History) Subscribe(s *stream.Stream) {
-	s.Subscribe("status page", 4096, func(d stream.Delivery) { h.Observe(d.Event) })
+	// Of the Source events only a removal counts: a load of many units
+	// makes one each, which would only fill the queue.
+	keep := func(ev journal.Event) bool { return ev.Type != journal.Source || ev.Op == "remove" }
+	s.SubscribeWhere("status page", 4096, keep, func(d stream.Delivery) {
+		if d.Event.Type != "" {
+			h.Observe(d.Event)
+		}
+	})
 }
 
 // Observe records one event.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kopf/kopf/runtime/journal"
+	"github.com/kopf/kopf/runtime/stream"
 )
 
 // TestHistory keeps a day of runs, at most max, and forgets a removed
@@ -67,5 +68,32 @@ func TestHistoryLoad(t *testing.T) {
 	}
 	if want := "a failure 09:00|web unknown 10:30"; strings.Join(got, "|") != want {
 		t.Errorf("loaded %q, want %q (old is more than a day old)", strings.Join(got, "|"), want)
+	}
+}
+
+// TestHistoryThroughALoad: the Source events of a load of many units do
+// not fill the history's queue: the run whose end comes after them is
+// there, ended.
+func TestHistoryThroughALoad(t *testing.T) {
+	h := NewHistory(24*time.Hour, 10)
+	s := stream.New()
+	h.Subscribe(s)
+	now := time.Now()
+	code := 0
+	h.mu.Lock() // the history is busy: its queue fills
+	s.Publish(journal.Event{Type: journal.Spawned, Unit: "a", PID: 1, Time: now})
+	var load []journal.Event
+	for i := range 10000 {
+		load = append(load, journal.Event{Type: journal.Source, Unit: fmt.Sprintf("job%d", i), Op: "add"})
+	}
+	s.Publish(load...)
+	s.Publish(journal.Event{Type: journal.Exited, Unit: "a", PID: 1, Time: now.Add(time.Second), Code: &code, Seconds: 1})
+	if n := s.Missed("status page"); n != 0 {
+		t.Errorf("the history's queue missed %d events", n)
+	}
+	h.mu.Unlock()
+	s.Close()
+	if got := h.Runs(now.Add(-time.Hour), ""); len(got) != 1 || got[0].End.IsZero() || got[0].Outcome != "success" {
+		t.Errorf("runs %+v, want a's, ended with success", got)
 	}
 }
