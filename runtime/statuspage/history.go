@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/stream"
 )
@@ -31,6 +33,9 @@ type History struct {
 	maxRuns int
 	keep    time.Duration
 	tails   map[string][]string // the last output lines of units with log-output
+	// missed counts the events the stream could not queue for the
+	// history: some runs' ends may be among them.
+	missed int
 }
 
 // tailLines is how many output lines a unit page shows.
@@ -83,6 +88,17 @@ func (h *History) Load(path string, now time.Time) error {
 	return err
 }
 
+// settleGone ends the open runs whose process is gone, their outcome
+// unknown: after missed events, their ends may never come. h.mu is held.
+func (h *History) settleGone(at time.Time) {
+	for pid, r := range h.byPID {
+		if unix.Kill(pid, 0) == unix.ESRCH {
+			r.End, r.Outcome, r.How = at, "unknown", "its end was not seen: the status page missed events (kopf journal has it)"
+			delete(h.byPID, pid)
+		}
+	}
+}
+
 // closeOpen ends the runs still open at at, their outcome unknown.
 func (h *History) closeOpen(at time.Time) {
 	h.mu.Lock()
@@ -99,6 +115,11 @@ func (h *History) Subscribe(s *stream.Stream) {
 	// makes one each, which would only fill the queue.
 	keep := func(ev journal.Event) bool { return ev.Type != journal.Source || ev.Op == "remove" }
 	s.SubscribeWhere("status page", 4096, keep, func(d stream.Delivery) {
+		if d.Missed > 0 {
+			h.mu.Lock()
+			h.missed += d.Missed
+			h.mu.Unlock()
+		}
 		if d.Event.Type != "" {
 			h.Observe(d.Event)
 		}
@@ -158,6 +179,9 @@ func (h *History) trim(now time.Time) {
 func (h *History) Runs(from time.Time, unit string) []Run {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.missed > 0 {
+		h.settleGone(time.Now())
+	}
 	var out []Run
 	for _, r := range h.runs {
 		if (unit == "" || r.Unit == unit) && (r.End.IsZero() || r.End.After(from)) {

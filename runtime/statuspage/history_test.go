@@ -3,6 +3,7 @@ package statuspage
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,5 +96,38 @@ func TestHistoryThroughALoad(t *testing.T) {
 	s.Close()
 	if got := h.Runs(now.Add(-time.Hour), ""); len(got) != 1 || got[0].End.IsZero() || got[0].Outcome != "success" {
 		t.Errorf("runs %+v, want a's, ended with success", got)
+	}
+}
+
+// TestHistoryAfterMissedEvents: when the history's queue overflowed, an
+// open run whose process is gone is shown ended, outcome unknown (its end
+// may have been among the events missed); one whose process runs stays
+// open. Without missed events, open runs are left to their events.
+func TestHistoryAfterMissedEvents(t *testing.T) {
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHistory(24*time.Hour, 10)
+	s := stream.New()
+	h.Subscribe(s)
+	now := time.Now()
+	s.Publish(journal.Event{Type: journal.Spawned, Unit: "a", PID: gone.Process.Pid, Time: now},
+		journal.Event{Type: journal.Spawned, Unit: "b", PID: os.Getpid(), Time: now})
+	s.Drain("status page")
+	if got := h.Runs(now.Add(-time.Hour), "a"); len(got) != 1 || !got[0].End.IsZero() {
+		t.Fatalf("before any miss, a's run %+v, want open", got)
+	}
+	h.mu.Lock() // the history is busy: its queue fills and overflows
+	var fires []journal.Event
+	for i := range 5000 {
+		fires = append(fires, journal.Event{Type: journal.Fired, Unit: fmt.Sprintf("job%d", i), At: now})
+	}
+	s.Publish(fires...)
+	h.mu.Unlock()
+	s.Close()
+	got := h.Runs(now.Add(-time.Hour), "")
+	if len(got) != 2 || got[0].Outcome != "unknown" || got[0].End.IsZero() || !got[1].End.IsZero() {
+		t.Errorf("after missed events: %+v, want a's run ended unknown and b's open", got)
 	}
 }
