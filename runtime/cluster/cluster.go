@@ -193,6 +193,7 @@ type Record struct {
 	Host    string            `json:"host"`
 	PID     int               `json:"pid"`
 	BootID  string            `json:"boot_id,omitempty"`
+	PIDNS   string            `json:"pid_ns,omitempty"` // its pid namespace, which its pid is of
 	Version string            `json:"version,omitempty"`
 	Lease   int64             `json:"lease"`
 	Clock   time.Time         `json:"clock"`           // the member's wall clock when it wrote the record
@@ -411,14 +412,23 @@ func (m *Member) session(ctx context.Context) error {
 }
 
 // previousRun reports whether a record holding this member's name was
-// written by an earlier kopf on this host, since booted, that is gone.
+// written by an earlier kopf on this host, since booted, in this pid
+// namespace, that is gone. Two containers of one host name each have
+// their own pid namespace (and often pid 1): neither is the other's
+// earlier run.
 func (m *Member) previousRun(r Record) bool {
 	host, _ := os.Hostname()
-	if r.Host != host || r.BootID == "" || r.BootID != m.cfg.BootID {
+	if r.Host != host || r.BootID == "" || r.BootID != m.cfg.BootID || r.PIDNS == "" || r.PIDNS != pidNamespace() {
 		return false
 	}
-	// The same pid is an earlier run too: kopf as a container's pid 1.
+	// The same pid is an earlier process that had it.
 	return r.PID == os.Getpid() || r.PID <= 0 || !processAlive(r.PID)
+}
+
+// pidNamespace names this process's pid namespace ("pid:[4026531836]").
+func pidNamespace() string {
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return ns
 }
 
 // processAlive reports whether a process of this pid exists.
@@ -433,7 +443,7 @@ func (m *Member) putRecord(ctx context.Context) error {
 	m.mu.Lock()
 	host, _ := os.Hostname()
 	rec := Record{
-		Member: m.cfg.Member, Host: host, PID: os.Getpid(), BootID: m.cfg.BootID, Version: m.cfg.Version,
+		Member: m.cfg.Member, Host: host, PID: os.Getpid(), BootID: m.cfg.BootID, PIDNS: pidNamespace(), Version: m.cfg.Version,
 		Lease: int64(m.lease), Clock: m.cfg.Now().UTC(), Units: map[string]string{},
 	}
 	for name, u := range m.units {

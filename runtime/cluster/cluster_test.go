@@ -581,10 +581,14 @@ func TestRestartEndsThePreviousRunsLease(t *testing.T) {
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
+	// Gone, in this pid namespace: its lease ends. Alive: a duplicate. Gone
+	// but of another pid namespace (another container of the same host
+	// name): its pid says nothing here, so a duplicate too.
 	for _, tc := range []struct {
 		pid  int
+		ns   string
 		ends bool
-	}{{gone.Process.Pid, true}, {os.Getppid(), false}} {
+	}{{gone.Process.Pid, pidNamespace(), true}, {os.Getppid(), pidNamespace(), false}, {gone.Process.Pid, "pid:[1]", false}} {
 		g, err := cli.Grant(context.Background(), int64(testTTL/time.Second))
 		if err != nil {
 			t.Fatal(err)
@@ -597,14 +601,14 @@ func TestRestartEndsThePreviousRunsLease(t *testing.T) {
 			for range ka {
 			}
 		}()
-		rec, _ := json.Marshal(Record{Member: "x", Host: host, PID: tc.pid, BootID: "boot", Lease: int64(g.ID)})
+		rec, _ := json.Marshal(Record{Member: "x", Host: host, PID: tc.pid, BootID: "boot", PIDNS: tc.ns, Lease: int64(g.ID)})
 		if _, err := cli.Put(context.Background(), "/kopf/t/members/x", string(rec), clientv3.WithLease(g.ID)); err != nil {
 			t.Fatal(err)
 		}
 		m, err := Join(context.Background(), Config{Endpoints: etcd.Endpoints(), Name: "t", Member: "x", TTL: testTTL, DialTimeout: time.Second, BootID: "boot"})
 		if !tc.ends {
 			if !errors.As(err, new(*DuplicateError)) {
-				t.Errorf("pid %d alive: %v, want a DuplicateError", tc.pid, err)
+				t.Errorf("pid %d in %s: %v, want a DuplicateError", tc.pid, tc.ns, err)
 			}
 			if err == nil {
 				m.Close()
