@@ -105,29 +105,7 @@ func TestDiffAgreesWithBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		fa, fb := fires(a, after, 14), fires(b, after, 14)
-		var onlyA, onlyB, both bool
-		for at := range fa {
-			if fb[at] {
-				both = true
-			} else {
-				onlyA = true
-			}
-		}
-		for at := range fb {
-			onlyB = onlyB || !fa[at]
-		}
-		want := RelEqual
-		switch {
-		case !onlyA && !onlyB:
-		case !both:
-			want = RelDisjoint
-		case onlyA && onlyB:
-			want = RelOverlap
-		case onlyB:
-			want = RelSubset
-		default:
-			want = RelSuperset
-		}
+		want := relationOf(fa, fb)
 		if got.Relation != want {
 			t.Errorf("%q vs %q: diff says %s, two weeks of fires %s", la, lb, got.Relation, want)
 		}
@@ -135,6 +113,32 @@ func TestDiffAgreesWithBruteForce(t *testing.T) {
 	if checked < 40 {
 		t.Errorf("only %d pairs compiled", checked)
 	}
+}
+
+// relationOf is the relation of two sets of fires, counted out.
+func relationOf(fa, fb map[int64]bool) Relation {
+	var onlyA, onlyB, both bool
+	for at := range fa {
+		if fb[at] {
+			both = true
+		} else {
+			onlyA = true
+		}
+	}
+	for at := range fb {
+		onlyB = onlyB || !fa[at]
+	}
+	switch {
+	case !onlyA && !onlyB:
+		return RelEqual
+	case !both:
+		return RelDisjoint
+	case onlyA && onlyB:
+		return RelOverlap
+	case onlyB:
+		return RelSubset
+	}
+	return RelSuperset
 }
 
 func fires(s *Schedule, after time.Time, days int) map[int64]bool {
@@ -170,29 +174,7 @@ func TestDiffDaysAgreesWithBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		fa, fb := fires(a, after, 146097), fires(b, after, 146097)
-		var onlyA, onlyB, both bool
-		for at := range fa {
-			if fb[at] {
-				both = true
-			} else {
-				onlyA = true
-			}
-		}
-		for at := range fb {
-			onlyB = onlyB || !fa[at]
-		}
-		want := RelEqual
-		switch {
-		case !onlyA && !onlyB:
-		case !both:
-			want = RelDisjoint
-		case onlyA && onlyB:
-			want = RelOverlap
-		case onlyB:
-			want = RelSubset
-		default:
-			want = RelSuperset
-		}
+		want := relationOf(fa, fb)
 		if got.Relation != want {
 			t.Errorf("%q vs %q: diff says %s, 400 years of fires %s", la, lb, got.Relation, want)
 		}

@@ -132,24 +132,7 @@ func runExport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string
 						fmt.Fprintln(w, "---")
 					}
 				}
-				fmt.Fprintf(w, `apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: %s
-spec:
-  schedule: %s
-  timeZone: %s
-  concurrencyPolicy: Forbid
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: Never
-          containers:
-            - name: %s
-              image: %s
-              command: ["/bin/sh", "-c", %s]
-`, n, strconv.Quote(l), strconv.Quote(zone), n, *image, strconv.Quote(*command))
+				writeCronJob(w, n, l, zone, "Forbid", false, *image, *command, nil)
 			}
 		case "nomad":
 			if len(lines) > 0 {

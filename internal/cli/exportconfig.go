@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -70,7 +71,7 @@ func (e *env) exportConfig(target, file, dir, image string) (bool, error) {
 					name = fmt.Sprintf("%s-%d", j.Name, k+1)
 				}
 				fmt.Fprintf(e.stdout, "# %s\n", f)
-				writeCronJob(e, name, l, zone, image, command, j)
+				writeJobCronJob(e.stdout, name, l, zone, image, command, j)
 			}
 			if len(lines) == 0 {
 				fmt.Fprintf(e.stdout, "# job %s: %s\n", j.Name, f)
@@ -114,12 +115,22 @@ func shellCommand(j *config.Job) string {
 	return strings.Join(quoted, " ")
 }
 
-func writeCronJob(e *env, name, line, zone, image, command string, j *config.Job) {
+// writeJobCronJob writes a job's CronJob for one cron line: its overlap
+// as the concurrency policy, catch-up none as a starting deadline, and its
+// environment.
+func writeJobCronJob(w io.Writer, name, line, zone, image, command string, j *config.Job) {
 	policy := map[string]string{"queue": "Forbid", "skip": "Forbid", "replace": "Replace"}[j.Overlap.String()]
 	if policy == "" {
 		policy = "Forbid"
 	}
-	fmt.Fprintf(e.stdout, `apiVersion: batch/v1
+	writeCronJob(w, name, line, zone, policy, j.CatchUp == config.CatchUpNone, image, command, j.Env)
+}
+
+// writeCronJob writes a Kubernetes CronJob that runs command in sh -c on
+// line's schedule; deadline drops fires missed while the controller was
+// down.
+func writeCronJob(w io.Writer, name, line, zone, policy string, deadline bool, image, command string, env []string) {
+	fmt.Fprintf(w, `apiVersion: batch/v1
 kind: CronJob
 metadata:
   name: %s
@@ -128,11 +139,10 @@ spec:
   timeZone: %s
   concurrencyPolicy: %s
 `, name, strconv.Quote(line), strconv.Quote(zone), policy)
-	if j.CatchUp == config.CatchUpNone {
-		// a fire missed while the controller was down does not run
-		fmt.Fprintln(e.stdout, "  startingDeadlineSeconds: 60")
+	if deadline {
+		fmt.Fprintln(w, "  startingDeadlineSeconds: 60")
 	}
-	fmt.Fprintf(e.stdout, `  jobTemplate:
+	fmt.Fprintf(w, `  jobTemplate:
     spec:
       template:
         spec:
@@ -142,12 +152,12 @@ spec:
               image: %s
               command: ["/bin/sh", "-c", %s]
 `, name, image, strconv.Quote(command))
-	if len(j.Env) > 0 {
-		fmt.Fprintln(e.stdout, "              env:")
-		for _, kv := range j.Env {
+	if len(env) > 0 {
+		fmt.Fprintln(w, "              env:")
+		for _, kv := range env {
 			k, v, ok := strings.Cut(kv, "=")
 			if ok {
-				fmt.Fprintf(e.stdout, "                - {name: %s, value: %s}\n", strconv.Quote(k), strconv.Quote(v))
+				fmt.Fprintf(w, "                - {name: %s, value: %s}\n", strconv.Quote(k), strconv.Quote(v))
 			}
 		}
 	}
