@@ -41,6 +41,26 @@ func (tm *tmember) owns(unit string) bool {
 	return ok
 }
 
+// triggered returns the triggers the member's callback was given.
+func (tm *tmember) triggered() []string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return slices.Clone(tm.triggers)
+}
+
+// pairOwningJ starts members a and b with one unit, j, that prefers a, and
+// waits until a owns it.
+func pairOwningJ(t *testing.T) (etcd *etcdtest.Cluster, a, b *tmember) {
+	t.Helper()
+	etcd = etcdtest.Start(t, 1)
+	a, b = join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
+	u := []Unit{{Name: "j", Fingerprint: "x", Prefer: []string{"a"}}}
+	a.SetUnits(u)
+	b.SetUnits(u)
+	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	return etcd, a, b
+}
+
 func (tm *tmember) changesOf(unit string) []Change {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
@@ -295,28 +315,17 @@ func TestFenceWhileEtcdIsDown(t *testing.T) {
 
 // A trigger sent from any member reaches the job's owner, once.
 func TestForwardedTrigger(t *testing.T) {
-	etcd := etcdtest.Start(t, 1)
-	a, b := join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
-	u := []Unit{{Name: "j", Fingerprint: "x", Prefer: []string{"a"}}}
-	a.SetUnits(u)
-	b.SetUnits(u)
-	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	_, a, b := pairOwningJ(t)
 	if err := b.Forward(context.Background(), "j", []string{"x y"}, "job k"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a triggered", func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return len(a.triggers) == 1
-	})
+	eventually(t, 5*time.Second, "a triggered", func() bool { return len(a.triggered()) == 1 })
 	time.Sleep(200 * time.Millisecond)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if want := "j [x y] job k on b"; len(a.triggers) != 1 || a.triggers[0] != want {
-		t.Errorf("triggers %q, want [%q]", a.triggers, want)
+	if got, want := a.triggered(), "j [x y] job k on b"; len(got) != 1 || got[0] != want {
+		t.Errorf("triggers %q, want [%q]", got, want)
 	}
-	if len(b.triggers) != 0 {
-		t.Errorf("b, which does not own j, got %q", b.triggers)
+	if got := b.triggered(); len(got) != 0 {
+		t.Errorf("b, which does not own j, got %q", got)
 	}
 }
 
@@ -355,12 +364,7 @@ func TestDisagreeingConfigIsNotOwned(t *testing.T) {
 
 // A handoff moves a unit to the member named, once its owner releases it.
 func TestHandoff(t *testing.T) {
-	etcd := etcdtest.Start(t, 1)
-	a, b := join(t, etcd.Endpoints(), "a"), join(t, etcd.Endpoints(), "b")
-	u := []Unit{{Name: "j", Fingerprint: "x", Prefer: []string{"a"}}}
-	a.SetUnits(u)
-	b.SetUnits(u)
-	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
+	etcd, a, b := pairOwningJ(t)
 	// A handoff nobody could complete is refused at once, and leaves no key.
 	odd := join(t, etcd.Endpoints(), "odd")
 	odd.SetUnits([]Unit{{Name: "j", Fingerprint: "y"}})
@@ -670,15 +674,8 @@ func TestNamesWithSlashes(t *testing.T) {
 	if err := a.Forward(context.Background(), "x/y", nil, "t"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "b triggered", func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return len(b.triggers) == 1
-	})
-	b.mu.Lock()
-	got := b.triggers[0]
-	b.mu.Unlock()
-	if want := "x/y [] t on a"; got != want {
+	eventually(t, 5*time.Second, "b triggered", func() bool { return len(b.triggered()) == 1 })
+	if got, want := b.triggered()[0], "x/y [] t on a"; got != want {
 		t.Errorf("b's trigger %q, want %q", got, want)
 	}
 	st, err := a.Status(context.Background())
