@@ -5,6 +5,8 @@
 // end. It is an asynchronous subscriber of the daemon's event stream, and
 // every delivery runs on a goroutine of its own with bounded retries: a
 // slow or failing sink never holds up the supervisor or another sink.
+// Close, at shutdown, lets the deliveries in flight end within a bound
+// and journals the rest as dropped.
 package alert
 
 import (

@@ -9,7 +9,8 @@
 // has a queue of its own, drained by a goroutine of its own; when its queue
 // is full, Publish drops the event for that subscriber alone and counts it,
 // and the subscriber's next delivery says how many it missed. Publish never
-// waits for an asynchronous subscriber.
+// waits for an asynchronous subscriber; Drain waits, for one, until it has
+// handled what was queued (the alerts, before kopf's last journal line).
 //
 // Use:
 //
