@@ -178,3 +178,9 @@ type Proc struct {
 // the process; it stays listed for the next daemon. The other actions are
 // runtime/proc's.
 const LeftoverFailed = "failed"
+
+// Loads reports whether ev is a Source event that adds or updates a unit:
+// a load of many units makes one each, all at once, and subscribers that
+// act only on a unit's removal filter them out rather than fill their
+// queues with them.
+func (ev Event) Loads() bool { return ev.Type == Source && ev.Op != "remove" }

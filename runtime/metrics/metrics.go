@@ -132,9 +132,7 @@ func New(build Build, status func() ([]control.Unit, error)) *Metrics {
 // Subscribe makes m an asynchronous subscriber of s; call it before the
 // first Publish.
 func (m *Metrics) Subscribe(s *stream.Stream) {
-	// Of the Source events only a removal counts: a load of many units
-	// makes one each, which would only fill the queue.
-	keep := func(ev journal.Event) bool { return ev.Type != journal.Source || ev.Op == "remove" }
+	keep := func(ev journal.Event) bool { return !ev.Loads() } // only a removal counts
 	s.SubscribeWhere("metrics", 4096, keep, func(d stream.Delivery) {
 		if d.Missed > 0 {
 			m.dropped.Add(float64(d.Missed))

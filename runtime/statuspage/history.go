@@ -111,9 +111,7 @@ func (h *History) closeOpen(at time.Time) {
 
 // Subscribe makes h an asynchronous subscriber of s.
 func (h *History) Subscribe(s *stream.Stream) {
-	// Of the Source events only a removal counts: a load of many units
-	// makes one each, which would only fill the queue.
-	keep := func(ev journal.Event) bool { return ev.Type != journal.Source || ev.Op == "remove" }
+	keep := func(ev journal.Event) bool { return !ev.Loads() } // only a removal counts
 	s.SubscribeWhere("status page", 4096, keep, func(d stream.Delivery) {
 		if d.Missed > 0 {
 			h.mu.Lock()
