@@ -36,7 +36,10 @@ func chromium(t *testing.T) string {
 func TestStatusPageInABrowser(t *testing.T) {
 	browser := chromium(t)
 	dir := t.TempDir()
-	token := writeConfig(t, dir, "token", "s3cret\n")
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("s3cret-s3cret-s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := writeConfig(t, dir, "kopf.json", `{
 		"procs": {"web": {"command": "sleep 600", "ports": "http"}},
 		"jobs": {
@@ -157,7 +160,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 		t.Errorf("an action without the token answered %d, want 401", status)
 	}
 	if err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.ID("token"), "s3cret"),
+		chromedp.SendKeys(chromedp.ID("token"), "s3cret-s3cret-s3cret"),
 		chromedp.Submit(chromedp.ID("token")),
 		chromedp.WaitVisible(chromedp.CSS(`button[aria-label="start tick"]`)),
 		chromedp.Click(chromedp.CSS(`button[aria-label="start tick"]`)),

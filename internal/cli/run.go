@@ -11,8 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,11 +33,12 @@ import (
 	"github.com/kopf/kopf/runtime/stream"
 	"github.com/kopf/kopf/runtime/supervise"
 	"github.com/kopf/kopf/runtime/watch"
+	"github.com/kopf/kopf/runtime/web"
 )
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR [--http-token FILE]] [--cluster URL[,URL]... [--cluster-name NAME] [--member NAME]] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR [--http-token FILE] [--http-host NAME]...] [--cluster URL[,URL]... [--cluster-name NAME] [--member NAME]] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from these kinds of
@@ -110,7 +109,12 @@ Flags:
   --http-token FILE  the token (the file's content) that allows the page's
                   actions — trigger, start, stop, restart — as a bearer
                   token or by logging in on the page; without it the page
-                  is read-only
+                  is read-only. The file must be private to its owner
+                  (chmod 600) and the token at least 16 bytes long
+  --http-host NAME  a name requests to --http and --health may carry in
+                  their Host header besides localhost, 127.0.0.1, [::1] and
+                  the listen address (others get 421: DNS rebinding); NAME
+                  takes any port, NAME:PORT only that one; repeat for more
   --health ADDR   serve kopf's own liveness on http://ADDR/healthz, like
                   127.0.0.1:8081: 200 "ok" while its loop answers within 5s,
                   503 otherwise (a container orchestrator's probe)
@@ -181,6 +185,7 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 	healthAddr := fs.String("health", "", "")
 	httpAddr := fs.String("http", "", "")
 	httpToken := fs.String("http-token", "", "")
+	httpHosts := fs.StringArray("http-host", nil, "")
 	journalPath := fs.String("journal", "", "")
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
@@ -234,16 +239,21 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 		// --http listens before anything starts: a port in use refuses
 		// the start, and the metrics see every event from the first.
 		var web *webServer
+		if *httpAddr == "" && *httpToken != "" {
+			return usagef("--http-token is for --http ADDR; give it too")
+		}
+		if *httpAddr == "" && *healthAddr == "" && len(*httpHosts) > 0 {
+			return usagef("--http-host is for --http ADDR or --health ADDR; give one")
+		}
 		if *httpAddr != "" {
 			token := ""
 			if *httpToken != "" {
-				b, err := os.ReadFile(*httpToken)
-				if token = strings.TrimSpace(string(b)); err != nil || token == "" {
-					log.Error(fmt.Sprintf("refusing to start: --http-token %s: no token in it (%v)", *httpToken, err))
+				if token, err = readToken(*httpToken); err != nil {
+					log.Error(fmt.Sprintf("refusing to start: --http-token: %v", err))
 					return errFailed
 				}
 			}
-			if web, err = newWebServer(*httpAddr, token); err != nil {
+			if web, err = newWebServer(*httpAddr, token, *httpHosts, log); err != nil {
 				log.Error(fmt.Sprintf("refusing to start: --http %s: %v", *httpAddr, err))
 				return errFailed
 			}
@@ -266,7 +276,7 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 		}
 		d.cluster = cl
 		if *healthAddr != "" {
-			if d.health, err = net.Listen("tcp", *healthAddr); err != nil {
+			if d.health, err = listenHealth(*healthAddr, *httpHosts, log); err != nil {
 				log.Error(fmt.Sprintf("refusing to start: --health %s: %v", *healthAddr, err))
 				return errFailed
 			}
@@ -289,24 +299,6 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 		}
 		return d.run(ctx)
 	}
-}
-
-// serveHealth answers GET /healthz on l — 200 "ok" while the supervisor's
-// loop answers within 5 seconds, 503 with why when it does not or kopf is
-// stopping — for a container orchestrator's liveness probe of kopf itself.
-func serveHealth(log *slog.Logger, l net.Listener, s *supervise.Supervisor) (stop func()) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.Alive(5 * time.Second); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info(fmt.Sprintf("kopf's own health at http://%s/healthz", l.Addr()), "health", l.Addr().String())
-	go srv.Serve(l)
-	return func() { srv.Close() }
 }
 
 // jobAlert is a job's alert settings and title.
@@ -363,9 +355,8 @@ type daemon struct {
 	srv    *control.Server
 	// raw passes on the output lines of units with log-output "raw".
 	raw func(unit, title, stream, line string)
-	// health listens for kopf's own liveness checks (--health); nil
-	// without.
-	health net.Listener
+	// health serves kopf's own liveness checks (--health); nil without.
+	health *web.Server
 	// web serves --http: metrics; nil without.
 	web *webServer
 	// alerts are the jobs' alert settings in the config that runs, by

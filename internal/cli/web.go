@@ -3,24 +3,25 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/metrics"
 	"github.com/kopf/kopf/runtime/statuspage"
 	"github.com/kopf/kopf/runtime/supervise"
+	"github.com/kopf/kopf/runtime/web"
 )
 
 // webServer is kopf run's --http: the status page, /metrics and
-// /healthz.
+// /healthz, on a hardened server (runtime/web).
 type webServer struct {
-	ln      net.Listener
+	srv     *web.Server
 	metrics *metrics.Metrics
 	history *statuspage.History
 	token   string                     // --http-token's; "" is read-only
@@ -29,8 +30,9 @@ type webServer struct {
 
 // newWebServer listens on addr and sets up the metrics and the page's
 // history; it serves once the supervisor exists (serve). An address that
-// is not on loopback needs a token: the page names every job.
-func newWebServer(addr, token string) (*webServer, error) {
+// is not on loopback needs a token: the page names every job. hosts are
+// --http-host's names.
+func newWebServer(addr, token string, hosts []string, log *slog.Logger) (*webServer, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -38,13 +40,14 @@ func newWebServer(addr, token string) (*webServer, error) {
 	if ip := net.ParseIP(host); token == "" && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("%s is not a loopback address: give --http-token FILE to serve kopf's page and metrics beyond this machine", addr)
 	}
-	ln, err := net.Listen("tcp", addr)
+	srv, err := web.Listen(addr, web.Options{Hosts: hosts, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	w := &webServer{ln: ln, token: token, history: statuspage.NewHistory(24*time.Hour, 20000), sup: make(chan *supervise.Supervisor, 1)}
+	w := &webServer{srv: srv, token: token, history: statuspage.NewHistory(24*time.Hour, 20000), sup: make(chan *supervise.Supervisor, 1)}
 	v := readVersion()
 	w.metrics = metrics.New(metrics.Build{Version: v.Version, Revision: v.Revision, GoVersion: v.Go}, w.status)
+	w.metrics.WatchHTTP("http", srv.Stats)
 	return w, nil
 }
 
@@ -92,16 +95,61 @@ func (w *webServer) serve(log *slog.Logger, s *supervise.Supervisor, handle func
 	mux := http.NewServeMux()
 	host, _ := os.Hostname()
 	statuspage.New(statuspage.Options{Handle: handle, History: w.history, Token: w.token, Host: host}).Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(w.metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
-		if err := s.Alive(5 * time.Second); err != nil {
-			http.Error(rw, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(rw, "ok")
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info(fmt.Sprintf("kopf's page at http://%s/, metrics at http://%s/metrics", w.ln.Addr(), w.ln.Addr()), "http", w.ln.Addr().String())
-	go srv.Serve(w.ln)
+	mux.Handle("GET /metrics", w.metrics.Handler(log))
+	mux.Handle("GET /healthz", web.Healthz(s.Alive))
+	addr := w.srv.Addr()
+	log.Info(fmt.Sprintf("kopf's page at http://%s/, metrics at http://%s/metrics", addr, addr), "http", addr.String())
+	go w.srv.Serve(mux)
+	return func() { w.srv.Close() }
+}
+
+// listenHealth is --health: a server of /healthz alone.
+func listenHealth(addr string, hosts []string, log *slog.Logger) (*web.Server, error) {
+	return web.Listen(addr, web.Options{Hosts: hosts, Log: log})
+}
+
+// serveHealth answers GET /healthz on srv — 200 "ok" while the
+// supervisor's loop answers within 5 seconds, 503 with why when it does
+// not or kopf is stopping — for a container orchestrator's liveness probe
+// of kopf itself.
+func serveHealth(log *slog.Logger, srv *web.Server, s *supervise.Supervisor) (stop func()) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", web.Healthz(s.Alive))
+	log.Info(fmt.Sprintf("kopf's own health at http://%s/healthz", srv.Addr()), "health", srv.Addr().String())
+	go srv.Serve(mux)
 	return func() { srv.Close() }
 }
+
+// readToken reads --http-token's file as ssh reads a private key: a file
+// that others than its owner may read or write is refused (whoever can
+// read it can act on every unit; whoever can write it can choose the
+// token), and so is a token too short to resist guessing.
+func readToken(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if !info.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("%s is readable or writable by others than its owner (mode %04o); make it private: chmod 600 %s", path, perm, path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return "", err
+	}
+	token := strings.TrimSpace(string(b))
+	if n := len(token); n < minTokenLen {
+		return "", fmt.Errorf("%s holds a token of %d bytes; a token needs at least %d, like the output of: head -c 32 /dev/urandom | base64", path, n, minTokenLen)
+	}
+	return token, nil
+}
+
+// minTokenLen is the shortest --http-token kopf takes.
+const minTokenLen = 16

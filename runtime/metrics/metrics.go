@@ -8,15 +8,20 @@
 package metrics
 
 import (
+	"fmt"
+	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/stream"
+	"github.com/kopf/kopf/runtime/web"
 )
 
 // Outcomes of a run, the values of kopf_runs_total's outcome label.
@@ -53,6 +58,10 @@ type Metrics struct {
 	claims    *prometheus.CounterVec
 	ownership *prometheus.CounterVec
 	fenced    prometheus.Counter
+	// scrapeErrors counts scrapes that failed, most of them aborted by
+	// their client: counted, not logged, so that nobody can fill kopf's
+	// journal by hanging up.
+	scrapeErrors prometheus.Counter
 
 	mu      sync.Mutex
 	fired   map[string]time.Time // a job's last schedule fire not yet started: its instant
@@ -110,6 +119,9 @@ func New(build Build, status func() ([]control.Unit, error)) *Metrics {
 		fenced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kopf_cluster_fenced_total", Help: "Times this member stopped acting for the cluster because no keep-alive was answered in time.",
 		}),
+		scrapeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kopf_http_scrape_errors_total", Help: "Scrapes of /metrics that failed, most of them because the client hung up before the answer was written.",
+		}),
 		fired:   map[string]time.Time{},
 		started: map[string]bool{},
 	}
@@ -123,10 +135,62 @@ func New(build Build, status func() ([]control.Unit, error)) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.runs, m.duration, m.lateness, m.lastStart, m.lastSuccess,
 		m.skipped, m.missed, m.restarts, m.reloads, m.reloadSuccess, m.dropped, info,
-		m.claims, m.ownership, m.fenced,
+		m.claims, m.ownership, m.fenced, m.scrapeErrors,
 		&stateCollector{status: status},
 	)
 	return m
+}
+
+// Handler serves the metrics. A scrape that fails — a client that hangs
+// up mid-answer, above all — is counted in kopf_http_scrape_errors_total
+// and logged at debug level only.
+func (m *Metrics) Handler(log *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: scrapeErrorLog{m.scrapeErrors, log}})
+}
+
+// scrapeErrorLog is promhttp's ErrorLog: it counts.
+type scrapeErrorLog struct {
+	n   prometheus.Counter
+	log *slog.Logger
+}
+
+func (l scrapeErrorLog) Println(v ...any) {
+	l.n.Inc()
+	if l.log != nil {
+		l.log.Debug(fmt.Sprint(v...))
+	}
+}
+
+// WatchHTTP adds the counts of an HTTP server of kopf's (runtime/web) to
+// the metrics, labelled server=name ("http" for --http, "health" for
+// --health).
+func (m *Metrics) WatchHTTP(name string, stats func() web.Stats) {
+	m.Registry.MustRegister(&httpCollector{name: name, stats: stats})
+}
+
+var (
+	httpOpenDesc        = prometheus.NewDesc("kopf_http_connections", "Connections open to kopf's HTTP server now.", []string{"server"}, nil)
+	httpClosedDesc      = prometheus.NewDesc("kopf_http_connections_closed_total", "Connections kopf's HTTP server closed to stay within its caps: idle (closed to make room for a new one) or refused (its client had all its connections busy).", []string{"server", "reason"}, nil)
+	httpMisdirectedDesc = prometheus.NewDesc("kopf_http_requests_misdirected_total", "Requests answered 421 because their Host header was not one of the server's names (--http-host).", []string{"server"}, nil)
+)
+
+type httpCollector struct {
+	name  string
+	stats func() web.Stats
+}
+
+func (c *httpCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- httpOpenDesc
+	ch <- httpClosedDesc
+	ch <- httpMisdirectedDesc
+}
+
+func (c *httpCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	ch <- prometheus.MustNewConstMetric(httpOpenDesc, prometheus.GaugeValue, float64(st.Open), c.name)
+	ch <- prometheus.MustNewConstMetric(httpClosedDesc, prometheus.CounterValue, float64(st.Evicted), c.name, "idle")
+	ch <- prometheus.MustNewConstMetric(httpClosedDesc, prometheus.CounterValue, float64(st.Refused), c.name, "refused")
+	ch <- prometheus.MustNewConstMetric(httpMisdirectedDesc, prometheus.CounterValue, float64(st.Misdirected), c.name)
 }
 
 // Subscribe makes m an asynchronous subscriber of s; call it before the

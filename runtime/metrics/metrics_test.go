@@ -1,7 +1,13 @@
 package metrics
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -10,6 +16,7 @@ import (
 	"github.com/kopf/kopf/runtime/control"
 	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/stream"
+	"github.com/kopf/kopf/runtime/web"
 )
 
 // TestObserve: outcomes, lateness from the fire's instant, proc restarts,
@@ -98,5 +105,55 @@ func TestLoadOfManyUnits(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.missed); n != 0 {
 		t.Errorf("%d missed series after old's removal, want 0", n)
+	}
+}
+
+// hungUp is a ResponseWriter whose client has hung up: every write fails.
+type hungUp struct{ header http.Header }
+
+func (w *hungUp) Header() http.Header       { return w.header }
+func (w *hungUp) WriteHeader(int)           {}
+func (w *hungUp) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+// TestScrapeErrorsAreCountedNotLogged: a scrape whose client hung up is
+// counted in kopf_http_scrape_errors_total, and logs nothing above debug
+// (kopf's warnings go to the journal, which a client must not fill).
+func TestScrapeErrorsAreCountedNotLogged(t *testing.T) {
+	m := New(Build{}, func() ([]control.Unit, error) { return nil, nil })
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h := m.Handler(log)
+	for range 3 {
+		h.ServeHTTP(&hungUp{header: http.Header{}}, httptest.NewRequest("GET", "/metrics", nil))
+	}
+	if got := testutil.ToFloat64(m.scrapeErrors); got != 3 {
+		t.Errorf("kopf_http_scrape_errors_total = %v after 3 hung-up scrapes, want 3", got)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("hung-up scrapes logged above debug:\n%s", logged.String())
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), "kopf_http_scrape_errors_total 3") {
+		t.Errorf("a good scrape does not show the count:\n%s", rec.Body.String())
+	}
+}
+
+// TestWatchHTTP: an HTTP server's counts are series labelled with its
+// name.
+func TestWatchHTTP(t *testing.T) {
+	m := New(Build{}, func() ([]control.Unit, error) { return nil, nil })
+	m.WatchHTTP("http", func() web.Stats { return web.Stats{Open: 3, Evicted: 5, Refused: 7, Misdirected: 11} })
+	rec := httptest.NewRecorder()
+	m.Handler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`kopf_http_connections{server="http"} 3`,
+		`kopf_http_connections_closed_total{reason="idle",server="http"} 5`,
+		`kopf_http_connections_closed_total{reason="refused",server="http"} 7`,
+		`kopf_http_requests_misdirected_total{server="http"} 11`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("no %s in:\n%s", want, rec.Body.String())
+		}
 	}
 }

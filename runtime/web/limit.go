@@ -1,0 +1,211 @@
+package web
+
+import (
+	"container/list"
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// limiter is a listener that keeps at most max connections open, and at
+// most perClient of one client address. A connection is busy while a
+// handler serves one of its requests; any other — a keep-alive between
+// requests, one that has sent nothing yet or is still sending its
+// headers — may be closed to make room for a new one, the least recently
+// active first, as nginx reuses its keep-alive connections when it runs
+// out. So connections held open cost the holder its own connections, not
+// the daemon its file descriptors, and a new client still gets in.
+type limiter struct {
+	net.Listener
+	max, perClient int
+	stats          *counters
+
+	mu       sync.Mutex
+	lru      list.List // of *conn, least recently active at the front
+	byClient map[string]int
+	room     chan struct{} // a connection closed or went idle
+	done     chan struct{} // closed by Close
+	once     sync.Once
+}
+
+func newLimiter(l net.Listener, max, perClient int, stats *counters) *limiter {
+	return &limiter{Listener: l, max: max, perClient: perClient, stats: stats,
+		byClient: map[string]int{}, room: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// conn is a connection the limiter counts.
+type conn struct {
+	net.Conn
+	l      *limiter
+	client string
+	elem   *list.Element // nil once released
+	busy   int           // requests in a handler
+}
+
+func (c *conn) Close() error {
+	c.l.release(c)
+	return c.Conn.Close()
+}
+
+// Accept returns the next connection that fits, closing an idle one to
+// make room when the limits are reached. When every open connection is
+// busy it waits for one to finish; a client at its own limit with every
+// connection busy has the new one closed at once.
+func (l *limiter) Accept() (net.Conn, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if c := l.admit(nc); c != nil {
+			return c, nil
+		}
+	}
+}
+
+// admit counts nc in, or closes it and returns nil.
+func (l *limiter) admit(nc net.Conn) *conn {
+	client := clientOf(nc.RemoteAddr())
+	l.mu.Lock()
+	var evict []*conn
+	if l.byClient[client] >= l.perClient {
+		victim := l.idlest(client)
+		if victim == nil {
+			l.mu.Unlock()
+			nc.Close()
+			l.stats.refused.Add(1)
+			return nil
+		}
+		evict = append(evict, l.removeLocked(victim))
+	}
+	for l.lru.Len() >= l.max {
+		if victim := l.idlest(""); victim != nil {
+			evict = append(evict, l.removeLocked(victim))
+			continue
+		}
+		// Every connection is in a handler: those end (the write
+		// timeout bounds them), so wait for one.
+		l.mu.Unlock()
+		select {
+		case <-l.room:
+		case <-time.After(100 * time.Millisecond):
+		case <-l.done:
+			nc.Close()
+			return nil
+		}
+		l.mu.Lock()
+	}
+	c := &conn{Conn: nc, l: l, client: client}
+	c.elem = l.lru.PushBack(c)
+	l.byClient[client]++
+	l.mu.Unlock()
+	for _, v := range evict {
+		v.Conn.Close()
+		l.stats.evicted.Add(1)
+	}
+	return c
+}
+
+// idlest is the least recently active connection that is not busy, of
+// client when that is not empty; nil if there is none.
+func (l *limiter) idlest(client string) *conn {
+	for e := l.lru.Front(); e != nil; e = e.Next() {
+		c := e.Value.(*conn)
+		if c.busy == 0 && (client == "" || c.client == client) {
+			return c
+		}
+	}
+	return nil
+}
+
+// removeLocked stops counting c and returns it.
+func (l *limiter) removeLocked(c *conn) *conn {
+	if c.elem == nil {
+		return c
+	}
+	l.lru.Remove(c.elem)
+	c.elem = nil
+	if l.byClient[c.client]--; l.byClient[c.client] <= 0 {
+		delete(l.byClient, c.client)
+	}
+	return c
+}
+
+// release stops counting c, when it closes.
+func (l *limiter) release(c *conn) {
+	l.mu.Lock()
+	l.removeLocked(c)
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *limiter) signal() {
+	select {
+	case l.room <- struct{}{}:
+	default:
+	}
+}
+
+// serving marks c busy while a handler serves its request; after it, c
+// is the most recently active connection.
+func (l *limiter) serving(c *conn, delta int) {
+	l.mu.Lock()
+	c.busy += delta
+	if c.elem != nil && delta < 0 {
+		l.lru.MoveToBack(c.elem)
+	}
+	l.mu.Unlock()
+	if delta < 0 {
+		l.signal()
+	}
+}
+
+// open is how many connections are counted now.
+func (l *limiter) open() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lru.Len()
+}
+
+func (l *limiter) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// track marks the request's connection busy while h serves it.
+func (l *limiter) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(connKey{}).(*conn); ok {
+			l.serving(c, 1)
+			defer l.serving(c, -1)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+type connKey struct{}
+
+// connContext puts the limiter's conn in each of its requests' context.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// clientOf is the address a connection comes from, without its port.
+func clientOf(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+// counters are what Stats reports.
+type counters struct {
+	evicted, refused, misdirected atomic.Uint64
+}
