@@ -13,9 +13,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -409,9 +411,9 @@ func (a *Alerter) deliver(id int, request func() (*http.Request, error)) {
 		switch {
 		case err == nil:
 		case last:
-			ev.Action, ev.Error = "dropped", err.Error()
+			ev.Action, ev.Error = "dropped", redactErr(err)
 		default:
-			ev.Action, ev.Error = "retry", err.Error()
+			ev.Action, ev.Error = "retry", redactErr(err)
 		}
 		a.fmu.Lock()
 		if a.flights[id] == nil {
@@ -453,4 +455,25 @@ func words(condition string) string {
 
 func seconds(s float64) string {
 	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+// redactErr words a failed delivery for the journal without its URL's
+// path, query or user: a Slack webhook's path and a ping's UUID are the
+// secret, and the journal is readable by whoever reads kopf's state.
+func redactErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + " " + redactURL(ue.URL) + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// redactURL is a URL as scheme://host/…: enough to tell which sink failed,
+// nothing that lets anyone else use it.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "(a URL that does not parse)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -311,4 +313,56 @@ func TestSourceEventsOfOtherJobs(t *testing.T) {
 			t.Error("backup's removal did not reach the Alerter: it still follows backup")
 		}
 	})
+}
+
+// TestSecretsStayOutOfTheJournal: a webhook or ping that cannot be
+// delivered is journaled as scheme://host/…: its path and query (a Slack
+// webhook's path, a healthchecks.io UUID) and its user never.
+func TestSecretsStayOutOfTheJournal(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now: every delivery fails
+	var mu sync.Mutex
+	var journaled []journal.Event
+	a := New(Options{
+		Lookup: func(string) (*config.Alert, string) {
+			return &config.Alert{
+				Webhook: "http://hook:s3cret-pass@" + dead + "/services/T0/B0/s3cret-path?token=s3cret-query",
+				Ping:    "http://" + dead + "/ping/s3cret-uuid",
+			}, "j"
+		},
+		Backoff: []time.Duration{time.Millisecond},
+		Record: func(evs ...journal.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			journaled = append(journaled, evs...)
+		},
+	})
+	code := 1
+	a.Observe(journal.Event{Type: journal.Spawned, Unit: "j", Kind: journal.KindJob, PID: 7, Time: time.Now()})
+	a.Observe(journal.Event{Type: journal.Exited, Unit: "j", Kind: journal.KindJob, PID: 7, Time: time.Now(), Code: &code})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.Close(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	failed := 0
+	for _, ev := range journaled {
+		line, _ := json.Marshal(ev)
+		if strings.Contains(string(line), "s3cret") {
+			t.Errorf("a secret of the URL is in the journal: %s", line)
+		}
+		if ev.Error != "" {
+			failed++
+			if !strings.Contains(ev.Error, "http://"+dead+"/…") {
+				t.Errorf("the error does not say which sink failed: %q", ev.Error)
+			}
+		}
+	}
+	if failed < 4 { // the webhook and two pings, each tried twice
+		t.Errorf("%d failed deliveries journaled, want the webhook's and the pings' (%d events)", failed, len(journaled))
+	}
 }
