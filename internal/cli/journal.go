@@ -296,6 +296,9 @@ func exitSummary(ev journal.Event) string {
 	case ev.Kept > 0:
 		fmt.Fprintf(&b, "; %d processes it left keep running", ev.Kept)
 	}
+	if ev.OutputCut > 0 {
+		fmt.Fprintf(&b, "; %d bytes of output not logged (log-output-max)", ev.OutputCut)
+	}
 	return b.String()
 }
 

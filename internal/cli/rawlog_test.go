@@ -3,8 +3,11 @@ package cli_test
 import (
 	"bufio"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kopf/kopf/runtime/journal"
 )
 
 // TestLogOutputRaw: a job's output with log-output "raw" passes through
@@ -50,5 +53,42 @@ func TestLogOutputRaw(t *testing.T) {
 	}
 	if wrapped == nil || wrapped["unit"] != "wrapped" || wrapped["title"] != "Wrapped" {
 		t.Errorf("a wrapped line's record = %v, want unit the name and title the title", wrapped)
+	}
+}
+
+// TestLogOutputMaxBoundsTheLog: a job that writes 64 MiB of NUL bytes with
+// log-output "raw" and log-output-max 1 MiB makes kopf's JSON log grow by
+// no more than the escaping of that first MiB (a NUL is six bytes there);
+// the exited event in the journal counts the rest.
+func TestLogOutputMaxBoundsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "kopf.json", `{"jobs": {
+		"flood": {"log-output": "raw", "log-output-max": "1MiB", "command": "head -c 67108864 /dev/zero"}
+	}}`)
+	d, sock := controlled(t, dir, cfg)
+	before := len(d.stderr.String())
+	if out, errs, code := client(t, sock, "trigger", "flood"); code != 0 {
+		t.Fatalf("trigger: %d %s%s", code, out, errs)
+	}
+	var exited journal.Event
+	waitFor(t, "the run's end", d, func() bool {
+		for _, ev := range journalEvents(t, filepath.Join(dir, "journal.jsonl")) {
+			if ev.Type == journal.Exited && ev.Unit == "flood" {
+				exited = ev
+				return true
+			}
+		}
+		return false
+	})
+	grew := len(d.stderr.String()) - before
+	if grew > 7<<20 {
+		t.Errorf("kopf's log grew by %d bytes for 64 MiB of output capped at 1 MiB; want at most about 6 MiB (a NUL escaped)", grew)
+	}
+	if exited.OutputCut < 62<<20 {
+		t.Errorf("exited event's output_cut = %d, want the 63 MiB not logged", exited.OutputCut)
+	}
+	// (d.logged's scanner stops at the first line over 64 KiB.)
+	if !strings.Contains(d.stderr.String(), `"msg":"flood: its output beyond log-output-max (1 MiB) is not logged`) {
+		t.Errorf("no line says the output is cut:\n%.2000s", d.stderr.String()[before:])
 	}
 }

@@ -106,6 +106,10 @@ type Extra struct {
 	// Placement is `placement`, `prefer` and `on-lease-loss`, for a
 	// cluster; nil for the defaults.
 	Placement *Placement
+	// LogMax is `log-output-max` when it is not the default: the bytes
+	// of a run's output its log may take, -1 for no bound; read it with
+	// LogOutputMax.
+	LogMax int64
 }
 
 // Placement is where a unit runs in a cluster (runtime/cluster).
@@ -159,6 +163,22 @@ func (u *Unit) As() *Identity {
 		return nil
 	}
 	return u.Extra.As
+}
+
+// DefaultLogOutputMax is `log-output-max` by default: 4 MiB a run.
+const DefaultLogOutputMax = 4 << 20
+
+// LogOutputMax is `log-output-max`: how much of a run's output kopf's
+// log takes at most, counted as the log records it writes (each line's
+// bytes and its record's own); 0 for no bound.
+func (u *Unit) LogOutputMax() int64 {
+	switch {
+	case u.Extra == nil || u.Extra.LogMax == 0:
+		return DefaultLogOutputMax
+	case u.Extra.LogMax < 0:
+		return 0
+	}
+	return u.Extra.LogMax
 }
 
 // Alert is the unit's `alert`; nil for none.

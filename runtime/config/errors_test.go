@@ -774,3 +774,38 @@ func TestClusterSection(t *testing.T) {
 		t.Errorf("cluster: %+v", c)
 	}
 }
+
+func TestLogOutputMaxErrors(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"a size", "", `{"jobs": {"a": {"command": "x", "log-output": true, "log-output-max": "16MiB"}}}`, nil},
+		{"bytes", "", `{"jobs": {"a": {"command": "x", "log-output": true, "log-output-max": 65536}}}`, nil},
+		{"no unit known", "", `{"jobs": {"a": {"command": "x", "log-output": true, "log-output-max": "4 parsecs"}}}`, []string{
+			`k.json:1:71: "log-output-max": invalid size "4 parsecs": expected a number and a unit like 4MiB, 512K or 1GB`,
+		}},
+		{"negative", "", `{"jobs": {"a": {"command": "x", "log-output": true, "log-output-max": -1}}}`, []string{
+			`k.json:1:71: "log-output-max" must be a whole number of bytes, found -1`,
+		}},
+		{"a boolean", "", `{"jobs": {"a": {"command": "x", "log-output": true, "log-output-max": true}}}`, []string{
+			`k.json:1:71: "log-output-max" must be a size: bytes as a number, or a string like "4MiB", "512K" or "1GB"; found a boolean (true)`,
+		}},
+		{"without log-output", "", `{"jobs": {"a": {"command": "x", "log-output-max": "1MiB"}}}`, []string{
+			`k.json:1:51: warning: "log-output-max" has no effect without "log-output"`,
+		}},
+	})
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"0": 0, "4096": 4096, "4MiB": 4 << 20, "4 MiB": 4 << 20, "4mib": 4 << 20, "512K": 512 << 10,
+		"1G": 1 << 30, "1GB": 1e9, "1.5KiB": 1536, "2kb": 2000, "3B": 3, "1TiB": 1 << 40,
+	} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "4 parsecs", "1.2.3K", "-1K", "99999999999TiB"} {
+		if got, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, no error", in, got)
+		}
+	}
+}

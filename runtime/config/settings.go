@@ -255,6 +255,20 @@ var settings = []setting{
 		},
 		value:    func(x of) any { return fmt.Sprint(x.LogOutput, x.LogRaw) },
 		examples: [2]string{`true`, `"raw"`}},
+	{key: "log-output-max", kinds: forBoth, typ: "size", def: "`\"4MiB\"`",
+		read: func(l *loader, x *entry, n *node) {
+			switch b := l.size("log-output-max", n); {
+			case b == 0:
+				x.extra().LogMax = -1 // no bound
+			case b > 0 && b != DefaultLogOutputMax:
+				x.extra().LogMax = b
+			}
+			if n != nil && !x.LogOutput && l.own("log-output-max") {
+				l.warnf(n.pos, "\"log-output-max\" has no effect without \"log-output\"")
+			}
+		},
+		value:    func(x of) any { return x.LogOutputMax() },
+		examples: [2]string{`"4MiB"`, `1024`}},
 	{key: "idle", kinds: forBoth, typ: "duration", def: "jobs `0`, procs `10s`",
 		read: func(l *loader, x *entry, n *node) {
 			if x.Idle = 0; x.p != nil {

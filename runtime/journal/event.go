@@ -113,6 +113,9 @@ type Event struct {
 	UserSeconds   float64 `json:"user_seconds,omitempty"`
 	SystemSeconds float64 `json:"system_seconds,omitempty"`
 	MaxRSS        int64   `json:"max_rss,omitempty"`
+	// OutputCut is how many bytes of the run's output kopf did not log:
+	// they came after log-output-max was reached.
+	OutputCut int64 `json:"output_cut,omitempty"`
 
 	// fired, catch_up
 	Source string    `json:"source,omitempty"` // the schedule, as `schedule "every 1h"`

@@ -545,6 +545,7 @@ type running struct {
 	ports    map[string]int // allocated for this run, by name
 	checks   *checks        // a proc's health checks; nil without
 	mail     *runMail       // output to mail; nil without mail-to
+	logCap   *logCap        // log-output-max; nil without a logged output
 	// In a cluster: the claim to make before the start (nil for none),
 	// and the claim the cluster granted, whose outcome the end writes.
 	req   *cluster.Request
@@ -657,6 +658,9 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 		logLine = func(stream, line string) { log.Info(r.title+": "+line, "stream", stream) }
 	}
 	if logLine != nil {
+		if max := u.LogOutputMax(); max > 0 {
+			logLine = s.capLog(r, max, logLine)
+		}
 		if tail := s.opts.Output; tail != nil {
 			unit, logged := r.unit, logLine
 			logLine = func(stream, line string) {
@@ -772,6 +776,7 @@ func (s *Supervisor) recordExit(r *running, ex proc.Exit, now time.Time) {
 		Type: journal.Exited, Unit: r.unit, Kind: r.kind(), PID: ex.Pid,
 		Seconds: end.Sub(r.start).Seconds(), StoppedBy: r.cause, Leftovers: ex.Leftovers, Kept: ex.Kept,
 		UserSeconds: ex.Usage.User.Seconds(), SystemSeconds: ex.Usage.System.Seconds(), MaxRSS: ex.Usage.MaxRSS,
+		OutputCut: s.logCut(r),
 	}
 	if ex.Signal != 0 {
 		ev.Signal = unix.SignalName(ex.Signal)
