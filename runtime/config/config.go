@@ -110,6 +110,9 @@ type Extra struct {
 	// of a run's output its log may take, -1 for no bound; read it with
 	// LogOutputMax.
 	LogMax int64
+	// MaxTriggerArgs is a job's `max-trigger-args` when it is not the
+	// default, -1 for no bound; read it with Job.MaxTriggerArgs.
+	MaxTriggerArgs int32
 }
 
 // Placement is where a unit runs in a cluster (runtime/cluster).
@@ -193,6 +196,21 @@ func (u *Unit) Alert() *Alert {
 // numbers. Group "" is the user's own group.
 type Identity struct {
 	User, Group string
+}
+
+// DefaultMaxTriggerArgs is `max-trigger-args` by default.
+const DefaultMaxTriggerArgs = 1000
+
+// MaxTriggerArgs is `max-trigger-args`: the most extra arguments one run
+// collects from triggers, the rest dropped; 0 for no bound.
+func (j *Job) MaxTriggerArgs() int {
+	switch {
+	case j.Extra == nil || j.Extra.MaxTriggerArgs == 0:
+		return DefaultMaxTriggerArgs
+	case j.Extra.MaxTriggerArgs < 0:
+		return 0
+	}
+	return int(j.Extra.MaxTriggerArgs)
 }
 
 // JitterOffset is the stable offset by which the job's schedule fires

@@ -507,6 +507,21 @@ var settings = []setting{
 		},
 		value:    func(x of) any { return x.j.MaxFailures },
 		examples: [2]string{`3`, `4`}},
+	{key: "max-trigger-args", kinds: forJobs, typ: "whole number", def: "`1000`",
+		read: func(l *loader, x *entry, n *node) {
+			if n == nil {
+				return
+			}
+			switch v := l.count("max-trigger-args", n, 0); v {
+			case 0:
+				x.extra().MaxTriggerArgs = -1 // no bound
+			case DefaultMaxTriggerArgs:
+			default:
+				x.extra().MaxTriggerArgs = int32(v)
+			}
+		},
+		value:    func(x of) any { return x.j.MaxTriggerArgs() },
+		examples: [2]string{`1000`, `10`}},
 	{key: "alert", kinds: forJobs, typ: "object", def: "none",
 		read: func(l *loader, x *entry, n *node) {
 			if n == nil {

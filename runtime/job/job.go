@@ -105,7 +105,15 @@ type Spec struct {
 	// period or pause it also decides whether the rhythm's first run is at
 	// load (true) or one period later (false).
 	RunOnStart bool
+	// MaxArgs bounds the extra arguments one run collects from triggers
+	// (max-trigger-args); the rest are dropped and counted in the run's
+	// DroppedArgs. 0 is no bound.
+	MaxArgs int
 }
+
+// maxReasons bounds the reasons a run lists; the triggers beyond them
+// are counted in one more reason ("and 5,719 more triggers").
+const maxReasons = 100
 
 // Periodic reports whether the spec has a rhythm of its own.
 func (s Spec) Periodic() bool { return s.Period > 0 || s.Pause > 0 }
@@ -124,6 +132,9 @@ type Run struct {
 	Fires []time.Time
 	// CatchUp says the run catches up Fires[0], missed earlier.
 	CatchUp bool
+	// DroppedArgs counts the trigger arguments that did not fit in the
+	// run (Spec.MaxArgs) and were dropped.
+	DroppedArgs int
 }
 
 // Job is the state of one job. The zero value is not usable; call New.
@@ -148,6 +159,8 @@ type queued struct {
 	immediate bool      // started without waiting for idle (run-on-start)
 	args      []string
 	reasons   []string
+	more      int         // triggers that joined beyond maxReasons, not listed in reasons
+	dropped   int         // trigger arguments beyond Spec.MaxArgs
 	fires     []time.Time // the schedule fires that joined it
 	at        time.Time   // a catch-up run's missed fire
 }
@@ -351,8 +364,20 @@ func (j *Job) Trigger(now time.Time, args []string, reason string) string {
 		j.queued = &queued{first: now}
 	}
 	q := j.queued
-	q.args = append(q.args, args...)
-	q.reasons = append(q.reasons, reason)
+	take := len(args)
+	if max := j.spec.MaxArgs; max > 0 {
+		take = min(take, max-len(q.args))
+	}
+	q.args = append(q.args, args[:take]...)
+	if len(q.reasons) < maxReasons {
+		q.reasons = append(q.reasons, reason)
+	} else {
+		q.more++
+	}
+	if drop := len(args) - take; drop > 0 {
+		q.dropped += drop
+		reason = fmt.Sprintf("%s (%d of its arguments dropped: the run has max-trigger-args %d already)", reason, drop, j.spec.MaxArgs)
+	}
 	switch {
 	case j.running:
 		return fmt.Sprintf("%s: queued; the job is running since %s and runs again when it ends",
@@ -412,7 +437,10 @@ func (j *Job) Due(now time.Time) (Run, bool) {
 		// A periodic start takes the triggers collected so far with it.
 		r.Args = q.args
 		r.Reasons = append(r.Reasons, q.reasons...)
-		r.Fires = q.fires
+		if q.more > 0 {
+			r.Reasons = append(r.Reasons, fmt.Sprintf("and %d more triggers", q.more))
+		}
+		r.Fires, r.DroppedArgs = q.fires, q.dropped
 	}
 	if j.spec.Timeout > 0 {
 		r.Deadline = now.Add(j.spec.Timeout)

@@ -269,6 +269,43 @@ func TestTriggerNotes(t *testing.T) {
 	}
 }
 
+// TestMaxArgs: a run collects at most MaxArgs trigger arguments, in the
+// order they came, and counts the rest; the next run has room again. The
+// reasons of thousands of triggers are listed up to a hundred, then
+// counted.
+func TestMaxArgs(t *testing.T) {
+	j := New(Spec{MaxArgs: 5, RunOnStart: true}, t0, nil)
+	if _, ok := j.Due(t0); !ok {
+		t.Fatal("run-on-start did not run")
+	}
+	var notes []string
+	for i := range 6000 {
+		notes = append(notes, j.Trigger(t0, []string{fmt.Sprint(i), "x"}, fmt.Sprintf("t%d", i)))
+	}
+	if want := "t2 (1 of its arguments dropped: the run has max-trigger-args 5 already): queued; the job is running since 2026-11-23T00:00:00Z and runs again when it ends"; notes[2] != want {
+		t.Errorf("the note of the trigger that fills the run:\n got %s\nwant %s", notes[2], want)
+	}
+	j.Ended(sec(1))
+	r, ok := j.Due(sec(1))
+	if !ok {
+		t.Fatal("the triggered run is not due")
+	}
+	if diff := cmp.Diff([]string{"0", "x", "1", "x", "2"}, r.Args); diff != "" {
+		t.Errorf("args (-want +got):\n%s", diff)
+	}
+	if r.DroppedArgs != 2*6000-5 {
+		t.Errorf("DroppedArgs = %d, want %d", r.DroppedArgs, 2*6000-5)
+	}
+	if len(r.Reasons) != 101 || r.Reasons[99] != "t99" || r.Reasons[100] != "and 5900 more triggers" {
+		t.Errorf("%d reasons, ending %q; want the first 100 and a count", len(r.Reasons), r.Reasons[len(r.Reasons)-2:])
+	}
+	j.Ended(sec(2))
+	j.Trigger(sec(2), []string{"a", "b"}, "again")
+	if r, _ := j.Due(sec(2)); len(r.Args) != 2 || r.DroppedArgs != 0 {
+		t.Errorf("the next run: args %q, dropped %d; want room again", r.Args, r.DroppedArgs)
+	}
+}
+
 func TestTimeoutDeadline(t *testing.T) {
 	j := New(Spec{Timeout: 2 * time.Hour, RunOnStart: true}, t0, nil)
 	r, ok := j.Due(t0)

@@ -32,6 +32,7 @@ const (
 	Triggered EventType = "triggered" // Unit, By, Args: a trigger from a job or from outside
 	Queued    EventType = "queued"    // Unit, Reason: a run waits for the running one to end
 	Skipped   EventType = "skipped"   // Unit, Source, At, Reason: a fire or trigger that starts no run of its own
+	Dropped   EventType = "dropped"   // Unit, Count, Reason: trigger arguments a run had no room for (max-trigger-args), counted when it starts
 	Retry     EventType = "retry"     // Unit, Count, Reason: a failed run is retried (max-failures)
 	GaveUp    EventType = "gave_up"   // Unit, Count, Reason: the job failed max-failures retries; it waits for its next fire or trigger
 

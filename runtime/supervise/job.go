@@ -36,7 +36,7 @@ func jobSpec(j *config.Job, seed string, name func(config.Schedule) string) job.
 	spec := job.Spec{
 		Period: j.Period, Pause: j.Pause, Random: j.Random,
 		Idle: j.Idle, Timeout: j.Timeout, RunOnStart: j.RunOnStart,
-		Overlap: j.Overlap,
+		Overlap: j.Overlap, MaxArgs: j.MaxTriggerArgs(),
 	}
 	jitter := j.JitterOffset(seed)
 	for _, sc := range j.Schedules {
@@ -212,6 +212,11 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 	}
 	r := newRun(u, now)
 	r.deadline, r.args = run.Deadline, run.Args
+	if run.DroppedArgs > 0 {
+		why := fmt.Sprintf("%s: %d trigger arguments dropped: the run took the first %d (max-trigger-args)", j.cfg.Title, run.DroppedArgs, len(run.Args))
+		s.log.Warn(why, "unit", j.cfg.Name, "dropped", run.DroppedArgs)
+		s.record(now, journal.Event{Type: journal.Dropped, Unit: j.cfg.Name, Kind: journal.KindJob, Count: run.DroppedArgs, Reason: why})
+	}
 	// Whatever started this run, it is the retry's chance too.
 	u.startAt = time.Time{}
 	reasons := strings.Join(run.Reasons, "; ")

@@ -180,3 +180,40 @@ func TestSomeNames(t *testing.T) {
 		t.Errorf("someNames wrote into its argument: %q", names[logNames])
 	}
 }
+
+// TestTriggerArgsAreBounded: thousands of triggers while a job runs make
+// one run with max-trigger-args arguments, and the rest are journaled as
+// dropped, with their count.
+func TestTriggerArgsAreBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: 5 * time.Second} }}
+		j := &config.Job{Unit: settings("work", "work"), RunOnStart: true}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Events: got.record})
+		for i := range 5823 {
+			if _, err := ss.s.Trigger("work", []string{fmt.Sprint(i)}, "control"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ss.until(12)
+		ss.stop()
+		host.mu.Lock()
+		defer host.mu.Unlock()
+		if len(host.starts) != 2 {
+			t.Fatalf("%d starts, want the first run and one for the triggers", len(host.starts))
+		}
+		argv := host.starts[1].argv
+		if n := len(argv) - 1; n != config.DefaultMaxTriggerArgs || argv[1] != "0" || argv[len(argv)-1] != "999" {
+			t.Errorf("the triggered run has %d arguments, %q…%q; want the first 1000", n, argv[1], argv[len(argv)-1])
+		}
+		var dropped []journal.Event
+		for _, ev := range got {
+			if ev.Type == journal.Dropped {
+				dropped = append(dropped, ev)
+			}
+		}
+		if len(dropped) != 1 || dropped[0].Count != 4823 || dropped[0].Unit != "work" {
+			t.Errorf("dropped events %+v, want one counting 4823", dropped)
+		}
+	})
+}
