@@ -88,6 +88,11 @@ type Unit struct {
 	// KeepLeftovers is `keep-leftovers`: what a run leaves when its
 	// process ends runs on, instead of being stopped.
 	KeepLeftovers bool
+	// CleanEnv is `inherit-env: false` (a crontab line's default): the
+	// command does not get kopf's environment, only Env over cron's few
+	// variables (runtime/supervise). A unit that runs as another user
+	// never gets kopf's environment, whatever this says.
+	CleanEnv bool
 
 	entry entryDigest // what it was decoded from (SameEntry); zero when not known
 }

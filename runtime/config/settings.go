@@ -154,6 +154,10 @@ var settings = []setting{
 		check:    checkPortRefs,
 		value:    func(x of) any { return x.Env },
 		examples: [2]string{`{"A": "1", "B": 2}`, `{"A": "1", "B": 3}`}},
+	{key: "inherit-env", kinds: forBoth, typ: "boolean", def: "`true` (crontab lines: `false`)", doc: "user",
+		read:     func(l *loader, x *entry, n *node) { x.CleanEnv = !l.boolean("inherit-env", n, true) },
+		value:    func(x of) any { return x.CleanEnv },
+		examples: [2]string{`true`, `false`}},
 	{key: "stdin", kinds: forBoth, typ: "string", def: "none (`/dev/null`)",
 		read: func(l *loader, x *entry, n *node) {
 			if n != nil {

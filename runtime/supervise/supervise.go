@@ -621,7 +621,6 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 	spec := proc.Spec{
 		Argv:          argv,
 		Dir:           s.dir(u.Dir),
-		Env:           append(slices.Clip(s.opts.Environ), u.Env...),
 		Label:         string(r.kind()) + "-" + r.unit,
 		KeepLeftovers: u.KeepLeftovers,
 		LeftoverGrace: u.StopTime,
@@ -629,6 +628,7 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 	if in := u.Stdin(); in != "" {
 		spec.Stdin = []byte(in)
 	}
+	var cred *config.Credentials
 	if as := u.As(); as != nil {
 		// Looked up at each start, as cron and systemd do: a user's
 		// groups may have changed since the config was read.
@@ -638,8 +638,9 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 			return nil, err
 		}
 		spec.Credential = &syscall.Credential{Uid: c.Uid, Gid: c.Gid, Groups: c.Groups}
-		spec.Env = append(append(slices.Clip(s.opts.Environ), c.Env()...), u.Env...)
+		cred = c
 	}
+	spec.Env = s.environ(u, cred)
 	if len(u.Ports) > 0 {
 		if err := s.allocatePorts(r, u, &spec); err != nil {
 			s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
