@@ -324,6 +324,26 @@ func printStatus(e *env, units []control.Unit) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Kind, u.State, pid, ports, since, health, last, next)
 	}
 	tw.Flush()
+	printKept(e, units)
+}
+
+// printKept lists, below the units, the processes their ended runs left
+// running (leftovers "keep"), which kopf stop UNIT ends.
+func printKept(e *env, units []control.Unit) {
+	var tw *tabwriter.Writer
+	for _, u := range units {
+		for _, k := range u.Kept {
+			if tw == nil {
+				fmt.Fprintln(e.stdout, "\nLeft running by ended runs (leftovers \"keep\"; kopf stop UNIT ends them):")
+				tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "UNIT\tPID\tRUN\tCOMMAND")
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", u.Name, k.PID, k.Run, shorten(k.Command, 80))
+		}
+	}
+	if tw != nil {
+		tw.Flush()
+	}
 }
 
 // shorten cuts s to n runes, marking the cut.

@@ -85,7 +85,7 @@ type Unit struct {
 	// LogRaw is `log-output: "raw"`: each output line is passed through
 	// as it is, not as "TITLE: line" (LogOutput is set too).
 	LogRaw bool
-	// KeepLeftovers is `keep-leftovers`: what a run leaves when its
+	// KeepLeftovers is `leftovers: "keep"`: what a run leaves when its
 	// process ends runs on, instead of being stopped.
 	KeepLeftovers bool
 	// CleanEnv is `inherit-env: false` (a crontab line's default): the

@@ -809,3 +809,16 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestLeftoversErrors(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"keep", "", `{"jobs": {"a": {"command": "x", "leftovers": "keep"}}}`, nil},
+		{"the old name", "", `{"jobs": {"a": {"command": "x", "keep-leftovers": true}}}`, nil},
+		{"neither word", "", `{"jobs": {"a": {"command": "x", "leftovers": "kill"}}}`, []string{
+			`k.json:1:46: "leftovers" must be "stop" or "keep", found "kill"`,
+		}},
+		{"both names", "", `{"procs": {"a": {"command": "x", "leftovers": "keep", "keep-leftovers": true}}}`, []string{
+			`k.json:1:73: "keep-leftovers" is the old name of "leftovers", which this proc has too; keep only "leftovers"`,
+		}},
+	})
+}

@@ -101,6 +101,27 @@ type setting struct {
 
 func (s *setting) isFor(k forKind) bool { return s.kinds&k != 0 }
 
+// one names a unit of the kind: "job" or "proc".
+func (f forKind) one() string {
+	if f == forJobs {
+		return "job"
+	}
+	return "proc"
+}
+
+// leftovers reads `leftovers`: whether what a run leaves when its
+// process ends is kept ("keep") rather than stopped ("stop").
+func (l *loader) leftovers(key string, n *node) bool {
+	switch v := l.str(key, n); v {
+	case "keep":
+		return true
+	case "stop":
+	default:
+		l.errorf(n.pos, "%s must be \"stop\" or \"keep\", found %s", quote(key), quote(v))
+	}
+	return false
+}
+
 // settings is the table of every setting, in the order they are read.
 var settings = []setting{
 	{key: "shell", kinds: forBoth, typ: "string, or array of strings", def: "`\"/bin/sh\"`",
@@ -293,10 +314,26 @@ var settings = []setting{
 		},
 		value:    func(x of) any { return x.StopTime },
 		examples: [2]string{`10`, `20`}},
-	{key: "keep-leftovers", kinds: forBoth, typ: "boolean", def: "`false`",
-		read:     func(l *loader, x *entry, n *node) { x.KeepLeftovers = l.boolean("keep-leftovers", n, false) },
+	{key: "leftovers", kinds: forBoth, typ: "`\"stop\"` or `\"keep\"`", def: "`\"stop\"` (crontab lines: `\"keep\"`)",
+		read: func(l *loader, x *entry, n *node) {
+			if n != nil {
+				x.KeepLeftovers = l.leftovers("leftovers", n)
+			}
+		},
 		value:    func(x of) any { return x.KeepLeftovers },
-		examples: [2]string{`true`, `false`}},
+		examples: [2]string{`"stop"`, `"keep"`}},
+	{key: "keep-leftovers", kinds: forBoth, typ: "boolean (the old name of `leftovers`)", def: "`false`", doc: "leftovers", aliasOf: "leftovers",
+		read: func(l *loader, x *entry, n *node) {
+			switch {
+			case n == nil:
+			case x.set.get("leftovers") != nil:
+				l.errorf(n.pos, "\"keep-leftovers\" is the old name of \"leftovers\", which this %s has too; keep only \"leftovers\"", x.kind().one())
+			case n.kind == kindBool:
+				x.KeepLeftovers = l.boolean("keep-leftovers", n, false)
+			default:
+				x.KeepLeftovers = l.leftovers("keep-leftovers", n)
+			}
+		}},
 	{key: "mail-to", kinds: forBoth, typ: "string, or array of strings", def: "none",
 		read: func(l *loader, x *entry, n *node) {
 			if n == nil {

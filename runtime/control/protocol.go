@@ -82,6 +82,16 @@ type Unit struct {
 	// Epoch is, in a cluster, the epoch this member owns the unit at
 	// (placement "one"); 0 when it does not own it or is no member.
 	Epoch int64 `json:"epoch,omitempty"`
+	// Kept are the processes the unit's ended runs left running
+	// (leftovers "keep"), which kopf still tracks: kopf stop ends them.
+	Kept []Kept `json:"kept,omitempty"`
+}
+
+// Kept is a process an ended run left running.
+type Kept struct {
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
+	Run     string `json:"run"` // the run it belongs to
 }
 
 // Check is the result of a health check.

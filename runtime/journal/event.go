@@ -105,7 +105,7 @@ type Event struct {
 	StoppedBy string `json:"stopped_by,omitempty"`
 	// Leftovers counts the processes of the run still running when its
 	// process ended, which kopf then stopped; Kept those it left running
-	// (keep-leftovers).
+	// (leftovers "keep").
 	Leftovers int `json:"leftovers,omitempty"`
 	Kept      int `json:"kept,omitempty"`
 	// UserSeconds and SystemSeconds are the CPU time the process (and the

@@ -340,7 +340,7 @@ func (st *Starting) prepare() error {
 			return fmt.Errorf("proc: start %q: dir %s: %w", s.Argv[0], s.Dir, syscall.ENOTDIR)
 		}
 	}
-	r := &run{name: cgroupName(s.Label, h.seq.Add(1))}
+	r := &run{label: s.Label, name: cgroupName(s.Label, h.seq.Add(1))}
 	cgfd, err := h.track.prepare(r)
 	for errors.Is(err, unix.EEXIST) { // a leftover cgroup that could not be removed
 		r.name = cgroupName(s.Label, h.seq.Add(1))
@@ -499,17 +499,17 @@ func (h *Host) waitLoop() {
 	for {
 		select {
 		case <-h.sigchld:
-			h.reapAll()
-			h.sweepKept()
+			h.sweepKept(h.reapAll())
 		case <-h.quit:
 			return
 		}
 	}
 }
 
-// reapAll reaps until no child is left to reap. SIGCHLDs coalesce, but one
+// reapAll reaps until no child is left to reap, and says whether one was
+// an orphan (not a process the Host started). SIGCHLDs coalesce, but one
 // that arrives during the pass queues another pass, so no exit waits long.
-func (h *Host) reapAll() {
+func (h *Host) reapAll() (orphans bool) {
 	for {
 		var ws unix.WaitStatus
 		var ru unix.Rusage
@@ -527,8 +527,9 @@ func (h *Host) reapAll() {
 			continue
 		}
 		if err != nil || pid <= 0 { // ECHILD: no children; 0: none ended
-			return
+			return orphans
 		}
+		orphans = orphans || p == nil
 		if p != nil {
 			e := exitOf(pid, ws)
 			e.Reaped = time.Now()
@@ -555,24 +556,27 @@ func (h *Host) isClosed() bool {
 	return h.closed
 }
 
-// keepRun remembers an ended run whose cgroup still holds processes, to
-// remove the cgroup once they are gone.
+// keepRun remembers an ended run that still has processes (kept, or
+// unkillable): Kept lists them and StopKept ends them, and its cgroup goes
+// once they are gone.
 func (h *Host) keepRun(r *run) {
-	if r.cg == "" {
-		return
-	}
 	h.keptMu.Lock()
 	h.kept = append(h.kept, r)
 	h.keptMu.Unlock()
 }
 
-// sweepKept removes the cgroups of kept runs that no process is left in.
-// Their last process is an orphan of kopf, so a SIGCHLD comes when it
-// ends.
-func (h *Host) sweepKept() {
+// sweepKept forgets the kept runs that no process is left in, and removes
+// their cgroups. Their last process is an orphan of kopf, so a SIGCHLD
+// comes when it ends. Without cgroups, finding a run's processes scans
+// kopf's descendants: that is done only when an orphan was reaped.
+func (h *Host) sweepKept(orphanReaped bool) {
 	h.keptMu.Lock()
 	defer h.keptMu.Unlock()
 	h.kept = slices.DeleteFunc(h.kept, func(r *run) bool {
+		if r.cg == "" {
+			// (r.over stays: Kept and StopKept may be reading it.)
+			return orphanReaped && len(h.track.members(r)) == 0
+		}
 		return !r.cg.populated() && h.track.release(r) == nil
 	})
 }
@@ -603,7 +607,7 @@ func (h *Host) Close() error {
 	close(h.quit)
 	<-h.loopDone
 	h.spawning.Wait()
-	h.sweepKept()
+	h.sweepKept(true)
 	if c, ok := h.track.(*cgroups); ok {
 		unix.Rmdir(string(c.dir)) // fails while a run's cgroup is left; the next Host reuses it
 	}

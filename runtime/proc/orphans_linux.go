@@ -227,7 +227,7 @@ func (h *Host) KillOrphans(grace time.Duration) {
 	for _, r := range kept {
 		h.track.signal(r, h.track.members(r), unix.SIGTERM)
 	}
-	defer h.sweepKept()
+	defer h.sweepKept(true)
 	keptAlive := func() bool {
 		return slices.ContainsFunc(kept, func(r *run) bool { return r.cg.populated() })
 	}

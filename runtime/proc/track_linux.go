@@ -40,6 +40,7 @@ func (t Tracking) String() string {
 
 // run is one process that a Host started and everything it forks.
 type run struct {
+	label  string    // Spec.Label
 	name   string    // label@seq, as cgroupName makes it
 	marker string    // EnvRun's value
 	cg     cgroupDir // the run's cgroup; "" without cgroups

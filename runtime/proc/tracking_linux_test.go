@@ -3,6 +3,7 @@ package proc_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,6 +92,47 @@ func TestKeepLeftovers(t *testing.T) {
 		if cg != "" {
 			waitUntil(t, "the kept run's cgroup to be removed", func() bool { _, err := os.Stat(cg); return err != nil })
 		}
+	})
+}
+
+// A kept run stays listed by Kept, with its processes, under its Spec's
+// Label, until StopKept ends it: SIGTERM, then SIGKILL after the grace
+// for what ignores it. Then it is no longer listed.
+func TestKeptRunsAreListedAndStopped(t *testing.T) {
+	inBothModes(t, func(t *testing.T, opts proc.Options, h *proc.Host) {
+		out := newLines()
+		s := helperSpec(out,
+			"spawn", "setsid", "4", "pid", "daemon", "sleep", "60s",
+			"spawn", "group", "5", "ignoreterm", "pid", "stubborn", "sleep", "60s",
+			"sleep", "200ms", "exit", "0")
+		s.KeepLeftovers, s.Label = true, "job-nohup"
+		p := start(t, h, s)
+		daemon, stubborn := out.waitForPid(t, "daemon"), out.waitForPid(t, "stubborn")
+		if e := wait(t, p); e.Kept != 2 {
+			t.Fatalf("Exit = %+v, want 2 kept", e)
+		}
+		kept := h.Kept()
+		if len(kept) != 1 || kept[0].Label != "job-nohup" || kept[0].Run != p.Run() {
+			t.Fatalf("Kept() = %+v, want the run of job-nohup", kept)
+		}
+		var pids []int
+		for _, f := range kept[0].Processes {
+			pids = append(pids, f.PID)
+			if f.Command == "" {
+				t.Errorf("kept process %d has no command", f.PID)
+			}
+		}
+		if !slices.Contains(pids, daemon) || !slices.Contains(pids, stubborn) {
+			t.Errorf("Kept() lists pids %v, want %d and %d", pids, daemon, stubborn)
+		}
+		if n := h.StopKept("job-other", 100*time.Millisecond); n != 0 {
+			t.Errorf("StopKept of another label signalled %d processes", n)
+		}
+		if n := h.StopKept("job-nohup", 300*time.Millisecond); n < 2 {
+			t.Errorf("StopKept signalled %d processes, want both", n)
+		}
+		waitUntil(t, "the kept processes to end", func() bool { return gone(daemon) && gone(stubborn) })
+		waitUntil(t, "the kept run to be forgotten", func() bool { return len(h.Kept()) == 0 })
 	})
 }
 

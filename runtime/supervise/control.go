@@ -70,11 +70,14 @@ func (s *Supervisor) Start(name string) (string, error) {
 func (s *Supervisor) Stop(ctx context.Context, name string) (string, error) {
 	var run *running
 	var msg string
+	var label string
+	var grace time.Duration
 	err := s.call(func(now time.Time) error {
 		u, err := s.lookup(name)
 		if err != nil {
 			return err
 		}
+		label, grace = keptLabel(u), u.cfg.StopTime
 		r := u.run
 		if u.stopped && (r == nil || r.stopSent) {
 			msg = name + " is already stopped"
@@ -90,10 +93,29 @@ func (s *Supervisor) Stop(ctx context.Context, name string) (string, error) {
 		run = r
 		return nil
 	})
-	if err != nil || run == nil {
+	if err != nil {
 		return msg, err
 	}
-	return s.waitEnded(ctx, name, run, "stopped")
+	if run != nil {
+		if msg, err = s.waitEnded(ctx, name, run, "stopped"); err != nil {
+			return msg, err
+		}
+	}
+	return msg + s.stopKept(label, grace), nil
+}
+
+// keptLabel is the Label of u's runs' Specs, by which the Host knows the
+// runs whose leftovers it keeps.
+func keptLabel(u *unit) string { return string(u.kind.journalKind()) + "-" + u.cfg.Name }
+
+// stopKept ends what u's earlier runs left running (leftovers "keep"),
+// outside the loop, and says so in words to add to a message; "" when
+// nothing was.
+func (s *Supervisor) stopKept(label string, grace time.Duration) string {
+	if n := s.opts.Host.StopKept(label, grace); n > 0 {
+		return fmt.Sprintf("; stopped %s its earlier runs left running (leftovers \"keep\")", plural(n, "process", "processes"))
+	}
+	return ""
 }
 
 // Restart stops a unit's running process, if any, and starts it again at
@@ -102,7 +124,7 @@ func (s *Supervisor) Stop(ctx context.Context, name string) (string, error) {
 // until the new process runs or ctx is done.
 func (s *Supervisor) Restart(ctx context.Context, name string) (string, error) {
 	var old *running
-	var msg string
+	var msg, kept string
 	err := s.call(func(now time.Time) error {
 		u, err := s.lookup(name)
 		if err != nil {
@@ -112,6 +134,8 @@ func (s *Supervisor) Restart(ctx context.Context, name string) (string, error) {
 		if u.away && r == nil {
 			return s.elsewhere(u)
 		}
+		// What earlier runs left running goes before the new run starts.
+		kept = s.stopKept(keptLabel(u), u.cfg.StopTime)
 		if r != nil && !r.stopSent {
 			s.stopRun(r, causeRestart, "kopf restart")
 		}
@@ -121,7 +145,7 @@ func (s *Supervisor) Restart(ctx context.Context, name string) (string, error) {
 		return nil
 	})
 	if err != nil || old == nil {
-		return msg, err
+		return msg + kept, err
 	}
 	if _, err := s.waitEnded(ctx, name, old, "stopped"); err != nil {
 		return "", err
@@ -138,7 +162,7 @@ func (s *Supervisor) Restart(ctx context.Context, name string) (string, error) {
 		}
 		return nil
 	})
-	return msg, err
+	return msg + kept, err
 }
 
 // waitEnded waits for r to end and describes how it did.
@@ -186,6 +210,18 @@ func (s *Supervisor) Status() ([]control.Unit, error) {
 		return nil
 	})
 	slices.SortFunc(out, func(a, b control.Unit) int { return strings.Compare(a.Name, b.Name) })
+	// What runs left running is read off the loop: without cgroups it
+	// takes a scan of kopf's processes.
+	for _, k := range s.opts.Host.Kept() {
+		kind, name, _ := strings.Cut(k.Label, "-")
+		i, ok := slices.BinarySearchFunc(out, name, func(u control.Unit, n string) int { return strings.Compare(u.Name, n) })
+		if !ok || out[i].Kind != kind {
+			continue // a unit removed since: kopf stopping ends it
+		}
+		for _, p := range k.Processes {
+			out[i].Kept = append(out[i].Kept, control.Kept{PID: p.PID, Command: p.Command, Run: k.Run})
+		}
+	}
 	return out, err
 }
 

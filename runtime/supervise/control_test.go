@@ -12,6 +12,7 @@ import (
 	"github.com/kopf/kopf/compile"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/proc"
 )
 
 // state returns name's state as kopf status shows it.
@@ -254,4 +255,46 @@ func mustCompileIn(t *testing.T, src string, loc *time.Location) *compile.Schedu
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestKeptProcesses: kopf status lists what a job's ended runs left
+// running (leftovers "keep") under the job, and kopf stop ends it, also
+// when the job itself is not running.
+func TestKeptProcesses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{kept: []proc.KeptRun{
+			{Label: "job-cron", Run: "job-cron@3", Processes: []proc.Found{{PID: 77, Command: "prog --daemon"}}},
+			{Label: "job-gone", Run: "job-gone@1", Processes: []proc.Found{{PID: 88, Command: "x"}}},
+		}}
+		j := &config.Job{Unit: settings("cron", "cron")}
+		j.StopTime = 3 * time.Second
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{})
+		units, err := ss.s.Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []control.Kept{{PID: 77, Command: "prog --daemon", Run: "job-cron@3"}}
+		if len(units) != 1 {
+			t.Fatalf("%d units", len(units))
+		}
+		if diff := cmp.Diff(want, units[0].Kept); diff != "" {
+			t.Errorf("status's kept processes (-want +got):\n%s", diff)
+		}
+		msg, err := ss.s.Stop(context.Background(), "cron")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `stopped cron (it was not running); stopped 1 process its earlier runs left running (leftovers "keep")`; msg != want {
+			t.Errorf("kopf stop says %q, want %q", msg, want)
+		}
+		host.mu.Lock()
+		if diff := cmp.Diff([]string{"job-cron 3s"}, host.stopsKept); diff != "" {
+			t.Errorf("StopKept calls (-want +got):\n%s", diff)
+		}
+		host.mu.Unlock()
+		if units, _ := ss.s.Status(); len(units[0].Kept) != 0 {
+			t.Errorf("kept processes listed after kopf stop: %+v", units[0].Kept)
+		}
+		ss.stop()
+	})
 }

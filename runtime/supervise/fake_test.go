@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,6 +55,10 @@ type fakeHost struct {
 	orphans int      // KillOrphans calls
 	// how decides a process's behaviour from its argv; nil runs for ever.
 	how func(argv []string) behaviour
+	// kept are the runs whose leftovers run on; StopKept removes those of
+	// its label and records "label grace".
+	kept      []proc.KeptRun
+	stopsKept []string
 }
 
 func (h *fakeHost) Start(s proc.Spec) (Process, error) {
@@ -84,6 +89,26 @@ func (h *fakeHost) Start(s proc.Spec) (Process, error) {
 func (h *fakeHost) Begin(s proc.Spec) func() (Process, error) {
 	p, err := h.Start(s)
 	return func() (Process, error) { return p, err }
+}
+
+func (h *fakeHost) Kept() []proc.KeptRun {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.kept)
+}
+
+func (h *fakeHost) StopKept(label string, grace time.Duration) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	h.kept = slices.DeleteFunc(h.kept, func(k proc.KeptRun) bool {
+		if k.Label == label {
+			n += len(k.Processes)
+		}
+		return k.Label == label
+	})
+	h.stopsKept = append(h.stopsKept, fmt.Sprintf("%s %s", label, grace))
+	return n
 }
 
 func (h *fakeHost) KillOrphans(time.Duration) {

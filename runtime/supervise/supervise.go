@@ -71,6 +71,11 @@ type Host interface {
 	Begin(proc.Spec) func() (Process, error)
 	// KillOrphans stops processes reparented to kopf that it did not start.
 	KillOrphans(grace time.Duration)
+	// Kept lists the ended runs whose leftovers run on (leftovers "keep"),
+	// by their Spec's Label; StopKept ends those of a label: SIGTERM, and
+	// SIGKILL after grace. Both may scan processes: never on the loop.
+	Kept() []proc.KeptRun
+	StopKept(label string, grace time.Duration) int
 }
 
 // Process is a started process and the run it leads (see runtime/proc).
@@ -101,6 +106,10 @@ func (p procHost) Begin(s proc.Spec) func() (Process, error) {
 	}
 }
 func (p procHost) KillOrphans(grace time.Duration) { p.h.KillOrphans(grace) }
+func (p procHost) Kept() []proc.KeptRun            { return p.h.Kept() }
+func (p procHost) StopKept(label string, grace time.Duration) int {
+	return p.h.StopKept(label, grace)
+}
 
 // Options configure a Supervisor.
 type Options struct {
@@ -799,7 +808,7 @@ func (s *Supervisor) logEnd(r *running, ex proc.Exit, now time.Time) {
 	case ex.Leftovers > 0:
 		msg += fmt.Sprintf("; stopped %s it left running", plural(ex.Leftovers, "process", "processes"))
 	case ex.Kept > 0:
-		msg += fmt.Sprintf("; %s it left keep running (keep-leftovers)", plural(ex.Kept, "process", "processes"))
+		msg += fmt.Sprintf("; %s it left keep running (leftovers \"keep\")", plural(ex.Kept, "process", "processes"))
 	}
 	s.log.Info(msg, "unit", r.unit, "pid", ex.Pid, "code", ex.Code, "signal", int(ex.Signal),
 		"duration", now.Sub(r.start).String(), "leftovers", ex.Leftovers, "kept", ex.Kept)
