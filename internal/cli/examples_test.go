@@ -34,7 +34,9 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
-	for _, want := range []string{"Type=notify", "WatchdogSec=", "KillMode=mixed", "StateDirectory=kopf", "ExecReload="} {
+	for _, want := range []string{"Type=notify", "WatchdogSec=", "KillMode=mixed", "StateDirectory=kopf", "ExecReload=",
+		// It reads cron's files: cron must not run beside it.
+		"--cron-dir /etc/cron.d", "Conflicts=cron.service cronie.service crond.service"} {
 		if !strings.Contains(unit, want) {
 			t.Errorf("the unit has no %s", want)
 		}
