@@ -389,7 +389,7 @@ func (j *Journal) load(f *os.File) (*Previous, []Event, error) {
 	var lastSeen time.Time
 	var notes []Event
 	invalid := 0
-	complete, tail, err := readFile(j.path, f, func(ev Event, _ []byte) error {
+	complete, tail, err := readFile(j.path, f, 0, func(ev Event, _ []byte) error {
 		j.state.apply(ev)
 		lastSeen = ev.Time
 		return nil

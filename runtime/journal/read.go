@@ -22,32 +22,56 @@ const maxLine = 1 << 20
 // LineError is a line of a journal file that is not a valid event.
 type LineError struct {
 	File string
-	Line int // counted from 1
-	Err  error
+	// Line counts from 1; 0 when the file was read from Offset on, not
+	// from its start, and the lines before it were not counted.
+	Line   int
+	Offset int64 // where the line begins in File, in bytes
+	Err    error
 }
 
-func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *LineError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: line at byte %d: %v", e.File, e.Offset, e.Err)
+}
+
 func (e *LineError) Unwrap() error { return e.Err }
 
-var errTooLong = errors.New("line longer than " + strconv.Itoa(maxLine>>20) + " MiB")
+// ErrLineTooLong is in the chain of the *LineError of a line longer than a
+// journal line may be (1 MiB). Readers skip such a line, as they skip an
+// invalid one, but it need not be corrupt: kopf writes an event of any
+// size, and an argv near the kernel's 2 MiB limit makes a spawned event
+// that large.
+var ErrLineTooLong = errors.New("line longer than " + strconv.Itoa(maxLine>>20) + " MiB")
 
-// scan calls fn with each line of r ending in '\n', without the '\n'. A
-// line longer than maxLine comes with a nil line and errTooLong. scan
-// returns the offset just after the last '\n' and the length of what
-// follows it: a last line being written, or one a crash cut short. line is
-// only valid until fn returns.
-func scan(r io.Reader, fn func(n int, line []byte, err error) error) (complete, tail int64, err error) {
+// tooLong is the error of a line longer than maxLine: its length, which
+// scan counts without keeping the line, tells a person what to look for.
+type tooLong struct{ size int64 }
+
+func (e *tooLong) Error() string {
+	return fmt.Sprintf("line of %d bytes skipped: longer than %d MiB", e.size, maxLine>>20)
+}
+
+func (e *tooLong) Is(target error) bool { return target == ErrLineTooLong }
+
+// scan calls fn with each line of r ending in '\n', without the '\n', and
+// the offset in r where it begins. A line longer than maxLine comes with a
+// nil line and a *tooLong. scan returns the offset just after the last
+// '\n' and the length of what follows it: a last line being written, or
+// one a crash cut short. line is only valid until fn returns.
+func scan(r io.Reader, fn func(n int, off int64, line []byte, err error) error) (complete, tail int64, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var long []byte // a line that did not fit in br's buffer
-	tooLong := false
+	tooLongLine := false
 	for n := 1; ; {
 		chunk, err := br.ReadSlice('\n')
 		tail += int64(len(chunk))
 		switch {
 		case err == bufio.ErrBufferFull:
-			if !tooLong {
+			if !tooLongLine {
 				if len(long)+len(chunk) > maxLine {
-					tooLong, long = true, nil
+					tooLongLine, long = true, nil
 				} else {
 					long = append(long, chunk...)
 				}
@@ -58,6 +82,7 @@ func scan(r io.Reader, fn func(n int, line []byte, err error) error) (complete, 
 		case err != nil:
 			return complete, tail, err
 		}
+		off, size := complete, tail-1
 		complete, tail = complete+tail, 0
 		line := chunk[:len(chunk)-1]
 		if long != nil {
@@ -65,14 +90,14 @@ func scan(r io.Reader, fn func(n int, line []byte, err error) error) (complete, 
 			line = long
 		}
 		var lineErr error
-		if tooLong || len(line) > maxLine {
-			line, lineErr = nil, errTooLong
+		if tooLongLine || size > maxLine {
+			line, lineErr = nil, &tooLong{size}
 		}
-		if err := fn(n, line, lineErr); err != nil {
+		if err := fn(n, off, line, lineErr); err != nil {
 			return complete, tail, err
 		}
 		n++
-		long, tooLong = nil, false
+		long, tooLongLine = nil, false
 	}
 }
 
@@ -145,16 +170,22 @@ func jsonValue(v string) string {
 }
 
 // readFile calls fn with each valid event of f and bad with each invalid
-// line. It returns where the last complete line ends and how many bytes
-// follow it.
-func readFile(name string, f io.Reader, fn func(ev Event, raw []byte) error, bad func(*LineError)) (complete, tail int64, err error) {
-	return scan(f, func(n int, line []byte, err error) error {
+// line. f holds the file name from byte from on: its lines are numbered
+// when from is 0, and otherwise named by their offset, as the lines before
+// were not counted. readFile returns where the last complete line ends and
+// how many bytes follow it, both counted from from.
+func readFile(name string, f io.Reader, from int64, fn func(ev Event, raw []byte) error, bad func(*LineError)) (complete, tail int64, err error) {
+	return scan(f, func(n int, off int64, line []byte, err error) error {
 		var ev Event
 		if err == nil {
 			ev, err = decode(line)
 		}
 		if err != nil {
-			bad(&LineError{File: name, Line: n, Err: err})
+			le := &LineError{File: name, Line: n, Offset: from + off, Err: err}
+			if from > 0 {
+				le.Line = 0
+			}
+			bad(le)
 			return nil
 		}
 		return fn(ev, line)
@@ -190,7 +221,7 @@ func Read(path string, keep int, fn func(ev Event, raw []byte) error, bad func(e
 		}
 	}()
 	for _, f := range files {
-		if _, _, err := readFile(f.Name(), f, fn, func(le *LineError) { bad(le) }); err != nil {
+		if _, _, err := readFile(f.Name(), f, 0, fn, func(le *LineError) { bad(le) }); err != nil {
 			return err
 		}
 	}

@@ -50,19 +50,28 @@ func TestDecodeErrors(t *testing.T) {
 func TestScanLongLines(t *testing.T) {
 	in := "a\n" + strings.Repeat("x", maxLine+1) + "\n" + strings.Repeat("y", maxLine) + "\nb\ntail"
 	type line struct {
-		n   int
-		len int
-		err error
+		n, off int
+		len    int
+		err    string
 	}
 	var got []line
-	complete, tail, err := scan(strings.NewReader(in), func(n int, l []byte, err error) error {
-		got = append(got, line{n, len(l), err})
+	complete, tail, err := scan(strings.NewReader(in), func(n int, off int64, l []byte, err error) error {
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		got = append(got, line{n, int(off), len(l), msg})
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []line{{1, 1, nil}, {2, 0, errTooLong}, {3, maxLine, nil}, {4, 1, nil}}
+	want := []line{
+		{1, 0, 1, ""},
+		{2, 2, 0, "line of 1048577 bytes skipped: longer than 1 MiB"},
+		{3, 2 + maxLine + 2, maxLine, ""},
+		{4, 2 + maxLine + 2 + maxLine + 1, 1, ""},
+	}
 	if len(got) != len(want) {
 		t.Fatalf("lines %v, want %v", got, want)
 	}
