@@ -1071,3 +1071,66 @@ func TestOpenNoNewlineAtTheEnd(t *testing.T) {
 		t.Errorf("warning %q, want it to say where reading began", w)
 	}
 }
+
+// TestReadSince: of a journal kopf rotated, ReadSince gives the events
+// from since on that Read gives, through the rotated files; with a limit
+// smaller than they take, the last of them that fit, and says so.
+func TestReadSince(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	opts := journal.Options{MaxSize: 4 << 10, Keep: 3}
+	j, _ := open(t, path, opts)
+	for i := range 250 {
+		j.Record(journal.Event{Type: journal.Skipped, Unit: "backup", Reason: fmt.Sprintf("event %d", i)})
+	}
+	closeJournal(t, j)
+	all, _ := readAll(t, path, opts.Keep)
+	if _, err := os.Stat(path + ".3"); err != nil {
+		t.Fatalf("the journal fills fewer than 4 files (%v); record more", err)
+	}
+	since := func(since time.Time, limit int64) ([]string, bool) {
+		t.Helper()
+		var got []string
+		cut, err := journal.ReadSince(path, opts.Keep, since, limit, func(_ journal.Event, raw []byte) error {
+			got = append(got, string(raw))
+			return nil
+		}, func(err error) { t.Errorf("invalid line: %v", err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, cut
+	}
+	raws := func(entries []entry) []string {
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.raw)
+		}
+		return out
+	}
+	// Each since is a point just before an event, in the current file, a
+	// rotated one, or after them all. What comes is what follows the
+	// last event older than since: a state event is a little later than
+	// the event after it, whose write rotated the file.
+	for _, i := range []int{0, 1, 30, 60, 100, len(all) - 1, len(all)} {
+		from := all[len(all)-1].ev.Time.Add(time.Millisecond)
+		if i < len(all) {
+			from = all[i].ev.Time.Add(-time.Millisecond)
+		}
+		k := len(all) - 1
+		for k >= 0 && !all[k].ev.Time.Before(from) {
+			k--
+		}
+		got, cut := since(from, 1<<30)
+		if want := raws(all[k+1:]); !cmp.Equal(got, want) || cut {
+			t.Errorf("since the %dth event: %d events (cut %v), want the last %d", i, len(got), cut, len(want))
+		}
+	}
+	// A limit: the last events that fit in it.
+	got, cut := since(time.Time{}, 3000)
+	size := 0
+	for _, raw := range got {
+		size += len(raw) + 1
+	}
+	if want := raws(all[len(all)-len(got):]); !cut || len(got) == 0 || size > 3000 || !cmp.Equal(got, want) {
+		t.Errorf("with a 3000-byte limit: %d events of %d bytes (cut %v), want the last ones that fit, cut", len(got), size, cut)
+	}
+}
