@@ -461,12 +461,15 @@ func backLines(r io.ReaderAt, size, limit int64, fn func(off int64, line []byte)
 			return read, false, err
 		}
 		pos, read = pos-n, read+n
-		if len(buf) == 0 {
+		switch {
+		case len(buf) == 0:
 			i := bytes.LastIndexByte(b, '\n')
 			if i < 0 {
 				continue
 			}
 			b = b[:i+1]
+		case long && bytes.IndexByte(b, '\n') < 0:
+			continue // more of the long line, which is not kept
 		}
 		buf = append(b, buf...)
 	}
