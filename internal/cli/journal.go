@@ -45,7 +45,9 @@ Flags:
                       kopf journal --json | jq 'select(.type == "exited")'
 
 A line that is not a valid event is reported on stderr as "file:line:
-message", and the rest is printed.
+message", and the rest is printed. A line longer than 1 MiB is skipped the
+same way, its length named; kopf writes one for an event that large (an
+argv near the kernel's limit), so it is no reason to fail.
 
 Exit status: 0 when the journal is printed, 1 when it does not exist or has
 invalid lines, 2 for a usage error.
@@ -110,7 +112,7 @@ func runJournal(e *env, flags *pflag.FlagSet) func(ctx context.Context, pos []st
 			}
 			return nil
 		}, func(err error) {
-			invalid = true
+			invalid = invalid || !errors.Is(err, journal.ErrLineTooLong)
 			fmt.Fprintf(e.stderr, "kopf journal: %v\n", err)
 		})
 		if errors.Is(err, fs.ErrNotExist) {

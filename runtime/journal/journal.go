@@ -34,6 +34,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -204,6 +205,13 @@ func BootID() string {
 // it and records a log_truncated event saying so. Nothing else is ever
 // removed: a line in the middle that is not a valid event stays, and Open
 // records a warning for it. Open records acquired first, then those.
+//
+// A file larger than four times MaxSize (at least 4 MiB), which kopf
+// never makes, is read from its end only: the lines that begin in that
+// many last bytes, and a warning says what was not read. When those bytes
+// hold a state event, as they do when the file is several that kopf
+// rotated put together, Previous is what the whole file tells; otherwise
+// it is what those bytes tell. The first event recorded rotates the file.
 func Open(path string, opts Options) (*Journal, *Previous, error) {
 	j := &Journal{
 		path:      path,
@@ -383,49 +391,174 @@ func unlinkHalfRotated(path string) {
 	}
 }
 
-// load reads the journal file f, cuts off a torn last line, and returns
-// what the last daemon left and the events telling what load found wrong.
+// load reads the journal file f, or its end when it is larger than kopf
+// makes one, cuts off a torn last line, and returns what the last daemon
+// left and the events telling what load found wrong or did not read.
 func (j *Journal) load(f *os.File) (*Previous, []Event, error) {
-	var lastSeen time.Time
-	var notes []Event
-	invalid := 0
-	complete, tail, err := readFile(j.path, f, func(ev Event, _ []byte) error {
-		j.state.apply(ev)
-		lastSeen = ev.Time
-		return nil
-	}, func(le *LineError) {
-		if invalid++; invalid <= maxWarnings {
-			notes = append(notes, Event{Type: Warning, Component: "journal", Error: le.Error()})
-		}
-	})
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, nil, err
 	}
-	if more := invalid - maxWarnings; more > 0 {
-		notes = append(notes, Event{Type: Warning, Component: "journal",
-			Error: fmt.Sprintf("%s: %d more lines are not valid events; kopf journal lists them all", j.path, more)})
+	size := fi.Size()
+	e, err := readEnd(j.path, f, size, readBack(j.maxSize))
+	if err != nil {
+		return nil, nil, err
 	}
-	j.size = complete + tail
-	if tail > 0 {
-		cut := fmt.Sprintf("the last line was cut short (%d bytes), most likely by a crash while it was written", tail)
-		if err := f.Truncate(complete); err != nil {
+	j.state, j.size = e.state, size
+	notes := e.notes
+	switch {
+	case e.complete < 0:
+		// Not a line a crash cut short, which is one write of kopf's: a
+		// line that large has no start Open could find without reading
+		// all of it. It stays, and kopf's next line starts on a line of
+		// its own; the first write rotates the file, larger than MaxSize.
+		j.torn = true
+		notes = append([]Event{{Type: Warning, Component: "journal",
+			Error: fmt.Sprintf("%s: its last %s hold no newline: not a line cut short by a crash; left as it is", j.path, sizeWords(size-e.from))}}, notes...)
+	case e.tail > 0:
+		cut := fmt.Sprintf("the last line was cut short (%d bytes), most likely by a crash while it was written", e.tail)
+		if err := f.Truncate(e.complete); err != nil {
 			// It stays a line of its own: the next line starts on a new one.
 			j.torn = true
 			notes = append([]Event{{Type: Warning, Component: "journal",
 				Error: fmt.Sprintf("%s: %s; cannot remove it: %v", j.path, cut, err)}}, notes...)
 		} else {
-			j.size = complete
+			j.size = e.complete
 			notes = append([]Event{{Type: LogTruncated, Reason: cut + "; removed"}}, notes...)
 		}
 	}
-	prev := &Previous{
-		LastSeen: lastSeen,
-		BootID:   j.state.bootID,
-		Running:  j.state.procs(),
-		Jobs:     maps.Clone(j.state.jobs),
-		Quit:     j.state.quit,
+	return e.previous(), notes, nil
+}
+
+// readBack is how much of the end of its file Open reads at most, for a
+// journal of MaxSize maxSize. kopf rotates a file before it passes
+// MaxSize, or, with a state event larger than that, twice the state event
+// (which a reader takes only up to maxLine), so a file kopf wrote is
+// always read whole. One that grew larger otherwise (rotated files put
+// back together, a larger MaxSize before, a file kopf did not write) costs
+// the start no more than this, whatever its size: a daemon started on a 1
+// GiB journal answers in seconds, not minutes.
+func readBack(maxSize int64) int64 { return max(4*maxSize, 4*maxLine) }
+
+// ending is what Open learns from the end of a journal file.
+type ending struct {
+	state    *state
+	lastSeen time.Time
+	notes    []Event // warnings: the invalid lines, and what was not read
+	// from is where reading began: 0, or the first line that begins in
+	// the window read.
+	from int64
+	// complete is where the last complete line ends, and tail how many
+	// bytes follow it. complete is -1 when the window holds no newline:
+	// then where the last line begins is not known.
+	complete, tail int64
+	stated         bool // a state event was among the events read
+}
+
+// previous is what the events read say of the daemon that wrote them.
+func (e *ending) previous() *Previous {
+	return &Previous{
+		LastSeen: e.lastSeen,
+		BootID:   e.state.bootID,
+		Running:  e.state.procs(),
+		Jobs:     maps.Clone(e.state.jobs),
+		Quit:     e.state.quit,
 	}
-	return prev, notes, nil
+}
+
+// readEnd folds the events of the journal file name, of size bytes, into
+// a new state: all of them when it is no larger than window; else those of
+// the lines that begin in its last window bytes, and a warning says what
+// was not read. A state event resets what the events before it said, and
+// every file kopf rotates begins with one, so a window that holds one
+// tells what reading the whole file tells.
+func readEnd(name string, r io.ReaderAt, size, window int64) (*ending, error) {
+	e := &ending{state: newState()}
+	if size > window {
+		from, err := lineAfter(r, size-window-1, size)
+		if err != nil {
+			return nil, err
+		}
+		if from < 0 {
+			e.from, e.complete, e.tail = size-window, -1, window
+			e.notes = append(e.notes, skippedWarning(name, size, e.from, false))
+			return e, nil
+		}
+		e.from = from
+	}
+	invalid := 0
+	complete, tail, err := readFile(name, io.NewSectionReader(r, e.from, size-e.from), e.from, func(ev Event, _ []byte) error {
+		e.state.apply(ev)
+		e.lastSeen = ev.Time
+		e.stated = e.stated || ev.Type == State
+		return nil
+	}, func(le *LineError) {
+		if invalid++; invalid <= maxWarnings {
+			e.notes = append(e.notes, Event{Type: Warning, Component: "journal", Error: le.Error()})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if more := invalid - maxWarnings; more > 0 {
+		e.notes = append(e.notes, Event{Type: Warning, Component: "journal",
+			Error: fmt.Sprintf("%s: %d more lines are not valid events; kopf journal lists them all", name, more)})
+	}
+	if e.from > 0 {
+		e.notes = append([]Event{skippedWarning(name, size, e.from, e.stated)}, e.notes...)
+	}
+	e.complete, e.tail = e.from+complete, tail
+	return e, nil
+}
+
+// skippedWarning says that Open read the journal file name, of size
+// bytes, from byte from only, and what that costs: nothing when what it
+// read holds a state event.
+func skippedWarning(name string, size, from int64, stated bool) Event {
+	msg := fmt.Sprintf("journal %s is %s, larger than kopf lets a file grow: read its last %s only, from byte %d",
+		name, sizeWords(size), sizeWords(size-from), from)
+	if stated {
+		msg += ", which hold a state event of what kopf held then, so no process or job was missed; the lines before were not checked"
+	} else {
+		msg += ", and found no state event there; processes started and jobs run before that were not looked for: " +
+			"such a process that still runs is not stopped, and such a job's missed fires are not made up for"
+	}
+	msg += "; kopf's first event rotates it to " + name + ".1"
+	return Event{Type: Warning, Component: "journal", Error: msg}
+}
+
+// lineAfter returns the offset just after the first '\n' of r at or after
+// off, -1 if there is none before size. It reads no further than that
+// newline, a chunk at a time.
+func lineAfter(r io.ReaderAt, off, size int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for off < size {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return off + int64(i) + 1, nil
+		}
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if n == 0 {
+			break // the file is shorter than it was: a newline is not coming
+		}
+		off += int64(n)
+	}
+	return -1, nil
+}
+
+// sizeWords writes a size for a person: 1.0 GiB, 64 MiB, 512 KiB.
+func sizeWords(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func newJournalID() string {

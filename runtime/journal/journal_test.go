@@ -2,6 +2,7 @@ package journal_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -429,7 +430,7 @@ func TestInvalidLines(t *testing.T) {
 		path + `:6: not an event: no "time"`,
 		path + `:7: not an event: no "type"`,
 		path + ":8: not JSON: invalid character 't' after top-level value",
-		path + ":9: line longer than 1 MiB",
+		fmt.Sprintf("%s:9: line of %d bytes skipped: longer than 1 MiB", path, len(bad[6])),
 	}
 	got, gotBad := readAll(t, path, 0)
 	if diff := cmp.Diff(wantBad, gotBad); diff != "" {
@@ -445,14 +446,23 @@ func TestInvalidLines(t *testing.T) {
 		t.Errorf("Open's warnings mismatch (-want +got):\n%s", diff)
 	}
 	var le *journal.LineError
+	var tooLong []int // the lines that are only too long, which kopf journal does not count as invalid
 	if err := func() error {
 		return journal.Read(path, 0, func(journal.Event, []byte) error { return nil }, func(err error) {
+			var l *journal.LineError
+			errors.As(err, &l)
 			if le == nil {
-				errors.As(err, &le)
+				le = l
+			}
+			if errors.Is(err, journal.ErrLineTooLong) {
+				tooLong = append(tooLong, l.Line)
 			}
 		})
-	}(); err != nil || le == nil || le.File != path || le.Line != 3 {
-		t.Errorf("the first invalid line came as %#v (Read: %v), want a *LineError for %s line 3", le, err, path)
+	}(); err != nil || le == nil || le.File != path || le.Line != 3 || le.Offset != int64(len(lines(t, path)[0])+len(lines(t, path)[1])+2) {
+		t.Errorf("the first invalid line came as %#v (Read: %v), want a *LineError for %s line 3, after the first two lines", le, err, path)
+	}
+	if !cmp.Equal(tooLong, []int{9}) {
+		t.Errorf("the lines that are ErrLineTooLong are %v, want only line 9", tooLong)
 	}
 }
 
@@ -916,5 +926,211 @@ func readNumbered(t *testing.T, path string, keep, n int) {
 		if want := fmt.Sprintf("event %d", i); r != want {
 			t.Errorf("event %d is %q, want %q", i, r, want)
 		}
+	}
+}
+
+// writeLines writes a journal file of evs and, between the first early of
+// them and the rest, filler events until the file holds at least size
+// bytes.
+func writeLines(t *testing.T, path string, evs []journal.Event, early int, size int) {
+	t.Helper()
+	var b bytes.Buffer
+	enc := func(ev journal.Event) {
+		line, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	for _, ev := range evs[:early] {
+		enc(ev)
+	}
+	at := evs[early-1].Time
+	for i := 0; b.Len() < size; i++ {
+		enc(journal.Event{Time: at, Type: journal.Skipped, Unit: "filler", Reason: fmt.Sprintf("filler %d %s", i, strings.Repeat("x", 300))})
+	}
+	for _, ev := range evs[early:] {
+		enc(ev)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileEvents returns the events of the one file path, without the rotated
+// files Read reads first.
+func fileEvents(t *testing.T, path string) []entry {
+	t.Helper()
+	var got []entry
+	for _, l := range lines(t, path) {
+		var ev journal.Event
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		got = append(got, entry{ev, l})
+	}
+	return got
+}
+
+// TestOpenLargeFile: a journal file many times MaxSize (a daemon rotated
+// it never, or something else wrote it) is read from its end: a process
+// spawned there is found, one spawned at its start is not, a warning says
+// what was not read, and the first event rotates the file, which is left
+// as it was.
+func TestOpenLargeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	opts := journal.Options{MaxSize: 1 << 20} // Open reads the last 4 MiB
+	t0 := time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC)
+	writeLines(t, path, []journal.Event{
+		{Time: t0, Type: journal.Acquired, PID: 1, BootID: "b1"},
+		{Time: t0, Type: journal.Source, Op: "add", Unit: "early-job", Kind: "job"},
+		{Time: t0, Type: journal.Spawned, Unit: "early", Kind: "proc", PID: 10, StartTicks: 1},
+		{Time: t0.Add(time.Hour), Type: journal.Spawned, Unit: "late", Kind: "proc", PID: 20, StartTicks: 2},
+		{Time: t0.Add(time.Hour), Type: journal.Source, Op: "add", Unit: "late-job", Kind: "job"},
+	}, 3, 12<<20)
+	appendFile(t, path, "not an event\n")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := len(before)
+
+	j, prev := open(t, path, opts)
+	closeJournal(t, j)
+	want := &journal.Previous{
+		LastSeen: t0.Add(time.Hour),
+		Running:  []journal.Proc{{Unit: "late", Kind: "proc", PID: 20, StartTicks: 2}},
+		Jobs:     map[string]bool{"late-job": true},
+	}
+	if diff := cmp.Diff(want, prev); diff != "" {
+		t.Errorf("Previous of a 12 MiB file mismatch (-want +got):\n%s", diff)
+	}
+	if after, err := os.ReadFile(path + ".1"); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("%s.1 is not the file as it was (%v)", path, err)
+	}
+	got := fileEvents(t, path)
+	var warnings []string
+	for _, e := range got {
+		if e.ev.Type == journal.Warning {
+			warnings = append(warnings, e.ev.Error)
+		}
+	}
+	// Where the window begins: the first line that begins in the last
+	// 4 MiB of the file.
+	from := size - 4<<20
+	from += bytes.IndexByte(before[from-1:], '\n')
+	wantWarnings := []string{
+		fmt.Sprintf("journal %s is 12 MiB, larger than kopf lets a file grow: read its last 4 MiB only, from byte %d, "+
+			"and found no state event there; processes started and jobs run before that were not looked for: "+
+			"such a process that still runs is not stopped, and such a job's missed fires are not made up for; "+
+			"kopf's first event rotates it to %s.1", path, from, path),
+		fmt.Sprintf("%s: line at byte %d: not JSON: invalid character 'o' in literal null (expecting 'u')", path, size-len("not an event\n")),
+	}
+	if diff := cmp.Diff(wantWarnings, warnings); diff != "" {
+		t.Errorf("warnings mismatch (-want +got):\n%s", diff)
+	}
+	if want := []string{"state", "acquired", "warning", "warning"}; !cmp.Equal(types(got), want) {
+		t.Errorf("the new file's events %q, want %q", types(got), want)
+	}
+	if r := got[0].ev.Running; len(r) != 1 || r[0].PID != 20 {
+		t.Errorf("the new file's state has running %+v, want late's process", r)
+	}
+}
+
+// TestOpenNoNewlineAtTheEnd: a file whose last bytes Open reads hold no
+// newline is not a line a crash cut short: Open leaves it, says so, and
+// writes its own lines after a newline, in the file it rotates to.
+func TestOpenNoNewlineAtTheEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	opts := journal.Options{MaxSize: 1 << 20}
+	t0 := time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC)
+	writeLines(t, path, []journal.Event{{Time: t0, Type: journal.Spawned, Unit: "early", Kind: "proc", PID: 10}}, 1, 0)
+	appendFile(t, path, strings.Repeat("x", 5<<20))
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	j, prev := open(t, path, opts)
+	closeJournal(t, j)
+	if len(prev.Running) != 0 || !prev.LastSeen.IsZero() {
+		t.Errorf("Previous %+v, want nothing: no line was read", prev)
+	}
+	if after, err := os.ReadFile(path + ".1"); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("%s.1 is not the file as it was (%v)", path, err)
+	}
+	got := fileEvents(t, path)
+	if want := []string{"state", "acquired", "warning", "warning"}; !cmp.Equal(types(got), want) {
+		t.Fatalf("the new file's events %q, want %q", types(got), want)
+	}
+	if w, want := got[2].ev.Error, path+": its last 4 MiB hold no newline: not a line cut short by a crash; left as it is"; w != want {
+		t.Errorf("warning %q, want %q", w, want)
+	}
+	if w := got[3].ev.Error; !strings.Contains(w, "read its last 4 MiB only, from byte "+strconv.Itoa(len(before)-4<<20)) {
+		t.Errorf("warning %q, want it to say where reading began", w)
+	}
+}
+
+// TestReadSince: of a journal kopf rotated, ReadSince gives the events
+// from since on that Read gives, through the rotated files; with a limit
+// smaller than they take, the last of them that fit, and says so.
+func TestReadSince(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	opts := journal.Options{MaxSize: 4 << 10, Keep: 3}
+	j, _ := open(t, path, opts)
+	for i := range 250 {
+		j.Record(journal.Event{Type: journal.Skipped, Unit: "backup", Reason: fmt.Sprintf("event %d", i)})
+	}
+	closeJournal(t, j)
+	all, _ := readAll(t, path, opts.Keep)
+	if _, err := os.Stat(path + ".3"); err != nil {
+		t.Fatalf("the journal fills fewer than 4 files (%v); record more", err)
+	}
+	since := func(since time.Time, limit int64) ([]string, bool) {
+		t.Helper()
+		var got []string
+		cut, err := journal.ReadSince(path, opts.Keep, since, limit, func(_ journal.Event, raw []byte) error {
+			got = append(got, string(raw))
+			return nil
+		}, func(err error) { t.Errorf("invalid line: %v", err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, cut
+	}
+	raws := func(entries []entry) []string {
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.raw)
+		}
+		return out
+	}
+	// Each since is a point just before an event, in the current file, a
+	// rotated one, or after them all. What comes is what follows the
+	// last event older than since: a state event is a little later than
+	// the event after it, whose write rotated the file.
+	for _, i := range []int{0, 1, 30, 60, 100, len(all) - 1, len(all)} {
+		from := all[len(all)-1].ev.Time.Add(time.Millisecond)
+		if i < len(all) {
+			from = all[i].ev.Time.Add(-time.Millisecond)
+		}
+		k := len(all) - 1
+		for k >= 0 && !all[k].ev.Time.Before(from) {
+			k--
+		}
+		got, cut := since(from, 1<<30)
+		if want := raws(all[k+1:]); !cmp.Equal(got, want) || cut {
+			t.Errorf("since the %dth event: %d events (cut %v), want the last %d", i, len(got), cut, len(want))
+		}
+	}
+	// A limit: the last events that fit in it.
+	got, cut := since(time.Time{}, 3000)
+	size := 0
+	for _, raw := range got {
+		size += len(raw) + 1
+	}
+	if want := raws(all[len(all)-len(got):]); !cut || len(got) == 0 || size > 3000 || !cmp.Equal(got, want) {
+		t.Errorf("with a 3000-byte limit: %d events of %d bytes (cut %v), want the last ones that fit, cut", len(got), size, cut)
 	}
 }

@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -67,14 +68,24 @@ func NewHistory(keep time.Duration, max int) *History {
 	return &History{byPID: map[int]*Run{}, maxRuns: max, keep: keep}
 }
 
+// loadLimit bounds what Load reads of a journal: what kopf keeps of one,
+// DefaultKeep rotated files and the current one of DefaultMaxSize each, so
+// that a journal kopf wrote is read back a whole day, and a larger one (a
+// file kopf did not write) delays the daemon's start no more than that.
+const loadLimit = (journal.DefaultKeep + 1) * journal.DefaultMaxSize
+
 // Load reads the runs of the last keep from a journal, before this
 // daemon's own events arrive: the page shows what the daemons before it
 // ran too. A run whose end the journal does not have (its daemon was
 // killed) ends at that daemon's last event, its outcome unknown.
+//
+// Load reads the journal back from its end to the events older than keep,
+// or loadLimit bytes: when those hold events of the last keep still, it
+// returns an error that says so, having loaded the runs of what it read.
 func (h *History) Load(path string, now time.Time) error {
 	from := now.Add(-h.keep)
 	var last time.Time
-	err := journal.Read(path, 0, func(ev journal.Event, _ []byte) error {
+	cut, err := journal.ReadSince(path, 0, from, loadLimit, func(ev journal.Event, _ []byte) error {
 		if ev.Type == journal.Acquired {
 			h.closeOpen(last) // a new daemon: what the old one ran is over
 		}
@@ -85,6 +96,10 @@ func (h *History) Load(path string, now time.Time) error {
 		return nil
 	}, nil)
 	h.closeOpen(last)
+	if err == nil && cut {
+		err = fmt.Errorf("the journal %s holds more than %d MiB of the last %s: read its last %d MiB only, and the page shows the runs in those",
+			path, loadLimit>>20, h.keep, loadLimit>>20)
+	}
 	return err
 }
 

@@ -72,6 +72,45 @@ func TestHistoryLoad(t *testing.T) {
 	}
 }
 
+// TestHistoryLoadLimit: of a journal whose recent part is larger than
+// loadLimit (here a gigabyte of zeros after a run of a day ago, which the
+// file system stores as a hole), Load reads back no further than the
+// limit: it loads the runs there and says that it did not read the rest.
+func TestHistoryLoadLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	old := `{"time":"2026-12-05T13:00:00Z","type":"spawned","unit":"old","kind":"job","pid":5}` + "\n"
+	if _, err := f.WriteString(old); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(int64(len(old)) + 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	recent := "\n" + `{"time":"2026-12-06T09:00:00Z","type":"spawned","unit":"a","kind":"job","pid":7}` + "\n" +
+		`{"time":"2026-12-06T09:00:03Z","type":"exited","unit":"a","kind":"job","pid":7,"code":2,"seconds":3}` + "\n"
+	if _, err := f.WriteAt([]byte(recent), int64(len(old))+1<<30); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHistory(24*time.Hour, 100)
+	err = h.Load(path, now)
+	want := "the journal " + path + " holds more than 64 MiB of the last 24h0m0s: read its last 64 MiB only, and the page shows the runs in those"
+	if err == nil || err.Error() != want {
+		t.Errorf("Load returned %v, want %s", err, want)
+	}
+	var got []string
+	for _, r := range h.Runs(now.Add(-24*time.Hour), "") {
+		got = append(got, fmt.Sprintf("%s %s", r.Unit, r.Outcome))
+	}
+	if want := "a failure"; strings.Join(got, "|") != want {
+		t.Errorf("loaded %q, want %q (old is before the limit)", strings.Join(got, "|"), want)
+	}
+}
+
 // TestHistoryThroughALoad: the Source events of a load of many units do
 // not fill the history's queue: the run whose end comes after them is
 // there, ended.
