@@ -62,10 +62,10 @@ func TestRunAsUserWithShellStdinAndEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A uid with no entry keeps kopf's USER and HOME; group switches the
+	// A uid with no entry is another user all the same: none of kopf's
+	// environment, HOME /, no USER or LOGNAME to give; group switches the
 	// gid and no supplementary groups are left.
-	want = fmt.Sprintf("4242\n%s\n%s\n%s|%s|%s\nA=1 B=2 C=from kopf shell=bash\n",
-		nogroup.Gid, nogroup.Gid, os.Getenv("USER"), os.Getenv("LOGNAME"), os.Getenv("HOME"))
+	want = fmt.Sprintf("4242\n%s\n%s\n||/\nA=1 B=2 C=unset shell=bash\n", nogroup.Gid, nogroup.Gid)
 	if got := read("numeric"); got != want {
 		t.Errorf("the run as 4242 saw\n%s\nwant\n%s", got, want)
 	}

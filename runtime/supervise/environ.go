@@ -42,6 +42,8 @@ func (s *Supervisor) environ(u *config.Unit, cred *config.Credentials) []string 
 	env := []string{cronPath}
 	if cred.User != "" {
 		env = append(env, "USER="+cred.User, "LOGNAME="+cred.User, "HOME="+cred.Home)
+	} else {
+		env = append(env, "HOME=/") // as docker run --user gives a uid with no entry
 	}
 	shell := cred.Shell
 	if shell == "" {
