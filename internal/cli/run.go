@@ -897,12 +897,14 @@ func emptyNotNull(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// newMailer delivers runs' output as the config's mail section says (SMTP
-// to localhost:25 without one), logging and journaling every outcome. A
+// newMailer delivers runs' output as the config's mail section says
+// (without one: the machine's sendmail, as cron, or SMTP to localhost:25
+// where there is none), logging and journaling every outcome. A
 // sendmail runs on the host, like every other child.
 func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, record func(...journal.Event)) *mail.Mailer {
 	if m == nil {
-		m = &config.DefaultMail
+		local, _ := config.LocalMail()
+		m = &local
 	}
 	env := os.Environ()
 	return mail.New(mail.Options{

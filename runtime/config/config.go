@@ -630,5 +630,20 @@ type Mail struct {
 	Pos          lang.Pos // of the `mail` value
 }
 
-// DefaultMail is delivery without a mail section: SMTP to localhost:25.
+// DefaultMail is delivery without a mail section and without a sendmail
+// on the machine (LocalMail): SMTP to localhost:25.
 var DefaultMail = Mail{SMTP: "localhost:25"}
+
+// SendmailPath is where cron finds the local mailer; tests point it
+// elsewhere.
+var SendmailPath = "/usr/sbin/sendmail"
+
+// LocalMail is delivery without a mail section: through the machine's
+// sendmail, as cron delivers, when there is one (ok); otherwise
+// DefaultMail, and ok is false.
+func LocalMail() (m Mail, ok bool) {
+	if info, err := os.Stat(SendmailPath); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
+		return Mail{Sendmail: []string{SendmailPath}}, true
+	}
+	return DefaultMail, false
+}

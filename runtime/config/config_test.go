@@ -453,3 +453,26 @@ func TestSourcePosInAnyOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalMail: without a mail section, mail goes through the machine's
+// sendmail when there is one, as cron's does, and by SMTP to localhost:25
+// otherwise.
+func TestLocalMail(t *testing.T) {
+	dir := t.TempDir()
+	old := SendmailPath
+	t.Cleanup(func() { SendmailPath = old })
+	SendmailPath = filepath.Join(dir, "sendmail")
+	if m, ok := LocalMail(); ok || m.SMTP != "localhost:25" || m.Sendmail != nil {
+		t.Errorf("without a sendmail: %+v, %v; want SMTP to localhost:25", m, ok)
+	}
+	if err := os.WriteFile(SendmailPath, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := LocalMail(); ok {
+		t.Error("a sendmail that is not executable is taken")
+	}
+	os.Chmod(SendmailPath, 0o755)
+	if m, ok := LocalMail(); !ok || len(m.Sendmail) != 1 || m.Sendmail[0] != SendmailPath || m.SMTP != "" {
+		t.Errorf("with a sendmail: %+v, %v; want it", m, ok)
+	}
+}
