@@ -63,6 +63,7 @@ func newCrontabParser(filename string, src []byte, kind Crontab) *crontabParser 
 		env:   map[string]string{},
 		shell: "/bin/sh", zone: time.Local,
 		names: map[string]int{},
+		users: map[string]*cronUser{}, homes: map[string]bool{},
 	}
 }
 
@@ -82,6 +83,13 @@ type crontabParser struct {
 	name  *lang.Pos // of a "# name:" comment right above, with its text in nameText
 	named string
 	names map[string]int // how many jobs have each hash name, for duplicate lines
+
+	// What is looked up once per user and per home directory, not per
+	// line: a cron.d file of 100k lines names a handful of users, and
+	// each lookup reads the user and group databases (getgrouplist
+	// through NSS, /etc/passwd for the shell), 170 µs a line before.
+	users map[string]*cronUser
+	homes map[string]bool // whether each home directory exists
 
 	jobs     []*Job
 	errs     lang.ErrorList
@@ -442,18 +450,43 @@ func cronCommand(s string) (command, stdin string) {
 }
 
 // identity checks a system crontab's user: it exists, and kopf can switch
-// to it.
+// to it. The lookup is made once per user; the error, if any, is given at
+// every line that names the user, so that each is seen to be left out.
 func (p *crontabParser) identity(id *Identity, at int) bool {
-	c, err := id.Resolve()
-	if err != nil {
-		p.errorf(at, "%v; the line is left out", err)
-		return false
-	}
-	if euid := geteuid(); euid != 0 && c.Uid != uint32(euid) {
-		p.errorf(at, "kopf runs as uid %d, not root, so it cannot run this line as %q", euid, id.User)
+	if u := p.user(id.User); u.msg != "" {
+		p.errorf(at, "%s", u.msg)
 		return false
 	}
 	return true
+}
+
+// resolveUser is Identity.Resolve; tests count the lookups.
+var resolveUser = (*Identity).Resolve
+
+// cronUser is what a parse found out about one user of a system crontab.
+type cronUser struct {
+	cred *Credentials
+	msg  string // why a line cannot run as the user; "" when it can
+}
+
+// user looks a system crontab's user up, once per parse: a user added
+// or removed is seen at the next reading of the file.
+func (p *crontabParser) user(name string) *cronUser {
+	if u, ok := p.users[name]; ok {
+		return u
+	}
+	u := &cronUser{}
+	c, err := resolveUser(&Identity{User: name})
+	switch {
+	case err != nil:
+		u.msg = fmt.Sprintf("%v; the line is left out", err)
+	case geteuid() != 0 && c.Uid != uint32(geteuid()):
+		u.msg = fmt.Sprintf("kopf runs as uid %d, not root, so it cannot run this line as %q", geteuid(), name)
+	default:
+		u.cred = c
+	}
+	p.users[name] = u
+	return u
 }
 
 // job makes the job of one line.
@@ -614,7 +647,7 @@ func (p *crontabParser) home(at int, who *Identity) string {
 	}
 	home := ""
 	if who != nil {
-		if c, err := who.Resolve(); err == nil {
+		if c := p.user(who.User).cred; c != nil {
 			home = c.Home
 		}
 	} else if home = os.Getenv("HOME"); home == "" {
@@ -625,7 +658,13 @@ func (p *crontabParser) home(at int, who *Identity) string {
 	if home == "" {
 		return ""
 	}
-	if info, err := os.Stat(home); err != nil || !info.IsDir() {
+	exists, ok := p.homes[home]
+	if !ok {
+		info, err := os.Stat(home)
+		exists = err == nil && info.IsDir()
+		p.homes[home] = exists
+	}
+	if !exists {
 		p.warnf(at, "the home directory %s does not exist: cronie would not run this line, kopf runs it in /", home)
 		return "/"
 	}

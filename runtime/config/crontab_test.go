@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"os/user"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kopf/kopf/lang"
 	"github.com/kopf/kopf/runtime/job"
 )
 
@@ -280,5 +282,36 @@ func TestSystemCrontab(t *testing.T) {
 	_, _, err = ParseCrontab("cron.d/app", []byte("17 * * * * nobody true\n"), SystemCrontab)
 	if err == nil || !strings.Contains(err.Error(), `cron.d/app:1:12: kopf runs as uid 1000, not root, so it cannot run this line as "nobody"`) {
 		t.Errorf("not root: %v", err)
+	}
+}
+
+// A system crontab's users are looked up once per parse, however many
+// lines name them, and a user that does not exist is still an error at
+// each line that names it (each of those lines is left out).
+func TestSystemCrontabLooksUpEachUserOnce(t *testing.T) {
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skip("no user nobody here")
+	}
+	lookups := map[string]int{}
+	resolveUser = func(id *Identity) (*Credentials, error) {
+		lookups[id.User]++
+		return id.Resolve()
+	}
+	defer func() { resolveUser = (*Identity).Resolve }()
+	src := "1 * * * * root a\n2 * * * * nobody b\n3 * * * * no-such-user-kopf c\n4 * * * * root d\n5 * * * * nobody e\n6 * * * * no-such-user-kopf f\n"
+	cfg, _, err := ParseCrontab("cron.d/app", []byte(src), SystemCrontab)
+	want := `cron.d/app:3:11: no user named "no-such-user-kopf" on this machine; the line is left out (and 1 more errors)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	var list lang.ErrorList
+	if errors.As(err, &list) && (len(list) != 2 || list[1].Pos.Line != 6 || list[1].Pos.Col != 11) {
+		t.Errorf("errors %v, want the unknown user at 3:11 and 6:11", list)
+	}
+	if len(cfg.Jobs) != 4 {
+		t.Errorf("%d jobs, want the 4 of root and nobody", len(cfg.Jobs))
+	}
+	if diff := cmp.Diff(map[string]int{"root": 1, "nobody": 1, "no-such-user-kopf": 1}, lookups); diff != "" {
+		t.Errorf("lookups per user (-want +got):\n%s", diff)
 	}
 }
