@@ -248,7 +248,10 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 				return errFailed
 			}
 		}
-		d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts, web)
+		d, err := startDaemon(ctx, log, spec, *journalPath, *socketPath, hostOpts, web)
+		if errors.Is(err, errStopped) {
+			return nil
+		}
 		if err != nil {
 			if errors.Is(err, errJournal) && defaultJournal {
 				log.Error(fmt.Sprintf("the default journal %s cannot be used; give --journal PATH in a writable directory, or set XDG_STATE_HOME", *journalPath))
@@ -348,6 +351,10 @@ func (d *daemon) setAlerts(cfg *config.Config) {
 // errJournal says kopf run could not open its journal (and said why).
 var errJournal = fmt.Errorf("%w: the journal", errFailed)
 
+// errStopped says a signal stopped kopf run while it started, before
+// anything ran: a clean stop, exit status 0.
+var errStopped = errors.New("stopped while starting")
+
 // daemon is kopf run once it has started: what start set up, in order, and
 // what run and close undo.
 type daemon struct {
@@ -383,8 +390,9 @@ type daemon struct {
 // even reads the config, before it gives up; then the config, refused
 // when invalid; the process host and the control socket; and the previous
 // daemon's leftovers stopped before anything starts. It returns errFailed
-// after logging why it refused.
-func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath string, hostOpts proc.Options, web *webServer) (*daemon, error) {
+// after logging why it refused, and errStopped when ctx was done (a signal)
+// while it read the sources, which can take seconds.
+func startDaemon(ctx context.Context, log *slog.Logger, spec sources.Spec, journalPath, socketPath string, hostOpts proc.Options, web *webServer) (*daemon, error) {
 	jnl, prev, err := journal.Open(journalPath, journal.Options{
 		OnError: func(err error) {
 			log.Error(fmt.Sprintf("journal: %v; kopf carries on without it", err), "journal", journalPath)
@@ -419,7 +427,10 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 		return nil, err
 	}
 	d.set = sources.New(spec, d.log)
-	if d.cfg, err = d.set.Load(); err != nil {
+	if d.cfg, err = d.set.Load(ctx); ctx.Err() != nil {
+		d.log.Info("stopped by a signal while reading the sources; nothing was started")
+		return fail(errStopped)
+	} else if err != nil {
 		sources.LogErrors(d.log, spec.File, "refusing to start", err)
 		return fail(errFailed)
 	}

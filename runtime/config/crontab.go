@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -45,11 +46,21 @@ const cronDefaultPath = "/usr/bin:/bin"
 // other lines are edited, inserted or deleted; a comment "# name: NAME"
 // right above a line names its job instead.
 func ParseCrontab(filename string, src []byte, kind Crontab) (*Config, []compile.Warning, error) {
+	return ParseCrontabContext(context.Background(), filename, src, kind)
+}
+
+// ParseCrontabContext is ParseCrontab that gives up when ctx is done,
+// returning nil and ctx's error: a file of the largest size kopf reads
+// takes seconds, and a daemon told to stop while it reads one must not
+// read on past its stop time.
+func ParseCrontabContext(ctx context.Context, filename string, src []byte, kind Crontab) (*Config, []compile.Warning, error) {
 	if err := checkSize(filename, len(src)); err != nil {
 		return nil, nil, err
 	}
 	p := newCrontabParser(filename, src, kind)
-	p.parse(src)
+	if err := p.parse(ctx, src); err != nil {
+		return nil, nil, err
+	}
 	p.warnNoMailto()
 	cfg := &Config{File: filename, Jobs: p.jobs}
 	sortByName(cfg.Jobs)
@@ -124,9 +135,15 @@ func (p *crontabParser) warnf(off int, format string, args ...any) {
 	p.warnings = append(p.warnings, compile.Warning{Pos: p.src.pos(off), Msg: fmt.Sprintf(format, args...)})
 }
 
-func (p *crontabParser) parse(src []byte) {
+// parse reads every line, looking at ctx every checkEvery lines (some
+// 15 ms of a large file's reading).
+func (p *crontabParser) parse(ctx context.Context, src []byte) error {
+	const checkEvery = 1024
 	text := string(src)
-	for off := 0; off < len(text); {
+	for off, n := 0, 0; off < len(text); n++ {
+		if n%checkEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		end := strings.IndexByte(text[off:], '\n')
 		last := end < 0
 		if last {
@@ -137,6 +154,7 @@ func (p *crontabParser) parse(src []byte) {
 		p.line(off, text[off:end], last)
 		off = end + 1
 	}
+	return nil
 }
 
 // line reads one line, which starts at byte off of the file.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/user"
@@ -313,5 +314,34 @@ func TestSystemCrontabLooksUpEachUserOnce(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{"root": 1, "nobody": 1, "no-such-user-kopf": 1}, lookups); diff != "" {
 		t.Errorf("lookups per user (-want +got):\n%s", diff)
+	}
+}
+
+// stopAfter is a context whose Err turns to context.Canceled at its nth
+// call: a signal that comes while a parse is under way.
+type stopAfter struct {
+	context.Context
+	n int
+}
+
+func (c *stopAfter) Err() error {
+	if c.n--; c.n <= 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// A parse stops, between lines, when its context is done, and returns
+// nothing but the context's error; done only after the last line, it
+// changes nothing.
+func TestParseCrontabContextStops(t *testing.T) {
+	src := cronDFile(5000)
+	cfg, warnings, err := ParseCrontabContext(&stopAfter{context.Background(), 2}, "cron.d/big", src, SystemCrontab)
+	if !errors.Is(err, context.Canceled) || cfg != nil || warnings != nil {
+		t.Errorf("stopped during the parse: %v jobs, %d warnings, error %v; want nothing and context.Canceled", cfg, len(warnings), err)
+	}
+	cfg, _, err = ParseCrontabContext(&stopAfter{context.Background(), 1 << 30}, "cron.d/big", src, SystemCrontab)
+	if err != nil || len(cfg.Jobs) < 4000 {
+		t.Errorf("not stopped: error %v, want the file's jobs", err)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -58,7 +59,7 @@ func ImportCrontab(filename string, src []byte, kind Crontab, format string) ([]
 	}
 	p := newCrontabParser(filename, src, kind)
 	p.imp = &imported{}
-	p.parse(src)
+	p.parse(context.Background(), src)
 	jobs := make([]importJob, 0, len(p.imp.jobs))
 	taken := map[string]int{}
 	for _, ij := range p.imp.jobs {

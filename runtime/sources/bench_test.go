@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ func BenchmarkRescan(b *testing.B) {
 		os.WriteFile(filepath.Join(scripts, fmt.Sprintf("p%02d", i)), make([]byte, 64<<10), 0o755)
 	}
 	set := New(Spec{Services: []string{svc}, Scripts: []string{scripts}}, nil)
-	if _, err := set.Load(); err != nil {
+	if _, err := set.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("unchanged", func(b *testing.B) {

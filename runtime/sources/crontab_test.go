@@ -2,6 +2,8 @@ package sources
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,7 +36,7 @@ func TestCrontabSource(t *testing.T) {
 	tab := filepath.Join(f.root, "tab")
 	f.write(tab, "# name: a\n0 1 * * * a\n# name: b\n0 2 * * * b\n", 0o644)
 	set, log := crontabSet(t, Spec{Crontabs: []string{tab}})
-	cfg, err := set.Load()
+	cfg, err := set.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func TestCronDir(t *testing.T) {
 	f.write(filepath.Join(dir, ".hidden"), "# name: hidden\n0 * * * * root true\n", 0o644)
 	f.write(etc, "# name: etc\n17 * * * * root run-parts /etc/cron.hourly\n", 0o644)
 	set, log := crontabSet(t, Spec{CronDirs: []string{dir, etc}})
-	cfg, err := set.Load()
+	cfg, err := set.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +132,46 @@ func TestCheckCrontabFileOwner(t *testing.T) {
 	defer func() { geteuid = os.Geteuid }()
 	if err := CheckCrontabFile(path, config.UserCrontab); err != nil {
 		t.Errorf("kopf's own user's crontab refused: %v", err)
+	}
+}
+
+// stopAfter is a context whose Err turns to context.Canceled at its nth
+// call: a signal that comes while Load is under way.
+type stopAfter struct {
+	context.Context
+	n int
+}
+
+func (c *stopAfter) Err() error {
+	if c.n--; c.n <= 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestLoadStopsWhenDone: a Load whose context is done (a daemon told to
+// stop while it starts) reads no further, logs no error for it, and
+// returns the context's error; a file it did not finish is read in full
+// by the next Load.
+func TestLoadStopsWhenDone(t *testing.T) {
+	f := newFixture(t)
+	dir := filepath.Join(f.root, "cron.d")
+	f.write(filepath.Join(dir, "a"), "# name: a\n0 * * * * root true\n", 0o644)
+	f.write(filepath.Join(dir, "b"), "# name: b\n0 * * * * root true\n", 0o644)
+	for _, n := range []int{1, 2, 3} { // before the files, in a's parse, before b
+		set, log := crontabSet(t, Spec{CronDirs: []string{dir}})
+		if cfg, err := set.Load(&stopAfter{context.Background(), n}); !errors.Is(err, context.Canceled) || cfg != nil {
+			t.Fatalf("stopped at check %d: %v, %v; want nothing and context.Canceled", n, cfg, err)
+		}
+		if strings.Contains(log.String(), "level=ERROR") {
+			t.Errorf("stopped at check %d, the log has an error:\n%s", n, log)
+		}
+		cfg, err := set.Load(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"a", "b"}, jobNames(cfg)); diff != "" {
+			t.Errorf("stopped at check %d, jobs of the next Load (-want +got):\n%s", n, diff)
+		}
 	}
 }
