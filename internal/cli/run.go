@@ -503,7 +503,7 @@ func (d *daemon) run(ctx context.Context) error {
 		stopWeb := d.web.serve(d.log, s, daemonControl{s, r, d.host.Tracking().String()}.Handle)
 		defer stopWeb()
 	}
-	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
+	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload(ctx) })
 	stopChecking := checkJournal(ctx, d.jnl)
 	serveCtx, stopServing := context.WithCancel(ctx)
 	var serving sync.WaitGroup
@@ -558,11 +558,12 @@ type reloader struct {
 }
 
 // reload says what it changed, and returns what is wrong with the sources
-// now (each invalid file runs its last valid version).
-func (r *reloader) reload() (string, error) {
+// now (each invalid file runs its last valid version). When ctx is done
+// (kopf is stopping) it stops reading and changes nothing.
+func (r *reloader) reload(ctx context.Context) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cfg, problems := r.set.Rescan()
+	cfg, problems := r.set.Rescan(ctx)
 	if cfg == nil {
 		return "nothing changed", problems
 	}
@@ -621,7 +622,7 @@ func (d daemonControl) Handle(ctx context.Context, req control.Request) control.
 	case control.CmdRestart:
 		resp.Message, err = d.s.Restart(ctx, req.Name)
 	case control.CmdReload:
-		resp.Message, err = d.r.reload()
+		resp.Message, err = d.r.reload(ctx)
 	case control.CmdCluster, control.CmdClaims, control.CmdHandoff:
 		resp, err = d.clusterRequest(ctx, req)
 	case control.CmdNext:

@@ -29,7 +29,7 @@ func BenchmarkRescan(b *testing.B) {
 	}
 	b.Run("unchanged", func(b *testing.B) {
 		for b.Loop() {
-			set.Rescan()
+			set.Rescan(context.Background())
 		}
 	})
 	b.Run("one file changed", func(b *testing.B) {
@@ -38,7 +38,7 @@ func BenchmarkRescan(b *testing.B) {
 		for b.Loop() {
 			i++
 			os.WriteFile(path, []byte(fmt.Sprintf(`{"cmd": "exec server --gen %d"}`, i)), 0o644)
-			set.Rescan()
+			set.Rescan(context.Background())
 		}
 	})
 }

@@ -16,7 +16,7 @@
 //	set := sources.New(spec, log)
 //	cfg, err := set.Load(ctx) // for the start; refuses an invalid config file
 //	go watch.Watch(ctx, set.Paths(), watch.Options{}, func() {
-//		if cfg := set.Rescan(); cfg != nil {
+//		if cfg, _ := set.Rescan(ctx); cfg != nil {
 //			supervisor.Reload(cfg)
 //		}
 //	})
@@ -80,6 +80,9 @@ type Set struct {
 	merged   bool
 	cfg      *config.Config
 	mergeErr error
+	// pending is set when a Rescan stopped by its context had read
+	// changed files: the next Rescan merges and returns them.
+	pending bool
 }
 
 // file is what a Set last read from one file.
@@ -161,11 +164,13 @@ func (s *Set) Load(ctx context.Context) (*config.Config, error) {
 // file changed, appeared or went away and the merge is valid, nil
 // otherwise; and what is wrong with the sources now, changed or not: each
 // invalid file (which runs its last valid version) and a merge that fails.
-// What changed is also logged.
-func (s *Set) Rescan() (*config.Config, error) {
+// What changed is also logged. When ctx is done during the reading, Rescan
+// stops between files and returns nil and ctx's error; what it had read is
+// merged by the next Rescan.
+func (s *Set) Rescan(ctx context.Context) (*config.Config, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	changed := false
+	changed := s.pending
 	if f := s.spec.File; f != "" {
 		ch, _, err := s.readConfig(f)
 		if err != nil && (ch || s.files[f].reported != err.Error()) {
@@ -174,7 +179,12 @@ func (s *Set) Rescan() (*config.Config, error) {
 		}
 		changed = changed || ch
 	}
-	changed = s.readDirs(context.Background()) || changed
+	changed = s.readDirs(ctx) || changed
+	if err := ctx.Err(); err != nil {
+		s.pending = changed
+		return nil, err
+	}
+	s.pending = false
 	// The parts are merged again only when one changed: with 10k jobs
 	// a merge is most of what a save of the same bytes would cost.
 	if changed || !s.merged {

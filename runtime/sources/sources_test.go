@@ -71,7 +71,7 @@ func (f *fixture) load() *config.Config {
 
 func (f *fixture) wantRescan(want ...string) *config.Config {
 	f.t.Helper()
-	cfg, _ := f.set.Rescan()
+	cfg, _ := f.set.Rescan(context.Background())
 	switch {
 	case want == nil && cfg != nil:
 		f.t.Fatalf("Rescan returned %v, want nothing (no change)", names(cfg))
@@ -165,7 +165,7 @@ func TestInvalidThenFixed(t *testing.T) {
 		t.Errorf("log does not say where the error is (%s):\n%s", want, f.log)
 	}
 	f.log.Reset()
-	cfg, problems := f.set.Rescan()
+	cfg, problems := f.set.Rescan(context.Background())
 	if f.log.Len() != 0 {
 		t.Errorf("an unchanged invalid file is reported again:\n%s", f.log)
 	}
@@ -178,7 +178,7 @@ func TestInvalidThenFixed(t *testing.T) {
 	if got := f.wantRescan("proc web").Procs[0].StopTime; got != 7*time.Second {
 		t.Errorf("the fixed file's stop_time = %v, want 7s", got)
 	}
-	if _, problems := f.set.Rescan(); problems != nil {
+	if _, problems := f.set.Rescan(context.Background()); problems != nil {
 		t.Errorf("problems after the fix: %v", problems)
 	}
 }
