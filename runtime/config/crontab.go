@@ -170,12 +170,33 @@ func (p *crontabParser) line(off int, line string, last bool) {
 	}
 	body := strings.TrimLeft(line, " \t")
 	at := off + len(line) - len(body)
+	// A NUL or invalid UTF-8 is an error at its byte, and the line is
+	// left out — except invalid UTF-8 in a comment, which cron ignores
+	// (see docs/crontab.md).
+	bad, badWhat := badByte(line)
 	switch {
 	case strings.TrimSpace(body) == "":
 		p.name = nil
 		return
 	case body[0] == '#':
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(body[1:]), "name:"); ok {
+		rest, isName := strings.CutPrefix(strings.TrimSpace(body[1:]), "name:")
+		nul := strings.IndexByte(line, 0)
+		switch {
+		case bad < 0:
+		case isName:
+			p.errorf(off+bad, "%s in \"# name:\": a job's name is text; the line below keeps the name kopf gives it", badWhat)
+			p.name = nil
+			return
+		case nul >= 0:
+			p.errorf(off+nul, "a NUL byte in a comment: a crontab is text (is this file binary, or damaged?)")
+			return
+		default:
+			// An old crontab's comments may well be Latin-1, and cron
+			// ignores them: a warning, the file is not wrong for it.
+			p.warnf(off+bad, "%s in a comment: kopf reads a crontab as UTF-8 (is this file in another encoding, like Latin-1?)", badWhat)
+			return
+		}
+		if isName {
 			pos := p.src.pos(at)
 			p.name, p.named = &pos, strings.TrimSpace(rest)
 			if p.named == "" {
@@ -185,8 +206,13 @@ func (p *crontabParser) line(off int, line string, last bool) {
 		}
 		return
 	}
-	if !utf8.ValidString(line) {
-		p.errorf(at, "the line is not valid UTF-8")
+	switch {
+	case bad >= 0 && line[bad] == 0:
+		p.errorf(off+bad, "a NUL byte: no command, variable or field can hold one, and cron would cut the line there; the line is left out")
+		p.name = nil
+		return
+	case bad >= 0:
+		p.errorf(off+bad, "%s: kopf reads a crontab as UTF-8 (is this file in another encoding, like Latin-1?); the line is left out", badWhat)
 		p.name = nil
 		return
 	}
@@ -200,6 +226,28 @@ func (p *crontabParser) line(off int, line string, last bool) {
 	}
 	p.entry(at, body)
 	p.name = nil
+}
+
+// badByte finds the first byte of line that a crontab cannot hold — a
+// NUL, or a byte that is not part of valid UTF-8 — and says what it is;
+// -1 when there is none.
+func badByte(line string) (int, string) {
+	for i := 0; i < len(line); {
+		c := line[i]
+		switch {
+		case c == 0:
+			return i, "a NUL byte"
+		case c < utf8.RuneSelf:
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(line[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i, fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", c)
+		}
+		i += n
+	}
+	return -1, ""
 }
 
 // cronEnv reads an environment assignment as cronie's load_env does:

@@ -345,3 +345,65 @@ func TestParseCrontabContextStops(t *testing.T) {
 		t.Errorf("not stopped: error %v, want the file's jobs", err)
 	}
 }
+
+// TestCrontabBytes: a NUL byte anywhere, and invalid UTF-8 anywhere but
+// in a plain comment, are errors at the offending byte (the column counts
+// the runes before it), and leave their line out; invalid UTF-8 in a plain
+// comment is a warning. The other lines run.
+func TestCrontabBytes(t *testing.T) {
+	src := "MAILTO=\"\"\n" +
+		"0 4 * * * good\n" +
+		"0 5 * * * echo a\x00b\n" +
+		"\x00\n" +
+		"# name: caf\xe9\n" +
+		"0 6 * * * named by its hash\n" +
+		"# Sicherung f\xfcr die Datenbank\n" +
+		"# zero \x00 here\n" +
+		"X=\xff\n" +
+		"0 7 * * * echo \u00e9t\u00e9 \xff\n" +
+		"  \t0 8 * * * \xfe indented\n" +
+		"# caf\xe9 \x00\n" +
+		"0 9 * * * also good\n"
+	cfg, warnings, err := ParseCrontab("crontab", []byte(src), UserCrontab)
+	var list lang.ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("error %v, want a lang.ErrorList", err)
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, e.Error())
+	}
+	const latin1 = "kopf reads a crontab as UTF-8 (is this file in another encoding, like Latin-1?)"
+	const nul = "a NUL byte: no command, variable or field can hold one, and cron would cut the line there; the line is left out"
+	want := []string{
+		"crontab:3:17: " + nul,
+		"crontab:4:1: " + nul,
+		`crontab:5:12: invalid UTF-8 (byte 0xe9) in "# name:": a job's name is text; the line below keeps the name kopf gives it`,
+		"crontab:8:8: a NUL byte in a comment: a crontab is text (is this file binary, or damaged?)",
+		"crontab:9:3: invalid UTF-8 (byte 0xff): " + latin1 + "; the line is left out",
+		"crontab:10:20: invalid UTF-8 (byte 0xff): " + latin1 + "; the line is left out",
+		"crontab:11:14: invalid UTF-8 (byte 0xfe): " + latin1 + "; the line is left out",
+		"crontab:12:8: a NUL byte in a comment: a crontab is text (is this file binary, or damaged?)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	for _, e := range list {
+		if wantOff := newSource("crontab", []byte(src)).pos(e.Pos.Offset); e.Pos != wantOff || src[e.Pos.Offset] != 0 && src[e.Pos.Offset] < 0x80 {
+			t.Errorf("%s: at offset %d (%q), not at the offending byte", e, e.Pos.Offset, src[e.Pos.Offset])
+		}
+	}
+	if len(warnings) != 1 || warnings[0].String() != "crontab:7:14: warning: invalid UTF-8 (byte 0xfc) in a comment: "+latin1 {
+		t.Errorf("warnings %v, want the Latin-1 comment's at 7:14", warnings)
+	}
+	var commands []string
+	for _, j := range cfg.Jobs {
+		commands = append(commands, j.Command[2])
+		if slicesContain(j.Env, "X=\xff") || strings.HasPrefix(j.Name, "caf") {
+			t.Errorf("job %q: env %q; the bad assignment or name was taken", j.Name, j.Env)
+		}
+	}
+	if diff := cmp.Diff([]string{"also good", "good", "named by its hash"}, sortedCopy(commands)); diff != "" {
+		t.Errorf("the good lines' jobs (-want +got):\n%s", diff)
+	}
+}
