@@ -62,6 +62,7 @@ func ParseCrontabContext(ctx context.Context, filename string, src []byte, kind 
 	if err := p.parse(ctx, src); err != nil {
 		return nil, nil, err
 	}
+	p.warnMissingHomes()
 	p.warnNoMailto()
 	cfg := &Config{File: filename, Jobs: p.jobs}
 	sortByName(cfg.Jobs)
@@ -75,7 +76,7 @@ func newCrontabParser(filename string, src []byte, kind Crontab) *crontabParser 
 		env:   map[string]string{},
 		shell: "/bin/sh", zone: time.Local,
 		names: map[string]int{}, base: filepath.Base(filename),
-		users: map[string]*cronUser{}, homes: map[string]bool{},
+		users: map[string]*cronUser{}, homes: map[string]*homeDir{},
 	}
 }
 
@@ -104,8 +105,9 @@ type crontabParser struct {
 	// line: a cron.d file of 100k lines names a handful of users, and
 	// each lookup reads the user and group databases (getgrouplist
 	// through NSS, /etc/passwd for the shell), 170 µs a line before.
-	users map[string]*cronUser
-	homes map[string]bool // whether each home directory exists
+	users   map[string]*cronUser
+	homes   map[string]*homeDir
+	missing []string // the homes that do not exist, in the order of their first line
 
 	jobs     []*Job
 	errs     lang.ErrorList
@@ -736,10 +738,18 @@ func (p *crontabParser) environ() []string {
 	return p.envList
 }
 
+// homeDir is what a parse found out about one home directory.
+type homeDir struct {
+	exists bool
+	first  int // the byte offset of the first line that runs there, when it does not exist
+	more   int // how many more lines run there
+}
+
 // home is where a line's command runs, as in cronie: HOME when the
 // crontab sets it, else the home directory of the user it runs as (kopf's
 // $HOME for a user crontab). A home that does not exist, like nobody's
-// /nonexistent, is "/" with a warning: cronie would fail the run.
+// /nonexistent, is "/" with a warning (warnMissingHomes): cronie would
+// fail the run.
 func (p *crontabParser) home(at int, who *Identity) string {
 	if h, ok := p.env["HOME"]; ok {
 		return h
@@ -757,17 +767,36 @@ func (p *crontabParser) home(at int, who *Identity) string {
 	if home == "" {
 		return ""
 	}
-	exists, ok := p.homes[home]
+	h, ok := p.homes[home]
 	if !ok {
 		info, err := os.Stat(home)
-		exists = err == nil && info.IsDir()
-		p.homes[home] = exists
+		h = &homeDir{exists: err == nil && info.IsDir(), first: at}
+		p.homes[home] = h
+		if !h.exists {
+			p.missing = append(p.missing, home)
+		}
+	} else if !h.exists {
+		h.more++
 	}
-	if !exists {
-		p.warnf(at, "the home directory %s does not exist: cronie would not run this line, kopf runs it in /", home)
+	if !h.exists {
 		return "/"
 	}
 	return home
+}
+
+// warnMissingHomes warns once for each home directory that does not
+// exist, at the first line that runs there: a cron.d file of nobody's
+// lines said it at every line, 20,000 warnings in a 100k-line file, at
+// every reading.
+func (p *crontabParser) warnMissingHomes() {
+	for _, home := range p.missing {
+		h := p.homes[home]
+		if h.more == 0 {
+			p.warnf(h.first, "the home directory %s does not exist: cronie would not run this line, kopf runs it in /", home)
+			continue
+		}
+		p.warnf(h.first, "the home directory %s does not exist: cronie would not run this line nor the %d more below that run there, kopf runs them in /", home, h.more)
+	}
 }
 
 func plural(n int) string {

@@ -423,3 +423,33 @@ func TestCronTZSharesItsLocation(t *testing.T) {
 		}
 	}
 }
+
+// A home directory that does not exist is one warning, at the first line
+// that runs there, however many lines do; each runs in /.
+func TestMissingHomeWarnsOnce(t *testing.T) {
+	resolveUser = func(id *Identity) (*Credentials, error) {
+		return &Credentials{User: id.User, Home: "/nonexistent-kopf-" + id.User}, nil
+	}
+	defer func() { resolveUser = (*Identity).Resolve }()
+	src := "MAILTO=\"\"\n1 * * * * a x\n2 * * * * b x\n3 * * * * a x\n4 * * * * a x\n"
+	cfg, warnings, err := ParseCrontab("cron.d/app", []byte(src), SystemCrontab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warnings {
+		got = append(got, w.String())
+	}
+	want := []string{
+		"cron.d/app:2:1: warning: the home directory /nonexistent-kopf-a does not exist: cronie would not run this line nor the 2 more below that run there, kopf runs them in /",
+		"cron.d/app:3:1: warning: the home directory /nonexistent-kopf-b does not exist: cronie would not run this line, kopf runs it in /",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	for _, j := range cfg.Jobs {
+		if j.Dir != "/" {
+			t.Errorf("job %s runs in %q, want /", j.Name, j.Dir)
+		}
+	}
+}
