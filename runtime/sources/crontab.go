@@ -89,7 +89,9 @@ func (s *Set) crontab(ctx context.Context, path string, kind config.Crontab) (bo
 		return false, nil
 	}
 	cfg, warnings, err := config.ParseCrontabContext(ctx, path, src, kind)
-	if ctx.Err() != nil && cfg == nil {
+	if ctx.Err() != nil {
+		// Stopping: the file's warnings and errors are not logged (a
+		// large file's take seconds), and it is read again next time.
 		return false, ctx.Err()
 	}
 	f.sum, f.reported = sum, ""
