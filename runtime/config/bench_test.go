@@ -1,7 +1,9 @@
 package config
 
 import (
+	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -103,6 +105,44 @@ func cronDFile(n int) []byte {
 		fmt.Fprintf(&b, "%s %s %s\n", sched, users[rnd(len(users))], fmt.Sprintf(cmds[rnd(len(cmds))], i))
 	}
 	return []byte(b.String())
+}
+
+var (
+	crondOut   = flag.String("crond", "", "TestWriteCronD writes the cron.d file of BenchmarkParseCrontab to this path")
+	crondLines = flag.Int("crond-lines", 100000, "the lines of the file -crond writes")
+	crondQuiet = flag.Bool("crond-quiet", false, "-crond writes lines that fire only on 29 February and run true, for kopf run")
+)
+
+// TestWriteCronD writes cronDFile out, for timing kopf check and kopf run
+// on the benchmark's file (docs/performance.md):
+//
+//	go test ./runtime/config -run TestWriteCronD -crond /tmp/cron.d/big -crond-lines 100000
+//
+// With -crond-quiet a daemon can run it: each line keeps its minute and
+// hour fields (an @ word becomes 0 0), fires only on 29 February, and runs
+// true with the command as arguments.
+func TestWriteCronD(t *testing.T) {
+	if *crondOut == "" {
+		t.Skip("no -crond PATH")
+	}
+	src := cronDFile(*crondLines)
+	if *crondQuiet {
+		lines := strings.SplitAfter(string(src), "\n")
+		for i, l := range lines {
+			f := strings.Fields(l)
+			switch {
+			case len(f) == 0 || strings.HasPrefix(l, "#") || strings.Contains(f[0], "="):
+			case strings.HasPrefix(f[0], "@"):
+				lines[i] = "0 0 29 2 * " + f[1] + " true " + strings.Join(f[2:], " ") + "\n"
+			default:
+				lines[i] = f[0] + " " + f[1] + " 29 2 * " + f[5] + " true " + strings.Join(f[6:], " ") + "\n"
+			}
+		}
+		src = []byte(strings.Join(lines, ""))
+	}
+	if err := os.WriteFile(*crondOut, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Reading a system crontab of 100k lines, as kopf check --cron-dir and a
