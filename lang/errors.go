@@ -117,7 +117,9 @@ func (l ErrorList) Unwrap() []error {
 // Snippet returns the source line that pos points into and a second line
 // with a caret under pos's column, both indented by two spaces; it returns
 // "" when pos is not inside src. Tabs in the prefix are kept so the caret
-// lines up in a terminal.
+// lines up in a terminal. Control characters and bytes that are not UTF-8
+// are shown as U+FFFD, one column each as the caret counts them: a file's
+// bytes never reach the terminal as escape sequences.
 func Snippet(src string, pos Pos) string {
 	if !pos.IsValid() || pos.Offset > len(src) {
 		return ""
@@ -129,7 +131,12 @@ func Snippet(src string, pos Pos) string {
 	} else {
 		end += pos.Offset
 	}
-	line := src[start:end]
+	line := strings.Map(func(r rune) rune {
+		if r < ' ' && r != '\t' || r == 0x7f || 0x80 <= r && r < 0xa0 {
+			return utf8.RuneError
+		}
+		return r
+	}, src[start:end]) // an invalid byte comes to the mapping as U+FFFD, one each
 	var pad strings.Builder
 	for _, r := range src[start:pos.Offset] {
 		if r == '\t' {

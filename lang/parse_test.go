@@ -205,6 +205,14 @@ func TestSnippet(t *testing.T) {
 	if got := Snippet("abc", Pos{}); got != "" {
 		t.Errorf("Snippet without a position = %q", got)
 	}
+	// A terminal gets no escape sequence, NUL or invalid UTF-8 from the
+	// file, and the caret stays under the character.
+	src = "echo \x1b]0;title\x07 \xff\xfe\x00x"
+	got = Snippet(src, Pos{Offset: 19, Line: 1, Col: 20}) // at the x
+	want = "  echo \ufffd]0;title\ufffd \ufffd\ufffd\ufffdx\n                     ^"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Snippet of control characters mismatch (-want +got):\n%s", diff)
+	}
 }
 
 func TestClosest(t *testing.T) {

@@ -258,7 +258,10 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 				return errFailed
 			}
 		}
-		d, err := startDaemon(log, spec, *journalPath, *socketPath, hostOpts, web)
+		d, err := startDaemon(ctx, log, spec, *journalPath, *socketPath, hostOpts, web)
+		if errors.Is(err, errStopped) {
+			return nil
+		}
 		if err != nil {
 			if errors.Is(err, errJournal) && defaultJournal {
 				log.Error(fmt.Sprintf("the default journal %s cannot be used; give --journal PATH in a writable directory, or set XDG_STATE_HOME", *journalPath))
@@ -340,6 +343,10 @@ func (d *daemon) setAlerts(cfg *config.Config) {
 // errJournal says kopf run could not open its journal (and said why).
 var errJournal = fmt.Errorf("%w: the journal", errFailed)
 
+// errStopped says a signal stopped kopf run while it started, before
+// anything ran: a clean stop, exit status 0.
+var errStopped = errors.New("stopped while starting")
+
 // daemon is kopf run once it has started: what start set up, in order, and
 // what run and close undo.
 type daemon struct {
@@ -374,8 +381,9 @@ type daemon struct {
 // even reads the config, before it gives up; then the config, refused
 // when invalid; the process host and the control socket; and the previous
 // daemon's leftovers stopped before anything starts. It returns errFailed
-// after logging why it refused.
-func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath string, hostOpts proc.Options, web *webServer) (*daemon, error) {
+// after logging why it refused, and errStopped when ctx was done (a signal)
+// while it read the sources, which can take seconds.
+func startDaemon(ctx context.Context, log *slog.Logger, spec sources.Spec, journalPath, socketPath string, hostOpts proc.Options, web *webServer) (*daemon, error) {
 	jnl, prev, err := journal.Open(journalPath, journal.Options{
 		OnError: func(err error) {
 			log.Error(fmt.Sprintf("journal: %v; kopf carries on without it", err), "journal", journalPath)
@@ -410,7 +418,10 @@ func startDaemon(log *slog.Logger, spec sources.Spec, journalPath, socketPath st
 		return nil, err
 	}
 	d.set = sources.New(spec, d.log)
-	if d.cfg, err = d.set.Load(); err != nil {
+	if d.cfg, err = d.set.Load(ctx); ctx.Err() != nil {
+		d.log.Info("stopped by a signal while reading the sources; nothing was started")
+		return fail(errStopped)
+	} else if err != nil {
 		sources.LogErrors(d.log, spec.File, "refusing to start", err)
 		return fail(errFailed)
 	}
@@ -483,7 +494,7 @@ func (d *daemon) run(ctx context.Context) error {
 		stopWeb := d.web.serve(d.log, s, daemonControl{s, r, d.host.Tracking().String()}.Handle)
 		defer stopWeb()
 	}
-	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload() })
+	stopWatching := watchSources(ctx, d.log, d.set.Paths(), func() { r.reload(ctx) })
 	stopChecking := checkJournal(ctx, d.jnl)
 	serveCtx, stopServing := context.WithCancel(ctx)
 	var serving sync.WaitGroup
@@ -538,11 +549,12 @@ type reloader struct {
 }
 
 // reload says what it changed, and returns what is wrong with the sources
-// now (each invalid file runs its last valid version).
-func (r *reloader) reload() (string, error) {
+// now (each invalid file runs its last valid version). When ctx is done
+// (kopf is stopping) it stops reading and changes nothing.
+func (r *reloader) reload(ctx context.Context) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cfg, problems := r.set.Rescan()
+	cfg, problems := r.set.Rescan(ctx)
 	if cfg == nil {
 		return "nothing changed", problems
 	}
@@ -601,7 +613,7 @@ func (d daemonControl) Handle(ctx context.Context, req control.Request) control.
 	case control.CmdRestart:
 		resp.Message, err = d.s.Restart(ctx, req.Name)
 	case control.CmdReload:
-		resp.Message, err = d.r.reload()
+		resp.Message, err = d.r.reload(ctx)
 	case control.CmdCluster, control.CmdClaims, control.CmdHandoff:
 		resp, err = d.clusterRequest(ctx, req)
 	case control.CmdNext:

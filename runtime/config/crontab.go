@@ -1,9 +1,11 @@
 package config
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/mail"
 	"os"
 	"os/user"
@@ -45,11 +47,22 @@ const cronDefaultPath = "/usr/bin:/bin"
 // other lines are edited, inserted or deleted; a comment "# name: NAME"
 // right above a line names its job instead.
 func ParseCrontab(filename string, src []byte, kind Crontab) (*Config, []compile.Warning, error) {
+	return ParseCrontabContext(context.Background(), filename, src, kind)
+}
+
+// ParseCrontabContext is ParseCrontab that gives up when ctx is done,
+// returning nil and ctx's error: a file of the largest size kopf reads
+// takes seconds, and a daemon told to stop while it reads one must not
+// read on past its stop time.
+func ParseCrontabContext(ctx context.Context, filename string, src []byte, kind Crontab) (*Config, []compile.Warning, error) {
 	if err := checkSize(filename, len(src)); err != nil {
 		return nil, nil, err
 	}
 	p := newCrontabParser(filename, src, kind)
-	p.parse(src)
+	if err := p.parse(ctx, src); err != nil {
+		return nil, nil, err
+	}
+	p.warnMissingHomes()
 	p.warnNoMailto()
 	cfg := &Config{File: filename, Jobs: p.jobs}
 	sortByName(cfg.Jobs)
@@ -62,7 +75,8 @@ func newCrontabParser(filename string, src []byte, kind Crontab) *crontabParser 
 		file: filename, kind: kind, src: newSource(filename, src),
 		env:   map[string]string{},
 		shell: "/bin/sh", zone: time.Local,
-		names: map[string]int{},
+		names: map[string]int{}, base: filepath.Base(filename),
+		users: map[string]*cronUser{}, homes: map[string]*homeDir{},
 	}
 }
 
@@ -73,6 +87,7 @@ type crontabParser struct {
 
 	// What the assignments above the current line set.
 	env      map[string]string // every assignment, MAILTO and the rest
+	envList  []string          // env as a job's Env, shared by the jobs until the next assignment; nil before
 	shell    string
 	zone     *time.Location
 	mailTo   []string
@@ -82,6 +97,17 @@ type crontabParser struct {
 	name  *lang.Pos // of a "# name:" comment right above, with its text in nameText
 	named string
 	names map[string]int // how many jobs have each hash name, for duplicate lines
+
+	fields [7]field // the current line's, for fieldsOf: no allocation a line
+	base   string   // the file's base name, which begins a hash name
+
+	// What is looked up once per user and per home directory, not per
+	// line: a cron.d file of 100k lines names a handful of users, and
+	// each lookup reads the user and group databases (getgrouplist
+	// through NSS, /etc/passwd for the shell), 170 µs a line before.
+	users   map[string]*cronUser
+	homes   map[string]*homeDir
+	missing []string // the homes that do not exist, in the order of their first line
 
 	jobs     []*Job
 	errs     lang.ErrorList
@@ -116,9 +142,15 @@ func (p *crontabParser) warnf(off int, format string, args ...any) {
 	p.warnings = append(p.warnings, compile.Warning{Pos: p.src.pos(off), Msg: fmt.Sprintf(format, args...)})
 }
 
-func (p *crontabParser) parse(src []byte) {
+// parse reads every line, looking at ctx every checkEvery lines (some
+// 15 ms of a large file's reading).
+func (p *crontabParser) parse(ctx context.Context, src []byte) error {
+	const checkEvery = 1024
 	text := string(src)
-	for off := 0; off < len(text); {
+	for off, n := 0, 0; off < len(text); n++ {
+		if n%checkEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		end := strings.IndexByte(text[off:], '\n')
 		last := end < 0
 		if last {
@@ -129,6 +161,7 @@ func (p *crontabParser) parse(src []byte) {
 		p.line(off, text[off:end], last)
 		off = end + 1
 	}
+	return nil
 }
 
 // line reads one line, which starts at byte off of the file.
@@ -139,12 +172,33 @@ func (p *crontabParser) line(off int, line string, last bool) {
 	}
 	body := strings.TrimLeft(line, " \t")
 	at := off + len(line) - len(body)
+	// A NUL or invalid UTF-8 is an error at its byte, and the line is
+	// left out — except invalid UTF-8 in a comment, which cron ignores
+	// (see docs/crontab.md).
+	bad, badWhat := badByte(line)
 	switch {
 	case strings.TrimSpace(body) == "":
 		p.name = nil
 		return
 	case body[0] == '#':
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(body[1:]), "name:"); ok {
+		rest, isName := strings.CutPrefix(strings.TrimSpace(body[1:]), "name:")
+		nul := strings.IndexByte(line, 0)
+		switch {
+		case bad < 0:
+		case isName:
+			p.errorf(off+bad, "%s in \"# name:\": a job's name is text; the line below keeps the name kopf gives it", badWhat)
+			p.name = nil
+			return
+		case nul >= 0:
+			p.errorf(off+nul, "a NUL byte in a comment: a crontab is text (is this file binary, or damaged?)")
+			return
+		default:
+			// An old crontab's comments may well be Latin-1, and cron
+			// ignores them: a warning, the file is not wrong for it.
+			p.warnf(off+bad, "%s in a comment: kopf reads a crontab as UTF-8 (is this file in another encoding, like Latin-1?)", badWhat)
+			return
+		}
+		if isName {
 			pos := p.src.pos(at)
 			p.name, p.named = &pos, strings.TrimSpace(rest)
 			if p.named == "" {
@@ -154,8 +208,13 @@ func (p *crontabParser) line(off int, line string, last bool) {
 		}
 		return
 	}
-	if !utf8.ValidString(line) {
-		p.errorf(at, "the line is not valid UTF-8")
+	switch {
+	case bad >= 0 && line[bad] == 0:
+		p.errorf(off+bad, "a NUL byte: no command, variable or field can hold one, and cron would cut the line there; the line is left out")
+		p.name = nil
+		return
+	case bad >= 0:
+		p.errorf(off+bad, "%s: kopf reads a crontab as UTF-8 (is this file in another encoding, like Latin-1?); the line is left out", badWhat)
 		p.name = nil
 		return
 	}
@@ -169,6 +228,28 @@ func (p *crontabParser) line(off int, line string, last bool) {
 	}
 	p.entry(at, body)
 	p.name = nil
+}
+
+// badByte finds the first byte of line that a crontab cannot hold — a
+// NUL, or a byte that is not part of valid UTF-8 — and says what it is;
+// -1 when there is none.
+func badByte(line string) (int, string) {
+	for i := 0; i < len(line); {
+		c := line[i]
+		switch {
+		case c == 0:
+			return i, "a NUL byte"
+		case c < utf8.RuneSelf:
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(line[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i, fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", c)
+		}
+		i += n
+	}
+	return -1, ""
 }
 
 // cronEnv reads an environment assignment as cronie's load_env does:
@@ -234,6 +315,7 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // below it, and a few also set how kopf runs them.
 func (p *crontabParser) assign(at int, name, value string, valueAt int) {
 	p.env[name] = value
+	p.envList = nil
 	switch name {
 	case "SHELL":
 		if value == "" {
@@ -243,7 +325,11 @@ func (p *crontabParser) assign(at int, name, value string, valueAt int) {
 		}
 		p.shell = value
 	case "CRON_TZ":
-		loc, err := time.LoadLocation(value)
+		// compile's cache gives each zone one *time.Location: the zone
+		// tables compile builds for a Location (400 years of offsets)
+		// are kept by pointer, so a fresh Location for every CRON_TZ line
+		// cost a build each (0.25 ms) and a table kept forever.
+		loc, err := compile.LoadLocation(value)
 		if err != nil || value == "" || value == "Local" {
 			p.errorf(valueAt, "unknown time zone %q in CRON_TZ; expected an IANA name like Europe/Berlin (the lines below keep the zone above)", value)
 			return
@@ -309,7 +395,7 @@ func (p *crontabParser) entry(at int, line string) {
 		quiet = true
 		line, at = line[1:], at+1
 	}
-	fields := fieldsOf(line)
+	fields := fieldsOf(p.fields[:0], line)
 	if name, ok := strings.CutSuffix(strings.TrimRight(line, " \t\r"), "="); ok && len(fields) == 1 && !quiet {
 		p.errorf(at, "%s= assigns nothing in a crontab, and cron reads the line as a command; write %s=\"\" for an empty value", name, name)
 		return
@@ -375,9 +461,9 @@ type field struct {
 }
 
 // fieldsOf splits a line at blanks, as far as it needs: the schedule's
-// fields, a user, and the first word of the command.
-func fieldsOf(line string) []field {
-	var out []field
+// fields, a user, and the first word of the command. It appends them to
+// out, which the parser reuses from line to line.
+func fieldsOf(out []field, line string) []field {
 	for i := 0; i < len(line) && len(out) < 7; {
 		for i < len(line) && isBlank(line[i]) {
 			i++
@@ -442,18 +528,43 @@ func cronCommand(s string) (command, stdin string) {
 }
 
 // identity checks a system crontab's user: it exists, and kopf can switch
-// to it.
+// to it. The lookup is made once per user; the error, if any, is given at
+// every line that names the user, so that each is seen to be left out.
 func (p *crontabParser) identity(id *Identity, at int) bool {
-	c, err := id.Resolve()
-	if err != nil {
-		p.errorf(at, "%v; the line is left out", err)
-		return false
-	}
-	if euid := geteuid(); euid != 0 && c.Uid != uint32(euid) {
-		p.errorf(at, "kopf runs as uid %d, not root, so it cannot run this line as %q", euid, id.User)
+	if u := p.user(id.User); u.msg != "" {
+		p.errorf(at, "%s", u.msg)
 		return false
 	}
 	return true
+}
+
+// resolveUser is Identity.Resolve; tests count the lookups.
+var resolveUser = (*Identity).Resolve
+
+// cronUser is what a parse found out about one user of a system crontab.
+type cronUser struct {
+	cred *Credentials
+	msg  string // why a line cannot run as the user; "" when it can
+}
+
+// user looks a system crontab's user up, once per parse: a user added
+// or removed is seen at the next reading of the file.
+func (p *crontabParser) user(name string) *cronUser {
+	if u, ok := p.users[name]; ok {
+		return u
+	}
+	u := &cronUser{}
+	c, err := resolveUser(&Identity{User: name})
+	switch {
+	case err != nil:
+		u.msg = fmt.Sprintf("%v; the line is left out", err)
+	case geteuid() != 0 && c.Uid != uint32(geteuid()):
+		u.msg = fmt.Sprintf("kopf runs as uid %d, not root, so it cannot run this line as %q", geteuid(), name)
+	default:
+		u.cred = c
+	}
+	p.users[name] = u
+	return u
 }
 
 // job makes the job of one line.
@@ -492,11 +603,7 @@ func (p *crontabParser) job(line string, at int, sched []field, who *Identity, c
 	}
 	text := sched[0].text
 	if len(sched) == 5 {
-		var parts []string
-		for _, f := range sched {
-			parts = append(parts, f.text)
-		}
-		text = strings.Join(parts, " ")
+		text = joinFields(sched)
 	}
 	if text == "@reboot" {
 		j.RunOnStart, j.OncePerBoot = true, true
@@ -512,6 +619,24 @@ func (p *crontabParser) job(line string, at int, sched []field, who *Identity, c
 	}
 	j.Schedules = []Schedule{{Key: "cron", Source: text, Compiled: c, Pos: p.src.pos(at + sched[0].at)}}
 	return j
+}
+
+// joinFields is the fields' texts joined by single spaces, in one
+// allocation.
+func joinFields(fields []field) string {
+	n := len(fields) - 1
+	for _, f := range fields {
+		n += len(f.text)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f.text)
+	}
+	return b.String()
 }
 
 // scheduleErrors places the compiler's errors, which are positioned in
@@ -553,14 +678,16 @@ func (p *crontabParser) jobName(line string, sched []field, who *Identity, comma
 	}
 	h := sha256.New()
 	for _, f := range sched {
-		h.Write([]byte(f.text + "\x00"))
+		io.WriteString(h, f.text)
+		h.Write([]byte{0})
 	}
 	if who != nil {
-		h.Write([]byte(who.User + "\x00"))
+		io.WriteString(h, who.User)
+		h.Write([]byte{0})
 	}
-	h.Write([]byte(strings.TrimSpace(command)))
-	sum := hex.EncodeToString(h.Sum(nil))[:6]
-	base := filepath.Base(p.file) + ":" + program(command) + "-" + sum
+	io.WriteString(h, strings.TrimSpace(command))
+	var sum [sha256.Size]byte
+	base := p.base + ":" + program(command) + "-" + hex.EncodeToString(h.Sum(sum[:0])[:3])
 	p.names[base]++
 	if n := p.names[base]; n > 1 {
 		return fmt.Sprintf("%s-%d", base, n)
@@ -591,8 +718,14 @@ func program(command string) string {
 }
 
 // environ is the assignments in effect, sorted, with SHELL as cronie
-// sets it when the crontab does not.
+// sets it when the crontab does not. The jobs between two assignments
+// share one slice (no one writes to a Job's Env, and its capacity ends at
+// its length, so an append copies): building and sorting it for every
+// line was 4 % of reading a 100k-line file.
 func (p *crontabParser) environ() []string {
+	if p.envList != nil {
+		return p.envList
+	}
 	env := make([]string, 0, len(p.env)+1)
 	for k, v := range p.env {
 		env = append(env, k+"="+v)
@@ -601,20 +734,29 @@ func (p *crontabParser) environ() []string {
 		env = append(env, "SHELL="+p.shell)
 	}
 	slices.Sort(env)
-	return env
+	p.envList = slices.Clip(env)
+	return p.envList
+}
+
+// homeDir is what a parse found out about one home directory.
+type homeDir struct {
+	exists bool
+	first  int // the byte offset of the first line that runs there, when it does not exist
+	more   int // how many more lines run there
 }
 
 // home is where a line's command runs, as in cronie: HOME when the
 // crontab sets it, else the home directory of the user it runs as (kopf's
 // $HOME for a user crontab). A home that does not exist, like nobody's
-// /nonexistent, is "/" with a warning: cronie would fail the run.
+// /nonexistent, is "/" with a warning (warnMissingHomes): cronie would
+// fail the run.
 func (p *crontabParser) home(at int, who *Identity) string {
 	if h, ok := p.env["HOME"]; ok {
 		return h
 	}
 	home := ""
 	if who != nil {
-		if c, err := who.Resolve(); err == nil {
+		if c := p.user(who.User).cred; c != nil {
 			home = c.Home
 		}
 	} else if home = os.Getenv("HOME"); home == "" {
@@ -625,11 +767,36 @@ func (p *crontabParser) home(at int, who *Identity) string {
 	if home == "" {
 		return ""
 	}
-	if info, err := os.Stat(home); err != nil || !info.IsDir() {
-		p.warnf(at, "the home directory %s does not exist: cronie would not run this line, kopf runs it in /", home)
+	h, ok := p.homes[home]
+	if !ok {
+		info, err := os.Stat(home)
+		h = &homeDir{exists: err == nil && info.IsDir(), first: at}
+		p.homes[home] = h
+		if !h.exists {
+			p.missing = append(p.missing, home)
+		}
+	} else if !h.exists {
+		h.more++
+	}
+	if !h.exists {
 		return "/"
 	}
 	return home
+}
+
+// warnMissingHomes warns once for each home directory that does not
+// exist, at the first line that runs there: a cron.d file of nobody's
+// lines said it at every line, 20,000 warnings in a 100k-line file, at
+// every reading.
+func (p *crontabParser) warnMissingHomes() {
+	for _, home := range p.missing {
+		h := p.homes[home]
+		if h.more == 0 {
+			p.warnf(h.first, "the home directory %s does not exist: cronie would not run this line, kopf runs it in /", home)
+			continue
+		}
+		p.warnf(h.first, "the home directory %s does not exist: cronie would not run this line nor the %d more below that run there, kopf runs them in /", home, h.more)
+	}
 }
 
 func plural(n int) string {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"context"
+	"errors"
 	"os"
 	"os/user"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kopf/kopf/lang"
 	"github.com/kopf/kopf/runtime/job"
 )
 
@@ -280,5 +283,173 @@ func TestSystemCrontab(t *testing.T) {
 	_, _, err = ParseCrontab("cron.d/app", []byte("17 * * * * nobody true\n"), SystemCrontab)
 	if err == nil || !strings.Contains(err.Error(), `cron.d/app:1:12: kopf runs as uid 1000, not root, so it cannot run this line as "nobody"`) {
 		t.Errorf("not root: %v", err)
+	}
+}
+
+// A system crontab's users are looked up once per parse, however many
+// lines name them, and a user that does not exist is still an error at
+// each line that names it (each of those lines is left out).
+func TestSystemCrontabLooksUpEachUserOnce(t *testing.T) {
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skip("no user nobody here")
+	}
+	lookups := map[string]int{}
+	resolveUser = func(id *Identity) (*Credentials, error) {
+		lookups[id.User]++
+		return id.Resolve()
+	}
+	defer func() { resolveUser = (*Identity).Resolve }()
+	src := "1 * * * * root a\n2 * * * * nobody b\n3 * * * * no-such-user-kopf c\n4 * * * * root d\n5 * * * * nobody e\n6 * * * * no-such-user-kopf f\n"
+	cfg, _, err := ParseCrontab("cron.d/app", []byte(src), SystemCrontab)
+	want := `cron.d/app:3:11: no user named "no-such-user-kopf" on this machine; the line is left out (and 1 more errors)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	var list lang.ErrorList
+	if errors.As(err, &list) && (len(list) != 2 || list[1].Pos.Line != 6 || list[1].Pos.Col != 11) {
+		t.Errorf("errors %v, want the unknown user at 3:11 and 6:11", list)
+	}
+	if len(cfg.Jobs) != 4 {
+		t.Errorf("%d jobs, want the 4 of root and nobody", len(cfg.Jobs))
+	}
+	if diff := cmp.Diff(map[string]int{"root": 1, "nobody": 1, "no-such-user-kopf": 1}, lookups); diff != "" {
+		t.Errorf("lookups per user (-want +got):\n%s", diff)
+	}
+}
+
+// stopAfter is a context whose Err turns to context.Canceled at its nth
+// call: a signal that comes while a parse is under way.
+type stopAfter struct {
+	context.Context
+	n int
+}
+
+func (c *stopAfter) Err() error {
+	if c.n--; c.n <= 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// A parse stops, between lines, when its context is done, and returns
+// nothing but the context's error; done only after the last line, it
+// changes nothing.
+func TestParseCrontabContextStops(t *testing.T) {
+	src := cronDFile(5000)
+	cfg, warnings, err := ParseCrontabContext(&stopAfter{context.Background(), 2}, "cron.d/big", src, SystemCrontab)
+	if !errors.Is(err, context.Canceled) || cfg != nil || warnings != nil {
+		t.Errorf("stopped during the parse: %v jobs, %d warnings, error %v; want nothing and context.Canceled", cfg, len(warnings), err)
+	}
+	cfg, _, err = ParseCrontabContext(&stopAfter{context.Background(), 1 << 30}, "cron.d/big", src, SystemCrontab)
+	if err != nil || len(cfg.Jobs) < 4000 {
+		t.Errorf("not stopped: error %v, want the file's jobs", err)
+	}
+}
+
+// TestCrontabBytes: a NUL byte anywhere, and invalid UTF-8 anywhere but
+// in a plain comment, are errors at the offending byte (the column counts
+// the runes before it), and leave their line out; invalid UTF-8 in a plain
+// comment is a warning. The other lines run.
+func TestCrontabBytes(t *testing.T) {
+	src := "MAILTO=\"\"\n" +
+		"0 4 * * * good\n" +
+		"0 5 * * * echo a\x00b\n" +
+		"\x00\n" +
+		"# name: caf\xe9\n" +
+		"0 6 * * * named by its hash\n" +
+		"# Sicherung f\xfcr die Datenbank\n" +
+		"# zero \x00 here\n" +
+		"X=\xff\n" +
+		"0 7 * * * echo \u00e9t\u00e9 \xff\n" +
+		"  \t0 8 * * * \xfe indented\n" +
+		"# caf\xe9 \x00\n" +
+		"0 9 * * * also good\n"
+	cfg, warnings, err := ParseCrontab("crontab", []byte(src), UserCrontab)
+	var list lang.ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("error %v, want a lang.ErrorList", err)
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, e.Error())
+	}
+	const latin1 = "kopf reads a crontab as UTF-8 (is this file in another encoding, like Latin-1?)"
+	const nul = "a NUL byte: no command, variable or field can hold one, and cron would cut the line there; the line is left out"
+	want := []string{
+		"crontab:3:17: " + nul,
+		"crontab:4:1: " + nul,
+		`crontab:5:12: invalid UTF-8 (byte 0xe9) in "# name:": a job's name is text; the line below keeps the name kopf gives it`,
+		"crontab:8:8: a NUL byte in a comment: a crontab is text (is this file binary, or damaged?)",
+		"crontab:9:3: invalid UTF-8 (byte 0xff): " + latin1 + "; the line is left out",
+		"crontab:10:20: invalid UTF-8 (byte 0xff): " + latin1 + "; the line is left out",
+		"crontab:11:14: invalid UTF-8 (byte 0xfe): " + latin1 + "; the line is left out",
+		"crontab:12:8: a NUL byte in a comment: a crontab is text (is this file binary, or damaged?)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	for _, e := range list {
+		if wantOff := newSource("crontab", []byte(src)).pos(e.Pos.Offset); e.Pos != wantOff || src[e.Pos.Offset] != 0 && src[e.Pos.Offset] < 0x80 {
+			t.Errorf("%s: at offset %d (%q), not at the offending byte", e, e.Pos.Offset, src[e.Pos.Offset])
+		}
+	}
+	if len(warnings) != 1 || warnings[0].String() != "crontab:7:14: warning: invalid UTF-8 (byte 0xfc) in a comment: "+latin1 {
+		t.Errorf("warnings %v, want the Latin-1 comment's at 7:14", warnings)
+	}
+	var commands []string
+	for _, j := range cfg.Jobs {
+		commands = append(commands, j.Command[2])
+		if slicesContain(j.Env, "X=\xff") || strings.HasPrefix(j.Name, "caf") {
+			t.Errorf("job %q: env %q; the bad assignment or name was taken", j.Name, j.Env)
+		}
+	}
+	if diff := cmp.Diff([]string{"also good", "good", "named by its hash"}, sortedCopy(commands)); diff != "" {
+		t.Errorf("the good lines' jobs (-want +got):\n%s", diff)
+	}
+}
+
+// Every reading of a CRON_TZ names the same *time.Location: compile keeps
+// its zone tables by Location, and a fresh one at each line of each
+// reading built a table each time (a CRON_TZ above every line of a 10k-line
+// file took 3 s) and kept it for good.
+func TestCronTZSharesItsLocation(t *testing.T) {
+	src := "MAILTO=\"\"\nCRON_TZ=Europe/Berlin\n0 4 * * * a\nCRON_TZ=Europe/Berlin\n1 4 * * * b\n"
+	first := parseCrontab(t, src, UserCrontab)
+	again := parseCrontab(t, src, UserCrontab)
+	loc := first.Jobs[0].Location
+	for _, j := range append(first.Jobs, again.Jobs...) {
+		if j.Location != loc {
+			t.Errorf("job %s: its Location is another *time.Location for %s", j.Name, loc)
+		}
+	}
+}
+
+// A home directory that does not exist is one warning, at the first line
+// that runs there, however many lines do; each runs in /.
+func TestMissingHomeWarnsOnce(t *testing.T) {
+	resolveUser = func(id *Identity) (*Credentials, error) {
+		return &Credentials{User: id.User, Home: "/nonexistent-kopf-" + id.User}, nil
+	}
+	defer func() { resolveUser = (*Identity).Resolve }()
+	src := "MAILTO=\"\"\n1 * * * * a x\n2 * * * * b x\n3 * * * * a x\n4 * * * * a x\n"
+	cfg, warnings, err := ParseCrontab("cron.d/app", []byte(src), SystemCrontab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warnings {
+		got = append(got, w.String())
+	}
+	want := []string{
+		"cron.d/app:2:1: warning: the home directory /nonexistent-kopf-a does not exist: cronie would not run this line nor the 2 more below that run there, kopf runs them in /",
+		"cron.d/app:3:1: warning: the home directory /nonexistent-kopf-b does not exist: cronie would not run this line, kopf runs it in /",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	for _, j := range cfg.Jobs {
+		if j.Dir != "/" {
+			t.Errorf("job %s runs in %q, want /", j.Name, j.Dir)
+		}
 	}
 }

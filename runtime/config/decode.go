@@ -369,9 +369,11 @@ func texts(ns []*node) []string {
 	return out
 }
 
+// noNUL refuses a NUL character in s, n's text, at the character: in the
+// string's source, an escape (\u0000, "\0") or a raw byte.
 func (l *loader) noNUL(key string, n *node, s string) {
-	if strings.IndexByte(s, 0) >= 0 {
-		l.errorf(n.pos, "%s contains a NUL character, which no command line or path can hold", quote(key))
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		l.errorf(n.atByte(l.src, i), "%s contains a NUL character, which no command line or path can hold", quote(key))
 	}
 }
 

@@ -225,7 +225,7 @@ func TestValueErrors(t *testing.T) {
 			`k.json:1:30: the program in "command" is empty`,
 		}},
 		{"NUL in a command", "", `{"procs": {"p": {"command": ["a\u0000b"]}}}`, []string{
-			`k.json:1:30: "command" contains a NUL character, which no command line or path can hold`,
+			`k.json:1:32: "command" contains a NUL character, which no command line or path can hold`,
 		}},
 		{"environment names", "", job(`"env": {"": 1, "A=B": 2, "OK": 3}`), []string{
 			`k.json:1:41: an environment variable needs a name; "" is none`,
@@ -566,7 +566,7 @@ func TestFileChangeProblems(t *testing.T) {
 		{"bad elements", "", proc(`"hup-on-change": ["a", 1, "", "b\u0000"]`), []string{
 			`k.json:1:57: the elements of "hup-on-change" must be strings, found a number (1)`,
 			`k.json:1:60: a path in "hup-on-change" is empty`,
-			`k.json:1:64: "hup-on-change" contains a NUL character, which no command line or path can hold`,
+			`k.json:1:66: "hup-on-change" contains a NUL character, which no command line or path can hold`,
 		}},
 		{"in both lists", "", proc(`"hup-on-change": ["tor.rc", "x"], "restart-on-change": ["./tor.rc", "tor.bin"]`), []string{
 			`k.json:1:90: "./tor.rc" is also in "hup-on-change" at 1:52; a change to a file either restarts the proc or sends it SIGHUP`,

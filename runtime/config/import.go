@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -37,15 +39,44 @@ func (im *imported) line(p *crontabParser, line string, jobs, errs int, named bo
 		im.pending = nil
 	case len(p.errs) > errs:
 		for _, e := range p.errs[errs:] {
-			im.pending = append(im.pending, fmt.Sprintf(" kopf import left out line %d: %s", e.Pos.Line, e.Msg))
+			im.pending = append(im.pending, fmt.Sprintf(" kopf import left out line %d: %s", e.Pos.Line, printable(e.Msg)))
 		}
-		im.pending = append(im.pending, " "+body)
+		im.pending = append(im.pending, " "+printable(body))
 	case strings.HasPrefix(body, "#"):
 		if rest, ok := strings.CutPrefix(strings.TrimSpace(body[1:]), "name:"); ok && strings.TrimSpace(rest) != "" {
 			return // the job's name
 		}
-		im.pending = append(im.pending, body[1:])
+		im.pending = append(im.pending, printable(body[1:]))
 	}
+}
+
+// printable is s for a comment of kopf import's output, with each byte
+// that is not text — invalid UTF-8, a control character other than tab —
+// written as \xNN: the comment shows what the crontab held, and the output
+// stays a file kopf reads (the YAML encoder panics on invalid UTF-8).
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1, r < ' ' && r != '\t', r == 0x7f, 0x80 <= r && r < 0xa0:
+			if b.Len() == 0 {
+				b.WriteString(s[:i])
+			}
+			for _, c := range []byte(s[i : i+n]) {
+				fmt.Fprintf(&b, "\\x%02x", c)
+			}
+		default:
+			if b.Len() > 0 {
+				b.WriteString(s[i : i+n])
+			}
+		}
+		i += n
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	return b.String()
 }
 
 // ImportCrontab reads a crontab and writes an equivalent kopf config:
@@ -58,7 +89,7 @@ func ImportCrontab(filename string, src []byte, kind Crontab, format string) ([]
 	}
 	p := newCrontabParser(filename, src, kind)
 	p.imp = &imported{}
-	p.parse(src)
+	p.parse(context.Background(), src)
 	jobs := make([]importJob, 0, len(p.imp.jobs))
 	taken := map[string]int{}
 	for _, ij := range p.imp.jobs {

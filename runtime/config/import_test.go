@@ -195,3 +195,37 @@ func TestImportKeepsCommentsAndLeftOutLines(t *testing.T) {
 		}
 	}
 }
+
+// TestImportBytesThatAreNotText: a comment in Latin-1, and lines left out
+// for a NUL or invalid UTF-8, are kept as comments with those bytes
+// written \xNN: the output is still a config kopf reads (the YAML encoder
+// panicked on invalid UTF-8 in a comment).
+func TestImportBytesThatAreNotText(t *testing.T) {
+	src := "# Sicherung f\xfcr die Datenbank\n0 3 * * * backup.sh\n0 4 * * * echo a\x00b\n# name: caf\xe9\n0 5 * * * clean\n"
+	for _, format := range []string{"yaml", "json"} {
+		out, err := ImportCrontab("crontab", []byte(src), UserCrontab, format)
+		if err == nil || !strings.Contains(err.Error(), "crontab:3:17: a NUL byte") {
+			t.Errorf("%s: error %v, want line 3's NUL", format, err)
+		}
+		mark := "#"
+		if format == "json" {
+			mark = "//"
+		}
+		for _, want := range []string{
+			mark + ` Sicherung f\xfcr die Datenbank` + "\n",
+			mark + ` 0 4 * * * echo a\x00b` + "\n",
+			mark + ` # name: caf\xe9` + "\n",
+		} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: no %q in\n%s", format, want, out)
+			}
+		}
+		cfg, _, err := Parse("kopf."+format, out)
+		if err != nil {
+			t.Fatalf("%s: the output does not read back: %v\n%s", format, err, out)
+		}
+		if len(cfg.Jobs) != 2 {
+			t.Errorf("%s: %d jobs, want backup.sh and clean", format, len(cfg.Jobs))
+		}
+	}
+}

@@ -498,8 +498,13 @@ func (p *jsonParser) str(intern bool) *node {
 				n.text, n.layout = decodeJSONString(lit, start)
 			}
 			return n
+		case c == 0:
+			p.fail(i, "invalid string: a NUL byte, which no command line or path can hold")
+			return nil
 		case c < 0x20:
-			p.fail(start, "invalid string: a control character, a bad escape or invalid UTF-8")
+			// At the character, not the string's start: a raw newline may
+			// be far from the quote that opened the string.
+			p.fail(i, "invalid string: a raw control character (U+%04X); write it as an escape, like \\n or \\u%04X", c, c)
 			return nil
 		case c == '\\':
 			if i+1 >= len(p.b) {

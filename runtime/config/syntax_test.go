@@ -69,6 +69,9 @@ func TestJSONSyntax(t *testing.T) {
 		{"columns count characters", "", "{\"jobs\": {\"ä\": {} \"b\": {}}}", []string{
 			`k.json:1:18: missing comma after this value; the next one starts at 1:19`,
 		}},
+		{"raw newline in a string, at the newline", "", "{\"jobs\": {\"a\": {\"command\": \"echo a\nb\"}}}", []string{
+			`k.json:1:35: invalid string: a raw control character (U+000A); write it as an escape, like \n or \u000A`,
+		}},
 	})
 }
 
@@ -118,6 +121,14 @@ func TestYAML(t *testing.T) {
 		{"key that is not a string", "k.yaml", "jobs:\n  [a, b]: {command: x}\n", []string{
 			`k.yaml:2:3: expected a key that is a string, found an array`,
 		}},
+		// yaml.v3 says these without a position.
+		{"invalid UTF-8, at its byte", "k.yaml", "jobs:\n  a:\n    command: echo \u00e9\xff\n", []string{
+			`k.yaml:3:20: invalid UTF-8 (byte 0xff): a YAML file is UTF-8 text`,
+		}},
+		{"control character, at it", "k.yaml", "jobs:\n  a:\n    command: echo \x1b[0m\n", []string{
+			`k.yaml:3:19: a control character (U+001B), which YAML does not allow in a file; in a double-quoted string, write it as \u001B`,
+		}},
+		{"NEL and tabs are text", "k.yaml", "jobs:\n  a:\n    command: \"echo\t\u0085\"\n", nil},
 	})
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"regexp"
@@ -19,6 +20,9 @@ import (
 // parseYAML parses one YAML document into the config tree. Duplicate keys
 // are errors, as in JSON; aliases stand for what they name.
 func parseYAML(src *source) (*node, lang.ErrorList) {
+	if off, msg := notYAMLText(src.text); off >= 0 {
+		return nil, lang.ErrorList{lang.Errorf(src.pos(off), "%s", msg)}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(src.text))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -40,6 +44,36 @@ func parseYAML(src *source) (*node, lang.ErrorList) {
 		return nil, lang.ErrorList{c.over}
 	}
 	return n, c.errs
+}
+
+// notYAMLText finds the first character yaml.v3 refuses to read — a byte
+// that is not part of valid UTF-8, or a control character YAML does not
+// allow: all but tab, newline and carriage return, DEL, the C1 controls but
+// NEL, U+FFFE and U+FFFF — and says what it is; -1 when there is none.
+// yaml.v3 refuses them without a position (kopf said 1:1), and a NUL is
+// refused at its byte in every kind of config file. A file that starts
+// with a UTF-16 byte order mark, which yaml.v3 reads too, is left to it.
+func notYAMLText(b []byte) (int, string) {
+	if bytes.HasPrefix(b, []byte{0xfe, 0xff}) || bytes.HasPrefix(b, []byte{0xff, 0xfe}) {
+		return -1, ""
+	}
+	for i := 0; i < len(b); {
+		if c := b[i]; c >= 0x20 && c < 0x7f || c == '\t' || c == '\n' || c == '\r' {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return i, fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a YAML file is UTF-8 text", b[i])
+		case r == 0:
+			return i, "a NUL byte: a YAML file is text, and no command line or path can hold one"
+		case r < 0x20 || r == 0x7f || 0x80 <= r && r < 0xa0 && r != 0x85 || r == 0xfffe || r == 0xffff:
+			return i, fmt.Sprintf("a control character (U+%04X), which YAML does not allow in a file; in a double-quoted string, write it as \\u%04X", r, r)
+		}
+		i += n
+	}
+	return -1, ""
 }
 
 // aliasBudget is how many values aliases may add to a file of size bytes:

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,12 +24,12 @@ func BenchmarkRescan(b *testing.B) {
 		os.WriteFile(filepath.Join(scripts, fmt.Sprintf("p%02d", i)), make([]byte, 64<<10), 0o755)
 	}
 	set := New(Spec{Services: []string{svc}, Scripts: []string{scripts}}, nil)
-	if _, err := set.Load(); err != nil {
+	if _, err := set.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("unchanged", func(b *testing.B) {
 		for b.Loop() {
-			set.Rescan()
+			set.Rescan(context.Background())
 		}
 	})
 	b.Run("one file changed", func(b *testing.B) {
@@ -37,7 +38,7 @@ func BenchmarkRescan(b *testing.B) {
 		for b.Loop() {
 			i++
 			os.WriteFile(path, []byte(fmt.Sprintf(`{"cmd": "exec server --gen %d"}`, i)), 0o644)
-			set.Rescan()
+			set.Rescan(context.Background())
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,9 +52,9 @@ func CheckCrontabFile(path string, kind config.Crontab) error {
 
 // systemCrontab reads one file of a cron directory, logging what is
 // wrong with it; it reports whether its jobs changed.
-func (s *Set) systemCrontab(path string) bool {
-	ch, err := s.crontab(path, config.SystemCrontab)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) && s.files[path].reported != err.Error() {
+func (s *Set) systemCrontab(ctx context.Context, path string) bool {
+	ch, err := s.crontab(ctx, path, config.SystemCrontab)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, fs.ErrNotExist) && s.files[path].reported != err.Error() {
 		s.log.Error(fmt.Sprintf("%v; keeping its last version", err), "file", path)
 		s.files[path].reported = err.Error()
 	}
@@ -66,8 +67,9 @@ func (s *Set) systemCrontab(path string) bool {
 // are not among the new ones stay too: a bad save stops nothing that
 // runs (a line being edited keeps its last good version until the file
 // is fixed). The error returned is one that keeps the file from being
-// read at all (it keeps its last part).
-func (s *Set) crontab(path string, kind config.Crontab) (bool, error) {
+// read at all (it keeps its last part), or ctx's when it is done during
+// the reading (the file is then read again next time).
+func (s *Set) crontab(ctx context.Context, path string, kind config.Crontab) (bool, error) {
 	f := s.files[path]
 	if f == nil {
 		f = &file{}
@@ -86,8 +88,13 @@ func (s *Set) crontab(path string, kind config.Crontab) (bool, error) {
 	if f.sum == sum {
 		return false, nil
 	}
+	cfg, warnings, err := config.ParseCrontabContext(ctx, path, src, kind)
+	if ctx.Err() != nil {
+		// Stopping: the file's warnings and errors are not logged (a
+		// large file's take seconds), and it is read again next time.
+		return false, ctx.Err()
+	}
 	f.sum, f.reported = sum, ""
-	cfg, warnings, err := config.ParseCrontab(path, src, kind)
 	for _, w := range warnings {
 		s.log.Warn(w.String(), "file", path)
 	}

@@ -14,15 +14,16 @@
 // Use, with runtime/watch telling when to look again:
 //
 //	set := sources.New(spec, log)
-//	cfg, err := set.Load() // for the start; refuses an invalid config file
+//	cfg, err := set.Load(ctx) // for the start; refuses an invalid config file
 //	go watch.Watch(ctx, set.Paths(), watch.Options{}, func() {
-//		if cfg := set.Rescan(); cfg != nil {
+//		if cfg, _ := set.Rescan(ctx); cfg != nil {
 //			supervisor.Reload(cfg)
 //		}
 //	})
 package sources
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -79,6 +80,9 @@ type Set struct {
 	merged   bool
 	cfg      *config.Config
 	mergeErr error
+	// pending is set when a Rescan stopped by its context had read
+	// changed files: the next Rescan merges and returns them.
+	pending bool
 }
 
 // file is what a Set last read from one file.
@@ -126,7 +130,11 @@ func (s *Set) Paths() []string { return s.spec.Paths() }
 // invalid file in a directory is logged and left out, so that one bad drop-
 // in does not keep the others from running, and a directory that does not
 // exist yet is logged and watched for.
-func (s *Set) Load() (*config.Config, error) {
+//
+// When ctx is done before the sources are read, Load stops between files
+// (or between lines of a large crontab) and returns ctx's error: a daemon
+// told to stop while it reads a large cron directory stops at once.
+func (s *Set) Load(ctx context.Context) (*config.Config, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f := s.spec.File; f != "" {
@@ -137,11 +145,14 @@ func (s *Set) Load() (*config.Config, error) {
 	for _, path := range s.spec.Crontabs {
 		// Named on the command line: one that cannot be read is an
 		// error, as the config file is; one with bad lines runs the rest.
-		if _, err := s.crontab(path, config.UserCrontab); err != nil {
+		if _, err := s.crontab(ctx, path, config.UserCrontab); err != nil {
 			return nil, err
 		}
 	}
-	s.readDirs()
+	s.readDirs(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	cfg, err := config.Merge(s.parts()...)
 	if err != nil {
 		return nil, err
@@ -153,11 +164,13 @@ func (s *Set) Load() (*config.Config, error) {
 // file changed, appeared or went away and the merge is valid, nil
 // otherwise; and what is wrong with the sources now, changed or not: each
 // invalid file (which runs its last valid version) and a merge that fails.
-// What changed is also logged.
-func (s *Set) Rescan() (*config.Config, error) {
+// What changed is also logged. When ctx is done during the reading, Rescan
+// stops between files and returns nil and ctx's error; what it had read is
+// merged by the next Rescan.
+func (s *Set) Rescan(ctx context.Context) (*config.Config, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	changed := false
+	changed := s.pending
 	if f := s.spec.File; f != "" {
 		ch, _, err := s.readConfig(f)
 		if err != nil && (ch || s.files[f].reported != err.Error()) {
@@ -166,7 +179,12 @@ func (s *Set) Rescan() (*config.Config, error) {
 		}
 		changed = changed || ch
 	}
-	changed = s.readDirs() || changed
+	changed = s.readDirs(ctx) || changed
+	if err := ctx.Err(); err != nil {
+		s.pending = changed
+		return nil, err
+	}
+	s.pending = false
 	// The parts are merged again only when one changed: with 10k jobs
 	// a merge is most of what a save of the same bytes would cost.
 	if changed || !s.merged {
@@ -274,8 +292,9 @@ func (s *Set) parse(path string, src []byte, parse func(string, []byte) (*config
 
 // readDirs reads every services, scripts and cron directory and every
 // crontab, and reports whether any file of theirs changed, appeared or
-// went away.
-func (s *Set) readDirs() bool {
+// went away. When ctx is done it stops, between files, and forgets
+// nothing it has not seen.
+func (s *Set) readDirs(ctx context.Context) bool {
 	seen := map[string]bool{}
 	changed := false
 	for _, dir := range s.spec.Services {
@@ -286,6 +305,9 @@ func (s *Set) readDirs() bool {
 		}
 		s.dirFound(dir)
 		for _, path := range paths {
+			if ctx.Err() != nil {
+				return changed
+			}
 			if s.spec.IsConfigFile(path) {
 				continue
 			}
@@ -332,8 +354,11 @@ func (s *Set) readDirs() bool {
 	}
 	for _, path := range s.spec.Crontabs {
 		seen[path] = true
-		ch, err := s.crontab(path, config.UserCrontab)
-		if err != nil && s.files[path].reported != err.Error() {
+		if ctx.Err() != nil {
+			return changed
+		}
+		ch, err := s.crontab(ctx, path, config.UserCrontab)
+		if err != nil && ctx.Err() == nil && s.files[path].reported != err.Error() {
 			s.log.Error(fmt.Sprintf("%v; keeping its last version", err), "file", path)
 			s.files[path].reported = err.Error()
 		}
@@ -344,7 +369,7 @@ func (s *Set) readDirs() bool {
 			// a system crontab named itself, like /etc/crontab
 			s.dirFound(dir)
 			seen[dir] = true
-			changed = s.systemCrontab(dir) || changed
+			changed = s.systemCrontab(ctx, dir) || changed
 			continue
 		}
 		paths, err := CrontabFiles(dir)
@@ -354,9 +379,15 @@ func (s *Set) readDirs() bool {
 		}
 		s.dirFound(dir)
 		for _, path := range paths {
+			if ctx.Err() != nil {
+				return changed
+			}
 			seen[path] = true
-			changed = s.systemCrontab(path) || changed
+			changed = s.systemCrontab(ctx, path) || changed
 		}
+	}
+	if ctx.Err() != nil {
+		return changed // a file read in part is not gone
 	}
 	for path := range s.files {
 		if path != s.spec.File && !seen[path] {

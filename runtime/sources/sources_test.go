@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ func names(cfg *config.Config) []string {
 
 func (f *fixture) load() *config.Config {
 	f.t.Helper()
-	cfg, err := f.set.Load()
+	cfg, err := f.set.Load(context.Background())
 	if err != nil {
 		f.t.Fatalf("Load: %v\nlog:\n%s", err, f.log)
 	}
@@ -70,7 +71,7 @@ func (f *fixture) load() *config.Config {
 
 func (f *fixture) wantRescan(want ...string) *config.Config {
 	f.t.Helper()
-	cfg, _ := f.set.Rescan()
+	cfg, _ := f.set.Rescan(context.Background())
 	switch {
 	case want == nil && cfg != nil:
 		f.t.Fatalf("Rescan returned %v, want nothing (no change)", names(cfg))
@@ -164,7 +165,7 @@ func TestInvalidThenFixed(t *testing.T) {
 		t.Errorf("log does not say where the error is (%s):\n%s", want, f.log)
 	}
 	f.log.Reset()
-	cfg, problems := f.set.Rescan()
+	cfg, problems := f.set.Rescan(context.Background())
 	if f.log.Len() != 0 {
 		t.Errorf("an unchanged invalid file is reported again:\n%s", f.log)
 	}
@@ -177,7 +178,7 @@ func TestInvalidThenFixed(t *testing.T) {
 	if got := f.wantRescan("proc web").Procs[0].StopTime; got != 7*time.Second {
 		t.Errorf("the fixed file's stop_time = %v, want 7s", got)
 	}
-	if _, problems := f.set.Rescan(); problems != nil {
+	if _, problems := f.set.Rescan(context.Background()); problems != nil {
 		t.Errorf("problems after the fix: %v", problems)
 	}
 }
@@ -185,7 +186,7 @@ func TestInvalidThenFixed(t *testing.T) {
 func TestConfigFile(t *testing.T) {
 	f := newFixture(t)
 	f.write(f.file, `{"jobs": {"a": {"command": "x"`, 0o644)
-	if _, err := f.set.Load(); err == nil || !strings.Contains(err.Error(), f.file+":1:") {
+	if _, err := f.set.Load(context.Background()); err == nil || !strings.Contains(err.Error(), f.file+":1:") {
 		t.Fatalf("Load of an invalid config file = %v, want its error with a position", err)
 	}
 	f.write(f.file, `{"jobs": {"a": {"command": "x"}}}`, 0o644)
@@ -218,7 +219,7 @@ func TestNameDefinedTwice(t *testing.T) {
 	// Renaming the service resolves it: the new file is read again.
 	f.write(filepath.Join(f.svc, "web.json"), `{"name": "web2", "cmd": "y"}`, 0o644)
 	f.wantRescan("proc web", "proc web2")
-	if _, err := New(f.set.spec, nil).Load(); err != nil {
+	if _, err := New(f.set.spec, nil).Load(context.Background()); err != nil {
 		t.Errorf("Load after the fix: %v", err)
 	}
 }
@@ -279,7 +280,7 @@ func TestConfigFileInsideServicesDirectory(t *testing.T) {
 	f.write(file, `{"jobs": {"a": {"command": "x"}}}`, 0o644)
 	f.write(filepath.Join(f.svc, "web.json"), `{"cmd": "httpd"}`, 0o644)
 	set := New(Spec{File: file, Services: []string{f.svc}}, nil)
-	cfg, err := set.Load()
+	cfg, err := set.Load(context.Background())
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
