@@ -18,6 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kopf/kopf/internal/cli"
+	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/proc"
 )
 
@@ -93,8 +94,12 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "waitfor": waitforCmd},
 		Condition: func(cond string) (bool, error) {
-			if cond == "root" {
+			switch cond {
+			case "root":
 				return os.Geteuid() == 0, nil
+			case "sendmail": // the machine delivers mail as cron does
+				_, ok := config.LocalMail()
+				return ok, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -39,6 +39,7 @@ func (e *env) completions(c *command, cc *cobra.Command) {
 		"format":      {"yaml", "json"},
 		"dst-gap":     {"skip", "shift"},
 		"dst-overlap": {"first", "second", "both"},
+		"crontab-env": {"cron", "inherit"},
 	}
 	for name, list := range values {
 		if flags.Lookup(name) != nil {

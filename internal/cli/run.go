@@ -38,7 +38,7 @@ import (
 
 var runCmd = &command{
 	name:     "run",
-	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR [--http-token FILE] [--http-host NAME]...] [--cluster URL[,URL]... [--cluster-name NAME] [--member NAME]] [FILE]",
+	synopsis: "[--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [--crontab-env cron|inherit] [--journal PATH] [--socket PATH] [--cgroup PATH|none] [--log-format text|json] [--log-level L] [--health ADDR] [--http ADDR [--http-token FILE] [--http-host NAME]...] [--cluster URL[,URL]... [--cluster-name NAME] [--member NAME]] [FILE]",
 	summary:  "run the jobs and procs of a config file and config directories",
 	help: `Runs procs (always running, restarted after every exit) and jobs (run on
 schedules, periods and triggers, never twice at once) from these kinds of
@@ -89,6 +89,13 @@ Flags:
   --cron-dir DIR  a directory of system crontabs like /etc/cron.d, or a
                   system crontab like /etc/crontab (lines name their user);
                   repeat for more
+  --crontab-env E  cron (the default): a crontab's lines get cron's
+                  environment, their crontab's variables over PATH
+                  /usr/bin:/bin, SHELL, HOME, USER and LOGNAME; inherit:
+                  the lines that run as kopf's own user get kopf's
+                  environment too, as supercronic gives (in a container,
+                  the container's). A line run as another user never
+                  gets kopf's environment (docs/crontab.md)
   --journal PATH  the journal (default $XDG_STATE_HOME/kopf/journal.jsonl,
                   ~/.local/state/kopf/journal.jsonl when unset)
   --socket PATH   the control socket for kopf status, trigger, start, stop,
@@ -190,6 +197,7 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 	cgroup := fs.String("cgroup", "", "")
 	socketPath := socketFlag(fs)
 	srcs := sourceFlags(fs)
+	crontabEnv := fs.String("crontab-env", "cron", "")
 	cl := clusterFlags(fs)
 	return func(ctx context.Context, pos []string) error {
 		var err error
@@ -208,6 +216,13 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 			file = pos[0]
 		}
 		spec := srcs.spec(file)
+		switch *crontabEnv {
+		case "cron":
+		case "inherit":
+			spec.InheritCrontabEnv = true
+		default:
+			return usagef("--crontab-env %q: expected cron or inherit", *crontabEnv)
+		}
 		if len(spec.Paths()) == 0 {
 			spec.Scripts = []string{e.defaultScripts()}
 		}

@@ -77,7 +77,24 @@ func newCrontabParser(filename string, src []byte, kind Crontab) *crontabParser 
 		shell: "/bin/sh", zone: time.Local,
 		names: map[string]int{}, base: filepath.Base(filename),
 		users: map[string]*cronUser{}, homes: map[string]*homeDir{},
+		sendmail: hasSendmail(), self: selfName(),
 	}
+}
+
+// hasSendmail reports whether mail can go out as cron's does; tests
+// replace it.
+var hasSendmail = func() bool {
+	_, ok := LocalMail()
+	return ok
+}
+
+// selfName is the name of the user kopf runs as, the owner of a user
+// crontab's lines; "" for a uid with no entry.
+func selfName() string {
+	if u, err := user.Current(); err == nil && u.Username != strconv.Itoa(os.Geteuid()) {
+		return u.Username
+	}
+	return ""
 }
 
 type crontabParser struct {
@@ -116,12 +133,17 @@ type crontabParser struct {
 	imp *imported // what kopf import keeps besides the jobs; nil otherwise
 
 	sawMailto bool
+	// sendmail: the machine has one (LocalMail), so a line without MAILTO
+	// mails its output to its user, as cron does.
+	sendmail bool
+	self     string // kopf's own user's name, a user crontab's owner; "" when it has none
 }
 
-// warnNoMailto says, once, at the first job, that without MAILTO kopf
-// logs the output that cronie would mail to the crontab's owner.
+// warnNoMailto says, once, at the first job, that without MAILTO and
+// without a sendmail on the machine the output that cronie would mail to
+// the line's user is only logged.
 func (p *crontabParser) warnNoMailto() {
-	if p.sawMailto || len(p.jobs) == 0 {
+	if p.sawMailto || p.sendmail || len(p.jobs) == 0 {
 		return
 	}
 	first := p.jobs[0]
@@ -131,7 +153,7 @@ func (p *crontabParser) warnNoMailto() {
 		}
 	}
 	p.warnings = append(p.warnings, compile.Warning{Pos: first.Pos,
-		Msg: "no MAILTO: cronie mails the output of every line to the crontab's owner, kopf logs it instead; set MAILTO to have it mailed (MAILTO=\"\" to say neither)"})
+		Msg: "no MAILTO, and no " + SendmailPath + " on this machine: cronie would mail the output of every line to its user, kopf logs it; set MAILTO and a \"mail\" section to have it mailed (MAILTO=\"\" to say neither)"})
 }
 
 func (p *crontabParser) errorf(off int, format string, args ...any) {
@@ -314,6 +336,11 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // assign takes an environment assignment: every one reaches the commands
 // below it, and a few also set how kopf runs them.
 func (p *crontabParser) assign(at int, name, value string, valueAt int) {
+	if name == "LOGNAME" || name == "USER" {
+		// cron sets both after the crontab's own, to the line's user.
+		p.warnf(at, "%s is the user each line runs as, which cron sets itself: this line has no effect", name)
+		return
+	}
 	p.env[name] = value
 	p.envList = nil
 	switch name {
@@ -482,7 +509,8 @@ func fieldsOf(out []field, line string) []field {
 // cronCommand splits a crontab command at its first unescaped '%', as
 // cronie does: before it, "\%" is a '%' and every other backslash stays;
 // after it is the standard input, where each further unescaped '%' is a
-// newline and "\%" a '%'. No newline is added at its end.
+// newline and "\%" a '%', and which ends in a newline, as cronie writes
+// it, unless it is empty.
 func cronCommand(s string) (command, stdin string) {
 	var b strings.Builder
 	i := 0
@@ -508,7 +536,7 @@ func cronCommand(s string) (command, stdin string) {
 	}
 	command = b.String()
 	b.Reset()
-	escaped := false
+	escaped, newline := false, false
 	for _, c := range []byte(s[i+1:]) {
 		if escaped {
 			if c != '%' {
@@ -519,10 +547,16 @@ func cronCommand(s string) (command, stdin string) {
 		}
 		if escaped = c == '\\'; !escaped {
 			b.WriteByte(c)
+			// cronie decides the final newline by the last character it
+			// wrote in this branch, not by an escape's backslash.
+			newline = c != '\n'
 		}
 	}
 	if escaped {
 		b.WriteByte('\\')
+	}
+	if newline {
+		b.WriteByte('\n')
 	}
 	return command, b.String()
 }
@@ -588,12 +622,23 @@ func (p *crontabParser) job(line string, at int, sched []field, who *Identity, c
 			Location:  p.zone,
 			LogStart:  !quiet,
 			LogOutput: true,
+			// cron's: the command sees the crontab's variables and
+			// cron's few, never the daemon's (--crontab-env inherit says
+			// otherwise), and what it starts in the background lives on.
+			CleanEnv:      true,
+			KeepLeftovers: true,
 		},
 		// cron starts a second copy when the first still runs; kopf
 		// never does, and skips that fire (as supercronic).
 		Overlap: job.Skip,
 		Jitter:  p.jitter,
 		Backoff: defaultBackoff,
+	}
+	if _, set := p.env["MAILTO"]; !set && p.sendmail {
+		// cron mails the output to the line's user, by sendmail.
+		if owner := p.owner(who); owner != "" {
+			j.MailTo = []string{owner}
+		}
 	}
 	if len(j.MailTo) == 0 {
 		j.MailFrom = ""
@@ -619,6 +664,18 @@ func (p *crontabParser) job(line string, at int, sched []field, who *Identity, c
 	}
 	j.Schedules = []Schedule{{Key: "cron", Source: text, Compiled: c, Pos: p.src.pos(at + sched[0].at)}}
 	return j
+}
+
+// owner is whom a line's output goes to without MAILTO: the user it runs
+// as.
+func (p *crontabParser) owner(who *Identity) string {
+	if who != nil {
+		if c := p.user(who.User).cred; c != nil && c.User != "" {
+			return c.User
+		}
+		return ""
+	}
+	return p.self
 }
 
 // joinFields is the fields' texts joined by single spaces, in one

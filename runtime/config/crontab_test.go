@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func TestCrontabRules(t *testing.T) {
 	if got, want := report.Command[2], `mail -s "report for %d" me`; got != want {
 		t.Errorf("report's command %q, want %q", got, want)
 	}
-	if got, want := report.Stdin(), "Dear me,\n\nthe report."; got != want {
+	if got, want := report.Stdin(), "Dear me,\n\nthe report.\n"; got != want {
 		t.Errorf("report's stdin %q, want %q", got, want)
 	}
 	fires := report.Schedules[0].Compiled
@@ -123,14 +124,20 @@ func slicesContain(list []string, s string) bool {
 // TestCrontabPercent follows cronie's do_command: the first unescaped '%'
 // ends the command, the rest is standard input with '%' as newlines.
 func TestCrontabPercent(t *testing.T) {
+	// The input ends in a newline unless the last character cronie wrote
+	// in its loop was one (or it wrote none); a trailing backslash comes
+	// after that newline is decided, and an escape's backslash does not
+	// count.
 	tests := []struct{ in, cmd, stdin string }{
 		{`date +\%F`, `date +%F`, ""},
-		{`cat%a%b`, `cat`, "a\nb"},
+		{`cat%a%b`, `cat`, "a\nb\n"},
 		{`cat%a\%b%`, `cat`, "a%b\n"},
-		{`echo \n\%%x\y`, `echo \n%`, `x\y`},
-		{`echo \\%in`, `echo \\`, "in"},
-		{`cat%\\\\%`, `cat`, `\\\%`}, // each backslash after a backslash is kept, and escapes again
-		{`cat%end\`, `cat`, `end\`},
+		{`echo \n\%%x\y`, `echo \n%`, "x\\y\n"},
+		{`echo \\%in`, `echo \\`, "in\n"},
+		{`cat%\\\\%`, `cat`, "\\\\\\%\n"}, // each backslash after a backslash is kept, and escapes again
+		{`cat%end\`, `cat`, "end\\\n"},
+		{`cat%\\\\`, `cat`, `\\\\`}, // only escapes' backslashes: no newline
+		{`cat%a%\`, `cat`, "a\n\\"}, // the newline came last; the backslash after it
 		{`cat%`, `cat`, ""},
 	}
 	for _, tt := range tests {
@@ -209,7 +216,7 @@ func TestCrontabErrors(t *testing.T) {
 	}
 	// MAILTO= is not an assignment: the file has none.
 	if len(warnings) != 2 || warnings[0].Pos.Line != 11 || !strings.Contains(warnings[0].Msg, "cronie ignores") ||
-		warnings[1].Pos.Line != 1 || !strings.HasPrefix(warnings[1].Msg, "no MAILTO: ") {
+		warnings[1].Pos.Line != 1 || !strings.HasPrefix(warnings[1].Msg, "no MAILTO, and no ") {
 		t.Errorf("warnings %v, want the last line's missing newline, and no MAILTO at the first job", warnings)
 	}
 	_, warnings, _ = ParseCrontab("crontab", []byte("MAILTO=\"\"\nH 4 * * * x\n"), UserCrontab)
@@ -450,6 +457,48 @@ func TestMissingHomeWarnsOnce(t *testing.T) {
 	for _, j := range cfg.Jobs {
 		if j.Dir != "/" {
 			t.Errorf("job %s runs in %q, want /", j.Name, j.Dir)
+		}
+	}
+}
+
+// TestCrontabFollowsCron: a crontab's lines run as cron runs them — their
+// environment is the crontab's and cron's, not kopf's; what they leave in
+// the background lives on; without MAILTO, where there is a sendmail,
+// the output goes to the line's user; and LOGNAME and USER stay the
+// user's, whatever the crontab assigns.
+func TestCrontabFollowsCron(t *testing.T) {
+	self, err := user.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, sendmail := range []bool{true, false} {
+		old := hasSendmail
+		hasSendmail = func() bool { return sendmail }
+		src := "LOGNAME=someone\n0 4 * * * first\nMAILTO=ops@example.com\n0 5 * * * second\nMAILTO=\"\"\n0 6 * * * third\n"
+		cfg, warnings, err := ParseCrontab("crontab", []byte(src), UserCrontab)
+		hasSendmail = old
+		if err != nil {
+			t.Fatal(err)
+		}
+		mail := map[string][]string{}
+		for _, j := range cfg.Jobs {
+			if !j.CleanEnv || !j.KeepLeftovers {
+				t.Errorf("%s: CleanEnv %t, KeepLeftovers %t; want cron's environment and leftovers kept", j.Name, j.CleanEnv, j.KeepLeftovers)
+			}
+			if slices.ContainsFunc(j.Env, func(kv string) bool { return strings.HasPrefix(kv, "LOGNAME=") }) {
+				t.Errorf("%s: env %q has the crontab's LOGNAME", j.Name, j.Env)
+			}
+			mail[j.Command[2]] = j.MailTo
+		}
+		want := map[string][]string{"first": {self.Username}, "second": {"ops@example.com"}, "third": nil}
+		if !sendmail {
+			want["first"] = nil
+		}
+		if diff := cmp.Diff(want, mail); diff != "" {
+			t.Errorf("sendmail %t: mail-to (-want +got):\n%s", sendmail, diff)
+		}
+		if len(warnings) == 0 || warnings[0].String() != "crontab:1:1: warning: LOGNAME is the user each line runs as, which cron sets itself: this line has no effect" {
+			t.Errorf("warnings %v, want one at LOGNAME=", warnings)
 		}
 	}
 }

@@ -157,7 +157,9 @@ func importSettings(j *Job) []importSetting {
 	for _, kv := range j.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		home = home || k == "HOME"
-		if !slices.Contains(settingsEnvKeys, k) {
+		// SHELL is the shell setting too, but cron also exports it:
+		// only its default, which inherit-env false gives, goes without.
+		if !slices.Contains(settingsEnvKeys, k) || k == "SHELL" && v != "/bin/sh" {
 			env = append(env, [2]string{k, v})
 		}
 	}
@@ -190,6 +192,9 @@ func importSettings(j *Job) []importSetting {
 	if scheduled {
 		add("overlap", "skip")
 	}
+	// A crontab's defaults that are not a config's.
+	add("inherit-env", false)
+	add("leftovers", "keep")
 	return out
 }
 

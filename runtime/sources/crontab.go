@@ -95,6 +95,11 @@ func (s *Set) crontab(ctx context.Context, path string, kind config.Crontab) (bo
 		return false, ctx.Err()
 	}
 	f.sum, f.reported = sum, ""
+	if s.spec.InheritCrontabEnv {
+		for _, j := range cfg.Jobs {
+			j.CleanEnv = false // a line run as another user gets cron's all the same
+		}
+	}
 	for _, w := range warnings {
 		s.log.Warn(w.String(), "file", path)
 	}

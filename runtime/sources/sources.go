@@ -52,6 +52,10 @@ type Spec struct {
 	// CronDirs are directories of system crontabs (/etc/cron.d), or
 	// system crontab files (/etc/crontab): lines with a user field.
 	CronDirs []string
+	// InheritCrontabEnv passes kopf's own environment to the crontabs'
+	// lines that run as kopf's user (kopf run --crontab-env inherit, as
+	// supercronic does in a container); by default they get cron's.
+	InheritCrontabEnv bool
 }
 
 // Paths are the files and directories to watch for changes.

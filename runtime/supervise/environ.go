@@ -45,11 +45,9 @@ func (s *Supervisor) environ(u *config.Unit, cred *config.Credentials) []string 
 	} else {
 		env = append(env, "HOME=/") // as docker run --user gives a uid with no entry
 	}
-	shell := cred.Shell
-	if shell == "" {
-		shell = "/bin/sh"
-	}
-	env = append(env, "SHELL="+shell)
+	// cron's SHELL, not the login shell: the shell cron runs commands
+	// with, unless the crontab (or env) says another.
+	env = append(env, "SHELL=/bin/sh")
 	return append(env, u.Env...)
 }
 

@@ -49,11 +49,11 @@ func TestEnviron(t *testing.T) {
 		{"kopf's user named, inheriting", as(self.Username), false,
 			append(slices.Clone(kopf), "USER="+self.Username, "LOGNAME="+self.Username, "HOME="+self.HomeDir, "SHELL="+shellOf(self.Username), "A=1")},
 		{"another user", as("nobody"), false,
-			[]string{"PATH=/usr/bin:/bin", "USER=nobody", "LOGNAME=nobody", "HOME=" + nobody.HomeDir, "SHELL=" + shellOf("nobody"), "A=1"}},
+			[]string{"PATH=/usr/bin:/bin", "USER=nobody", "LOGNAME=nobody", "HOME=" + nobody.HomeDir, "SHELL=/bin/sh", "A=1"}},
 		{"another user, clean", as("nobody"), true,
-			[]string{"PATH=/usr/bin:/bin", "USER=nobody", "LOGNAME=nobody", "HOME=" + nobody.HomeDir, "SHELL=" + shellOf("nobody"), "A=1"}},
+			[]string{"PATH=/usr/bin:/bin", "USER=nobody", "LOGNAME=nobody", "HOME=" + nobody.HomeDir, "SHELL=/bin/sh", "A=1"}},
 		{"kopf's user, clean", nil, true,
-			[]string{"PATH=/usr/bin:/bin", "USER=" + self.Username, "LOGNAME=" + self.Username, "HOME=" + self.HomeDir, "SHELL=" + shellOf(self.Username), "A=1"}},
+			[]string{"PATH=/usr/bin:/bin", "USER=" + self.Username, "LOGNAME=" + self.Username, "HOME=" + self.HomeDir, "SHELL=/bin/sh", "A=1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
