@@ -91,14 +91,14 @@ func Listen(addr string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{hosts: newHosts(ln.Addr(), opts.Hosts)}
-	max, per := opts.MaxConns, opts.MaxConnsPerClient
-	if max <= 0 {
-		max = min(DefaultMaxConns, fileLimit()/8)
+	total, per := opts.MaxConns, opts.MaxConnsPerClient
+	if total <= 0 {
+		total = max(4, min(DefaultMaxConns, fileLimit()/8))
 	}
 	if per <= 0 {
 		per = DefaultMaxConnsPerClient
 	}
-	s.l = newLimiter(ln, max, min(per, max), &s.stats)
+	s.l = newLimiter(ln, total, min(per, total), &s.stats)
 	errLog := slog.New(slog.DiscardHandler)
 	if opts.Log != nil {
 		errLog = opts.Log
