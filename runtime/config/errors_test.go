@@ -822,3 +822,15 @@ func TestLeftoversErrors(t *testing.T) {
 		}},
 	})
 }
+
+func TestCommentBytes(t *testing.T) {
+	runProblems(t, []problemTest{
+		{"a line comment in Latin-1", "", "{\"jobs\": {} // f\xfcr\n}", []string{
+			`k.json:1:17: invalid UTF-8 (byte 0xfc) in a comment: kopf reads a config as UTF-8 (is this file in another encoding, like Latin-1?)`,
+		}},
+		{"a block comment in Latin-1", "", "{/* gr\xfc\xdfe */ \"jobs\": {}}", []string{
+			`k.json:1:7: invalid UTF-8 (byte 0xfc) in a comment: kopf reads a config as UTF-8 (is this file in another encoding, like Latin-1?)`,
+		}},
+		{"UTF-8 comments", "", "{\"jobs\": {} // für, größe\n}", nil},
+	})
+}

@@ -99,6 +99,23 @@ func (p *jsonParser) document() (*node, []byte) {
 	return n, protos
 }
 
+// commentText checks that the comment b[from:to] is UTF-8 text, as every
+// other part of a config must be (hujson, which kopf's reader follows,
+// refuses it too), and says where it is not.
+func (p *jsonParser) commentText(from, to int) {
+	if c := p.b[from:to]; !utf8.Valid(c) {
+		at := from
+		for at < to {
+			r, size := utf8.DecodeRune(p.b[at:to])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			at += size
+		}
+		p.fail(at, "invalid UTF-8 (byte 0x%02x) in a comment: kopf reads a config as UTF-8 (is this file in another encoding, like Latin-1?)", p.b[at])
+	}
+}
+
 // blank skips white space and comments.
 func (p *jsonParser) blank() {
 	for p.i < len(p.b) {
@@ -113,9 +130,11 @@ func (p *jsonParser) blank() {
 			case '/':
 				// A line comment ends at the end of the line, or of the
 				// file (which hujson refused).
+				start := p.i
 				for p.i < len(p.b) && p.b[p.i] != '\n' {
 					p.i++
 				}
+				p.commentText(start, p.i)
 			case '*':
 				start := p.i
 				p.i += 2
@@ -131,6 +150,7 @@ func (p *jsonParser) blank() {
 					}
 					p.i++
 				}
+				p.commentText(start, p.i)
 			default:
 				return
 			}
