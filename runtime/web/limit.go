@@ -42,7 +42,10 @@ type conn struct {
 	l      *limiter
 	client string
 	elem   *list.Element // nil once released
-	busy   int           // requests in a handler
+	// busy: a handler has begun a request of it, and the server has not
+	// yet written the whole answer out (ConnState's StateIdle says so;
+	// the handler's return comes before the answer is flushed).
+	busy bool
 }
 
 func (c *conn) Close() error {
@@ -114,7 +117,7 @@ func (l *limiter) admit(nc net.Conn) *conn {
 func (l *limiter) idlest(client string) *conn {
 	for e := l.lru.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*conn)
-		if c.busy == 0 && (client == "" || c.client == client) {
+		if !c.busy && (client == "" || c.client == client) {
 			return c
 		}
 	}
@@ -149,17 +152,30 @@ func (l *limiter) signal() {
 	}
 }
 
-// serving marks c busy while a handler serves its request; after it, c
-// is the most recently active connection.
-func (l *limiter) serving(c *conn, delta int) {
+// serving marks c busy from the start of a handler on its request.
+func (l *limiter) serving(c *conn) {
 	l.mu.Lock()
-	c.busy += delta
-	if c.elem != nil && delta < 0 {
+	c.busy = true
+	l.mu.Unlock()
+}
+
+// idle marks c idle once its answer is out: it is then the most recently
+// active connection.
+func (l *limiter) idle(c *conn) {
+	l.mu.Lock()
+	c.busy = false
+	if c.elem != nil {
 		l.lru.MoveToBack(c.elem)
 	}
 	l.mu.Unlock()
-	if delta < 0 {
-		l.signal()
+	l.signal()
+}
+
+// connState follows the server's connections: one is idle again once its
+// answer has been written.
+func (l *limiter) connState(nc net.Conn, st http.ConnState) {
+	if c, ok := nc.(*conn); ok && st == http.StateIdle {
+		l.idle(c)
 	}
 }
 
@@ -175,12 +191,14 @@ func (l *limiter) Close() error {
 	return l.Listener.Close()
 }
 
-// track marks the request's connection busy while h serves it.
+// track marks the request's connection busy when h begins to serve it;
+// connState marks it idle once the answer is out. A connection still
+// sending its headers is not busy: holding one open that way takes no
+// one's place.
 func (l *limiter) track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := r.Context().Value(connKey{}).(*conn); ok {
-			l.serving(c, 1)
-			defer l.serving(c, -1)
+			l.serving(c)
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -110,6 +110,7 @@ func Listen(addr string, opts Options) (*Server, error) {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ConnContext:       connContext,
+		ConnState:         s.l.connState,
 		ErrorLog:          slog.NewLogLogger(errLog.Handler(), slog.LevelDebug),
 	}
 	return s, nil
