@@ -107,6 +107,11 @@ func TestConnectionFloodFromAnotherUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, to run the flood as another user")
 	}
+	// One flood on the machine at a time: it is one attacker that this
+	// measures, and two test runs side by side (CI beside a developer's)
+	// would otherwise flood each other's kopf too.
+	lock := machineLock(t, "kopf-hostiletest-flood")
+	defer lock()
 	flooder := program(t, "flood")
 	cfg := filepath.Join(t.TempDir(), "kopf.json")
 	os.WriteFile(cfg, []byte(`{"jobs": {"tick": {"command": "true", "schedule": "every 1s", "log-start": false}}}`), 0o644)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kopf/kopf/internal/cli"
 	"github.com/kopf/kopf/runtime/journal"
 )
@@ -66,6 +68,22 @@ func program(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// machineLock takes an exclusive lock named name in the machine's temp
+// directory, waiting for another test process that holds it, and returns
+// its release.
+func machineLock(t *testing.T, name string) func() {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	return func() { f.Close() }
 }
 
 // daemon is a running kopf run.
