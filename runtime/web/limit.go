@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // limiter is a listener that keeps at most max connections open, and at
@@ -16,8 +19,11 @@ import (
 // requests, one that has sent nothing yet or is still sending its
 // headers — may be closed to make room for a new one, the least recently
 // active first, as nginx reuses its keep-alive connections when it runs
-// out. So connections held open cost the holder its own connections, not
-// the daemon its file descriptors, and a new client still gets in.
+// out; except a new one whose request waits unread in the kernel, which
+// on a loaded machine is a client whose turn has not come yet, not one
+// holding a place.
+// So connections held open cost the holder its own connections, not the
+// daemon its file descriptors, and a new client still gets in.
 type limiter struct {
 	net.Listener
 	max, perClient int
@@ -46,6 +52,25 @@ type conn struct {
 	// yet written the whole answer out (ConnState's StateIdle says so;
 	// the handler's return comes before the answer is flushed).
 	busy bool
+	// answered: it has had an answer; it is now a keep-alive, or a
+	// client's next request.
+	answered bool
+}
+
+// unread reports whether the kernel holds bytes c's client sent that the
+// server has not read yet (SIOCINQ).
+func (c *conn) unread() bool {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	raw.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n > 0
 }
 
 func (c *conn) Close() error {
@@ -117,7 +142,7 @@ func (l *limiter) admit(nc net.Conn) *conn {
 func (l *limiter) idlest(client string) *conn {
 	for e := l.lru.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*conn)
-		if !c.busy && (client == "" || c.client == client) {
+		if !c.busy && (client == "" || c.client == client) && (c.answered || !c.unread()) {
 			return c
 		}
 	}
@@ -163,7 +188,7 @@ func (l *limiter) serving(c *conn) {
 // active connection.
 func (l *limiter) idle(c *conn) {
 	l.mu.Lock()
-	c.busy = false
+	c.busy, c.answered = false, true
 	if c.elem != nil {
 		l.lru.MoveToBack(c.elem)
 	}

@@ -316,3 +316,54 @@ func TestListenRefusesBadHostNames(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadRequestIsNotClosed: a new connection whose request is in the
+// kernel, not yet read (its goroutine has not run, on a loaded machine),
+// keeps its place; one that has sent nothing gives it up, and so does one
+// whose bytes the server has read.
+func TestUnreadRequestIsNotClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := newLimiter(ln, 2, 2, &counters{})
+	accept := func(send string) (*conn, net.Conn) {
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { client.Close() })
+		nc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if send != "" {
+			client.Write([]byte(send))
+		}
+		c := l.admit(nc)
+		t.Cleanup(func() { c.Close() })
+		return c, client
+	}
+	waiting, _ := accept("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	silent, _ := accept("")
+	for deadline := time.Now().Add(5 * time.Second); !waiting.unread(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached the kernel's buffer")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	l.mu.Lock()
+	got := l.idlest("")
+	l.mu.Unlock()
+	if got != silent {
+		t.Errorf("idlest = %p, want the silent connection %p, not the older one with a request unread (%p)", got, silent, waiting)
+	}
+	waiting.Read(make([]byte, 4096)) // the server reads it: now it may go
+	l.mu.Lock()
+	got = l.idlest("")
+	l.mu.Unlock()
+	if got != waiting {
+		t.Errorf("idlest = %p after the request was read, want the least recently active one %p", got, waiting)
+	}
+}
