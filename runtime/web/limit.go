@@ -96,15 +96,18 @@ func (l *limiter) Accept() (net.Conn, error) {
 
 // admit counts nc in, or closes it and returns nil.
 func (l *limiter) admit(nc net.Conn) *conn {
-	client := clientOf(nc.RemoteAddr())
+	client, loopback := clientOf(nc.RemoteAddr())
 	l.mu.Lock()
 	var evict []*conn
-	if l.byClient[client] >= l.perClient {
+	// Every local user is 127.0.0.1: on loopback a cap per address would
+	// let one user's busy requests refuse everyone else's; they share the
+	// total instead, where a newcomer waits for room.
+	if !loopback && l.byClient[client] >= l.perClient {
 		victim := l.idlest(client)
 		if victim == nil {
 			l.mu.Unlock()
+			l.stats.refused.Add(1) // before its client can see it closed
 			nc.Close()
-			l.stats.refused.Add(1)
 			return nil
 		}
 		evict = append(evict, l.removeLocked(victim))
@@ -131,8 +134,8 @@ func (l *limiter) admit(nc net.Conn) *conn {
 	l.byClient[client]++
 	l.mu.Unlock()
 	for _, v := range evict {
-		v.Conn.Close()
 		l.stats.evicted.Add(1)
+		v.Conn.Close()
 	}
 	return c
 }
@@ -236,16 +239,18 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-// clientOf is the address a connection comes from, without its port.
-func clientOf(a net.Addr) string {
+// clientOf is the address a connection comes from, without its port, and
+// whether it is a loopback address.
+func clientOf(a net.Addr) (string, bool) {
 	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP.String()
+		return t.IP.String(), t.IP.IsLoopback()
 	}
 	host, _, err := net.SplitHostPort(a.String())
 	if err != nil {
-		return a.String()
+		return a.String(), false
 	}
-	return host
+	ip := net.ParseIP(host)
+	return host, ip != nil && ip.IsLoopback()
 }
 
 // counters are what Stats reports.

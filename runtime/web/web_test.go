@@ -220,11 +220,29 @@ func TestBusyConnectionsAreNotClosed(t *testing.T) {
 		}
 		io.WriteString(w, "hello")
 	})
-	s := serve(t, Options{MaxConns: 3, MaxConnsPerClient: 2}, h)
-	host := s.Addr().String()
+	// The client with a cap of its own must not be on loopback, where
+	// every client shares the total (TestLoopbackSharesTheTotal).
+	remote := nonLoopback(t)
+	s, err := Listen("0.0.0.0:0", Options{MaxConns: 3, MaxConnsPerClient: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(h)
+	t.Cleanup(func() { s.Close() })
+	_, port, _ := net.SplitHostPort(s.Addr().String())
+	host := "127.0.0.1:" + port
+	dialRemote := func() net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: remote}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", net.JoinHostPort(remote.String(), port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
 	results := make(chan error, 3)
 	for range 2 {
-		c := dialFrom(t, s, "127.0.0.2")
+		c := dialRemote()
 		go func() {
 			code, body, err := get(c, host, "/block")
 			if err == nil && (code != 200 || body != "hello") {
@@ -236,8 +254,8 @@ func TestBusyConnectionsAreNotClosed(t *testing.T) {
 	for inHandler.Load() < 2 {
 		time.Sleep(time.Millisecond)
 	}
-	// 127.0.0.2 has both its connections busy: a third is closed.
-	third := dialFrom(t, s, "127.0.0.2")
+	// The remote client has both its connections busy: a third is closed.
+	third := dialRemote()
 	if !closed(third) {
 		t.Error("a client at its cap with every connection busy: its next connection stays open")
 	}
@@ -284,6 +302,53 @@ func TestBusyConnectionsAreNotClosed(t *testing.T) {
 		if err := <-results; err != nil {
 			t.Errorf("a busy connection was cut: %v", err)
 		}
+	}
+}
+
+// nonLoopback is an address of one of the machine's interfaces that is
+// not a loopback address; the test is skipped on a machine without one.
+func nonLoopback(t *testing.T) net.IP {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return ipn.IP
+		}
+	}
+	t.Skip("no interface address but loopback ones")
+	return nil
+}
+
+// TestLoopbackSharesTheTotal: every local user connects from loopback,
+// so there a client has no cap of its own: one user's busy requests do
+// not refuse another's, who waits for room in the total like anyone.
+func TestLoopbackSharesTheTotal(t *testing.T) {
+	release := make(chan struct{})
+	var inHandler atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inHandler.Add(1)
+		<-release
+		io.WriteString(w, "hello")
+	})
+	s := serve(t, Options{MaxConns: 4, MaxConnsPerClient: 1}, h)
+	results := make(chan error, 3)
+	for range 3 {
+		c := dialFrom(t, s, "127.0.0.1")
+		go func() {
+			_, _, err := get(c, s.Addr().String(), "/")
+			results <- err
+		}()
+	}
+	for inHandler.Load() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range 3 {
+		if err := <-results; err != nil {
+			t.Errorf("a loopback client's third connection: %v", err)
+		}
+	}
+	if st := s.Stats(); st.Refused != 0 {
+		t.Errorf("Stats().Refused = %d on loopback, want 0", st.Refused)
 	}
 }
 
