@@ -78,6 +78,14 @@ func leftovertest(args []string) (int, bool) {
 }
 
 // readPidTicks reads what "kopftest pt" wrote; 0s when nothing is there.
+// killPid sends SIGKILL to pid, unless it is no process's: kill(0) and
+// kill(-1) would reach this test's whole process group, or everyone.
+func killPid(pid int) {
+	if pid > 1 {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
 func readPidTicks(file string) (int, uint64) {
 	b, _ := os.ReadFile(file)
 	var pid int
@@ -127,7 +135,7 @@ func TestNoProcessOutlivesItsRun(t *testing.T) {
 			})
 			gc, _ := readPidTicks(f("gc"))
 			bg, _ := readPidTicks(f("bg"))
-			t.Cleanup(func() { syscall.Kill(gc, syscall.SIGKILL); syscall.Kill(bg, syscall.SIGKILL) })
+			t.Cleanup(func() { killPid(gc); killPid(bg) })
 			evs := journalEvents(t, jpath)
 			if mode.cgroup == "" && !strings.Contains(d.stderr.String(), "no cgroup for kopf's runs") {
 				for _, ev := range ofType(evs, journal.Spawned) {
@@ -176,9 +184,11 @@ func TestNoProcessOutlivesItsRun(t *testing.T) {
 			waitFor(t, "what the new runs leave", d, func() bool {
 				gc2, _ = readPidTicks(f("gc"))
 				bg2, _ = readPidTicks(f("bg"))
-				return gc2 != gc && bg2 != bg && pidTicksAlive(f("gc")) && pidTicksAlive(f("bg"))
+				// A file read while it is rewritten names no one (0): the
+				// pids read are the ones checked.
+				return gc2 > 0 && bg2 > 0 && gc2 != gc && bg2 != bg && pidTicksAlive(f("gc")) && pidTicksAlive(f("bg"))
 			})
-			t.Cleanup(func() { syscall.Kill(gc2, syscall.SIGKILL); syscall.Kill(bg2, syscall.SIGKILL) })
+			t.Cleanup(func() { killPid(gc2); killPid(bg2) })
 			if out, errs, _ := client(t, sock, "status"); !strings.Contains(out, mode.tracked) {
 				t.Errorf("kopf status does not say %q:\n%s%s", mode.tracked, out, errs)
 			}

@@ -104,7 +104,7 @@ func TestRestartStopsAProcessThePreviousKopfLeft(t *testing.T) {
 	}
 	<-d.done
 	d.done <- nil
-	t.Cleanup(func() { syscall.Kill(old, syscall.SIGKILL) })
+	t.Cleanup(func() { killPid(old) })
 	time.Sleep(50 * time.Millisecond) // a Pdeathsig, had it been set, is sent at once
 	if !alive(old) {
 		t.Fatal("the leftover died with kopf; the test needs it to survive")
@@ -248,7 +248,7 @@ func TestJournalRemovedWhileKopfRuns(t *testing.T) {
 	}`, pidFile, filepath.Join(dir, "ticks")))
 	d := startKopfWith(t, "--journal", jpath, cfg)
 	old := waitStarted(t, d, "p", pidFile, 0)
-	t.Cleanup(func() { syscall.Kill(old, syscall.SIGKILL) })
+	t.Cleanup(func() { killPid(old) })
 	if err := os.Remove(jpath); err != nil {
 		t.Fatal(err)
 	}

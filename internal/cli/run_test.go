@@ -209,11 +209,8 @@ func TestRunRestartsAKilledProcAndStopsOnSIGTERM(t *testing.T) {
 		"procs": {"p": {"command": ["kopftest", "pid", %q], "idle": 0, "backoff": [0]}}
 	}`, pidFile))
 	d := startKopf(t, cfg)
-	waitFor(t, "the proc to start", d, func() bool { return readPid(pidFile) != 0 })
-	first := readPid(pidFile)
-	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	first := waitStarted(t, d, "the proc", pidFile, 0)
+	killPid(first)
 	waitFor(t, "the proc to be restarted", d, func() bool { p := readPid(pidFile); return p != 0 && p != first })
 	second := readPid(pidFile)
 	if code := d.stop(); code != 0 {

@@ -84,8 +84,11 @@ func atomicSave(t *testing.T, path, text string) {
 // waitStarted waits until name's pid file holds a live pid other than old.
 func waitStarted(t *testing.T, d *daemon, name, pidFile string, old int) int {
 	t.Helper()
-	waitFor(t, name+" to start", d, func() bool { p := readPid(pidFile); return p != 0 && p != old && alive(p) })
-	return readPid(pidFile)
+	var p int
+	// The pid checked is the one returned: the file read again could be
+	// in the middle of its next write, and name no one.
+	waitFor(t, name+" to start", d, func() bool { p = readPid(pidFile); return p != 0 && p != old && alive(p) })
+	return p
 }
 
 func TestServicesDirectoryLive(t *testing.T) {
