@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -15,8 +14,7 @@ import (
 	"github.com/kopf/kopf/runtime/cluster"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
-	"github.com/kopf/kopf/runtime/journal"
-	"github.com/kopf/kopf/runtime/supervise"
+	"github.com/kopf/kopf/runtime/daemon"
 )
 
 // clusterOpts are kopf run's cluster flags.
@@ -29,15 +27,10 @@ type clusterOpts struct {
 	// clockOffset moves the daemon's wall clock, for the cluster tests'
 	// members whose clocks disagree (hidden).
 	clockOffset time.Duration
-
-	ttl, keep time.Duration
-	// ready is closed once the supervisor exists, which the member's
-	// callbacks need.
-	ready chan struct{}
 }
 
 func clusterFlags(fs *pflag.FlagSet) *clusterOpts {
-	c := &clusterOpts{ready: make(chan struct{})}
+	c := &clusterOpts{}
 	fs.StringVar(&c.endpoints, "cluster", "", "")
 	fs.StringVar(&c.name, "cluster-name", "", "")
 	fs.StringVar(&c.member, "member", "", "")
@@ -48,200 +41,46 @@ func clusterFlags(fs *pflag.FlagSet) *clusterOpts {
 	return c
 }
 
-// resolve checks the flags and fills in $KOPF_CLUSTER.
-func (c *clusterOpts) resolve(e *env) error {
-	from := "--cluster"
-	if c.endpoints == "" {
-		c.endpoints, from = e.getenv("KOPF_CLUSTER"), "$KOPF_CLUSTER"
+// resolve checks the flags, with $KOPF_CLUSTER for --cluster, and says
+// what they come to; the daemon takes what they leave unset from the
+// config's "cluster" section.
+func (c *clusterOpts) resolve(e *env) (daemon.Cluster, error) {
+	out := daemon.Cluster{Name: c.name, Member: c.member, ClockOffset: c.clockOffset}
+	endpoints, from := c.endpoints, "--cluster"
+	if endpoints == "" {
+		endpoints, from = e.getenv("KOPF_CLUSTER"), "$KOPF_CLUSTER"
 	}
-	for _, u := range strings.Split(c.endpoints, ",") {
-		if c.endpoints == "" {
-			break
-		}
+	if endpoints != "" {
+		out.Endpoints = strings.Split(endpoints, ",")
+	}
+	for _, u := range out.Endpoints {
 		if err := config.CheckEtcdURL(u); err != nil {
-			return usagef("%s %q: expected etcd client URLs like http://10.0.0.1:2379, comma-separated; %v", from, c.endpoints, err)
+			return out, usagef("%s %q: expected etcd client URLs like http://10.0.0.1:2379, comma-separated; %v", from, endpoints, err)
 		}
 	}
 	var err error
 	if c.lease != "" {
-		if c.ttl, err = config.ParseDuration(c.lease); err != nil {
-			return usagef("--cluster-lease %q: %v", c.lease, err)
+		if out.TTL, err = config.ParseDuration(c.lease); err != nil {
+			return out, usagef("--cluster-lease %q: %v", c.lease, err)
 		}
-		if c.ttl < cluster.MinTTL || c.ttl%time.Second != 0 {
-			return usagef("--cluster-lease %s: expected whole seconds, at least %s", c.lease, cluster.MinTTL)
+		if out.TTL < cluster.MinTTL || out.TTL%time.Second != 0 {
+			return out, usagef("--cluster-lease %s: expected whole seconds, at least %s", c.lease, cluster.MinTTL)
 		}
 	}
 	if c.retention != "" {
-		if c.keep, err = config.ParseDuration(c.retention); err != nil || c.keep < config.MinRetention {
-			return usagef("--cluster-retention %q: expected a duration like 7d, at least %s", c.retention, lang.FormatDuration(int64(config.MinRetention/time.Second)))
+		if out.Retention, err = config.ParseDuration(c.retention); err != nil || out.Retention < config.MinRetention {
+			return out, usagef("--cluster-retention %q: expected a duration like 7d, at least %s", c.retention, lang.FormatDuration(int64(config.MinRetention/time.Second)))
 		}
 	}
 	if strings.Contains(c.name, "/") || strings.Contains(c.member, "/") {
-		return usagef("--cluster-name and --member cannot hold /")
-	}
-	return nil
-}
-
-// fromConfig takes what the flags and $KOPF_CLUSTER left unset from the
-// config's "cluster" section.
-func (c *clusterOpts) fromConfig(cc *config.Cluster) {
-	if cc == nil {
-		return
-	}
-	if c.endpoints == "" {
-		c.endpoints = strings.Join(cc.Etcd, ",")
-	}
-	if c.name == "" {
-		c.name = cc.Name
-	}
-	if c.lease == "" && cc.Lease > 0 {
-		c.ttl = cc.Lease
-	}
-	if c.retention == "" && cc.Retention > 0 {
-		c.keep = cc.Retention
-	}
-}
-
-// withoutPos is a cluster section without its position, to compare two.
-func withoutPos(cc *config.Cluster) *config.Cluster {
-	if cc == nil {
-		return nil
-	}
-	out := *cc
-	out.Pos = lang.Pos{}
-	return &out
-}
-
-// orphans refuses cluster flags without a cluster to use them in (no
-// --cluster, $KOPF_CLUSTER or "cluster" section).
-func (c *clusterOpts) orphans() error {
-	if c.on() {
-		return nil
+		return out, usagef("--cluster-name and --member cannot hold /")
 	}
 	for _, f := range [][2]string{{"--cluster-name", c.name}, {"--member", c.member}, {"--cluster-lease", c.lease}, {"--cluster-retention", c.retention}} {
 		if f[1] != "" {
-			return usagef("%s needs a cluster: --cluster, $KOPF_CLUSTER or the config's \"cluster\" section", f[0])
+			out.Given = append(out.Given, f[0])
 		}
 	}
-	return nil
-}
-
-func (c *clusterOpts) on() bool { return c != nil && c.endpoints != "" }
-
-// now is the daemon's clock: the wall clock, moved by --test-clock-offset.
-func (c *clusterOpts) now() func() time.Time {
-	if c == nil || c.clockOffset == 0 {
-		return nil
-	}
-	off := c.clockOffset
-	return func() time.Time { return time.Now().Add(off) }
-}
-
-// joinCluster makes this daemon a member; leave leaves the cluster, after
-// the supervisor has stopped everything. sup returns the supervisor, which
-// exists once c.ready is closed.
-func (d *daemon) joinCluster(ctx context.Context, sup func() *supervise.Supervisor) (*cluster.Member, func(), error) {
-	c := d.cluster
-	wait := func() *supervise.Supervisor {
-		<-c.ready
-		return sup()
-	}
-	cfg := cluster.Config{
-		Endpoints: strings.Split(c.endpoints, ","), Name: c.name, Member: c.member,
-		TTL: c.ttl, Retention: c.keep, Logger: d.log, Events: d.events.Publish,
-		Version: readVersion().Version, BootID: journal.BootID(),
-		Owner:   func(ch cluster.Change) { wait().OwnerChanged(ch) },
-		Trigger: func(job string, args []string, by string) { wait().ClusterTrigger(job, args, by) },
-	}
-	if now := c.now(); now != nil {
-		cfg.Now = now
-	}
-	m, err := cluster.Join(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	d.member = m
-	d.log.Info(fmt.Sprintf("member %s of cluster %s at %s", m.Name(), cmpOr(c.name, cluster.DefaultName), c.endpoints))
-	collect, stop := context.WithCancel(context.Background())
-	go func() {
-		// Claims past their retention go, now and every hour.
-		for {
-			if n, err := m.Collect(collect); err == nil && n > 0 {
-				d.log.Info(fmt.Sprintf("cluster: deleted %d claims older than the retention", n))
-			}
-			select {
-			case <-collect.Done():
-				return
-			case <-time.After(time.Hour):
-			}
-		}
-	}()
-	return m, func() {
-		stop()
-		if err := m.Close(); err != nil {
-			d.log.Warn(fmt.Sprintf("cluster: leaving: %v", err))
-		}
-	}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// errNoCluster answers the cluster commands of a daemon in no cluster.
-var errNoCluster = errors.New("this kopf is not in a cluster (kopf run --cluster)")
-
-// clusterRequest answers cluster, claims and handoff.
-func (d daemonControl) clusterRequest(ctx context.Context, req control.Request) (control.Response, error) {
-	var resp control.Response
-	m := d.member()
-	if m == nil {
-		return resp, errNoCluster
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	var v any
-	var err error
-	switch req.Cmd {
-	case control.CmdCluster:
-		v, err = m.Status(ctx)
-	case control.CmdClaims:
-		var cs []cluster.ClaimInfo
-		if cs, err = m.Claims(ctx, req.Name, int64(max(req.N, 1))); err == nil && len(cs) == 0 {
-			// A job gone from the config may still have claims to read;
-			// one with none and not in the config is most likely a typo.
-			if known := d.s.Known(req.Name); known != nil {
-				return resp, fmt.Errorf("%v, and the cluster has no claims of it", known)
-			}
-		}
-		if cs == nil {
-			cs = []cluster.ClaimInfo{}
-		}
-		v = cs
-	case control.CmdHandoff:
-		to := ""
-		if len(req.Args) == 1 {
-			to = req.Args[0]
-		}
-		if err = d.s.Movable(req.Name); err != nil {
-			return resp, err
-		}
-		if err = m.Handoff(ctx, req.Name, to); err == nil {
-			resp.Message = fmt.Sprintf("asked the owner of %s to hand it over after its current run", req.Name)
-			if to != "" {
-				resp.Message = fmt.Sprintf("asked the owner of %s to hand it to %s after its current run", req.Name, to)
-			}
-		}
-		return resp, err
-	}
-	if err != nil {
-		return resp, fmt.Errorf("etcd: %w", err)
-	}
-	resp.Cluster, err = json.Marshal(v)
-	return resp, err
+	return out, nil
 }
 
 var clusterCmd = &command{

@@ -3,12 +3,8 @@ package cli
 import (
 	"bytes"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/kopf/kopf/runtime/journal"
 )
 
 // kopf run logs text on a terminal, JSON lines elsewhere, unless
@@ -64,39 +60,6 @@ func TestLoggerLevelAndEmptyLists(t *testing.T) {
 	log.Debug("details")
 	if !strings.Contains(buf.String(), "details") {
 		t.Errorf("--log-level debug lost a debug record: %q", buf.String())
-	}
-}
-
-// kopf's warnings and errors that are not about one unit reach the journal
-// too; a unit's own go there as events of their own.
-func TestJournalWarnings(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	jnl, _, err := journal.Open(path, journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	log := slog.New(journalWarnings{slog.NewTextHandler(&buf, nil), jnl.Record})
-	log.Info("kopf running")
-	log.Error("kopf.json:1:2: unknown key", "file", "kopf.json")
-	log.Warn("cannot watch", "dir", "/etc/kopf")
-	log.Error("start web failed", "unit", "web")
-	if err := jnl.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	journal.Read(path, 0, func(ev journal.Event, _ []byte) error {
-		if ev.Type == journal.Warning {
-			got = append(got, ev.Component+": "+ev.Error)
-		}
-		return nil
-	}, func(err error) { t.Error(err) })
-	want := []string{"config: kopf.json:1:2: unknown key", "sources: cannot watch"}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("journal warnings = %q, want %q", got, want)
-	}
-	if !strings.Contains(buf.String(), "start web failed") {
-		t.Errorf("the log lost a record:\n%s", &buf)
 	}
 }
 
