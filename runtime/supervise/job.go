@@ -1,8 +1,10 @@
 package supervise
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -138,16 +140,13 @@ func earlier(a, b time.Time) time.Time {
 // job without a command ends at once and triggers others, which the loop
 // then takes in the same tick.
 func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
-	if u.stopped {
+	switch {
+	case u.stopped:
 		return // kopf stop: nothing fires until kopf start
-	}
-	if u.away {
+	case u.away:
 		// Another member owns it: only the timeout of a run that
 		// finishes here.
-		if r := u.run; r != nil && !r.deadline.IsZero() && !r.deadline.After(now) && !r.stopSent {
-			r.timedOut = true
-			s.stopRun(r, causeTimeout, fmt.Sprintf("timeout %s reached", j.cfg.Timeout))
-		}
+		j.enforceDeadline(s, u.run, now)
 		return
 	}
 	if u.run != nil && u.run.p == nil {
@@ -156,56 +155,124 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 		// as it would have without the pipelining.
 		s.finishSpawns()
 	}
-	if !u.startAt.IsZero() && !u.startAt.After(now) && u.run == nil {
-		reason := fmt.Sprintf("retry %d of %d after a failed run", j.tracker(s, u).Failures(), j.cfg.MaxFailures)
-		u.startAt = time.Time{}
-		var args []string
-		if j.retryArgs != nil {
-			args, j.retryArgs = *j.retryArgs, nil
-		}
-		s.log.Info(j.core.TriggerNow(now, args, reason), "unit", j.cfg.Name)
-	}
+	j.retryIfDue(s, u, now)
 	busy, waiting := j.core.Running(), j.core.Queued() != nil
-	for _, f := range j.core.Advance(now) {
-		ev := journal.Event{Type: journal.Fired, Unit: j.cfg.Name, Kind: journal.KindJob, Source: f.Source, At: f.At}
+	plan := planFires(j.cfg.Name, j.core.Advance(now), busy, waiting)
+	for _, n := range plan.notes {
+		s.log.Log(context.Background(), n.level, n.text, "unit", j.cfg.Name)
+	}
+	for _, ev := range plan.events {
+		s.record(now, ev)
+	}
+	if plan.replace && u.run != nil {
+		s.stopRun(u.run, causeReplaced, "a schedule fire replaces it (overlap: replace)")
+	}
+	switch {
+	case u.run != nil:
+		j.enforceDeadline(s, u.run, now)
+	case !u.removed:
+		j.startDue(s, u, now)
+	}
+}
+
+// enforceDeadline stops r, if there is one, once its timeout is reached.
+func (j *jobUnit) enforceDeadline(s *Supervisor, r *running, now time.Time) {
+	if r != nil && !r.deadline.IsZero() && !r.deadline.After(now) && !r.stopSent {
+		r.timedOut = true
+		s.stopRun(r, causeTimeout, fmt.Sprintf("timeout %s reached", j.cfg.Timeout))
+	}
+}
+
+// retryIfDue asks the core for the retry of a failed run once its backoff
+// is over (max-failures), with the failed run's arguments.
+func (j *jobUnit) retryIfDue(s *Supervisor, u *unit, now time.Time) {
+	if u.startAt.IsZero() || u.startAt.After(now) || u.run != nil {
+		return
+	}
+	reason := fmt.Sprintf("retry %d of %d after a failed run", j.tracker(s, u).Failures(), j.cfg.MaxFailures)
+	u.startAt = time.Time{}
+	var args []string
+	if j.retryArgs != nil {
+		args, j.retryArgs = *j.retryArgs, nil
+	}
+	s.log.Info(j.core.TriggerNow(now, args, reason), "unit", j.cfg.Name)
+}
+
+// firePlan is what a tick makes of the schedule fires the core advanced
+// over: what to journal, what to log, and whether the running run is
+// replaced (overlap: replace).
+type firePlan struct {
+	events  []journal.Event // without their time: the tick's
+	notes   []note
+	replace bool
+}
+
+// note is a line for kopf's log.
+type note struct {
+	level slog.Level
+	text  string
+}
+
+// planFires is the tick's decision about fires, a pure function of the
+// core's answers: each fire is journaled, with where it went — dropped
+// (skip), the running run replaced (replace), or queued behind the
+// running run or joined to the waiting one. busy and waiting are the
+// core's state before the fires; after the first fire a run waits.
+func planFires(unit string, fires []job.Fire, busy, waiting bool) firePlan {
+	var p firePlan
+	record := func(ev journal.Event) {
+		ev.Unit, ev.Kind = unit, journal.KindJob
+		p.events = append(p.events, ev)
+	}
+	for _, f := range fires {
+		fired := journal.Event{Type: journal.Fired, Source: f.Source, At: f.At}
 		if !f.Start.Equal(f.At) {
-			ev.Start = f.Start // moved by the job's jitter
+			fired.Start = f.Start // moved by the job's jitter
 		}
 		if f.Count > 1 {
-			ev.Count = f.Count
+			fired.Count = f.Count
 		}
-		s.record(now, ev)
+		record(fired)
 		switch {
 		case f.Skipped:
-			s.log.Info(f.Note, "unit", j.cfg.Name)
-			s.record(now, journal.Event{Type: journal.Skipped, Unit: j.cfg.Name, Kind: journal.KindJob, Source: f.Source, At: f.At, Count: ev.Count, Reason: f.Note})
+			p.notes = append(p.notes, note{slog.LevelInfo, f.Note})
+			record(journal.Event{Type: journal.Skipped, Source: f.Source, At: f.At, Count: fired.Count, Reason: f.Note})
 			continue
 		case f.Replace:
-			s.log.Info(f.Note, "unit", j.cfg.Name)
-			s.record(now, journal.Event{Type: journal.Queued, Unit: j.cfg.Name, Kind: journal.KindJob, Reason: f.Note})
+			p.notes = append(p.notes, note{slog.LevelInfo, f.Note})
+			record(journal.Event{Type: journal.Queued, Reason: f.Note})
 			for _, at := range f.Dropped {
-				s.record(now, journal.Event{Type: journal.Missed, Unit: j.cfg.Name, Kind: journal.KindJob, At: at,
+				record(journal.Event{Type: journal.Missed, At: at,
 					Reason: "its catch-up run was waiting when a fire replaced the running run (overlap: replace)"})
 			}
-			if u.run != nil {
-				s.stopRun(u.run, causeReplaced, "a schedule fire replaces it (overlap: replace)")
-			}
+			p.replace = true
 		default:
-			s.log.Debug(f.Note, "unit", j.cfg.Name)
-			s.recordRequest(now, j.cfg.Name, busy, waiting, f.Note)
+			p.notes = append(p.notes, note{slog.LevelDebug, f.Note})
+			if ev, ok := requestEvent(busy, waiting, f.Note); ok {
+				record(ev)
+			}
 		}
 		waiting = true
 	}
-	if r := u.run; r != nil {
-		if !r.deadline.IsZero() && !r.deadline.After(now) && !r.stopSent {
-			r.timedOut = true
-			s.stopRun(r, causeTimeout, fmt.Sprintf("timeout %s reached", j.cfg.Timeout))
-		}
-		return
+	return p
+}
+
+// requestEvent is what the journal says of a fire or trigger that does
+// not start a run of its own: queued behind the running run, or joining
+// the run already waiting. A request that makes a new run is journaled
+// when the run is spawned, with its reasons.
+func requestEvent(busy, waiting bool, note string) (journal.Event, bool) {
+	switch {
+	case busy:
+		return journal.Event{Type: journal.Queued, Reason: note}, true
+	case waiting:
+		return journal.Event{Type: journal.Skipped, Reason: note}, true
 	}
-	if u.removed {
-		return
-	}
+	return journal.Event{}, false
+}
+
+// startDue starts the run the core says is due, if any.
+func (j *jobUnit) startDue(s *Supervisor, u *unit, now time.Time) {
 	run, ok := j.core.Due(now)
 	if !ok {
 		return
@@ -219,59 +286,67 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 	}
 	// Whatever started this run, it is the retry's chance too.
 	u.startAt = time.Time{}
-	reasons := strings.Join(run.Reasons, "; ")
 	if s.clustered(&j.cfg.Unit) {
 		req := claimRequest(j.cfg.Name, run, now)
 		r.req = &req
 	}
 	if j.cfg.Command == nil {
-		// Nothing to run: the job only triggers others.
-		if r.req != nil {
-			c, err := s.claimNow(j.cfg.Name, run, now)
-			if err != nil {
-				s.log.Info(fmt.Sprintf("%s does not run here: %v", r.title, err), "unit", r.unit)
-				j.core.Ended(now)
-				return
-			}
-			defer func() { go s.opts.Cluster.Ended(c, now, now, "exit 0") }()
-		}
-		if j.cfg.LogStart {
-			s.log.Info("run "+r.title+" (no command, triggers only): "+reasons, "unit", r.unit, "reasons", run.Reasons)
-		}
-		j.started(u)
-		j.core.Ended(now)
-		s.fireTriggers(j, "ended", now)
+		j.runTriggersOnly(s, u, r, run, now)
 		return
 	}
 	argv := commandLine(j.cfg, run.Args)
 	// The unit runs from now; the Host starts the process while the tick
 	// goes on, and what follows is done when it has (spawnInTick).
 	u.run = r
-	s.spawnInTick(r, argv, run, func(err error) {
-		s.touch(u)
+	s.spawnInTick(r, argv, run, func(err error) { j.spawned(s, u, r, run, argv, err, now) })
+}
+
+// runTriggersOnly is the run of a job without a command: it ends at once
+// and triggers the others.
+func (j *jobUnit) runTriggersOnly(s *Supervisor, u *unit, r *running, run job.Run, now time.Time) {
+	if r.req != nil {
+		c, err := s.claimNow(j.cfg.Name, run, now)
 		if err != nil {
-			u.run = nil
-			if errors.As(err, new(claimError)) {
-				// Not this member's run: no failure, no retry.
-				s.log.Info(fmt.Sprintf("%s does not start here: %v", r.title, err), "unit", r.unit, "reasons", run.Reasons)
-				j.core.Ended(now)
-				return
-			}
-			d := j.tracker(s, u).StartFailed(now, err)
-			msg := fmt.Sprintf("start %s failed: %v; %s", r.title, err, d.Text)
-			if d.Say {
-				s.log.Error(msg, "unit", r.unit, "argv", argv, "reasons", run.Reasons)
-			} else {
-				s.log.Debug(msg, "unit", r.unit, "argv", argv)
-			}
+			s.log.Info(fmt.Sprintf("%s does not run here: %v", r.title, err), "unit", r.unit)
 			j.core.Ended(now)
 			return
 		}
+		defer func() { go s.opts.Cluster.Ended(c, now, now, "exit 0") }()
+	}
+	if j.cfg.LogStart {
+		s.log.Info("run "+r.title+" (no command, triggers only): "+strings.Join(run.Reasons, "; "), "unit", r.unit, "reasons", run.Reasons)
+	}
+	j.started(u)
+	j.core.Ended(now)
+	s.fireTriggers(j, "ended", now)
+}
+
+// spawned is the unit's part of a start, once the Host has started the
+// process or failed to.
+func (j *jobUnit) spawned(s *Supervisor, u *unit, r *running, run job.Run, argv []string, err error, now time.Time) {
+	s.touch(u)
+	if err == nil {
 		j.started(u)
 		if j.cfg.LogStart {
-			s.log.Info("start "+r.title+": "+reasons, "unit", r.unit, "pid", r.p.Pid(), "args", run.Args, "reasons", run.Reasons)
+			s.log.Info("start "+r.title+": "+strings.Join(run.Reasons, "; "), "unit", r.unit, "pid", r.p.Pid(), "args", run.Args, "reasons", run.Reasons)
 		}
-	})
+		return
+	}
+	u.run = nil
+	if errors.As(err, new(claimError)) {
+		// Not this member's run: no failure, no retry.
+		s.log.Info(fmt.Sprintf("%s does not start here: %v", r.title, err), "unit", r.unit, "reasons", run.Reasons)
+		j.core.Ended(now)
+		return
+	}
+	d := j.tracker(s, u).StartFailed(now, err)
+	msg := fmt.Sprintf("start %s failed: %v; %s", r.title, err, d.Text)
+	if d.Say {
+		s.log.Error(msg, "unit", r.unit, "argv", argv, "reasons", run.Reasons)
+	} else {
+		s.log.Debug(msg, "unit", r.unit, "argv", argv)
+	}
+	j.core.Ended(now)
 }
 
 // commandLine appends a run's extra arguments to the job's command as argv
@@ -353,15 +428,11 @@ func (s *Supervisor) triggerJob(u *unit, j *jobUnit, args []string, by, reason s
 }
 
 // recordRequest journals what became of a fire or trigger that does not
-// start a run of its own: queued behind the running run, or joining the
-// run already waiting. A request that makes a new run is journaled when
-// the run is spawned, with its reasons.
+// start a run of its own (requestEvent).
 func (s *Supervisor) recordRequest(now time.Time, unit string, busy, waiting bool, note string) {
-	switch {
-	case busy:
-		s.record(now, journal.Event{Type: journal.Queued, Unit: unit, Kind: journal.KindJob, Reason: note})
-	case waiting:
-		s.record(now, journal.Event{Type: journal.Skipped, Unit: unit, Kind: journal.KindJob, Reason: note})
+	if ev, ok := requestEvent(busy, waiting, note); ok {
+		ev.Unit, ev.Kind = unit, journal.KindJob
+		s.record(now, ev)
 	}
 }
 
