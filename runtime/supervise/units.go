@@ -113,86 +113,21 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 	// A new jitter-seed moves every jittered job's fires: those change.
 	reseeded := cfg.JitterSeed != s.seed
 	s.seed = cfg.JitterSeed
-	// The config's units by name, to compare with the running ones; none
-	// are running at the first load.
-	var next map[string]any
-	if len(s.units) > 0 {
-		next = make(map[string]any, len(cfg.Jobs)+len(cfg.Procs))
-		for _, j := range cfg.Jobs {
-			next[j.Name] = j
-		}
-		for _, p := range cfg.Procs {
-			next[p.Name] = p
-		}
-	}
+	next := s.byName(cfg)
 	for _, u := range s.ordered() {
 		c, ok := next[u.cfg.Name]
-		if !ok {
+		switch {
+		case !ok:
+			s.remove(u, now)
 			sum.Stopped = append(sum.Stopped, u.cfg.Name)
-			s.recordSource(now, "remove", u.kind.journalKind(), u.cfg)
-			u.kind.unload()
-			u.removed, u.startAt = true, time.Time{}
-			s.touch(u)
-			if u.run == nil {
-				delete(s.units, u.cfg.Name)
-			} else {
-				s.stopRun(u.run, causeRemoved, "removed from the config")
-			}
-			continue
+		case s.replace(u, c, reseeded, now):
+			sum.Restarted = append(sum.Restarted, u.cfg.Name)
+		default:
+			sum.Kept = append(sum.Kept, u.cfg.Name)
 		}
 		delete(next, u.cfg.Name)
-		ucfg, kind := kindOf(c)
-		// An entry written as before has the settings it had, and others
-		// are compared: a large config's reload compares only the
-		// entries that changed.
-		same := ucfg.SameEntry(u.cfg) || kind.fingerprint() == u.kind.fingerprint()
-		if same && !(reseeded && jittered(c)) {
-			sum.Kept = append(sum.Kept, u.cfg.Name)
-			// The new config is the same; the unit holds it from now on,
-			// so that the old one (its positions out of date) is let go.
-			u.kind.adopt(c)
-			u.cfg = ucfg
-			continue
-		}
-		sum.Restarted = append(sum.Restarted, u.cfg.Name)
-		s.recordSource(now, "update", kind.journalKind(), ucfg)
-		if u.run != nil {
-			s.stopRun(u.run, causeReload, "changed in the config")
-		}
-		prev := u.kind
-		prev.unload()
-		u.cfg, u.kind, u.removed = ucfg, kind, false
-		u.away = s.isAway(ucfg)
-		kind.load(s, u, prev, now)
-		s.touch(u)
 	}
-	// What is left of next is new (all of the config at the first load);
-	// jobs before procs, each by name, as ordered walks them, which is
-	// the order of the config's lists.
-	added := make([]*unit, 0, max(0, len(cfg.Jobs)+len(cfg.Procs)-len(s.units)))
-	add := func(name string, c any) {
-		if _, ok := next[name]; ok || next == nil {
-			ucfg, kind := kindOf(c)
-			added = append(added, &unit{cfg: ucfg, kind: kind, status: status{loaded: now}})
-		}
-	}
-	for _, j := range cfg.Jobs {
-		add(j.Name, j)
-	}
-	for _, p := range cfg.Procs {
-		add(p.Name, p)
-	}
-	if !slices.IsSortedFunc(added, unitOrder) {
-		slices.SortFunc(added, unitOrder)
-	}
-	for _, u := range added {
-		sum.Started = append(sum.Started, u.cfg.Name)
-		s.recordSource(now, "add", u.kind.journalKind(), u.cfg)
-		s.units[u.cfg.Name] = u
-		u.away = s.isAway(u.cfg)
-		u.kind.load(s, u, nil, now)
-		s.touch(u)
-	}
+	sum.Started = s.add(cfg, next, now)
 	s.flush()
 	s.names = nil
 	s.pushUnits()
@@ -205,6 +140,98 @@ func (s *Supervisor) apply(cfg *config.Config, now time.Time) Summary {
 		"file", cfg.File, "kept", someNames(sum.Kept), "restarted", someNames(sum.Restarted),
 		"stopped", someNames(sum.Stopped), "started", someNames(sum.Started))
 	return sum
+}
+
+// byName is cfg's units by name, to compare with the running ones; nil
+// when none runs (the first load), when every unit of cfg is new.
+func (s *Supervisor) byName(cfg *config.Config) map[string]any {
+	if len(s.units) == 0 {
+		return nil
+	}
+	next := make(map[string]any, len(cfg.Jobs)+len(cfg.Procs))
+	for _, j := range cfg.Jobs {
+		next[j.Name] = j
+	}
+	for _, p := range cfg.Procs {
+		next[p.Name] = p
+	}
+	return next
+}
+
+// remove takes u out of the config: its run is stopped, and it goes once
+// that has ended.
+func (s *Supervisor) remove(u *unit, now time.Time) {
+	s.recordSource(now, "remove", u.kind.journalKind(), u.cfg)
+	u.kind.unload()
+	u.removed, u.startAt = true, time.Time{}
+	s.touch(u)
+	if u.run == nil {
+		delete(s.units, u.cfg.Name)
+	} else {
+		s.stopRun(u.run, causeRemoved, "removed from the config")
+	}
+}
+
+// replace gives u its new config c, and reports whether that changed u:
+// a changed unit's run is stopped and it loads again; an unchanged one
+// keeps running and only holds c from now on.
+func (s *Supervisor) replace(u *unit, c any, reseeded bool, now time.Time) bool {
+	ucfg, kind := kindOf(c)
+	// An entry written as before has the settings it had, and others are
+	// compared: a large config's reload compares only the entries that
+	// changed.
+	same := ucfg.SameEntry(u.cfg) || kind.fingerprint() == u.kind.fingerprint()
+	if same && !(reseeded && jittered(c)) {
+		// The unit holds the new config from now on, so that the old one
+		// (its positions out of date) is let go.
+		u.kind.adopt(c)
+		u.cfg = ucfg
+		return false
+	}
+	s.recordSource(now, "update", kind.journalKind(), ucfg)
+	if u.run != nil {
+		s.stopRun(u.run, causeReload, "changed in the config")
+	}
+	prev := u.kind
+	prev.unload()
+	u.cfg, u.kind, u.removed = ucfg, kind, false
+	u.away = s.isAway(ucfg)
+	kind.load(s, u, prev, now)
+	s.touch(u)
+	return true
+}
+
+// add loads the units of cfg that are in next — all of them when next is
+// nil (the first load) — jobs before procs, each by name, as ordered
+// walks them, which is the order of the config's lists; it returns their
+// names.
+func (s *Supervisor) add(cfg *config.Config, next map[string]any, now time.Time) []string {
+	added := make([]*unit, 0, max(0, len(cfg.Jobs)+len(cfg.Procs)-len(s.units)))
+	take := func(name string, c any) {
+		if _, ok := next[name]; ok || next == nil {
+			ucfg, kind := kindOf(c)
+			added = append(added, &unit{cfg: ucfg, kind: kind, status: status{loaded: now}})
+		}
+	}
+	for _, j := range cfg.Jobs {
+		take(j.Name, j)
+	}
+	for _, p := range cfg.Procs {
+		take(p.Name, p)
+	}
+	if !slices.IsSortedFunc(added, unitOrder) {
+		slices.SortFunc(added, unitOrder)
+	}
+	var names []string
+	for _, u := range added {
+		names = append(names, u.cfg.Name)
+		s.recordSource(now, "add", u.kind.journalKind(), u.cfg)
+		s.units[u.cfg.Name] = u
+		u.away = s.isAway(u.cfg)
+		u.kind.load(s, u, nil, now)
+		s.touch(u)
+	}
+	return names
 }
 
 // logNames is how many names of each kind a reload's log line lists; the
