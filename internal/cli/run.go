@@ -173,90 +173,27 @@ func (d *sourceDirs) spec(file string) sources.Spec {
 	return sources.Spec{File: file, Services: d.services, Scripts: d.scripts, Crontabs: d.crontabs, CronDirs: d.cronDirs}
 }
 
+// runFlags are kopf run's flags.
+type runFlags struct {
+	format, level, health, http, token *string
+	hosts                              *[]string
+	journal, cgroup, socket, crontab   *string
+	srcs                               *sourceDirs
+	cluster                            *clusterOpts
+}
+
 func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {
-	format := fs.String("log-format", "", "")
-	level := fs.String("log-level", "info", "")
-	healthAddr := fs.String("health", "", "")
-	httpAddr := fs.String("http", "", "")
-	httpToken := fs.String("http-token", "", "")
-	httpHosts := fs.StringArray("http-host", nil, "")
-	journalPath := fs.String("journal", "", "")
-	cgroup := fs.String("cgroup", "", "")
-	socketPath := socketFlag(fs)
-	srcs := sourceFlags(fs)
-	crontabEnv := fs.String("crontab-env", "cron", "")
-	cl := clusterFlags(fs)
+	f := runFlags{
+		format: fs.String("log-format", "", ""), level: fs.String("log-level", "info", ""),
+		health: fs.String("health", "", ""), http: fs.String("http", "", ""), token: fs.String("http-token", "", ""),
+		hosts: fs.StringArray("http-host", nil, ""), journal: fs.String("journal", "", ""), cgroup: fs.String("cgroup", "", ""),
+		socket: socketFlag(fs), srcs: sourceFlags(fs), crontab: fs.String("crontab-env", "cron", ""), cluster: clusterFlags(fs),
+	}
 	return func(ctx context.Context, pos []string) error {
-		cluster, err := cl.resolve(e)
+		cfg, err := f.resolve(e, pos)
 		if err != nil {
 			return err
 		}
-		if len(pos) > 1 {
-			return usagef("expected at most one config FILE, got %d arguments", len(pos))
-		}
-		log, err := e.logger(*format, *level)
-		if err != nil {
-			return err
-		}
-		file := ""
-		if len(pos) == 1 {
-			file = pos[0]
-		}
-		cfg := daemon.Config{Sources: srcs.spec(file), Log: log, Hosts: *httpHosts, Health: *healthAddr, Cluster: cluster}
-		switch *crontabEnv {
-		case "cron":
-		case "inherit":
-			cfg.Sources.InheritCrontabEnv = true
-		default:
-			return usagef("--crontab-env %q: expected cron or inherit", *crontabEnv)
-		}
-		if len(cfg.Sources.Paths()) == 0 {
-			cfg.Sources.Scripts = []string{e.defaultScripts()}
-		}
-		defaultJournal := *journalPath == ""
-		if defaultJournal {
-			// In a container there may be no home to keep the journal in:
-			// say so rather than write it below the working directory.
-			if !filepath.IsAbs(e.getenv("XDG_STATE_HOME")) && !filepath.IsAbs(e.getenv("HOME")) {
-				return usagef("no place for the journal: $HOME and $XDG_STATE_HOME are unset (or not absolute paths); give --journal PATH, on a volume in a container (--journal /var/lib/kopf/journal.jsonl), or set XDG_STATE_HOME")
-			}
-			*journalPath = journal.DefaultPath(e.getenv)
-		}
-		cfg.Journal = *journalPath
-		cfg.Socket = *socketPath
-		if cfg.Socket == "" {
-			cfg.Socket = control.DefaultPath(e.getenv, cfg.Journal)
-			// Clients without flags look at the default socket: leave a
-			// link there to this daemon's, when another --journal put it
-			// elsewhere (a --socket given is known already).
-			cfg.Advertise = control.DefaultPath(e.getenv, journal.DefaultPath(e.getenv))
-		}
-		switch {
-		case *cgroup == "none":
-			cfg.Host.NoCgroups = true
-		case *cgroup != "" && !filepath.IsAbs(*cgroup):
-			return usagef("--cgroup %q: expected an absolute path in the cgroup v2 file system, like /sys/fs/cgroup/kopf, or none", *cgroup)
-		default:
-			cfg.Host.Cgroup = *cgroup
-		}
-		if *httpAddr == "" && *httpToken != "" {
-			return usagef("--http-token is for --http ADDR; give it too")
-		}
-		if *httpAddr == "" && *healthAddr == "" && len(*httpHosts) > 0 {
-			return usagef("--http-host is for --http ADDR or --health ADDR; give one")
-		}
-		if *httpAddr != "" {
-			cfg.HTTP = &daemon.HTTP{Addr: *httpAddr}
-			if *httpToken != "" {
-				if cfg.HTTP.Token, err = readToken(*httpToken); err != nil {
-					log.Error(fmt.Sprintf("refusing to start: --http-token: %v", err))
-					return errFailed
-				}
-			}
-		}
-		v := readVersion()
-		cfg.Build = metrics.Build{Version: v.Version, Revision: v.Revision, GoVersion: v.Go}
-		cfg.RawOutput = e.rawOutput(*format == "json" || *format == "" && !e.terminal, log)
 		// From here on SIGTERM and SIGINT stop kopf cleanly, also one that
 		// comes while it is still starting (stopping an earlier daemon's
 		// leftovers can take their stop-time).
@@ -268,8 +205,8 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 		case errors.As(err, &usage):
 			return usagef("%s", usage.Msg)
 		case errors.Is(err, daemon.ErrJournal):
-			if defaultJournal {
-				log.Error(fmt.Sprintf("the default journal %s cannot be used; give --journal PATH in a writable directory, or set XDG_STATE_HOME", *journalPath))
+			if *f.journal == "" {
+				cfg.Log.Error(fmt.Sprintf("the default journal %s cannot be used; give --journal PATH in a writable directory, or set XDG_STATE_HOME", cfg.Journal))
 			}
 			return errFailed
 		case err != nil:
@@ -277,6 +214,105 @@ func runRun(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) e
 		}
 		return nil
 	}
+}
+
+// resolve turns the flags and FILE into the daemon's config: usage
+// errors for what cannot be, and the --http-token file read (refused and
+// logged when it is not private).
+func (f *runFlags) resolve(e *env, pos []string) (daemon.Config, error) {
+	var cfg daemon.Config
+	cluster, err := f.cluster.resolve(e)
+	if err != nil {
+		return cfg, err
+	}
+	if len(pos) > 1 {
+		return cfg, usagef("expected at most one config FILE, got %d arguments", len(pos))
+	}
+	log, err := e.logger(*f.format, *f.level)
+	if err != nil {
+		return cfg, err
+	}
+	cfg = daemon.Config{Sources: f.srcs.spec(first(pos)), Log: log, Hosts: *f.hosts, Health: *f.health, Cluster: cluster}
+	switch *f.crontab {
+	case "cron":
+	case "inherit":
+		cfg.Sources.InheritCrontabEnv = true
+	default:
+		return cfg, usagef("--crontab-env %q: expected cron or inherit", *f.crontab)
+	}
+	if len(cfg.Sources.Paths()) == 0 {
+		cfg.Sources.Scripts = []string{e.defaultScripts()}
+	}
+	if err := f.paths(e, &cfg); err != nil {
+		return cfg, err
+	}
+	if err := f.web(&cfg); err != nil {
+		return cfg, err
+	}
+	v := readVersion()
+	cfg.Build = metrics.Build{Version: v.Version, Revision: v.Revision, GoVersion: v.Go}
+	cfg.RawOutput = e.rawOutput(*f.format == "json" || *f.format == "" && !e.terminal, log)
+	return cfg, nil
+}
+
+// first is the first of a command's arguments, "" for none.
+func first(pos []string) string {
+	if len(pos) == 0 {
+		return ""
+	}
+	return pos[0]
+}
+
+// paths resolves the journal, the socket and the cgroup.
+func (f *runFlags) paths(e *env, cfg *daemon.Config) error {
+	cfg.Journal = *f.journal
+	if cfg.Journal == "" {
+		// In a container there may be no home to keep the journal in: say
+		// so rather than write it below the working directory.
+		if !filepath.IsAbs(e.getenv("XDG_STATE_HOME")) && !filepath.IsAbs(e.getenv("HOME")) {
+			return usagef("no place for the journal: $HOME and $XDG_STATE_HOME are unset (or not absolute paths); give --journal PATH, on a volume in a container (--journal /var/lib/kopf/journal.jsonl), or set XDG_STATE_HOME")
+		}
+		cfg.Journal = journal.DefaultPath(e.getenv)
+	}
+	cfg.Socket = *f.socket
+	if cfg.Socket == "" {
+		cfg.Socket = control.DefaultPath(e.getenv, cfg.Journal)
+		// Clients without flags look at the default socket: leave a link
+		// there to this daemon's, when another --journal put it elsewhere
+		// (a --socket given is known already).
+		cfg.Advertise = control.DefaultPath(e.getenv, journal.DefaultPath(e.getenv))
+	}
+	switch cg := *f.cgroup; {
+	case cg == "none":
+		cfg.Host.NoCgroups = true
+	case cg != "" && !filepath.IsAbs(cg):
+		return usagef("--cgroup %q: expected an absolute path in the cgroup v2 file system, like /sys/fs/cgroup/kopf, or none", cg)
+	default:
+		cfg.Host.Cgroup = cg
+	}
+	return nil
+}
+
+// web resolves --http, --http-token and --http-host.
+func (f *runFlags) web(cfg *daemon.Config) error {
+	switch {
+	case *f.http == "" && *f.token != "":
+		return usagef("--http-token is for --http ADDR; give it too")
+	case *f.http == "" && *f.health == "" && len(*f.hosts) > 0:
+		return usagef("--http-host is for --http ADDR or --health ADDR; give one")
+	case *f.http == "":
+		return nil
+	}
+	cfg.HTTP = &daemon.HTTP{Addr: *f.http}
+	if *f.token != "" {
+		token, err := readToken(*f.token)
+		if err != nil {
+			cfg.Log.Error(fmt.Sprintf("refusing to start: --http-token: %v", err))
+			return errFailed
+		}
+		cfg.HTTP.Token = token
+	}
+	return nil
 }
 
 // defaultScripts is cronmon's scripts directory under kopf's name.
