@@ -161,7 +161,7 @@ func (e *env) explainJob(path, job string, when time.Time) error {
 			story = append(story, fmt.Sprintf("could not start at %s: %s", clock(ev.Time), ev.Error))
 			pid = -1
 		case pid > 0 && ev.Type == journal.Exited && ev.PID == pid:
-			story = append(story, fmt.Sprintf("ended %s: %s", clock(ev.Time), strings.TrimPrefix(exitSummary(ev), fmt.Sprintf("pid %d ", pid))))
+			story = append(story, fmt.Sprintf("ended %s: %s", clock(ev.Time), strings.TrimPrefix(ev.Summary(), fmt.Sprintf("pid %d ", pid))))
 			pid = -1
 		}
 		return nil

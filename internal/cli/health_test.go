@@ -90,7 +90,7 @@ func healthEvents(t *testing.T, dir, unit string) []string {
 	var out []string
 	for _, ev := range journalEvents(t, filepath.Join(dir, "journal.jsonl")) {
 		if ev.Type == journal.Health && ev.Unit == unit {
-			out = append(out, ev.Action)
+			out = append(out, string(ev.Action))
 		}
 	}
 	return out
@@ -252,7 +252,7 @@ func TestRestartAndHUPOnChangeForReal(t *testing.T) {
 	var changes []string
 	for _, ev := range journalEvents(t, filepath.Join(dir, "journal.jsonl")) {
 		if ev.Type == journal.FileChanged {
-			changes = append(changes, filepath.Base(ev.File)+" "+ev.Action)
+			changes = append(changes, filepath.Base(ev.File)+" "+string(ev.Action))
 		}
 	}
 	if strings.Join(changes, ", ") != "tor.rc hup, tor.bin restart" {

@@ -166,7 +166,7 @@ func TestRestartLeavesAReusedPidAlone(t *testing.T) {
 	}
 	var got []string
 	for _, ev := range ofType(journalEvents(t, jpath), journal.Leftover) {
-		got = append(got, ev.Unit+": "+ev.Action)
+		got = append(got, ev.Unit+": "+string(ev.Action))
 	}
 	if want := []string{"q: gone", "p: left alone"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("leftover events = %q, want %q", got, want)

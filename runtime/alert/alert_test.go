@@ -77,7 +77,7 @@ func TestAlerts(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				for _, ev := range evs {
-					journaled = append(journaled, ev.Sink+" "+ev.Reason+" "+ev.Action)
+					journaled = append(journaled, ev.Sink+" "+ev.Reason+" "+string(ev.Action))
 				}
 			},
 		})
@@ -242,7 +242,7 @@ func TestMissedEvents(t *testing.T) {
 			Send:   s.send,
 			Record: func(evs ...journal.Event) {
 				for _, ev := range evs {
-					journaled = append(journaled, ev.Sink+" "+ev.Action+": "+ev.Error)
+					journaled = append(journaled, ev.Sink+" "+string(ev.Action)+": "+ev.Error)
 				}
 			},
 		})
@@ -284,7 +284,7 @@ func TestSourceEventsOfOtherJobs(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				for _, ev := range evs {
-					journaled = append(journaled, ev.Unit+" "+ev.Sink+" "+ev.Reason+" "+ev.Action+" "+ev.Error)
+					journaled = append(journaled, ev.Unit+" "+ev.Sink+" "+ev.Reason+" "+string(ev.Action)+" "+ev.Error)
 				}
 			},
 		})

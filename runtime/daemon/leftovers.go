@@ -46,7 +46,7 @@ func stopLeftovers(log *slog.Logger, record func(...journal.Event), host *proc.H
 	})
 	for _, c := range cleanups {
 		ev := journal.Event{Type: journal.Leftover, Unit: c.Unit, Kind: journal.Kind(c.Kind), PID: c.PID, StartTicks: c.StartTicks,
-			Run: c.Run, Cgroup: c.Cgroup, Action: c.Action, Reason: c.Reason}
+			Run: c.Run, Cgroup: c.Cgroup, Action: journal.Action(c.Action), Reason: c.Reason}
 		for _, f := range c.Found {
 			ev.Processes = append(ev.Processes, journal.Found{PID: f.PID, Command: f.Command})
 		}

@@ -71,7 +71,7 @@ func newMailer(m *config.Mail, host *proc.Host, log *slog.Logger, record func(..
 			return func() (int, error) { return (<-p.Done()).Code, nil }, nil
 		},
 		Report: func(r mail.Report) {
-			ev := journal.Event{Type: journal.Mail, Unit: r.Unit, To: r.To, Reason: r.Subject, Action: string(r.Outcome), Count: r.Attempt}
+			ev := journal.Event{Type: journal.Mail, Unit: r.Unit, To: r.To, Reason: r.Subject, Action: journal.Action(r.Outcome), Count: r.Attempt}
 			msg := fmt.Sprintf("mail %q to %s: %s", r.Subject, strings.Join(r.To, ", "), r.Outcome)
 			level := slog.LevelInfo
 			if r.Err != nil {

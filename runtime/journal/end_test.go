@@ -172,7 +172,7 @@ func randomJournal(t *testing.T, rng *rand.Rand) []byte {
 			t.Fatal(err)
 		}
 		for _, p := range prev.Running {
-			action := []string{"stopped", "gone", LeftoverFailed}[rng.IntN(3)]
+			action := []Action{ActionStopped, ActionGone, ActionFailed}[rng.IntN(3)]
 			j.Record(Event{Type: Leftover, Unit: p.Unit, PID: p.PID, StartTicks: p.StartTicks, Action: action})
 		}
 		var running []int
@@ -189,7 +189,7 @@ func randomJournal(t *testing.T, rng *rand.Rand) []byte {
 					running = append(running[:i], running[i+1:]...)
 				}
 			case 3:
-				op := []string{"add", "update", "remove"}[rng.IntN(3)]
+				op := []Op{OpAdd, OpUpdate, OpRemove}[rng.IntN(3)]
 				j.Record(Event{Type: Source, Op: op, Unit: "j" + strconv.Itoa(rng.IntN(8)), Kind: KindJob})
 			default:
 				j.Record(Event{Type: Skipped, Unit: "j", Reason: strings.Repeat("r", rng.IntN(700))})

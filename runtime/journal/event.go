@@ -54,6 +54,58 @@ const (
 	Alert EventType = "alert" // Unit, Sink ("webhook", "ping"), Reason (the condition: failure, timeout, missed, overdue, recovery; start, success for pings), Action ("sent", "retry", "dropped"), Count (the attempt), Error
 )
 
+// Op says what a source event did to a unit.
+type Op string
+
+// The ops of a source event.
+const (
+	OpAdd    Op = "add"
+	OpUpdate Op = "update"
+	OpRemove Op = "remove"
+)
+
+// StoppedBy says why kopf stopped a process, in its exited event.
+type StoppedBy string
+
+// Why kopf stops a process.
+const (
+	StoppedReload      StoppedBy = "reload"       // its definition changed
+	StoppedRemoved     StoppedBy = "removed"      // it was removed from the config
+	StoppedTimeout     StoppedBy = "timeout"      // a job past its timeout
+	StoppedShutdown    StoppedBy = "shutdown"     // kopf stopping
+	StoppedStop        StoppedBy = "stop"         // kopf stop
+	StoppedRestart     StoppedBy = "restart"      // kopf restart
+	StoppedFileChanged StoppedBy = "file changed" // restart-on-change
+	StoppedUnhealthy   StoppedBy = "unhealthy"    // its health checks failed
+	StoppedReplaced    StoppedBy = "replaced"     // a schedule fire replaced it (overlap: replace)
+)
+
+// Action is what became of what an event is about: a leftover run, a
+// proc's health, a changed file, a mail or an alert.
+type Action string
+
+// The actions, by the types of event that have them.
+const (
+	// leftover (runtime/proc names the same words)
+	ActionStopped   Action = "stopped"    // its processes ended after SIGTERM
+	ActionKilled    Action = "killed"     // some needed SIGKILL
+	ActionGone      Action = "gone"       // none runs any more
+	ActionLeftAlone Action = "left alone" // its pid names another process now
+	ActionFailed    Action = "failed"     // some still run after SIGKILL; health: a check failed
+	// health
+	ActionHealthy  Action = "healthy"
+	ActionStarting Action = "starting"
+	ActionRestart  Action = "restart" // health, file_changed: the proc is restarted
+	ActionSnoozed  Action = "snoozed"
+	ActionResumed  Action = "resumed"
+	// file_changed
+	ActionHUP Action = "hup"
+	// mail, alert
+	ActionSent    Action = "sent"
+	ActionRetry   Action = "retry"
+	ActionDropped Action = "dropped"
+)
+
 // Kind says whether an event's unit is a job or a proc.
 type Kind string
 
@@ -77,7 +129,7 @@ type Event struct {
 	BootID    string `json:"boot_id,omitempty"`    // /proc/sys/kernel/random/boot_id
 
 	// source
-	Op   string `json:"op,omitempty"`   // "add", "update" or "remove"
+	Op   Op     `json:"op,omitempty"`
 	File string `json:"file,omitempty"` // where the unit is defined
 
 	// spawned, exited, leftover, acquired, state
@@ -99,10 +151,9 @@ type Event struct {
 	Signal   string  `json:"signal,omitempty"` // "SIGTERM", …
 	Seconds  float64 `json:"seconds,omitempty"`
 	Graceful bool    `json:"graceful,omitempty"` // exit 0, or ended on kopf's SIGTERM before the SIGKILL
-	// StoppedBy says why kopf stopped the process: "reload", "removed",
-	// "timeout", "shutdown", "stop", "restart" (kopf stop and restart),
-	// "unhealthy", "file changed"; empty when it ended by itself.
-	StoppedBy string `json:"stopped_by,omitempty"`
+	// StoppedBy says why kopf stopped the process; empty when it ended by
+	// itself.
+	StoppedBy StoppedBy `json:"stopped_by,omitempty"`
 	// Leftovers counts the processes of the run still running when its
 	// process ended, which kopf then stopped; Kept those it left running
 	// (leftovers "keep").
@@ -140,11 +191,9 @@ type Event struct {
 	// alert: where it went (never the URL, which may hold a secret)
 	Sink string `json:"sink,omitempty"`
 
-	// leftover: "stopped", "killed", "gone", "left alone", "failed";
-	// health: "healthy" or "starting" (a passed check that changed
-	// something), "failed", "restart", "snoozed", "resumed"; file_changed:
-	// "restart", "hup"
-	Action string `json:"action,omitempty"`
+	// leftover, health, file_changed, mail, alert: what became of it (the
+	// Action constants, by type).
+	Action Action `json:"action,omitempty"`
 
 	// queued, skipped, log_truncated, leftover
 	Reason string `json:"reason,omitempty"`

@@ -212,7 +212,7 @@ func outcome(ev journal.Event) (string, string) {
 	case ev.Signal != "":
 		how := "killed by " + ev.Signal + " after " + d.String()
 		if ev.StoppedBy != "" {
-			how += " (stopped by " + ev.StoppedBy + ")"
+			how += " (stopped by " + string(ev.StoppedBy) + ")"
 		}
 		return "killed", how
 	case ev.Code != nil && *ev.Code == 0:

@@ -13,6 +13,7 @@ import (
 	"github.com/kopf/kopf/lang"
 	"github.com/kopf/kopf/runtime/config"
 	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/journal"
 	"github.com/kopf/kopf/runtime/proc"
 )
 
@@ -89,7 +90,7 @@ func (s *Supervisor) Stop(ctx context.Context, name string) (string, error) {
 			msg = "stopped " + name + " (it was not running)"
 			return nil
 		}
-		s.stopRun(r, causeStop, "kopf stop")
+		s.stopRun(r, journal.StoppedStop, "kopf stop")
 		run = r
 		return nil
 	})
@@ -137,7 +138,7 @@ func (s *Supervisor) Restart(ctx context.Context, name string) (string, error) {
 		// What earlier runs left running goes before the new run starts.
 		kept = s.stopKept(keptLabel(u), u.cfg.StopTime)
 		if r != nil && !r.stopSent {
-			s.stopRun(r, causeRestart, "kopf restart")
+			s.stopRun(r, journal.StoppedRestart, "kopf restart")
 		}
 		s.touch(u)
 		msg = u.kind.start(s, u, now, "restart")

@@ -104,7 +104,7 @@ func (s *Supervisor) filesChanged(cfg *config.Proc, w *fileWatch, restarted, hup
 	case r == nil || r.stopSent:
 		// Not running: it starts with the new content anyway.
 	case len(restarted) > 0:
-		s.stopRun(r, causeFileChanged, fmt.Sprintf("restart-on-change: %s changed", restarted[0]))
+		s.stopRun(r, journal.StoppedFileChanged, fmt.Sprintf("restart-on-change: %s changed", restarted[0]))
 	default:
 		s.log.Info(fmt.Sprintf("hup-on-change: %s changed; sending SIGHUP to %s", hupped[0], cfg.Title), "unit", cfg.Name, "pid", r.p.Pid())
 		if err := r.p.Signal(syscall.SIGHUP); err != nil {

@@ -81,7 +81,7 @@ func TestRestartAndHUPOnChange(t *testing.T) {
 		var changes []string
 		for _, ev := range got {
 			if ev.Type == "file_changed" {
-				changes = append(changes, filepath.Base(ev.File)+" "+ev.Action)
+				changes = append(changes, filepath.Base(ev.File)+" "+string(ev.Action))
 			}
 		}
 		if diff := cmp.Diff([]string{"tor.rc hup", "tor.bin restart"}, changes); diff != "" {

@@ -62,7 +62,7 @@ type checks struct {
 	// What the journal last said of the checks, and how many checks
 	// came since.
 	failing   bool
-	journaled string
+	journaled journal.Action
 	since     int
 }
 
@@ -118,9 +118,9 @@ func (s *Supervisor) checkDue(u *unit, p *config.Proc, now time.Time) {
 	c.t.Snooze(now, snoozed)
 	if snoozed != c.snoozed {
 		c.snoozed = snoozed
-		action, why := "resumed", "checks resume: "+health.SnoozeName+" is gone"
+		action, why := journal.ActionResumed, "checks resume: "+health.SnoozeName+" is gone"
 		if snoozed {
-			action, why = "snoozed", "checks suspended while "+health.SnoozeName+" exists in "+c.dir
+			action, why = journal.ActionSnoozed, "checks suspended while "+health.SnoozeName+" exists in "+c.dir
 		}
 		s.log.Info(p.Title+": "+why, "unit", p.Name)
 		s.record(now, journal.Event{Type: journal.Health, Unit: p.Name, Kind: journal.KindProc, PID: r.p.Pid(), Action: action, Reason: why})
@@ -193,12 +193,12 @@ func (s *Supervisor) checked(name string, r *running, err error, now time.Time) 
 	if v.Reason == "" || r.stopSent {
 		return
 	}
-	action := c.t.State() // "starting" or "healthy" after a pass
+	action := journal.Action(c.t.State()) // "starting" or "healthy" after a pass
 	switch {
 	case v.Restart:
-		action = "restart"
+		action = journal.ActionRestart
 	case err != nil:
-		action = "failed"
+		action = journal.ActionFailed
 	}
 	// The journal gets the changes: from passing to failing and back, to
 	// healthy, to a restart; not every failed check of a run of them (a
@@ -214,5 +214,5 @@ func (s *Supervisor) checked(name string, r *running, err error, now time.Time) 
 		return
 	}
 	s.log.Warn(title+" is unhealthy: "+v.Reason, "unit", name, "pid", r.p.Pid())
-	s.stopRun(r, causeUnhealthy, "unhealthy: "+v.Reason)
+	s.stopRun(r, journal.StoppedUnhealthy, "unhealthy: "+v.Reason)
 }

@@ -165,7 +165,7 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 		s.record(now, ev)
 	}
 	if plan.replace && u.run != nil {
-		s.stopRun(u.run, causeReplaced, "a schedule fire replaces it (overlap: replace)")
+		s.stopRun(u.run, journal.StoppedReplaced, "a schedule fire replaces it (overlap: replace)")
 	}
 	switch {
 	case u.run != nil:
@@ -179,7 +179,7 @@ func (j *jobUnit) tick(s *Supervisor, u *unit, now time.Time) {
 func (j *jobUnit) enforceDeadline(s *Supervisor, r *running, now time.Time) {
 	if r != nil && !r.deadline.IsZero() && !r.deadline.After(now) && !r.stopSent {
 		r.timedOut = true
-		s.stopRun(r, causeTimeout, fmt.Sprintf("timeout %s reached", j.cfg.Timeout))
+		s.stopRun(r, journal.StoppedTimeout, fmt.Sprintf("timeout %s reached", j.cfg.Timeout))
 	}
 }
 

@@ -31,7 +31,7 @@ func (e events) brief() []string {
 		line := fmt.Sprintf("%g %s %s", ev.Time.Sub(epoch).Seconds(), ev.Type, ev.Unit)
 		switch ev.Type {
 		case journal.Source:
-			line += " " + ev.Op + " " + ev.File
+			line += " " + string(ev.Op) + " " + ev.File
 		case journal.Spawned:
 			line += fmt.Sprintf(" pid %d args %q", ev.PID, ev.Args)
 		case journal.Exited:
@@ -41,7 +41,7 @@ func (e events) brief() []string {
 			}
 			line += fmt.Sprintf(" pid %d %s after %gs graceful=%t", ev.PID, how, ev.Seconds, ev.Graceful)
 			if ev.StoppedBy != "" {
-				line += " stopped by " + ev.StoppedBy
+				line += " stopped by " + string(ev.StoppedBy)
 			}
 		case journal.Fired, journal.CatchUp:
 			line += fmt.Sprintf(" %s at %s", ev.Source, ev.At.Format("15:04:05"))

@@ -98,7 +98,7 @@ func (s *Supervisor) startProc(u *unit, p *procUnit, now time.Time) {
 func (p *procUnit) ended(s *Supervisor, u *unit, r *running, ex proc.Exit, now time.Time) {
 	switch {
 	case s.stopping, u.stopped:
-	case r.by != p, r.stopSent && r.cause != causeUnhealthy:
+	case r.by != p, r.stopSent && r.cause != journal.StoppedUnhealthy:
 		u.startAt = now // restarted with its new config, or by kopf restart
 	default:
 		d := u.restart.Ended(r.start, now, ex.Code != 0 || ex.Signal != 0)

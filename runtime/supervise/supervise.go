@@ -463,22 +463,9 @@ func (s *Supervisor) stopAll(now time.Time) {
 		return strings.Compare(a.unit, b.unit)
 	})
 	for _, r := range runs {
-		s.stopRun(r, causeShutdown, "kopf is stopping")
+		s.stopRun(r, journal.StoppedShutdown, "kopf is stopping")
 	}
 }
-
-// Why kopf stopped a run, for the journal's stopped_by.
-const (
-	causeReload      = "reload"
-	causeRemoved     = "removed"
-	causeTimeout     = "timeout"
-	causeShutdown    = "shutdown"
-	causeStop        = "stop"    // kopf stop
-	causeRestart     = "restart" // kopf restart
-	causeFileChanged = "file changed"
-	causeUnhealthy   = "unhealthy"
-	causeReplaced    = "replaced" // overlap: replace
-)
 
 // record journals ev at now, after the events held back. In a tick, every
 // event but a spawn is held (the fires, skips and queued requests of the
@@ -545,9 +532,9 @@ type running struct {
 	by       unitKind     // the kind that started it; a reload replaces the unit's
 	p        Process      // nil for a job without a command
 	start    time.Time
-	deadline time.Time // job timeout; zero without one
-	stopSent bool      // kopf stopped it (reload, removal, timeout or shutdown)
-	cause    string    // why, as the journal's stopped_by
+	deadline time.Time         // job timeout; zero without one
+	stopSent bool              // kopf stopped it (reload, removal, timeout or shutdown)
+	cause    journal.StoppedBy // why
 	timedOut bool
 	args     []string       // a job run's extra arguments
 	ended    chan struct{}  // closed when the process has ended
@@ -751,7 +738,7 @@ func (s *Supervisor) dir(d string) string {
 
 // stopRun stops r: SIGTERM, then SIGKILL after the stop-time r started
 // with. cause is for the journal, why for the log.
-func (s *Supervisor) stopRun(r *running, cause, why string) {
+func (s *Supervisor) stopRun(r *running, cause journal.StoppedBy, why string) {
 	if r.stopSent || r.p == nil {
 		return
 	}

@@ -161,14 +161,14 @@ func (s *Supervisor) byName(cfg *config.Config) map[string]any {
 // remove takes u out of the config: its run is stopped, and it goes once
 // that has ended.
 func (s *Supervisor) remove(u *unit, now time.Time) {
-	s.recordSource(now, "remove", u.kind.journalKind(), u.cfg)
+	s.recordSource(now, journal.OpRemove, u.kind.journalKind(), u.cfg)
 	u.kind.unload()
 	u.removed, u.startAt = true, time.Time{}
 	s.touch(u)
 	if u.run == nil {
 		delete(s.units, u.cfg.Name)
 	} else {
-		s.stopRun(u.run, causeRemoved, "removed from the config")
+		s.stopRun(u.run, journal.StoppedRemoved, "removed from the config")
 	}
 }
 
@@ -188,9 +188,9 @@ func (s *Supervisor) replace(u *unit, c any, reseeded bool, now time.Time) bool 
 		u.cfg = ucfg
 		return false
 	}
-	s.recordSource(now, "update", kind.journalKind(), ucfg)
+	s.recordSource(now, journal.OpUpdate, kind.journalKind(), ucfg)
 	if u.run != nil {
-		s.stopRun(u.run, causeReload, "changed in the config")
+		s.stopRun(u.run, journal.StoppedReload, "changed in the config")
 	}
 	prev := u.kind
 	prev.unload()
@@ -225,7 +225,7 @@ func (s *Supervisor) add(cfg *config.Config, next map[string]any, now time.Time)
 	var names []string
 	for _, u := range added {
 		names = append(names, u.cfg.Name)
-		s.recordSource(now, "add", u.kind.journalKind(), u.cfg)
+		s.recordSource(now, journal.OpAdd, u.kind.journalKind(), u.cfg)
 		s.units[u.cfg.Name] = u
 		u.away = s.isAway(u.cfg)
 		u.kind.load(s, u, nil, now)
@@ -275,7 +275,7 @@ func unitOrder(a, b *unit) int {
 	return strings.Compare(a.cfg.Name, b.cfg.Name)
 }
 
-func (s *Supervisor) recordSource(now time.Time, op string, kind journal.Kind, u *config.Unit) {
+func (s *Supervisor) recordSource(now time.Time, op journal.Op, kind journal.Kind, u *config.Unit) {
 	s.hold(now, journal.Event{Type: journal.Source, Op: op, Unit: u.Name, Kind: kind, File: u.Pos.Filename})
 }
 
