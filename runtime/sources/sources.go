@@ -301,93 +301,24 @@ func (s *Set) parse(path string, src []byte, parse func(string, []byte) (*config
 func (s *Set) readDirs(ctx context.Context) bool {
 	seen := map[string]bool{}
 	changed := false
-	for _, dir := range s.spec.Services {
-		paths, err := ServiceFiles(dir)
-		if err != nil {
-			s.dirError(dir, err, seen)
-			continue
-		}
-		s.dirFound(dir)
-		for _, path := range paths {
-			if ctx.Err() != nil {
-				return changed
-			}
-			if s.spec.IsConfigFile(path) {
-				continue
-			}
-			seen[path] = true
-			src, err := config.ReadFile(path)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				delete(seen, path) // gone since the directory was read
-				continue
-			case err != nil:
-				LogErrors(s.log, path, "keeping its last valid version", err)
-				continue
-			}
-			ch, _, err := s.parse(path, src, config.ParseService)
-			if err != nil {
-				what := "keeping its last valid version"
-				if s.files[path].part == nil {
-					what = "not starting it"
+	for _, k := range dirKinds {
+		for _, dir := range k.dirs(s.spec) {
+			paths, err := k.list(dir)
+			if k.isDir {
+				if err != nil {
+					s.dirError(dir, err, seen)
+					continue
 				}
-				LogErrors(s.log, path, what, err)
+				s.dirFound(dir)
 			}
-			changed = changed || ch
-		}
-	}
-	for _, dir := range s.spec.Scripts {
-		paths, err := ScriptFiles(dir)
-		if err != nil {
-			s.dirError(dir, err, seen)
-			continue
-		}
-		s.dirFound(dir)
-		for _, path := range paths {
-			ch, err := s.script(path)
-			if err != nil {
-				if !errors.Is(err, fs.ErrNotExist) {
-					s.log.Error(fmt.Sprintf("%s: %v; keeping its last version", path, err), "file", path)
-					seen[path] = true
+			for _, path := range paths {
+				if ctx.Err() != nil {
+					return changed
 				}
-				continue
+				ch, saw := k.read(s, ctx, path)
+				seen[path] = seen[path] || saw
+				changed = changed || ch
 			}
-			seen[path] = true
-			changed = changed || ch
-		}
-	}
-	for _, path := range s.spec.Crontabs {
-		seen[path] = true
-		if ctx.Err() != nil {
-			return changed
-		}
-		ch, err := s.crontab(ctx, path, config.UserCrontab)
-		if err != nil && ctx.Err() == nil && s.files[path].reported != err.Error() {
-			s.log.Error(fmt.Sprintf("%v; keeping its last version", err), "file", path)
-			s.files[path].reported = err.Error()
-		}
-		changed = changed || ch
-	}
-	for _, dir := range s.spec.CronDirs {
-		if info, err := os.Stat(dir); err == nil && info.Mode().IsRegular() {
-			// a system crontab named itself, like /etc/crontab
-			s.dirFound(dir)
-			seen[dir] = true
-			changed = s.systemCrontab(ctx, dir) || changed
-			continue
-		}
-		paths, err := CrontabFiles(dir)
-		if err != nil {
-			s.dirError(dir, err, seen)
-			continue
-		}
-		s.dirFound(dir)
-		for _, path := range paths {
-			if ctx.Err() != nil {
-				return changed
-			}
-			seen[path] = true
-			changed = s.systemCrontab(ctx, path) || changed
 		}
 	}
 	if ctx.Err() != nil {
@@ -400,6 +331,87 @@ func (s *Set) readDirs(ctx context.Context) bool {
 		}
 	}
 	return changed
+}
+
+// dirKind is one kind of source beside the config file: which of the
+// Spec's paths it is, how a path's files are listed, and how one file is
+// read — whether it changed, and whether it is there to keep (a file that
+// is gone is not).
+type dirKind struct {
+	dirs  func(Spec) []string
+	isDir bool // the paths are directories, whose errors and reappearance are told
+	list  func(dir string) ([]string, error)
+	read  func(s *Set, ctx context.Context, path string) (changed, seen bool)
+}
+
+// dirKinds are the sources beside the config file, in the order they are
+// read.
+var dirKinds = []dirKind{
+	{dirs: func(sp Spec) []string { return sp.Services }, isDir: true, list: ServiceFiles, read: (*Set).serviceFile},
+	{dirs: func(sp Spec) []string { return sp.Scripts }, isDir: true, list: ScriptFiles, read: (*Set).scriptFile},
+	{dirs: func(sp Spec) []string { return sp.Crontabs }, list: func(path string) ([]string, error) { return []string{path}, nil }, read: (*Set).userCrontab},
+	{dirs: func(sp Spec) []string { return sp.CronDirs }, isDir: true, list: cronDirFiles, read: (*Set).systemCrontabFile},
+}
+
+// serviceFile reads one file of a services directory (a config file it
+// also holds is the config's).
+func (s *Set) serviceFile(_ context.Context, path string) (bool, bool) {
+	if s.spec.IsConfigFile(path) {
+		return false, false
+	}
+	src, err := config.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, false // gone since the directory was read
+	case err != nil:
+		LogErrors(s.log, path, "keeping its last valid version", err)
+		return false, true
+	}
+	ch, _, err := s.parse(path, src, config.ParseService)
+	if err != nil {
+		what := "keeping its last valid version"
+		if s.files[path].part == nil {
+			what = "not starting it"
+		}
+		LogErrors(s.log, path, what, err)
+	}
+	return ch, true
+}
+
+// scriptFile reads one executable of a scripts directory.
+func (s *Set) scriptFile(_ context.Context, path string) (bool, bool) {
+	ch, err := s.script(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, false
+	case err != nil:
+		s.log.Error(fmt.Sprintf("%s: %v; keeping its last version", path, err), "file", path)
+	}
+	return ch, true
+}
+
+// userCrontab reads a --crontab file.
+func (s *Set) userCrontab(ctx context.Context, path string) (bool, bool) {
+	ch, err := s.crontab(ctx, path, config.UserCrontab)
+	if err != nil && ctx.Err() == nil && s.files[path].reported != err.Error() {
+		s.log.Error(fmt.Sprintf("%v; keeping its last version", err), "file", path)
+		s.files[path].reported = err.Error()
+	}
+	return ch, true
+}
+
+// systemCrontabFile reads one system crontab.
+func (s *Set) systemCrontabFile(ctx context.Context, path string) (bool, bool) {
+	return s.systemCrontab(ctx, path), true
+}
+
+// cronDirFiles lists a --cron-dir: the system crontabs of a directory, or
+// the one named, like /etc/crontab.
+func cronDirFiles(dir string) ([]string, error) {
+	if info, err := os.Stat(dir); err == nil && info.Mode().IsRegular() {
+		return []string{dir}, nil
+	}
+	return CrontabFiles(dir)
 }
 
 // IsConfigFile reports whether path is the config file, which a services
