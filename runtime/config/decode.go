@@ -55,45 +55,13 @@ func (l *loader) config(root *node) *Config {
 	ps := l.protos(protos)
 	jobMembers, procMembers := l.section("jobs", jobs), l.section("procs", procs)
 	l.defs = slices.Grow(l.defs, len(jobMembers)+len(procMembers))
-	cfg.Jobs = make([]*Job, 0, len(jobMembers))
-	cfg.Procs = make([]*Proc, 0, len(procMembers))
-	for _, m := range jobMembers {
-		// Names of every entry, also those too broken to load, so that a
-		// trigger to one is not a second error.
-		l.defs = append(l.defs, def{name: m.key.text, job: true, pos: m.key.pos})
-		if j, ok := m.val.reused().(*Job); ok {
-			cfg.Jobs = append(cfg.Jobs, j)
-			l.reused(cfg, ps, j.Name)
-			continue
-		}
-		val, inherited, uses := ps.unit(m.val)
-		l.inherited = inherited
-		if j := l.job(m.key, val); j != nil {
-			j.entry = m.val.digest()
-			cfg.Jobs = append(cfg.Jobs, j)
-			cfg.tookProtos(j.Name, uses)
-		}
-		l.inherited = nil
-	}
+	cfg.Jobs = readUnits(l, cfg, ps, jobMembers, true, l.job)
+	cfg.Procs = readUnits(l, cfg, ps, procMembers, false, l.proc)
 	procNames := map[string]*node{} // those whose settings are an object
 	for _, m := range procMembers {
 		if m.val.kind == kindObject {
 			procNames[m.key.text] = m.key
 		}
-		l.defs = append(l.defs, def{name: m.key.text, pos: m.key.pos})
-		if p, ok := m.val.reused().(*Proc); ok {
-			cfg.Procs = append(cfg.Procs, p)
-			l.reused(cfg, ps, p.Name)
-			continue
-		}
-		val, inherited, uses := ps.unit(m.val)
-		l.inherited = inherited
-		if p := l.proc(m.key, val); p != nil {
-			p.entry = m.val.digest()
-			cfg.Procs = append(cfg.Procs, p)
-			cfg.tookProtos(p.Name, uses)
-		}
-		l.inherited = nil
 	}
 	ps.warnUnused()
 	sortByName(cfg.Jobs)
@@ -217,6 +185,41 @@ func closestKey(k string, keys []string) string {
 		return norm
 	}
 	return lang.Closest(k, keys)
+}
+
+// loadable is a job or a proc, as readUnits reads them.
+type loadable interface {
+	*Job | *Proc
+	unit() *Unit
+}
+
+func (u *Unit) unit() *Unit { return u }
+
+// readUnits reads the entries of a section as units of one kind, with
+// their protos; an entry whose text is the same as in the config it was
+// read with before is taken as it was (Reparse). Every entry's name is
+// defined, also one too broken to load, so that a trigger to it is not a
+// second error.
+func readUnits[T loadable](l *loader, cfg *Config, ps *protoSet, members []member, job bool, read func(key, val *node) T) []T {
+	out := make([]T, 0, len(members))
+	for _, m := range members {
+		l.defs = append(l.defs, def{name: m.key.text, job: job, pos: m.key.pos})
+		if u, ok := m.val.reused().(T); ok {
+			out = append(out, u)
+			l.reused(cfg, ps, u.unit().Name)
+			continue
+		}
+		val, inherited, uses := ps.unit(m.val)
+		l.inherited = inherited
+		var none T
+		if u := read(m.key, val); u != none {
+			u.unit().entry = m.val.digest()
+			out = append(out, u)
+			cfg.tookProtos(u.unit().Name, uses)
+		}
+		l.inherited = nil
+	}
+	return out
 }
 
 func (l *loader) job(key, val *node) *Job {
