@@ -31,11 +31,11 @@ type Request struct {
 	Start   time.Time
 }
 
-// Claim asks the cluster for a run. It succeeds only while this member is
-// before its fence deadline, owns the unit with the epoch it took it at,
-// and none of the instants was claimed. The caller starts the run only on
-// success, and only while Live.
-func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
+// Claim asks the cluster at now for a run. It succeeds only while this
+// member is before its fence deadline, owns the unit with the epoch it
+// took it at, and none of the instants was claimed. The caller starts the
+// run only on success, and only while Live.
+func (m *Member) Claim(ctx context.Context, req Request, now time.Time) (Claim, error) {
 	m.mu.Lock()
 	epoch, owned := m.owned[req.Unit]
 	live, deadline, lease := m.live(), m.deadline, m.lease
@@ -52,55 +52,9 @@ func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	ok := m.key("owners", req.Unit)
-	conds := []clientv3.Cmp{
-		clientv3.Compare(clientv3.CreateRevision(ok), "=", epoch),
-		clientv3.Compare(clientv3.Value(ok), "=", m.cfg.Member),
-	}
-	var puts []clientv3.Op
-	var rec []byte
-	if !req.Proc {
-		rec, _ = json.Marshal(claimRecord{State: "claimed", Member: m.cfg.Member, Lease: int64(lease), Epoch: epoch, Start: req.Start.UTC(), ID: claimID()})
-		keys := make([]string, 0, max(len(req.Instants), 1))
-		for _, at := range req.Instants {
-			keys = append(keys, m.key("claims", req.Unit, instantKey(at)))
-		}
-		if len(keys) == 0 {
-			keys = append(keys, m.key("claims", req.Unit, runKey(req.Start, m.cfg.Member)))
-		}
-		for i, k := range keys {
-			if req.CatchUp && i == 0 {
-				conds = append(conds, clientv3.Compare(clientv3.Value(k), "=", missedValue(m.cfg.Member, epoch)))
-			} else {
-				conds = append(conds, clientv3.Compare(clientv3.CreateRevision(k), "=", 0))
-			}
-			puts = append(puts, clientv3.OpPut(k, string(rec)))
-		}
-		c.Keys = keys
-	}
-	elses := []clientv3.Op{clientv3.OpGet(ok)}
-	if len(c.Keys) > 0 {
-		elses = append(elses, clientv3.OpGet(c.Keys[0]))
-	}
-	// etcd may fail to answer for a moment (a leader election, a node
-	// that died): the claim is tried again, within claimRetry and the
-	// fence deadline. A retry that finds the claim already there with
-	// this attempt's own record knows the earlier attempt went through.
-	giveUp := time.Now().Add(claimRetry)
-	var resp *clientv3.TxnResponse
-	var err error
-	for attempt := 0; ; attempt++ {
-		// An attempt that etcd holds (a proposal lost with its leader
-		// waits for a server timeout) is given up early and tried again.
-		actx, cancel := context.WithTimeout(ctx, claimAttempt)
-		resp, err = m.cli.Txn(actx).If(conds...).Then(puts...).Else(elses...).Commit()
-		cancel()
-		if err == nil || ctx.Err() != nil || time.Now().After(giveUp) {
-			break
-		}
-		m.log.Debug("cluster: claim of "+req.Unit+" failed; trying again", "err", err, "attempt", attempt+1)
-		m.sleep(claimBackoff)
-	}
+	t := m.claimTxn(req, epoch, lease)
+	c.Keys = t.keys
+	resp, err := m.commit(ctx, req.Unit, t, now)
 	if err != nil {
 		if ctx.Err() != nil && !m.Live() {
 			err = ErrFenced
@@ -108,25 +62,8 @@ func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
 		m.unrecorded(c, epoch, "this member could not reach etcd to claim it: "+err.Error())
 		return c, m.refused(c, err)
 	}
-	if !resp.Succeeded {
-		kvs := resp.Responses[0].GetResponseRange().Kvs
-		if len(kvs) == 0 || kvs[0].CreateRevision != epoch || string(kvs[0].Value) != m.cfg.Member {
-			return c, m.refused(c, ErrNotOwner)
-		}
-		if len(resp.Responses) < 2 || len(rec) == 0 {
-			return c, m.refused(c, ErrTaken)
-		}
-		mine := resp.Responses[1].GetResponseRange().Kvs
-		if len(mine) == 0 || string(mine[0].Value) != string(rec) {
-			// A run that several instants joined, one of them claimed
-			// already (a member whose clock was ahead ran it): the
-			// others are recorded missed, not left unaccounted for.
-			m.unrecorded(c, epoch, "it joined a run with an instant another run had claimed already, so that run did not start")
-			return c, m.refused(c, ErrTaken)
-		}
-		c.Fence = mine[0].CreateRevision // an earlier attempt's, whose answer was lost
-	} else {
-		c.Fence = resp.Header.Revision
+	if c.Fence, err = m.fenceOf(c, epoch, t, resp); err != nil {
+		return c, m.refused(c, err)
 	}
 	if !m.Live() {
 		// Granted, but the answer came after the fence deadline: the run
@@ -135,9 +72,97 @@ func (m *Member) Claim(ctx context.Context, req Request) (Claim, error) {
 		return c, m.refused(c, ErrFenced)
 	}
 	if !req.Proc {
-		m.cfg.Events(journal.Event{Type: journal.Claimed, Time: time.Now(), Unit: req.Unit, At: c.At, Fence: c.Fence, Epoch: epoch, Member: m.cfg.Member})
+		m.cfg.Events(journal.Event{Type: journal.Claimed, Time: now, Unit: req.Unit, At: c.At, Fence: c.Fence, Epoch: epoch, Member: m.cfg.Member})
 	}
 	return c, nil
+}
+
+// claimTxn is a claim's transaction: while this member owns the unit at
+// epoch, and each instant's key is free (a catch-up's first: recorded
+// missed by this owner), put the claim record at each; else read the
+// owner's key and the first claim's.
+type claimTxn struct {
+	conds []clientv3.Cmp
+	puts  []clientv3.Op
+	elses []clientv3.Op
+	keys  []string // the claims' keys; none for a proc
+	rec   []byte   // the record put; nil for a proc
+}
+
+func (m *Member) claimTxn(req Request, epoch int64, lease clientv3.LeaseID) claimTxn {
+	ok := m.key("owners", req.Unit)
+	t := claimTxn{conds: []clientv3.Cmp{
+		clientv3.Compare(clientv3.CreateRevision(ok), "=", epoch),
+		clientv3.Compare(clientv3.Value(ok), "=", m.cfg.Member),
+	}}
+	if !req.Proc {
+		t.rec, _ = json.Marshal(claimRecord{State: "claimed", Member: m.cfg.Member, Lease: int64(lease), Epoch: epoch, Start: req.Start.UTC(), ID: claimID()})
+		for _, at := range req.Instants {
+			t.keys = append(t.keys, m.key("claims", req.Unit, instantKey(at)))
+		}
+		if len(t.keys) == 0 {
+			t.keys = append(t.keys, m.key("claims", req.Unit, runKey(req.Start, m.cfg.Member)))
+		}
+		for i, k := range t.keys {
+			if req.CatchUp && i == 0 {
+				t.conds = append(t.conds, clientv3.Compare(clientv3.Value(k), "=", missedValue(m.cfg.Member, epoch)))
+			} else {
+				t.conds = append(t.conds, clientv3.Compare(clientv3.CreateRevision(k), "=", 0))
+			}
+			t.puts = append(t.puts, clientv3.OpPut(k, string(t.rec)))
+		}
+	}
+	t.elses = []clientv3.Op{clientv3.OpGet(ok)}
+	if len(t.keys) > 0 {
+		t.elses = append(t.elses, clientv3.OpGet(t.keys[0]))
+	}
+	return t
+}
+
+// commit sends t, again when etcd does not answer for a moment (a leader
+// election, a node that died), within claimRetry of now and ctx's
+// deadline (the fence's). A retry that finds the claim already there with
+// this attempt's own record knows the earlier attempt went through
+// (fenceOf).
+func (m *Member) commit(ctx context.Context, unit string, t claimTxn, now time.Time) (*clientv3.TxnResponse, error) {
+	giveUp := now.Add(claimRetry)
+	for attempt := 1; ; attempt++ {
+		// An attempt that etcd holds (a proposal lost with its leader
+		// waits for a server timeout) is given up early and tried again.
+		actx, cancel := context.WithTimeout(ctx, claimAttempt)
+		resp, err := m.cli.Txn(actx).If(t.conds...).Then(t.puts...).Else(t.elses...).Commit()
+		cancel()
+		if err == nil || ctx.Err() != nil || !m.cfg.Now().Before(giveUp) {
+			return resp, err
+		}
+		m.log.Debug("cluster: claim of "+unit+" failed; trying again", "err", err, "attempt", attempt)
+		m.sleep(claimBackoff)
+	}
+}
+
+// fenceOf reads a claim's answer: the fence token of a claim granted — by
+// this transaction, or by an earlier attempt of it whose answer was lost —
+// or why it was refused.
+func (m *Member) fenceOf(c Claim, epoch int64, t claimTxn, resp *clientv3.TxnResponse) (int64, error) {
+	if resp.Succeeded {
+		return resp.Header.Revision, nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	if len(kvs) == 0 || kvs[0].CreateRevision != epoch || string(kvs[0].Value) != m.cfg.Member {
+		return 0, ErrNotOwner
+	}
+	if len(resp.Responses) < 2 || len(t.rec) == 0 {
+		return 0, ErrTaken
+	}
+	mine := resp.Responses[1].GetResponseRange().Kvs
+	if len(mine) == 0 || string(mine[0].Value) != string(t.rec) {
+		// A run that several instants joined, one of them claimed already
+		// (a member whose clock was ahead ran it): the others are
+		// recorded missed, not left unaccounted for.
+		m.unrecorded(c, epoch, "it joined a run with an instant another run had claimed already, so that run did not start")
+		return 0, ErrTaken
+	}
+	return mine[0].CreateRevision, nil // an earlier attempt's, whose answer was lost
 }
 
 // How long, and how often, a claim is tried again while etcd does not

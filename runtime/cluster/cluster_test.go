@@ -192,19 +192,19 @@ func TestClaimOnce(t *testing.T) {
 	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
 	ctx := context.Background()
 	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-	c1, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at}, Start: at})
+	c1, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at}, Start: at}, time.Now())
 	if err != nil {
 		t.Fatalf("owner's first claim: %v", err)
 	}
-	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at}, Start: at}); !errors.Is(err, ErrTaken) {
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at}, Start: at}, time.Now()); !errors.Is(err, ErrTaken) {
 		t.Errorf("second claim of the instant: %v, want ErrTaken", err)
 	}
-	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at.Add(time.Second)}, Start: at}); !errors.Is(err, ErrNotOwner) {
+	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: []time.Time{at.Add(time.Second)}, Start: at}, time.Now()); !errors.Is(err, ErrNotOwner) {
 		t.Errorf("claim by a member that does not own the job: %v, want ErrNotOwner", err)
 	}
 	// Two triggered runs claim keys of their own; fences increase.
-	r1, err1 := a.Claim(ctx, Request{Unit: "j", Start: at.Add(time.Nanosecond)})
-	r2, err2 := a.Claim(ctx, Request{Unit: "j", Start: at.Add(2 * time.Nanosecond)})
+	r1, err1 := a.Claim(ctx, Request{Unit: "j", Start: at.Add(time.Nanosecond)}, time.Now())
+	r2, err2 := a.Claim(ctx, Request{Unit: "j", Start: at.Add(2 * time.Nanosecond)}, time.Now())
 	if err1 != nil || err2 != nil || !(c1.Fence < r1.Fence && r1.Fence < r2.Fence) {
 		t.Errorf("triggered claims: %v %v, fences %d %d %d", err1, err2, c1.Fence, r1.Fence, r2.Fence)
 	}
@@ -234,10 +234,10 @@ func TestTakeOverRecordsMissedAndLost(t *testing.T) {
 	// a claims the two instants after it took j, then nothing for four
 	// seconds.
 	last := a.changesOf("j")[0].Since.Truncate(time.Second).Add(2 * time.Second)
-	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{last.Add(-time.Second)}, Start: last}); err != nil {
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{last.Add(-time.Second)}, Start: last}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{last}, Start: last}); err != nil {
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{last}, Start: last}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(last.Add(4500 * time.Millisecond)))
@@ -276,13 +276,13 @@ func TestTakeOverRecordsMissedAndLost(t *testing.T) {
 	}
 	// A missed instant is never claimed by a normal run again; the catch-
 	// up of the member that recorded it may.
-	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], Start: time.Now()}); !errors.Is(err, ErrTaken) {
+	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], Start: time.Now()}, time.Now()); !errors.Is(err, ErrTaken) {
 		t.Errorf("claim of a missed instant: %v, want ErrTaken", err)
 	}
-	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], CatchUp: true, Start: time.Now()}); err != nil {
+	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], CatchUp: true, Start: time.Now()}, time.Now()); err != nil {
 		t.Errorf("catch-up of a missed instant: %v", err)
 	}
-	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], CatchUp: true, Start: time.Now()}); !errors.Is(err, ErrTaken) {
+	if _, err := b.Claim(ctx, Request{Unit: "j", Instants: want[:1], CatchUp: true, Start: time.Now()}, time.Now()); !errors.Is(err, ErrTaken) {
 		t.Errorf("second catch-up of the instant: %v, want ErrTaken", err)
 	}
 	t.Logf("failover after a clean leave: %s", failover)
@@ -302,7 +302,7 @@ func TestFenceWhileEtcdIsDown(t *testing.T) {
 	if time.Now().Before(deadline) {
 		t.Errorf("fenced before the deadline %s", deadline)
 	}
-	if _, err := a.Claim(context.Background(), Request{Unit: "j", Instants: []time.Time{time.Now()}, Start: time.Now()}); !errors.Is(err, ErrFenced) {
+	if _, err := a.Claim(context.Background(), Request{Unit: "j", Instants: []time.Time{time.Now()}, Start: time.Now()}, time.Now()); !errors.Is(err, ErrFenced) {
 		t.Errorf("claim while fenced: %v, want ErrFenced", err)
 	}
 	eventually(t, time.Second, "j lost", func() bool { return !a.owns("j") && len(a.changesOf("j")) == 2 })
@@ -455,7 +455,7 @@ func TestCollect(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	for _, job := range []string{"j", "gone"} {
 		for _, at := range []time.Time{now.Add(-2 * time.Hour), now.Add(-90 * time.Minute), now.Add(-time.Minute)} {
-			if _, err := a.Claim(ctx, Request{Unit: job, Instants: []time.Time{at}, Start: at}); err != nil {
+			if _, err := a.Claim(ctx, Request{Unit: job, Instants: []time.Time{at}, Start: at}, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -499,11 +499,11 @@ func TestPartlyTakenRun(t *testing.T) {
 	eventually(t, 5*time.Second, "a owns j", func() bool { return a.owns("j") })
 	ctx := context.Background()
 	t0 := time.Now().Truncate(time.Second).Add(time.Minute)
-	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{t0.Add(time.Second)}, Start: t0}); err != nil {
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: []time.Time{t0.Add(time.Second)}, Start: t0}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	joined := []time.Time{t0, t0.Add(time.Second), t0.Add(2 * time.Second)}
-	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: joined, Start: t0}); !errors.Is(err, ErrTaken) {
+	if _, err := a.Claim(ctx, Request{Unit: "j", Instants: joined, Start: t0}, time.Now()); !errors.Is(err, ErrTaken) {
 		t.Fatalf("claim of a run with a taken instant: %v, want ErrTaken", err)
 	}
 	eventually(t, 2*testTTL, "the other two recorded missed", func() bool {
@@ -531,7 +531,7 @@ func TestJoinWhileEtcdIsDown(t *testing.T) {
 	if a.Live() {
 		t.Error("live without a session")
 	}
-	if _, err := a.Claim(context.Background(), Request{Unit: "j", Instants: []time.Time{time.Now()}, Start: time.Now()}); !errors.Is(err, ErrFenced) {
+	if _, err := a.Claim(context.Background(), Request{Unit: "j", Instants: []time.Time{time.Now()}, Start: time.Now()}, time.Now()); !errors.Is(err, ErrFenced) {
 		t.Errorf("claim before joining: %v, want ErrFenced", err)
 	}
 	if err := a.Handoff(context.Background(), "j", ""); !errors.Is(err, ErrNotJoined) {
@@ -661,7 +661,7 @@ func TestNamesWithSlashes(t *testing.T) {
 		m    *tmember
 		unit string
 	}{{a, "x"}, {b, "x/y"}, {a, "x y%2F"}} {
-		if _, err := c.m.Claim(context.Background(), Request{Unit: c.unit, Instants: []time.Time{at}, Start: time.Now()}); err != nil {
+		if _, err := c.m.Claim(context.Background(), Request{Unit: c.unit, Instants: []time.Time{at}, Start: time.Now()}, time.Now()); err != nil {
 			t.Errorf("claim of %s at %s: %v", c.unit, at, err)
 		}
 	}

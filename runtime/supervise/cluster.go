@@ -20,7 +20,7 @@ import (
 type Cluster interface {
 	Name() string
 	SetUnits([]cluster.Unit)
-	Claim(ctx context.Context, req cluster.Request) (cluster.Claim, error)
+	Claim(ctx context.Context, req cluster.Request, now time.Time) (cluster.Claim, error)
 	Live() bool
 	Ended(c cluster.Claim, start, end time.Time, outcome string)
 	Forward(ctx context.Context, job string, args []string, by string) error
@@ -82,7 +82,7 @@ func (s *Supervisor) claimed(r *running, req cluster.Request, begin func() func(
 	done := make(chan result, 1)
 	cl := s.opts.Cluster
 	go func() {
-		c, err := cl.Claim(context.Background(), req)
+		c, err := cl.Claim(context.Background(), req, s.opts.Now())
 		if err != nil {
 			done <- result{c: c, err: claimError{err}}
 			return
@@ -135,7 +135,7 @@ func claimRequest(name string, run job.Run, now time.Time) cluster.Request {
 func (s *Supervisor) claimNow(name string, run job.Run, now time.Time) (cluster.Claim, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return s.opts.Cluster.Claim(ctx, claimRequest(name, run, now))
+	return s.opts.Cluster.Claim(ctx, claimRequest(name, run, now), now)
 }
 
 // pushUnits tells the cluster the units of placement "one" the config
