@@ -644,6 +644,26 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 		}
 		argv = spec.Argv
 	}
+	spec.Output = s.output(r, u)
+	sp := &spawning{r: r, argv: argv, run: run}
+	if r.req == nil {
+		if s.opts.Cluster != nil {
+			// A unit of placement "each" knows the member it runs on.
+			spec.Env = append(slices.Clip(spec.Env), "KOPF_MEMBER="+s.opts.Cluster.Name())
+		}
+		sp.wait = s.opts.Host.Begin(spec)
+		return sp, nil
+	}
+	member := s.opts.Cluster.Name()
+	sp.wait = s.claimed(r, *r.req, func() func() (Process, error) { return s.opts.Host.Begin(spec) },
+		func(c cluster.Claim) { spec.Env = append(slices.Clip(spec.Env), claimEnv(c, member)...) })
+	return sp, nil
+}
+
+// output is where r's output lines go: kopf's log (log-output, within
+// log-output-max) and the page's tail, and the mail (mail-to); nil for
+// nowhere.
+func (s *Supervisor) output(r *running, u *config.Unit) func(stream, line string) {
 	var outputs []func(stream, line string)
 	var logLine func(stream, line string)
 	switch {
@@ -676,26 +696,14 @@ func (s *Supervisor) beginSpawn(r *running, argv []string, run job.Run) (*spawni
 	}
 	switch len(outputs) {
 	case 1:
-		spec.Output = outputs[0]
+		return outputs[0]
 	case 2:
-		spec.Output = func(stream, line string) {
+		return func(stream, line string) {
 			outputs[0](stream, line)
 			outputs[1](stream, line)
 		}
 	}
-	sp := &spawning{r: r, argv: argv, run: run}
-	if r.req == nil {
-		if s.opts.Cluster != nil {
-			// A unit of placement "each" knows the member it runs on.
-			spec.Env = append(slices.Clip(spec.Env), "KOPF_MEMBER="+s.opts.Cluster.Name())
-		}
-		sp.wait = s.opts.Host.Begin(spec)
-		return sp, nil
-	}
-	member := s.opts.Cluster.Name()
-	sp.wait = s.claimed(r, *r.req, func() func() (Process, error) { return s.opts.Host.Begin(spec) },
-		func(c cluster.Claim) { spec.Env = append(slices.Clip(spec.Env), claimEnv(c, member)...) })
-	return sp, nil
+	return nil
 }
 
 // finishSpawn waits until sp's process has started, and records it.
