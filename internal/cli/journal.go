@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/spf13/pflag"
+	"io"
 	"io/fs"
 	"maps"
 	"slices"
@@ -61,43 +62,18 @@ func runJournal(e *env, flags *pflag.FlagSet) func(ctx context.Context, pos []st
 	since := flags.String("since", "", "")
 	asJSON := flags.Bool("json", false, "")
 	return func(ctx context.Context, pos []string) error {
-		var err error
 		if len(pos) > 0 {
 			return usagef("unexpected argument %q", pos[0])
 		}
-		var from time.Time
-		if *since != "" {
-			// config's words for a bare number are for a config file, where
-			// one means seconds.
-			if _, err := strconv.ParseFloat(*since, 64); err == nil {
-				return usagef("--since: invalid duration %q: a number needs a unit, like %[1]ss, %[1]sm or %[1]sh", *since)
-			}
-			d, err := config.ParseDuration(*since)
-			if err != nil {
-				return usagef("--since: %v", err)
-			}
-			from = e.now().Add(-d)
+		from, err := sinceFlag(e, *since)
+		if err != nil {
+			return err
 		}
 		if *path == "" {
 			*path = journal.DefaultPath(e.getenv)
 		}
-
 		w := bufio.NewWriterSize(e.stdout, 32<<10)
-		var print func(ev journal.Event, raw []byte)
-		var tw *tabwriter.Writer
-		if *asJSON {
-			print = func(_ journal.Event, raw []byte) {
-				w.Write(raw) // a write error sticks; Flush reports it
-				w.WriteByte('\n')
-			}
-		} else {
-			tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-			fmt.Fprintf(tw, "TIME\tTYPE\tUNIT\tWHAT\n")
-			print = func(ev journal.Event, _ []byte) {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ev.Time.In(time.Local).Format(journal.TimeFormat),
-					oneLine.Replace(string(ev.Type)), oneLine.Replace(ev.Unit), oneLine.Replace(ev.Summary()))
-			}
-		}
+		print, flush := journalPrinter(w, *asJSON)
 		invalid := false
 		// The units the journal names, to suggest one for a --job that names
 		// none of them.
@@ -121,9 +97,7 @@ func runJournal(e *env, flags *pflag.FlagSet) func(ctx context.Context, pos []st
 		if err != nil {
 			return err
 		}
-		if tw != nil {
-			tw.Flush()
-		}
+		flush()
 		if err := w.Flush(); err != nil {
 			return err
 		}
@@ -140,6 +114,40 @@ func runJournal(e *env, flags *pflag.FlagSet) func(ctx context.Context, pos []st
 		}
 		return nil
 	}
+}
+
+// sinceFlag is the time --since DURATION means; zero without it.
+func sinceFlag(e *env, since string) (time.Time, error) {
+	if since == "" {
+		return time.Time{}, nil
+	}
+	// config's words for a bare number are for a config file, where one
+	// means seconds.
+	if _, err := strconv.ParseFloat(since, 64); err == nil {
+		return time.Time{}, usagef("--since: invalid duration %q: a number needs a unit, like %[1]ss, %[1]sm or %[1]sh", since)
+	}
+	d, err := config.ParseDuration(since)
+	if err != nil {
+		return time.Time{}, usagef("--since: %v", err)
+	}
+	return e.now().Add(-d), nil
+}
+
+// journalPrinter prints events to w: as stored (--json), or as the table
+// for people, which flush ends.
+func journalPrinter(w io.Writer, asJSON bool) (print func(ev journal.Event, raw []byte), flush func()) {
+	if asJSON {
+		return func(_ journal.Event, raw []byte) {
+			w.Write(raw) // a write error sticks; Flush reports it
+			w.Write([]byte{'\n'})
+		}, func() {}
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "TIME\tTYPE\tUNIT\tWHAT\n")
+	return func(ev journal.Event, _ []byte) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ev.Time.In(time.Local).Format(journal.TimeFormat),
+			oneLine.Replace(string(ev.Type)), oneLine.Replace(ev.Unit), oneLine.Replace(ev.Summary()))
+	}, func() { tw.Flush() }
 }
 
 // oneLine keeps a cell of the table in its column and its line: an error
