@@ -39,6 +39,37 @@ const diffYears = 5
 // maxDiffTerms bounds the terms of a schedule Diff takes.
 const maxDiffTerms = 64
 
+// daySig is which terms of each schedule have a day: days alike compare
+// alike, and are compared once.
+type daySig struct{ a, b uint64 }
+
+// termsOn is the set of terms (by index) that day is a day of.
+func termsOn(terms []term, day int64) uint64 {
+	var set uint64
+	for j := range terms {
+		if n, ok := terms[j].days.next(day); ok && n == day {
+			set |= 1 << j
+		}
+	}
+	return set
+}
+
+// relation is the relation of two sets of instants by whether some are
+// A's only, B's only, and both's.
+func relation(onlyA, onlyB, both bool) Relation {
+	switch {
+	case !onlyA && !onlyB:
+		return RelEqual
+	case !both:
+		return RelDisjoint
+	case onlyA && onlyB:
+		return RelOverlap
+	case onlyB:
+		return RelSubset
+	}
+	return RelSuperset
+}
+
 // Diff compares two schedules exactly, over the whole cycle in which their
 // wall-clock sets repeat (400 years of the Gregorian calendar, times the
 // length of any day cycle like every 2w), never by sampling: day by day,
@@ -64,29 +95,18 @@ func Diff(a, b *Schedule, after time.Time) (Comparison, error) {
 	d0 := dayNumber(int64(start.Year()), int(start.Month()), start.Day())
 	s0 := int64(start.Hour()*3600 + start.Minute()*60 + start.Second() + 1) // strictly after
 
-	type sig struct{ a, b uint64 }
 	type cmp struct {
 		onlyA, onlyB, both bitmap
 		flags              [3]bool
 	}
-	memo := map[sig]*cmp{}
+	memo := map[daySig]*cmp{}
 	var found [3]bool
 	first := [3]Witness{}
 	have := [3]bool{}
 	kinds := [3]string{"only A", "only B", "both"}
 	for i := int64(0); i <= period; i++ {
 		day := d0 + i
-		var k sig
-		for j := range a.terms {
-			if n, ok := a.terms[j].days.next(day); ok && n == day {
-				k.a |= 1 << j
-			}
-		}
-		for j := range b.terms {
-			if n, ok := b.terms[j].days.next(day); ok && n == day {
-				k.b |= 1 << j
-			}
-		}
+		k := daySig{termsOn(a.terms, day), termsOn(b.terms, day)}
 		c := memo[k]
 		if c == nil {
 			ua, ub := unionClocks(a.terms, k.a), unionClocks(b.terms, k.b)
@@ -113,19 +133,7 @@ func Diff(a, b *Schedule, after time.Time) (Comparison, error) {
 			}
 		}
 	}
-	var out Comparison
-	switch onlyA, onlyB, both := found[0], found[1], found[2]; {
-	case !onlyA && !onlyB:
-		out.Relation = RelEqual
-	case !both:
-		out.Relation = RelDisjoint
-	case onlyA && onlyB:
-		out.Relation = RelOverlap
-	case onlyB:
-		out.Relation = RelSubset
-	default:
-		out.Relation = RelSuperset
-	}
+	out := Comparison{Relation: relation(found[0], found[1], found[2])}
 	for j := range first {
 		if have[j] {
 			out.Witnesses = append(out.Witnesses, first[j])
