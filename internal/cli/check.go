@@ -225,86 +225,102 @@ func (e *env) caretSource(file string) string {
 // them: each file on its own, then what spans them (a name defined twice,
 // a trigger to a job of another source). It reports whether all is valid.
 func (e *env) checkSources(spec sources.Spec, after time.Time) bool {
-	ok := true
-	var parts []*config.Config
-	add := func(path string, cfg *config.Config, warnings []compile.Warning, err error) {
-		e.report(path, cfg, warnings, err, after)
-		if err != nil {
-			ok = false
-			return
-		}
-		parts = append(parts, cfg)
-	}
-	parse := func(path string, parser func(string, []byte) (*config.Config, []compile.Warning, error)) {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			add(path, nil, nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err)))
-			return
-		}
-		cfg, warnings, err := parser(path, src)
-		add(path, cfg, warnings, err)
-	}
+	c := &sourceCheck{e: e, after: after, ok: true}
 	if spec.File != "" {
-		parse(spec.File, config.ParsePart)
-	}
-	dir := func(d string, list func(string) ([]string, error), each func(string)) {
-		paths, err := list(d)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			e.message("", "", lang.Pos{Filename: d}, d+": warning: no such directory; kopf run starts its files when it appears")
-		case err != nil:
-			e.message("", "", lang.Pos{Filename: d}, fmt.Sprintf("%s: %v", d, errors.Unwrap(err)))
-			ok = false
-		}
-		for _, p := range paths {
-			each(p)
-		}
+		c.parse(spec.File, config.ParsePart)
 	}
 	for _, d := range spec.Services {
-		dir(d, sources.ServiceFiles, func(path string) {
+		c.dir(d, sources.ServiceFiles, func(path string) {
 			if !spec.IsConfigFile(path) {
-				parse(path, config.ParseService)
+				c.parse(path, config.ParseService)
 			}
 		})
 	}
 	for _, d := range spec.Scripts {
-		dir(d, sources.ScriptFiles, func(path string) { parts = append(parts, config.Script(path, "")) })
-	}
-	// A crontab's bad lines are errors, and its good lines still count
-	// for what spans the sources, as kopf run would run them.
-	crontab := func(path string, kind config.Crontab) {
-		if err := sources.CheckCrontabFile(path, kind); err != nil {
-			add(path, nil, nil, err)
-			return
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			add(path, nil, nil, err)
-			return
-		}
-		cfg, warnings, err := config.ParseCrontab(path, src, kind)
-		e.report(path, cfg, warnings, err, after)
-		ok = ok && err == nil
-		if cfg != nil {
-			parts = append(parts, cfg)
-		}
+		c.dir(d, sources.ScriptFiles, func(path string) { c.parts = append(c.parts, config.Script(path, "")) })
 	}
 	for _, path := range spec.Crontabs {
-		crontab(path, config.UserCrontab)
+		c.crontab(path, config.UserCrontab)
 	}
 	for _, d := range spec.CronDirs {
 		if info, err := os.Stat(d); err == nil && info.Mode().IsRegular() {
-			crontab(d, config.SystemCrontab)
+			c.crontab(d, config.SystemCrontab)
 			continue
 		}
-		dir(d, sources.CrontabFiles, func(path string) { crontab(path, config.SystemCrontab) })
+		c.dir(d, sources.CrontabFiles, func(path string) { c.crontab(path, config.SystemCrontab) })
 	}
-	_, err := config.Merge(parts...)
+	_, err := config.Merge(c.parts...)
 	var list lang.ErrorList
 	errors.As(err, &list)
 	for _, le := range list {
 		e.message("", e.caretSource(le.Pos.Filename), le.Pos, le.Error())
-		ok = false
+		c.ok = false
 	}
-	return ok
+	return c.ok
+}
+
+// sourceCheck is kopf check of a daemon's sources: each file's messages
+// as it is read, and the parts that a merge then checks together.
+type sourceCheck struct {
+	e     *env
+	after time.Time
+	ok    bool
+	parts []*config.Config
+}
+
+// add reports a file, and keeps its config for the merge.
+func (c *sourceCheck) add(path string, cfg *config.Config, warnings []compile.Warning, err error) {
+	c.e.report(path, cfg, warnings, err, c.after)
+	if err != nil {
+		c.ok = false
+		return
+	}
+	c.parts = append(c.parts, cfg)
+}
+
+// parse reads and parses a file.
+func (c *sourceCheck) parse(path string, parser func(string, []byte) (*config.Config, []compile.Warning, error)) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		c.add(path, nil, nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err)))
+		return
+	}
+	cfg, warnings, err := parser(path, src)
+	c.add(path, cfg, warnings, err)
+}
+
+// dir checks each file list finds in d; a directory that is not there is
+// a warning, as kopf run waits for it.
+func (c *sourceCheck) dir(d string, list func(string) ([]string, error), each func(string)) {
+	paths, err := list(d)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.e.message("", "", lang.Pos{Filename: d}, d+": warning: no such directory; kopf run starts its files when it appears")
+	case err != nil:
+		c.e.message("", "", lang.Pos{Filename: d}, fmt.Sprintf("%s: %v", d, errors.Unwrap(err)))
+		c.ok = false
+	}
+	for _, p := range paths {
+		each(p)
+	}
+}
+
+// crontab checks a crontab: its bad lines are errors, and its good lines
+// still count for what spans the sources, as kopf run would run them.
+func (c *sourceCheck) crontab(path string, kind config.Crontab) {
+	if err := sources.CheckCrontabFile(path, kind); err != nil {
+		c.add(path, nil, nil, err)
+		return
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		c.add(path, nil, nil, err)
+		return
+	}
+	cfg, warnings, err := config.ParseCrontab(path, src, kind)
+	c.e.report(path, cfg, warnings, err, c.after)
+	c.ok = c.ok && err == nil
+	if cfg != nil {
+		c.parts = append(c.parts, cfg)
+	}
 }
