@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kopf/kopf/runtime/control"
+	"github.com/kopf/kopf/runtime/journal"
 )
 
 // reloader reads the sources again and hands a changed config to the
@@ -36,13 +37,12 @@ func (r *reloader) reload(ctx context.Context) (string, error) {
 		d.log.Warn("the config's \"cluster\" section changed; kopf takes it at its next start")
 	}
 	sum, err := d.sup.Reload(cfg)
-	if d.web != nil {
-		d.web.metrics.Applied(err == nil, false, time.Now())
-	}
 	if err != nil {
+		d.events.Publish(journal.Event{Type: journal.Reloaded, Time: time.Now(), Error: err.Error()})
 		d.notify.ready("reload failed: " + err.Error())
 		return "", err
 	}
+	d.events.Publish(journal.Event{Type: journal.Reloaded, Time: time.Now(), Reason: sum.String()})
 	d.conf = cfg
 	d.setAlerts(cfg)
 	d.notify.ready(status(cfg))

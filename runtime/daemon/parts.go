@@ -112,9 +112,7 @@ func (d *daemon) startSources(ctx context.Context) error {
 		return ErrRefused
 	}
 	d.conf = cfg
-	if d.web != nil {
-		d.web.metrics.Applied(true, true, time.Now())
-	}
+	d.events.Publish(journal.Event{Type: journal.Reloaded, Time: time.Now(), Reason: journal.ReloadStart})
 	d.setAlerts(cfg)
 	d.cluster = d.cfg.Cluster.with(cfg.Cluster)
 	return d.cluster.orphans()

@@ -17,7 +17,8 @@ const (
 	Quit         EventType = "quit"          // the daemon stopped every process and exits
 
 	// Config.
-	Source EventType = "source" // Op, Unit, Kind, File: a unit was added, updated or removed
+	Source   EventType = "source"   // Op, Unit, Kind, File: a unit was added, updated or removed
+	Reloaded EventType = "reloaded" // Reason, Error: the config was applied: at start (Reason "start"), or by a reload that changed something (Reason: what), or the reload failed (Error)
 
 	// Processes.
 	Spawned    EventType = "spawned"     // Unit, Kind, PID, StartTicks, Run, Cgroup, Argv, Args, Reasons: a process started
@@ -53,6 +54,10 @@ const (
 	// alerts
 	Alert EventType = "alert" // Unit, Sink ("webhook", "ping"), Reason (the condition: failure, timeout, missed, overdue, recovery; start, success for pings), Action ("sent", "retry", "dropped"), Count (the attempt), Error
 )
+
+// ReloadStart is the Reason of the reloaded event of the config a
+// daemon starts with.
+const ReloadStart = "start"
 
 // Op says what a source event did to a unit.
 type Op string

@@ -33,6 +33,12 @@ var summaries = map[EventType]func(Event) string{
 	Dropped:      reason,
 	Warning:      func(ev Event) string { return joinNonEmpty(": ", ev.Component, ev.Error) },
 	Quit:         func(Event) string { return "kopf stopped" },
+	Reloaded: func(ev Event) string {
+		if ev.Error != "" {
+			return "the reload failed: " + ev.Error
+		}
+		return "config applied: " + ev.Reason
+	},
 	Source: func(ev Event) string {
 		s := joinNonEmpty(" ", string(ev.Op), string(ev.Kind))
 		if ev.File != "" {

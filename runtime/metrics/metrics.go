@@ -252,6 +252,8 @@ func (m *Metrics) Observe(ev journal.Event) {
 		m.ownership.WithLabelValues(ev.Unit, "lost").Inc()
 	case journal.Fenced:
 		m.fenced.Inc()
+	case journal.Reloaded:
+		m.applied(ev.Error == "", ev.Reason == journal.ReloadStart, ev.Time)
 	}
 }
 
@@ -273,9 +275,9 @@ func (m *Metrics) forget(unit string) {
 	delete(m.started, unit)
 }
 
-// Applied counts a reload that changed the config (ok: it was applied),
+// applied counts a reload that changed the config (ok: it was applied),
 // or the config applied at start (start: true).
-func (m *Metrics) Applied(ok, start bool, at time.Time) {
+func (m *Metrics) applied(ok, start bool, at time.Time) {
 	if ok {
 		m.reloadSuccess.Set(seconds(at))
 	}

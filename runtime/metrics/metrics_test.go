@@ -157,3 +157,21 @@ func TestWatchHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadedEvents: the config's applications reach the metrics as
+// events: the start sets the last success, a reload counts by result.
+func TestReloadedEvents(t *testing.T) {
+	m := New(Build{}, func() ([]control.Unit, error) { return nil, nil })
+	t0 := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
+	m.Observe(journal.Event{Type: journal.Reloaded, Reason: journal.ReloadStart, Time: t0})
+	m.Observe(journal.Event{Type: journal.Reloaded, Reason: "1 restarted (a)", Time: t0.Add(time.Minute)})
+	m.Observe(journal.Event{Type: journal.Reloaded, Error: "no", Time: t0.Add(2 * time.Minute)})
+	if got := testutil.ToFloat64(m.reloadSuccess); got != float64(t0.Add(time.Minute).Unix()) {
+		t.Errorf("last success = %v, want the successful reload's time", got)
+	}
+	for result, want := range map[string]float64{"success": 1, "failure": 1} {
+		if got := testutil.ToFloat64(m.reloads.WithLabelValues(result)); got != want {
+			t.Errorf("reloads{%s} = %v, want %v (the start is not a reload)", result, got, want)
+		}
+	}
+}
