@@ -12,14 +12,13 @@ package alert
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,14 +50,19 @@ type Options struct {
 	// 1s, 5s and 15s.
 	Backoff  []time.Duration
 	Hostname string
+	// Now is the daemon's clock; nil is time.Now.
+	Now func() time.Time
 }
 
-// Alerter watches the events and sends the alerts.
+// Alerter sends the alerts its Policy decides: it feeds the Policy the
+// events and the clock's time, and delivers what it answers.
 type Alerter struct {
 	opts     Options
-	mu       sync.Mutex
-	jobs     map[string]*job
-	followed sync.Map       // the names in jobs, for the stream's filter, which must not wait for mu
+	mu       sync.Mutex // guards policy and timer
+	policy   *Policy
+	timer    *time.Timer    // wakes Advance at the Policy's Next; nil when none
+	closed   bool           // Close began: no deadline alerts any more
+	followed sync.Map       // the jobs the Policy follows, for the stream's filter, which must not wait for mu
 	stream   *stream.Stream // subscribed to; Close drains it
 
 	// The deliveries in flight, which Close waits for and then journals
@@ -80,14 +84,6 @@ type flight struct {
 
 // subscriber is the Alerter's name among the stream's subscribers.
 const subscriber = "alerts"
-
-// job is what the Alerter follows of one job.
-type job struct {
-	failing bool                      // its last run failed: its next success is a recovery
-	due     map[time.Time]*time.Timer // fires not started yet, with the timer that calls them missed
-	overdue map[int]*time.Timer       // runs going on, by pid, with the timer that calls them overdue
-	started map[int]time.Time         // when each run going on started
-}
 
 // New returns an Alerter.
 func New(opts Options) *Alerter {
@@ -111,7 +107,10 @@ func New(opts Options) *Alerter {
 	if opts.Record == nil {
 		opts.Record = func(...journal.Event) {}
 	}
-	a := &Alerter{opts: opts, jobs: map[string]*job{}, flights: map[int]*flight{}}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &Alerter{opts: opts, policy: NewPolicy(opts.Lookup, opts.Hostname), flights: map[int]*flight{}}
 	a.fcond.L = &a.fmu
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a
@@ -126,8 +125,9 @@ func (a *Alerter) Close(ctx context.Context) {
 		a.stream.Drain(subscriber)
 	}
 	a.mu.Lock()
-	for name := range a.jobs {
-		a.forget(name) // no timer starts an alert any more
+	a.closed = true // no deadline starts an alert any more
+	if a.timer != nil {
+		a.timer.Stop()
 	}
 	a.mu.Unlock()
 	wake := context.AfterFunc(ctx, func() {
@@ -187,141 +187,59 @@ func (a *Alerter) delivered(d stream.Delivery) {
 	}
 }
 
-func (a *Alerter) job(name string) *job {
-	j := a.jobs[name]
-	if j == nil {
-		j = &job{due: map[time.Time]*time.Timer{}, overdue: map[int]*time.Timer{}, started: map[int]time.Time{}}
-		a.jobs[name] = j
-		a.followed.Store(name, true)
-	}
-	return j
-}
-
-// Observe acts on one event.
+// Observe acts on one event, at the clock's time.
 func (a *Alerter) Observe(ev journal.Event) {
-	if ev.Kind == journal.KindProc || ev.Type == journal.Alert {
-		return
-	}
-	cfg, title := a.opts.Lookup(ev.Unit)
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if cfg == nil {
-		a.forget(ev.Unit)
-		return
+	ds := a.policy.Observe(ev, a.opts.Now())
+	if a.policy.Follows(ev.Unit) {
+		a.followed.Store(ev.Unit, true)
+	} else {
+		a.followed.Delete(ev.Unit)
 	}
-	j := a.job(ev.Unit)
-	switch ev.Type {
-	case journal.Fired:
-		// Missed unless a run starts within the grace after the fire was
-		// due (its jittered start).
-		due := ev.Start
-		if due.IsZero() {
-			due = ev.At
-		}
-		at, unit := ev.At, ev.Unit
-		if _, ok := j.due[at]; !ok {
-			j.due[at] = time.AfterFunc(time.Until(due.Add(cfg.Grace)), func() { a.missed(unit, at, "no run started within the grace of "+cfg.Grace.String()) })
-		}
-	case journal.Skipped:
-		a.alert(cfg, title, ev.Unit, Missed, fmt.Sprintf("the fire at %s started no run: %s", ev.At.Format(time.RFC3339), ev.Reason), ev)
-	case journal.Missed:
-		a.alert(cfg, title, ev.Unit, Missed, fmt.Sprintf("the fire at %s did not run: %s", ev.At.Format(time.RFC3339), ev.Reason), ev)
-	case journal.Spawned:
-		for at, t := range j.due {
-			if !at.After(ev.Time) {
-				t.Stop()
-				delete(j.due, at)
-			}
-		}
-		j.started[ev.PID] = ev.Time
-		if cfg.ExpectDuration > 0 {
-			unit, pid, expect := ev.Unit, ev.PID, cfg.ExpectDuration
-			j.overdue[pid] = time.AfterFunc(time.Until(ev.Time.Add(expect)), func() {
-				a.overdueRun(unit, pid, expect)
-			})
-		}
-		a.ping(cfg, ev.Unit, "/start", "start")
-	case journal.SpawnError:
-		j.failing = true
-		a.alert(cfg, title, ev.Unit, Failure, "cannot start: "+ev.Error, ev)
-		a.ping(cfg, ev.Unit, "/fail", Failure)
-	case journal.Exited:
-		if t := j.overdue[ev.PID]; t != nil {
-			t.Stop()
-			delete(j.overdue, ev.PID)
-		}
-		delete(j.started, ev.PID)
-		switch {
-		case ev.StoppedBy == "timeout":
-			j.failing = true
-			a.alert(cfg, title, ev.Unit, Timeout, "stopped at its timeout after "+seconds(ev.Seconds), ev)
-			a.ping(cfg, ev.Unit, "/fail", Timeout)
-		case ev.StoppedBy != "":
-			// kopf stopped it (a reload, kopf stop, kopf stopping): not
-			// the job failing.
-		case ev.Code != nil && *ev.Code == 0:
-			if j.failing {
-				j.failing = false
-				a.alert(cfg, title, ev.Unit, Recovery, "succeeded after failing", ev)
-			}
-			a.ping(cfg, ev.Unit, "", "success")
-		default:
-			j.failing = true
-			how := "killed by " + ev.Signal
-			path := "/fail"
-			if ev.Code != nil {
-				how, path = fmt.Sprintf("exit %d", *ev.Code), fmt.Sprintf("/%d", *ev.Code)
-			}
-			a.alert(cfg, title, ev.Unit, Failure, how+" after "+seconds(ev.Seconds), ev)
-			a.ping(cfg, ev.Unit, path, Failure)
-		}
-	case journal.Source:
-		if ev.Op == "remove" {
-			a.forget(ev.Unit)
-		}
+	a.arm()
+	a.mu.Unlock()
+	a.send(ds)
+}
+
+// arm sets the timer for the Policy's next deadline; a.mu is held.
+func (a *Alerter) arm() {
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+	if next := a.policy.Next(); !next.IsZero() && !a.closed {
+		a.timer = time.AfterFunc(next.Sub(a.opts.Now()), a.advance)
 	}
 }
 
-// forget stops following a job that has no alerts (any more).
-func (a *Alerter) forget(unit string) {
-	j := a.jobs[unit]
-	if j == nil {
+// advance delivers what the deadlines passed by now call for.
+func (a *Alerter) advance() {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
 		return
 	}
-	for _, t := range j.due {
-		t.Stop()
-	}
-	for _, t := range j.overdue {
-		t.Stop()
-	}
-	delete(a.jobs, unit)
-	a.followed.Delete(unit)
+	ds := a.policy.Advance(a.opts.Now())
+	a.arm()
+	a.mu.Unlock()
+	a.send(ds)
 }
 
-// missed is a fire's grace running out before a run started.
-func (a *Alerter) missed(unit string, at time.Time, why string) {
-	cfg, title := a.opts.Lookup(unit)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if j := a.jobs[unit]; j != nil {
-		delete(j.due, at)
+// send starts each delivery.
+func (a *Alerter) send(ds []Delivery) {
+	for _, d := range ds {
+		a.start(d.Unit, d.Sink, d.What, func() (*http.Request, error) {
+			var body io.Reader
+			if d.Body != nil {
+				body = bytes.NewReader(d.Body)
+			}
+			req, err := http.NewRequestWithContext(a.ctx, d.Method, d.URL, body)
+			if err == nil && d.Body != nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			return req, err
+		})
 	}
-	if cfg != nil {
-		a.alert(cfg, title, unit, Missed, fmt.Sprintf("the fire at %s: %s", at.Format(time.RFC3339), why), journal.Event{Unit: unit, At: at})
-	}
-}
-
-// overdueRun is a run going on past its expect-duration.
-func (a *Alerter) overdueRun(unit string, pid int, expect time.Duration) {
-	cfg, title := a.opts.Lookup(unit)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	j := a.jobs[unit]
-	if j == nil || cfg == nil {
-		return
-	}
-	delete(j.overdue, pid)
-	a.alert(cfg, title, unit, Overdue, fmt.Sprintf("pid %d still runs after its expect-duration of %s", pid, expect), journal.Event{Unit: unit, PID: pid, Time: j.started[pid]})
 }
 
 // Body is the JSON a webhook gets (docs/observability.md).
@@ -341,39 +259,6 @@ type Body struct {
 	Seconds  float64 `json:"seconds,omitempty"`
 	// Fire is the instant of the fire a missed alert is about.
 	Fire time.Time `json:"fire,omitzero"`
-}
-
-// alert sends one webhook alert, when the job has a webhook.
-func (a *Alerter) alert(cfg *config.Alert, title, unit, condition, reason string, ev journal.Event) {
-	if cfg.Webhook == "" {
-		return
-	}
-	b := Body{
-		Text: fmt.Sprintf("kopf: %s %s on %s: %s", title, words(condition), a.opts.Hostname, reason),
-		Unit: unit, Title: title, Condition: condition, Reason: reason, Host: a.opts.Hostname, Time: time.Now(),
-		PID: ev.PID, ExitCode: ev.Code, Signal: ev.Signal, Seconds: ev.Seconds, Fire: ev.At,
-	}
-	body, _ := json.Marshal(b)
-	url := cfg.Webhook
-	a.start(unit, "webhook", condition, func() (*http.Request, error) {
-		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		return req, err
-	})
-}
-
-// ping GETs the job's ping URL with path added ("/start", "", "/fail",
-// "/3"), healthchecks.io's convention.
-func (a *Alerter) ping(cfg *config.Alert, unit, path, what string) {
-	if cfg.Ping == "" {
-		return
-	}
-	url := strings.TrimSuffix(cfg.Ping, "/") + path
-	a.start(unit, "ping", what, func() (*http.Request, error) {
-		return http.NewRequestWithContext(a.ctx, http.MethodGet, url, nil)
-	})
 }
 
 // start delivers a request on a goroutine of its own; after Close it

@@ -74,6 +74,14 @@ func (c Cluster) now() func() time.Time {
 	return func() time.Time { return time.Now().Add(off) }
 }
 
+// now is the daemon's clock (Cluster.ClockOffset moves it).
+func (d *daemon) now() time.Time {
+	if f := d.cluster.now(); f != nil {
+		return f()
+	}
+	return time.Now()
+}
+
 // withoutPos is a cluster section without its position, to compare two.
 func withoutPos(cc *config.Cluster) *config.Cluster {
 	if cc == nil {

@@ -35,6 +35,7 @@ func (d *daemon) startAlerter() {
 		},
 		Record:   d.events.Publish,
 		Hostname: host,
+		Now:      d.now,
 	})
 	a.Subscribe(d.events)
 	d.alerter = a
