@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kopf/kopf/compile"
+	"github.com/kopf/kopf/compile/export"
 	"github.com/kopf/kopf/runtime/config"
 )
 
@@ -44,10 +45,10 @@ func (e *env) exportConfig(target, file, dir, image string) (bool, error) {
 		if target == "systemd" {
 			lines, f = compile.ExportSystemd(s)
 			if f.Level != "impossible" {
-				f = checkSystemd(lines, s, f)
+				f = export.CheckSystemd(lines, s, f)
 			}
 		} else if f.Level == "exact" && target != "crontab" {
-			f = checkWithLibrary(target, lines, s, time.Now())
+			f = export.CheckLibrary(target, lines, s, time.Now())
 		}
 		allExact = allExact && f.Level == "exact"
 		command := shellCommand(j)
@@ -123,44 +124,7 @@ func writeJobCronJob(w io.Writer, name, line, zone, image, command string, j *co
 	if policy == "" {
 		policy = "Forbid"
 	}
-	writeCronJob(w, name, line, zone, policy, j.CatchUp == config.CatchUpNone, image, command, j.Env)
-}
-
-// writeCronJob writes a Kubernetes CronJob that runs command in sh -c on
-// line's schedule; deadline drops fires missed while the controller was
-// down.
-func writeCronJob(w io.Writer, name, line, zone, policy string, deadline bool, image, command string, env []string) {
-	fmt.Fprintf(w, `apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: %s
-spec:
-  schedule: %s
-  timeZone: %s
-  concurrencyPolicy: %s
-`, name, strconv.Quote(line), strconv.Quote(zone), policy)
-	if deadline {
-		fmt.Fprintln(w, "  startingDeadlineSeconds: 60")
-	}
-	fmt.Fprintf(w, `  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: Never
-          containers:
-            - name: %s
-              image: %s
-              command: ["/bin/sh", "-c", %s]
-`, name, image, strconv.Quote(command))
-	if len(env) > 0 {
-		fmt.Fprintln(w, "              env:")
-		for _, kv := range env {
-			k, v, ok := strings.Cut(kv, "=")
-			if ok {
-				fmt.Fprintf(w, "                - {name: %s, value: %s}\n", strconv.Quote(k), strconv.Quote(v))
-			}
-		}
-	}
+	export.WriteCronJob(w, name, line, zone, policy, j.CatchUp == config.CatchUpNone, image, command, j.Env)
 }
 
 // writeUnits writes a job's kopf-NAME.timer and kopf-NAME.service.
