@@ -22,61 +22,7 @@ var checkCmd = &command{
 	name:     "check",
 	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [--name NAME] [-e SCHEDULE ...] [--services DIR]... [--scripts DIR]... [--crontab FILE]... [--cron-dir DIR]... [FILE ...]",
 	summary:  "lint schedules and config files",
-	help: `Checks each SCHEDULE given with -e, in either dialect, and each config FILE
-(JSON or YAML, see docs/config.md), and prints their errors and warnings on
-stderr. A schedule's messages read "line:col: message"; when more than one
--e is given, each starts with "schedule N: ", N counting the -e flags from 1:
-  kopf check -e '*/7 * * * *' -e 'every 1d offset'
-  schedule 1: 1:1: warning: */7 does not divide the hour: …
-  schedule 2: 1:16: expected a duration like 50m or a clock time like …
-A config file's messages read "file:line:col: message", every problem in the
-file in order, schedules' own errors and warnings placed inside the schedule
-text:
-  kopf check kopf.json
-  kopf.json:12:22: unknown key "stop_time" in job "backup" (did you mean …
-  kopf.json:14:26: warning: */7 does not divide the hour: …
-With --services or --scripts, FILE (at most one) and the directories are
-checked together as one daemon's sources, the way kopf run loads them:
-each services file on its own, then what spans them — a name defined twice
-(both places named), a trigger to a job of another source, a trigger cycle:
-  kopf check --services /etc/kopf/services kopf.json
-For a schedule in a zone with daylight saving time, notes say which of its
-wall times the DST changes of the year after TIME skip or repeat, what kopf
-does then under the schedule's DST policy, and, one line each, what the
-other policies would do:
-  kopf check --tz America/New_York -e '30 2 * * *'
-  note: on 2026-03-08 02:30:00 does not exist in America/New_York (clocks …
-  note: with dst gap "skip" instead, this fire time is skipped that day
-With KOPF_CARET=1, or when stderr is a terminal, each message is followed by
-the source line and a caret under the column (KOPF_CARET=0 turns that off).
-Flags:
-  -e SCHEDULE  a schedule to check; repeat it for more
-  --tz ZONE    zone for a -e schedule that names none: an IANA name, UTC or
-               Local, the machine's zone (default UTC); a config file's
-               schedules use their job's timezone
-  --after TIME start of the year the DST notes cover, an RFC 3339 time
-               like 2026-01-01T00:00:00Z (default now)
-  --dst-gap P, --dst-overlap P  the DST policy of the -e schedules, as for
-               kopf next; a config file's jobs have their own "dst"
-  --name NAME  the job name the H fields of the -e schedules hash; a
-               note says what they resolve to (a config file's jobs use
-               their own names)
-  --services DIR  a services directory to check with FILE; repeat for more
-  --scripts DIR   a scripts directory to check with FILE; repeat for more
-  --json       print one JSON document on stdout instead of the messages:
-               {"ok": bool, "messages": [{"file", "schedule", "line",
-               "column", "severity", "text", "hint"}]}, severity error,
-               warning or note; file for a file's message, schedule (the
-               -e number, from 1) for a schedule's; hint what to do, when
-               the message says (docs/config.md, kopf check --json)
-  --crontab FILE  a user crontab to check with FILE; repeat for more
-  --cron-dir DIR  a directory of system crontabs, or a system crontab file,
-               to check with FILE; repeat for more
-Exit status: 0 when every schedule and file is valid (warnings allowed), 1
-when any has an error, a schedule never fires or a file cannot be read, 2
-for a usage error.
-`,
-	run: runCheck,
+	run:      runCheck,
 }
 
 // schedules is a repeatable string flag.

@@ -9,6 +9,7 @@ package cli
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"github.com/kopf/kopf/lang"
@@ -47,13 +48,29 @@ type command struct {
 	name     string
 	synopsis string // the arguments after "kopf NAME"
 	summary  string // one line for kopf's own usage
-	help     string // what "kopf help NAME" prints after the synopsis
 	// run defines the command's flags on fs and returns what runs it with
 	// the positional arguments once they are parsed. That returns nil for
 	// success, a usageError, errFailed once it has printed why it failed,
 	// or any other error for kopf to print; dispatch turns that into the
 	// exit status.
 	run func(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error
+}
+
+// helpTexts are what "kopf help NAME" prints after the synopsis, one
+// file per command, kept as text so that they read (and diff) as what the
+// user sees; {{socket}} stands for the client commands' --socket flags.
+//
+//go:embed help/*.txt
+var helpTexts embed.FS
+
+// helpText is the help of command name.
+func helpText(name string) string {
+	b, err := helpTexts.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic("kopf: no help text for " + name) // TestEveryCommandHasHelp
+	}
+	socket, _ := helpTexts.ReadFile("help/socket.txt")
+	return strings.ReplaceAll(string(b), "{{socket}}", string(socket))
 }
 
 var commands = []*command{nextCmd, checkCmd, diffCmd, explainCmd, exportCmd, runCmd, importCmd, journalCmd, statusCmd, triggerCmd, startCmd, stopCmd, restartCmd, reloadCmd, versionCmd, clusterCmd}
@@ -259,7 +276,7 @@ func help(e *env, args []string) error {
 			fmt.Fprint(e.stdout, "usage: kopf help [COMMAND]\n\nPrints kopf's usage, or with COMMAND that command's flags and exit\nstatuses. \"kopf COMMAND -h\" and \"kopf COMMAND --help\" print the same.\n")
 			return nil
 		case "completion":
-			fmt.Fprint(e.stdout, completionHelp)
+			fmt.Fprint(e.stdout, helpText("completion"))
 			return nil
 		}
 		return &usageError{msg: fmt.Sprintf("unknown command %q", args[0])}
@@ -281,7 +298,7 @@ func mainUsage(w io.Writer) {
 }
 
 func commandHelp(w io.Writer, c *command) {
-	fmt.Fprintf(w, "usage: kopf %s %s\n\n%s", c.name, c.synopsis, c.help)
+	fmt.Fprintf(w, "usage: kopf %s %s\n\n%s", c.name, c.synopsis, helpText(c.name))
 }
 
 // wantCaret decides whether messages get a source snippet: as the

@@ -87,26 +87,7 @@ var clusterCmd = &command{
 	name:     "cluster",
 	synopsis: "[--socket PATH] [--json] members | claims JOB [N] | handoff UNIT [MEMBER]",
 	summary:  "show the cluster's members and claims, or move a unit",
-	help: `Asks the running kopf, a member of a cluster (kopf run --cluster,
-docs/cluster.md), about the cluster:
-  members              each member: alive, its host and pid, its clock's
-                       offset from this member's, the units it owns, and
-                       those whose config differs from the majority's
-  claims JOB [N]       the job's latest N claims (default 20), newest first:
-                       the instant (or the start of a triggered run), state
-                       (claimed, ended, missed, lost), member, fence token,
-                       outcome
-  handoff UNIT [MEMBER]  move UNIT to MEMBER (or to any other member) once
-                       its current run has ended
-
-Flags:
-` + socketHelp + `
-  --json         the answer as JSON, as docs/control.md describes
-
-Exit status: 0 when kopf answered, 1 when it did not (or is in no cluster),
-2 for a usage error.
-`,
-	run: runCluster,
+	run:      runCluster,
 }
 
 func runCluster(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {

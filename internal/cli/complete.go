@@ -15,20 +15,6 @@ import (
 	"github.com/kopf/kopf/runtime/control"
 )
 
-const completionHelp = `usage: kopf completion bash|zsh|fish|powershell
-
-Prints the completion script of a shell for kopf. It completes commands,
-flags, zones for --tz, the values of --log-format, --log-level, --format,
---dst-gap and --dst-overlap, and — asking the running kopf, when there is
-one — job and proc names for trigger, start, stop, restart, next --job and
-journal --job. Load it in the current shell, or install it:
-  source <(kopf completion bash)
-  kopf completion bash > /etc/bash_completion.d/kopf
-  kopf completion zsh > "${fpath[1]}/_kopf"
-  kopf completion fish > ~/.config/fish/completions/kopf.fish
-  kopf completion powershell | Out-String | Invoke-Expression
-`
-
 // completions sets up the shell completion of c's arguments and flag
 // values on cc.
 func (e *env) completions(c *command, cc *cobra.Command) {

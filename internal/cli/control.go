@@ -20,131 +20,46 @@ import (
 // The client commands: each sends one request to the daemon's control
 // socket (docs/control.md) and prints the answer.
 
-const socketHelp = `  --socket PATH  the daemon's control socket (default $KOPF_SOCKET, else
-                 $XDG_RUNTIME_DIR/kopf.sock, else kopf.sock beside the
-                 journal)
-  --journal PATH the journal of the daemon to ask, as given to kopf run
-                 --journal: its socket is found as that daemon's is`
-
 var statusCmd = &command{
 	name:     "status",
 	synopsis: "[--socket PATH] [--json]",
 	summary:  "show every job and proc of the running kopf",
-	help: `Asks the running kopf for the state of each job and proc and prints a
-table: its name, kind, state (running, waiting, queued, retrying, failed,
-backing off, starting, stopping, stopped), pid, the running process's
-ports (name=number, from "ports"), how long it has been in
-that state, a checked proc's health (starting, healthy or snoozed, with
-the last check's result), how its last process ended, and what comes next:
-a job's next schedule fire in the job's zone, when a proc that is backing
-off starts again, or when a failed job run is retried.
-
-Flags:
-` + socketHelp + `
-  --json         one JSON document: {"units": [...]}, each unit as
-                 docs/control.md describes; with "cluster" for a member
-                 of a cluster
-
-A member of a cluster (kopf run --cluster) also shows the cluster: each
-member, its clock's offset, how many units it owns, each unit's owner and
-epoch, and the latest instants this member recorded missed or lost
-(docs/cluster.md). A unit another member owns is "elsewhere".
-
-Exit status: 0 when kopf answered, 1 when it did not, 2 for a usage error.
-`,
-	run: runStatus,
+	run:      runStatus,
 }
 
 var triggerCmd = &command{
 	name:     "trigger",
 	synopsis: "[--socket PATH] JOB [ARG...]",
 	summary:  "run a job now, as a trigger from another job would",
-	help: `Asks the running kopf to run JOB with the extra arguments ARG..., exactly
-as a trigger from another job would (docs/config.md, "trigger"): idle
-applies, and a job that is running runs again once the run ends, never
-twice at once. Each ARG reaches the job as one argv entry, never through a
-shell, and everything after JOB is an argument, also what looks like a
-flag ("kopf trigger backup --full"). The answer says whether the run
-started now or waits, and why.
-
-Flags:
-` + socketHelp + `
-
-Exit status: 0 when kopf took the trigger, 1 when it did not (no such job,
-a stopped job, no kopf running), 2 for a usage error.
-`,
-	run: runClient(control.CmdTrigger),
+	run:      runClient(control.CmdTrigger),
 }
 
 var startCmd = &command{
 	name:     "start",
 	synopsis: "[--socket PATH] NAME",
 	summary:  "start a proc, or run a job now",
-	help: `Asks the running kopf to start NAME: a proc that is not running starts
-now, with a fresh backoff; a job runs now, without waiting for idle. A job
-or proc stopped with kopf stop is enabled again. Something already running
-is left as it is.
-
-Flags:
-` + socketHelp + `
-
-Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
-`,
-	run: runClient(control.CmdStart),
+	run:      runClient(control.CmdStart),
 }
 
 var stopCmd = &command{
 	name:     "stop",
 	synopsis: "[--socket PATH] NAME",
 	summary:  "stop a job or proc until kopf start",
-	help: `Asks the running kopf to stop NAME: its process, if it runs, gets SIGTERM
-and SIGKILL after its stop-time, and kopf waits for it to end. A stopped
-proc is not restarted and a stopped job does not fire until kopf start NAME
-(or kopf restart), also across reloads; a restart of kopf starts it again.
-
-Flags:
-` + socketHelp + `
-
-Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
-`,
-	run: runClient(control.CmdStop),
+	run:      runClient(control.CmdStop),
 }
 
 var restartCmd = &command{
 	name:     "restart",
 	synopsis: "[--socket PATH] NAME",
 	summary:  "stop a job or proc's process and start it again",
-	help: `Asks the running kopf to restart NAME: its running process is stopped
-(SIGTERM, SIGKILL after its stop-time) and, once it has ended, a new one
-starts at once — a proc with a fresh backoff, a job as a new run that never
-overlaps the old one. A stopped unit is enabled again. kopf answers once
-the new process runs.
-
-Flags:
-` + socketHelp + `
-
-Exit status: 0 when kopf did it, 1 when it did not, 2 for a usage error.
-`,
-	run: runClient(control.CmdRestart),
+	run:      runClient(control.CmdRestart),
 }
 
 var reloadCmd = &command{
 	name:     "reload",
 	synopsis: "[--socket PATH]",
 	summary:  "make the running kopf read its config again",
-	help: `Asks the running kopf to read every config source again now, as SIGHUP
-does (kopf also applies changes by itself as files change): unchanged jobs
-and procs keep running, changed ones restart, removed ones stop, new ones
-start. The answer says what changed, and what is wrong with any file that
-is invalid (its last valid version keeps running).
-
-Flags:
-` + socketHelp + `
-
-Exit status: 0 when the sources are valid, 1 when something is wrong or no
-kopf runs, 2 for a usage error.
-`,
-	run: runClient(control.CmdReload),
+	run:      runClient(control.CmdReload),
 }
 
 // socketFlag adds --socket to fs.

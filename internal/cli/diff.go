@@ -16,37 +16,7 @@ var diffCmd = &command{
 	name:     "diff",
 	synopsis: "[--tz ZONE] [--after TIME] [--json] A B",
 	summary:  "compare two schedules exactly",
-	help: `Compares the fire times of two schedules, in either dialect, exactly: over
-the whole cycle in which they repeat (400 years of the calendar, times any
-day cycle like every 2w), never by sampling. The first line says how they
-compare:
-  equal      the same fires
-  subset     every fire of A is one of B, and B has more
-  superset   every fire of B is one of A, and A has more
-  overlap    they share fires, and each has its own
-  disjoint   no fire in common
-  equal except at DST changes
-             the same wall-clock times, but not the same instants around a
-             DST change in ZONE (their DST policies differ)
-Then a witness line for each kind of fire that exists — "only A", "only B",
-"both" — with the first such instant after TIME:
-  kopf diff 'every 1h @ 0m, 10m, 20m, 40m, 50m' '00,10,20,30,40,50 * * * *'
-  subset
-  witness 2026-12-06T10:30:00Z only B
-  witness 2026-12-06T10:10:00Z both
-Both schedules are read in ZONE unless they name their own, which must then
-be the same (docs/algebra.md).
-
-Flags:
-  --tz ZONE     the zone of schedules that name none (default UTC)
-  --after TIME  where witnesses are looked for from, an RFC 3339 time
-                (default now)
-  --json        one JSON document: {"relation", "witnesses": [{"at", "kind"}]}
-
-Exit status: 0 when the schedules are equal, 1 when they differ in any way,
-2 for a usage error or an invalid schedule.
-`,
-	run: runDiff,
+	run:      runDiff,
 }
 
 // errSchedule says a schedule given on the command line is invalid and its

@@ -16,39 +16,7 @@ var explainCmd = &command{
 	name:     "explain",
 	synopsis: "[--tz ZONE] [--at TIME] SCHEDULE | --job NAME --at TIME [--journal PATH]",
 	summary:  "say in words when a schedule fires, and why it does or not at a time",
-	help: `Says in words when SCHEDULE fires, one clause per part, then its crontab form
-when one says exactly the same (checked with kopf diff), and what the DST
-changes of ZONE's coming year do to it:
-  kopf explain --tz Europe/Berlin '30 9-16 * * mon-fri'
-  at minute 30 past every hour from 09:00 to 16:59, Monday to Friday, in Europe/Berlin
-  crontab: 30 9-16 * * 1-5
-With --at TIME, it also says whether the schedule fires at that instant,
-and if not, which part excludes it, with the fires just before and after:
-  kopf explain --tz Europe/Berlin --at 2026-12-05T10:30:00+01:00 '30 9-16 * * mon-fri'
-  …
-  at 2026-12-05T10:30:00+01:00: no: 2026-12-05 is a Saturday; it fires Monday to Friday
-  before: 2026-12-04T16:30:00+01:00
-  after:  2026-12-07T09:30:00+01:00
-
-With --job NAME instead of a schedule, it says from the journal what the
-job did about a fire at TIME: whether the fire came (jittered to when),
-started a run (and how it ended), waited behind a run, was skipped, or was
-missed while kopf was down:
-  kopf explain --job backup --at 2026-12-05T04:15:00+01:00
-  fire at 2026-12-05T04:15:00+01:00 of schedule "every 1d @ 04:15"
-  started 04:15:00.012, pid 4242: schedule "every 1d @ 04:15" fired
-  ended 04:15:02.310: exit 1 after 2.29s
-
-Flags:
-  --tz ZONE      the zone of a schedule that names none (default UTC)
-  --at TIME      an RFC 3339 instant to ask about
-  --job NAME     a job of the running kopf's journal, instead of SCHEDULE
-  --journal PATH the journal (default as kopf journal's)
-
-Exit status: 0, 1 when --at is not a fire, 2 for a usage error or an
-invalid schedule.
-`,
-	run: runExplain,
+	run:      runExplain,
 }
 
 func runExplain(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {

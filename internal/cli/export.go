@@ -17,45 +17,7 @@ var exportCmd = &command{
 	name:     "export",
 	synopsis: "--to crontab|systemd|kubernetes|nomad [--tz ZONE] [--name NAME] [--command CMD] [--image IMAGE] SCHEDULE | --config FILE [--out DIR]",
 	summary:  "write a schedule for another scheduler, with a fidelity report",
-	help: `Writes SCHEDULE, in either dialect, in another scheduler's format, and ends
-with a fidelity report as a comment — computed, not asserted: the written
-lines are compiled back and compared with SCHEDULE exactly (kopf diff):
-  # fidelity: exact
-  # fidelity: approximate (subset; only A at 2026-12-06T10:30:00Z)
-  # fidelity: impossible (it fires on a cycle of 14 days, …)
-Targets:
-  crontab     CRON_TZ and one line per part of the schedule, with CMD
-  systemd     a [Timer] section's OnCalendar= lines, with the zone; kopf
-              compares the first 200 times systemd-analyze calendar gives
-              for them with its own, when systemd-analyze is installed
-  kubernetes  a batch/v1 CronJob per line (schedule, timeZone,
-              concurrencyPolicy Forbid, as kopf never runs a job twice)
-  nomad       a periodic block (crons, time_zone, prohibit_overlap)
-A crontab line has no seconds, no cycles of days (every 2w) and no
-day-of-month AND weekday: such schedules are impossible. Kubernetes and
-Nomad read their lines with their own cron libraries — robfig/cron v3 and
-hashicorp/cronexpr — so kopf asks those libraries for a year of the lines'
-fires and compares them with its own: they part at DST changes, where
-cronie's rule is not theirs (docs/algebra.md).
-
-Flags:
-  --to T          the target: crontab, systemd, kubernetes or nomad
-  --tz ZONE       the zone of a schedule that names none (default UTC)
-  --name NAME     the CronJob's name (default kopf-job)
-  --command CMD   the command of a crontab line or CronJob (default COMMAND)
-  --image IMAGE   the CronJob's image (default busybox)
-  --config FILE   export every scheduled job of a config file instead:
-                  its command, env, dir, user, overlap (concurrencyPolicy),
-                  catch-up (Persistent=, startingDeadlineSeconds) and jitter
-                  (RandomizedDelaySec= with FixedRandomDelay=) where the
-                  target has them; each job with its fidelity
-  --out DIR       with --to systemd --config: where the kopf-JOB.timer and
-                  kopf-JOB.service files go
-
-Exit status: 0 when the export is exact, 1 when it is approximate or
-impossible, 2 for a usage error or an invalid schedule.
-`,
-	run: runExport,
+	run:      runExport,
 }
 
 func runExport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {

@@ -15,25 +15,7 @@ var importCmd = &command{
 	name:     "import",
 	synopsis: "crontab [--format yaml|json] [--system] FILE",
 	summary:  "turn a crontab into a kopf config",
-	help: `Prints a kopf config equivalent to a crontab on stdout: one job per line,
-named by its "# name:" comment or its program, with the comments above it.
-Environment lines become each job's "env"; SHELL "shell"; MAILTO and MAILFROM
-"mail-to" and "mail-from"; CRON_TZ (or the machine's zone) "timezone";
-RANDOM_DELAY "jitter"; the text after '%' "stdin"; @reboot
-"run-on-start": "once-per-boot"; a system crontab's user "user". Each job
-also gets "log-output": true and "overlap": "skip", as kopf runs a crontab's
-lines (docs/crontab.md). A line kopf cannot read is left out and kept as a
-comment that says why, and its error is printed on stderr.
-  kopf import crontab /var/spool/cron/crontabs/me > kopf.yaml
-  kopf import crontab --system --format json /etc/cron.d/app > app.json
-Flags:
-  --format F  yaml (the default) or json (with comments, as kopf reads it)
-  --system    FILE is a system crontab (/etc/crontab, /etc/cron.d): each
-              line names its user after the time fields
-Exit status: 0 when every line was imported, 1 when a line was left out or
-FILE cannot be read, 2 for a usage error.
-`,
-	run: runImport,
+	run:      runImport,
 }
 
 func runImport(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {

@@ -24,36 +24,7 @@ var journalCmd = &command{
 	name:     "journal",
 	synopsis: "[--journal PATH] [--job NAME] [--since DURATION] [--json]",
 	summary:  "print what kopf run did and why",
-	help: `Prints the journal of kopf run, oldest first: each process it started and
-saw end, each schedule that fired, each trigger, reload and warning, one
-line each (docs/operations.md describes every event). It reads the rotated
-files too, and takes no lock, so it works while kopf runs:
-  kopf journal --job backup --since 1d
-  TIME                            TYPE     UNIT    WHAT
-  2026-03-07 04:15:00.012 +01:00  fired    backup  schedule "every 1d @ 04:15…
-  2026-03-07 04:15:00.020 +01:00  spawned  backup  pid 4242: schedule "every…
-  2026-03-07 04:15:02.310 +01:00  exited   backup  pid 4242 exit 1 after 2.29s
-Times are in the machine's zone; TZ sets another.
-
-Flags:
-  --journal PATH    the journal to read (default
-                    $XDG_STATE_HOME/kopf/journal.jsonl, or
-                    ~/.local/state/kopf/journal.jsonl without XDG_STATE_HOME)
-  --job NAME        only the events of the job or proc NAME
-  --since DURATION  only the events of the last DURATION, like 90s, 1h30m
-                    or 2d
-  --json            the lines as stored, one JSON object each, for jq:
-                      kopf journal --json | jq 'select(.type == "exited")'
-
-A line that is not a valid event is reported on stderr as "file:line:
-message", and the rest is printed. A line longer than 1 MiB is skipped the
-same way, its length named; kopf writes one for an event that large (an
-argv near the kernel's limit), so it is no reason to fail.
-
-Exit status: 0 when the journal is printed, 1 when it does not exist or has
-invalid lines, 2 for a usage error.
-`,
-	run: runJournal,
+	run:      runJournal,
 }
 
 func runJournal(e *env, flags *pflag.FlagSet) func(ctx context.Context, pos []string) error {

@@ -17,50 +17,7 @@ var nextCmd = &command{
 	name:     "next",
 	synopsis: "[--tz ZONE] [--after TIME] [--dst-gap P] [--dst-overlap P] [--name NAME [--jitter D]] [-n N] SCHEDULE | --job NAME [-n N] [--socket PATH]",
 	summary:  "print the next fire times of a schedule",
-	help: `Prints the next N fire times of SCHEDULE strictly after TIME, one per line
-on stdout, in RFC 3339 with the UTC offset of the schedule's zone at that
-instant. SCHEDULE is one argument in either dialect; quote it:
-
-  kopf next '30 2 * * *'
-  kopf next -n 3 --tz America/New_York 'every 1d @ 09:00'
-  kopf next 'CRON_TZ=Asia/Tokyo 0 9 * * mon-fri'
-
-With --job, it asks the running kopf for the next fire times of the job
-NAME: the union of its schedules as compiled in the running config, from
-now, in the job's zone.
-
-  kopf next --job backup -n 3
-
-Flags, before or after SCHEDULE:
-  --tz ZONE     zone for a schedule that names none: an IANA name, UTC or
-                Local, the machine's zone (default UTC)
-  --after TIME  an RFC 3339 time like 2026-03-07T12:00:00Z (default now)
-  --dst-gap P   what a wall time a spring-forward gap swallows does: shift
-                (fire once as the gap ends) or skip (do not fire); default
-                cronie's rule: shift for fixed-time schedules, skip for
-                wildcard ones (docs/language.md)
-  --dst-overlap P  which pass of a wall time a fall-back repeats fires:
-                first, second or both; default cronie's rule: first for
-                fixed-time schedules, both for wildcard ones
-  --name NAME   the job's name, which H fields and --jitter hash (a job
-                of a config file is hashed by its own name)
-  --jitter D    show each fire moved by the stable jitter offset a job
-                named NAME with "jitter": D has (docs/config.md)
-  --jitter-seed S  the config's jitter-seed, with --jitter (default "")
-  -n N          how many fire times, at least 1 (default 10); fewer are
-                printed if the schedule has no more
-  --job NAME    a job of the running kopf instead of SCHEDULE
-  --socket PATH the daemon's control socket, with --job (default
-                $KOPF_SOCKET, else $XDG_RUNTIME_DIR/kopf.sock)
-
-Warnings and errors go to stderr as "line:col: message"; with KOPF_CARET=1,
-or when stderr is a terminal, each is followed by the source line and a
-caret under the column (KOPF_CARET=0 turns that off).
-
-Exit status: 0 when the times are printed, 1 for an invalid schedule or one
-that never fires, 2 for a usage error.
-`,
-	run: runNext,
+	run:      runNext,
 }
 
 func runNext(e *env, fs *pflag.FlagSet) func(ctx context.Context, pos []string) error {

@@ -13,19 +13,7 @@ var versionCmd = &command{
 	name:     "version",
 	synopsis: "[--json]",
 	summary:  "print kopf's version",
-	help: `Prints the version of this kopf: its module version (a release tag, or
-(devel) when built from a checkout), the VCS revision and commit time it was
-built from when the build recorded them, with "modified" when the checkout
-had uncommitted changes, and the Go version that built it. "kopf --version"
-prints the same.
-
-Flags:
-  --json  one JSON document: {"version", "revision", "time", "modified",
-          "go"}; revision and time are empty when unknown
-
-Exit status: 0, or 2 for a usage error.
-`,
-	run: runVersion,
+	run:      runVersion,
 }
 
 // buildVersion is what the binary says of its build.
