@@ -96,9 +96,6 @@ type env struct {
 	// terminal says stderr is a terminal: kopf run logs text there, JSON
 	// elsewhere.
 	terminal bool
-	// logOut is stderr as kopf run's log writes it, shared with output
-	// passed through raw; set by logger.
-	logOut io.Writer
 	// messages collects kopf check's messages for --json; nil prints
 	// them.
 	messages *[]checkMessage

@@ -2,16 +2,11 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os/signal"
 	"path/filepath"
-	"reflect"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -125,9 +120,9 @@ func (f *runFlags) resolve(e *env, pos []string) (daemon.Config, error) {
 	if len(pos) > 1 {
 		return cfg, usagef("expected at most one config FILE, got %d arguments", len(pos))
 	}
-	log, err := e.logger(*f.format, *f.level)
+	log, raw, err := daemon.NewLog(e.stderr, daemon.LogFormat(*f.format), *f.level, e.terminal)
 	if err != nil {
-		return cfg, err
+		return cfg, usagef("--%v", err)
 	}
 	cfg = daemon.Config{Sources: f.srcs.spec(first(pos)), Log: log, Hosts: *f.hosts, Health: *f.health, Cluster: cluster}
 	switch *f.crontab {
@@ -148,7 +143,7 @@ func (f *runFlags) resolve(e *env, pos []string) (daemon.Config, error) {
 	}
 	v := readVersion()
 	cfg.Build = metrics.Build{Version: v.Version, Revision: v.Revision, GoVersion: v.Go}
-	cfg.RawOutput = e.rawOutput(*f.format == "json" || *f.format == "" && !e.terminal, log)
+	cfg.RawOutput = raw
 	return cfg, nil
 }
 
@@ -219,86 +214,4 @@ func (e *env) defaultScripts() string {
 		base = filepath.Join(e.getenv("HOME"), ".config")
 	}
 	return filepath.Join(base, "kopf", "scripts")
-}
-
-// logger returns kopf's log on stderr: text on a terminal, JSON otherwise,
-// unless format says which.
-func (e *env) logger(format, level string) (*slog.Logger, error) {
-	opts := &slog.HandlerOptions{ReplaceAttr: emptyNotNull}
-	switch strings.ToLower(level) {
-	case "debug":
-		opts.Level = slog.LevelDebug
-	case "", "info":
-		opts.Level = slog.LevelInfo
-	case "warn", "warning":
-		opts.Level = slog.LevelWarn
-	case "error":
-		opts.Level = slog.LevelError
-	default:
-		return nil, usagef("--log-level %q: expected debug, info, warn or error", level)
-	}
-	// One lock for the handler's records and raw output lines, so that
-	// neither cuts into the other.
-	w := &lockedWriter{w: e.stderr}
-	e.logOut = w
-	var h slog.Handler
-	switch format {
-	case "text":
-		h = slog.NewTextHandler(w, opts)
-	case "json":
-		h = slog.NewJSONHandler(w, opts)
-	case "":
-		if e.terminal {
-			h = slog.NewTextHandler(w, opts)
-		} else {
-			h = slog.NewJSONHandler(w, opts)
-		}
-	default:
-		return nil, usagef("--log-format %q: expected text or json", format)
-	}
-	return slog.New(h), nil
-}
-
-// rawOutput passes a unit's output line on unchanged, for log-output
-// "raw": in a text log, the line itself, and in a JSON log a record whose
-// message is the line — or, when the line is a JSON object (the unit's own
-// structured log), a record with the object under "output", so that it
-// stays an object.
-func (e *env) rawOutput(jsonLog bool, log *slog.Logger) func(unit, title, stream, line string) {
-	if !jsonLog {
-		w := e.logOut
-		return func(_, _, _, line string) { w.Write([]byte(line + "\n")) }
-	}
-	return func(unit, title, stream, line string) {
-		if t := strings.TrimSpace(line); strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
-			log.Info(title, "unit", unit, "title", title, "stream", stream, "output", json.RawMessage(t))
-			return
-		}
-		log.Info(line, "unit", unit, "title", title, "stream", stream)
-	}
-}
-
-// lockedWriter serializes writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-// emptyNotNull writes a nil slice as an empty list: "kept": [] rather than
-// null, so that a consumer of the JSON log need not tell the two apart.
-func emptyNotNull(_ []string, a slog.Attr) slog.Attr {
-	if a.Value.Kind() != slog.KindAny {
-		return a
-	}
-	v := reflect.ValueOf(a.Value.Any())
-	if v.Kind() == reflect.Slice && v.IsNil() {
-		a.Value = slog.AnyValue(reflect.MakeSlice(v.Type(), 0, 0).Interface())
-	}
-	return a
 }
