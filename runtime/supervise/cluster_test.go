@@ -29,7 +29,7 @@ type fakeCluster struct {
 	epochs    map[string]int64 // a claim's epoch, by unit
 	claims    []string         // "unit@seconds instants catch-up proc"
 	ended     []string         // "unit fence start-end: outcome"
-	released  []string         // "unit epoch"
+	released  []string         // "unit epoch@seconds"
 	forwarded []string         // "job args by"
 	units     [][]cluster.Unit // every SetUnits
 }
@@ -79,10 +79,10 @@ func (c *fakeCluster) Forward(_ context.Context, job string, args []string, by s
 	return nil
 }
 
-func (c *fakeCluster) Release(unit string, epoch int64) {
+func (c *fakeCluster) Release(unit string, ep int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.released = append(c.released, fmt.Sprintf("%s %d", unit, epoch))
+	c.released = append(c.released, fmt.Sprintf("%s %d@%g", unit, ep, time.Since(epoch).Seconds()))
 }
 
 // got returns a copy of one of the lists, read under the lock.
@@ -180,7 +180,7 @@ func TestClusterProcRunsOnlyWhileOwned(t *testing.T) {
 		if diff := cmp.Diff([]string{"web@5 [] catch-up=false proc=true"}, cl.got(&cl.claims)); diff != "" {
 			t.Errorf("claims (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{"web 7"}, cl.got(&cl.released)); diff != "" {
+		if diff := cmp.Diff([]string{"web 7@10"}, cl.got(&cl.released)); diff != "" {
 			t.Errorf("released (-want +got):\n%s", diff)
 		}
 		if ended := cl.got(&cl.ended); len(ended) != 0 {
@@ -194,6 +194,170 @@ func TestClusterProcRunsOnlyWhileOwned(t *testing.T) {
 		}
 		if diff := cmp.Diff([]string{"web@10 lease lost", "each@60 shutdown"}, stopped); diff != "" {
 			t.Errorf("exits (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestClusterJobClaimsEachRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
+		cl := &fakeCluster{epochs: map[string]int64{"tick": 3}}
+		j := &config.Job{Unit: settings("tick", "tick"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}, CatchUp: config.CatchUpLast}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Cluster: cl, Events: got.record})
+
+		cl.mu.Lock()
+		fires := cl.units[0][0].Fires
+		cl.mu.Unlock()
+		var at []float64
+		for _, f := range fires(epoch, epoch.Add(35*time.Second), 2) {
+			at = append(at, f.Sub(epoch).Seconds())
+		}
+		if diff := cmp.Diff([]float64{20, 30}, at); diff != "" {
+			t.Errorf("the job's last two fires up to 35s, as the cluster asks for them (-want +got):\n%s", diff)
+		}
+
+		ss.until(14) // its fire at 10 is another member's
+		msg, err := ss.s.Trigger("tick", []string{"x"}, "control")
+		wantMsg(t, "trigger of a job owned elsewhere", msg, err, "triggered by control: forwarded to the member that owns tick")
+		if st := ss.state("tick"); st.State != control.Elsewhere || !st.NextFire.IsZero() {
+			t.Errorf("status of a job owned elsewhere: %+v", st)
+		}
+		ss.until(15)
+		// Handed over at 12, with the fire at 10 recorded missed: catch-up
+		// "last" runs it now, and the schedule goes on from 12.
+		ss.own(cluster.Change{Unit: "tick", Owned: true, Epoch: 3, Since: epoch.Add(12 * time.Second), Missed: []time.Time{epoch.Add(10 * time.Second)}})
+		ss.until(29)
+		cl.mu.Lock()
+		cl.refuse = map[string]error{"tick": cluster.ErrTaken}
+		cl.mu.Unlock()
+		ss.until(31) // the fire at 30 is refused: not started, not retried
+		cl.mu.Lock()
+		cl.refuse = nil
+		cl.mu.Unlock()
+		ss.until(45)
+		ss.own(cluster.Change{Unit: "tick", Owned: false, Epoch: 3, Reason: "lost"})
+		ss.until(70)
+		ss.stop()
+
+		if diff := cmp.Diff([]string{"tick@15", "tick@20", "tick@40"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		wantClaims := []string{
+			"tick@15 [10] catch-up=true proc=false",
+			"tick@20 [20] catch-up=false proc=false",
+			"tick@30 [30] catch-up=false proc=false",
+			"tick@40 [40] catch-up=false proc=false",
+		}
+		if diff := cmp.Diff(wantClaims, cl.got(&cl.claims)); diff != "" {
+			t.Errorf("claims (-want +got):\n%s", diff)
+		}
+		wantEnded := []string{"tick 1 15-16: exit 0", "tick 2 20-21: exit 0", "tick 3 40-41: exit 0"}
+		if diff := cmp.Diff(wantEnded, cl.got(&cl.ended)); diff != "" {
+			t.Errorf("claims ended (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{`tick ["x"] control`}, cl.got(&cl.forwarded)); diff != "" {
+			t.Errorf("forwarded (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"KOPF_EPOCH=3", "KOPF_FENCE=2", "KOPF_INSTANT=2000-01-01T00:00:20Z", "KOPF_MEMBER=a"}, kopfEnv(envOf(host, 1002))); diff != "" {
+			t.Errorf("env of the run at 20 (-want +got):\n%s", diff)
+		}
+		var catchUps, spawnErrors int
+		for _, ev := range got {
+			switch ev.Type {
+			case journal.CatchUp:
+				catchUps++
+				if !ev.At.Equal(epoch.Add(10*time.Second)) || !ev.Time.Equal(epoch.Add(15*time.Second)) {
+					t.Errorf("catch-up event %+v, want the instant 10s at 15s", ev)
+				}
+			case journal.SpawnError:
+				spawnErrors++
+			}
+		}
+		if catchUps != 1 || spawnErrors != 0 {
+			t.Errorf("%d catch-up events and %d spawn errors, want 1 and 0: a refused claim is no spawn error", catchUps, spawnErrors)
+		}
+		if !strings.Contains(ss.logs.String(), "tick does not start here: the cluster did not grant the run: "+cluster.ErrTaken.Error()) {
+			t.Errorf("the refused claim is not logged:\n%s", ss.logs)
+		}
+	})
+}
+
+func TestClusterLossOfRunningJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			switch argv[0] {
+			case "long":
+				return behaviour{run: 30 * time.Second}
+			case "sched":
+				return behaviour{run: 25 * time.Second}
+			}
+			return behaviour{} // kill runs until stopped
+		}}
+		cl := &fakeCluster{epochs: map[string]int64{"long": 1, "kill": 2, "sched": 3}}
+		long := &config.Job{Unit: settings("long", "long")}
+		long.Timeout = 20 * time.Second
+		kill := &config.Job{Unit: settings("kill", "kill")}
+		kill.Extra = &config.Extra{Placement: &config.Placement{KillOnLoss: true}}
+		sch := &config.Job{Unit: settings("sched", "sched"), Schedules: []config.Schedule{sched(t, "schedule", "every 5s")}}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{kill, long, sch}, nil), Options{Cluster: cl, Events: got.record})
+		for i, name := range []string{"long", "kill", "sched"} {
+			ss.own(cluster.Change{Unit: name, Owned: true, Epoch: int64(i + 1)})
+		}
+		ss.until(1)
+		for _, tr := range []struct {
+			job  string
+			args []string
+		}{{"long", []string{"1"}}, {"kill", nil}, {"long", []string{"2"}}} {
+			if _, err := ss.s.Trigger(tr.job, tr.args, "control"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ss.until(15) // sched runs from 5 to 30; its fire at 10 waits
+		for _, name := range []string{"long", "kill", "sched"} {
+			ss.own(cluster.Change{Unit: name, Owned: false, Epoch: cl.epochs[name], Release: name != "sched", Reason: "handed off"})
+		}
+		if st := ss.state("long"); st.State != control.Running {
+			t.Errorf("long after the loss: %+v; its run finishes", st)
+		}
+		ss.until(60)
+		ss.stop()
+
+		if diff := cmp.Diff([]string{"long 1@1", "kill@1", "sched@5"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		var brief []string
+		for _, ev := range got {
+			switch ev.Type {
+			case journal.Exited:
+				brief = append(brief, fmt.Sprintf("%g exited %s %s", ev.Time.Sub(epoch).Seconds(), ev.Unit, ev.StoppedBy))
+			case journal.Skipped:
+				brief = append(brief, fmt.Sprintf("%g skipped %s at %g: %s", ev.Time.Sub(epoch).Seconds(), ev.Unit, ev.At.Sub(epoch).Seconds(), ev.Reason))
+			}
+		}
+		want := []string{
+			"15 exited kill lease lost",
+			"15 skipped sched at 10: queued when this member lost the job: its instants are the new owner's, which runs them or records them missed",
+			"21 exited long timeout",
+			"30 exited sched ",
+		}
+		if diff := cmp.Diff(want, brief); diff != "" {
+			t.Errorf("journal (-want +got):\n%s", diff)
+		}
+		ended := cl.got(&cl.ended)
+		slices.Sort(ended)
+		wantEnded := []string{"kill 2 1-15: killed by SIGTERM", "long 1 1-21: timed out (killed by SIGTERM)", "sched 3 5-30: exit 0"}
+		if diff := cmp.Diff(wantEnded, ended); diff != "" {
+			t.Errorf("claims ended (-want +got):\n%s", diff)
+		}
+		released := cl.got(&cl.released)
+		slices.Sort(released)
+		if diff := cmp.Diff([]string{"kill 2@15", "long 1@21"}, released); diff != "" {
+			t.Errorf("released once their runs ended (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{`long ["2"] this member, which lost the job with the run queued (triggered by control)`}, cl.got(&cl.forwarded)); diff != "" {
+			t.Errorf("forwarded (-want +got):\n%s", diff)
 		}
 	})
 }
