@@ -361,3 +361,163 @@ func TestClusterLossOfRunningJobs(t *testing.T) {
 		}
 	})
 }
+
+func TestClusterClaimsOnTheLoopAndFailedStarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func(argv []string) behaviour {
+			if argv[0] == "missing" {
+				return behaviour{startErr: errNoSuchFile}
+			}
+			return behaviour{run: time.Second}
+		}}
+		cl := &fakeCluster{epochs: map[string]int64{"fan": 4, "guarded": 5, "broken": 6}}
+		fan := &config.Job{Unit: settings("fan"), Triggers: []config.Trigger{{Job: "work"}}}
+		work := &config.Job{Unit: settings("work", "work")}
+		work.Extra = &config.Extra{Placement: &config.Placement{Each: true}}
+		guarded := &config.Job{Unit: settings("guarded", "guarded")}
+		broken := &config.Job{Unit: settings("broken", "missing")}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{broken, fan, guarded, work}, nil), Options{Cluster: cl, Events: got.record})
+		for _, name := range []string{"fan", "guarded", "broken"} {
+			ss.own(cluster.Change{Unit: name, Owned: true, Epoch: cl.epochs[name]})
+		}
+		ss.own(cluster.Change{Unit: "gone", Owned: false, Epoch: 9, Release: true}) // not in this config: released at once
+
+		// A job without a command runs on the loop: its claim too.
+		ss.s.ClusterTrigger("fan", []string{"x"}, "b")
+		ss.s.ClusterTrigger("fanx", nil, "b")
+		synctest.Wait()
+		ss.until(5)
+		cl.mu.Lock()
+		cl.refuse = map[string]error{"fan": cluster.ErrNotOwner}
+		cl.mu.Unlock()
+		ss.s.ClusterTrigger("fan", nil, "b") // refused: work is not triggered
+		synctest.Wait()
+
+		ss.until(10)
+		cl.mu.Lock()
+		cl.fenced = true
+		cl.mu.Unlock()
+		msg, err := ss.s.Trigger("guarded", nil, "control")
+		wantMsg(t, "trigger while fenced", msg, err, "guarded could not start; see kopf's log")
+		cl.mu.Lock()
+		cl.fenced = false
+		cl.mu.Unlock()
+		ss.until(20)
+		msg, err = ss.s.Trigger("broken", nil, "control")
+		wantMsg(t, "trigger of a missing command", msg, err, "broken could not start; see kopf's log")
+		ss.until(30)
+		ss.stop()
+		// Once kopf is stopping, a unit handed off is released at once.
+		ss.s.OwnerChanged(cluster.Change{Unit: "guarded", Owned: false, Epoch: 5, Release: true})
+
+		if diff := cmp.Diff([]string{"work@0"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		wantClaims := []string{
+			"fan@0 [] catch-up=false proc=false",
+			"fan@5 [] catch-up=false proc=false",
+			"guarded@10 [] catch-up=false proc=false",
+			"broken@20 [] catch-up=false proc=false",
+		}
+		if diff := cmp.Diff(wantClaims, cl.got(&cl.claims)); diff != "" {
+			t.Errorf("claims (-want +got):\n%s", diff)
+		}
+		wantEnded := []string{
+			"fan 1 0-0: exit 0",
+			"guarded 2 10-10: not started: this member's fence deadline passed after the claim",
+			"broken 3 20-20: could not start: " + errNoSuchFile.Error(),
+		}
+		if diff := cmp.Diff(wantEnded, cl.got(&cl.ended)); diff != "" {
+			t.Errorf("claims ended (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"gone 9@0", "guarded 5@30"}, cl.got(&cl.released)); diff != "" {
+			t.Errorf("released (-want +got):\n%s", diff)
+		}
+		var errs []string
+		for _, ev := range got {
+			if ev.Type == journal.SpawnError {
+				errs = append(errs, fmt.Sprintf("%s@%g", ev.Unit, ev.Time.Sub(epoch).Seconds()))
+			}
+		}
+		if diff := cmp.Diff([]string{"broken@20"}, errs); diff != "" {
+			t.Errorf("spawn errors (-want +got): a fenced claim is none\n%s", diff)
+		}
+		logs := ss.logs.String()
+		for _, want := range []string{
+			`a forwarded trigger names fanx: no job named \"fanx\" (did you mean \"fan\"?)`,
+			"fan does not run here: " + cluster.ErrNotOwner.Error(),
+			"guarded does not start here: the cluster did not grant the run: " + cluster.ErrFenced.Error(),
+		} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("log lacks %q:\n%s", want, logs)
+			}
+		}
+	})
+}
+
+func TestClusterCatchUpOfRecordedMisses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := &fakeHost{how: func([]string) behaviour { return behaviour{run: time.Second} }}
+		cl := &fakeCluster{}
+		all := &config.Job{Unit: settings("all", "all"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")},
+			CatchUp: config.CatchUpAll, CatchUpWithin: 30 * time.Second}
+		none := &config.Job{Unit: settings("none", "none"), Schedules: []config.Schedule{sched(t, "schedule", "every 1s")}}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{all, none}, nil), Options{Cluster: cl, Events: got.record})
+		ss.until(100)
+		var tens, ones []time.Time
+		for i := 1; i <= 9; i++ {
+			tens = append(tens, epoch.Add(time.Duration(i)*10*time.Second))
+		}
+		for i := 1; i <= maxMissedEvents+50; i++ {
+			ones = append(ones, epoch.Add(time.Duration(i)*time.Second/2))
+		}
+		ss.own(cluster.Change{Unit: "all", Owned: true, Since: epoch.Add(99 * time.Second), Missed: tens})
+		ss.own(cluster.Change{Unit: "none", Owned: true, Since: epoch.Add(200 * time.Second), Missed: ones}) // a Since to come counts from now
+		ss.until(102.5)
+		ss.stop()
+
+		// Within 30s of 100: the instants 70, 80 and 90 run, one after
+		// another; the older ones are missed.
+		// (Within an instant, the order of an end and a fire is the race
+		// of their events: the lists are sorted.)
+		if diff := cmp.Diff([]string{"all@100", "all@101", "all@102", "none@101", "none@102"}, sorted(host.startsOf())); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		wantClaims := []string{
+			"all@100 [70] catch-up=true proc=false",
+			"all@101 [80] catch-up=true proc=false",
+			"all@102 [90] catch-up=true proc=false",
+			"none@101 [101] catch-up=false proc=false",
+			"none@102 [102] catch-up=false proc=false",
+		}
+		if diff := cmp.Diff(wantClaims, sorted(cl.got(&cl.claims))); diff != "" {
+			t.Errorf("claims (-want +got):\n%s", diff)
+		}
+		var missedAll []float64
+		var missedNone, counted int
+		var countReason string
+		for _, ev := range got {
+			switch {
+			case ev.Type == journal.Missed && ev.Unit == "all":
+				missedAll = append(missedAll, ev.At.Sub(epoch).Seconds())
+			case ev.Type == journal.Missed && ev.Count > 0:
+				counted, countReason = ev.Count, ev.Reason
+			case ev.Type == journal.Missed:
+				missedNone++
+			}
+		}
+		if diff := cmp.Diff([]float64{10, 20, 30, 40, 50, 60}, missedAll); diff != "" {
+			t.Errorf("instants of all journaled missed (-want +got):\n%s", diff)
+		}
+		if missedNone != maxMissedEvents || counted != 50 || countReason != "50 more instants no member ran (the first 100 are listed one by one)" {
+			t.Errorf("none: %d missed one by one and %d counted (%q), want %d and 50", missedNone, counted, countReason, maxMissedEvents)
+		}
+	})
+}
+
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
+}
