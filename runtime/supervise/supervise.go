@@ -332,6 +332,9 @@ func (s *Supervisor) Run(ctx context.Context, cfg *config.Config) error {
 	for _, u := range s.units {
 		u.kind.unload()
 	}
+	if s.pushing != nil {
+		close(s.pushing) // the goroutine that hands the cluster its units ends
+	}
 	close(s.done) // a watch waiting in call gets ErrStopped
 	s.watching.Wait()
 	return nil
