@@ -92,13 +92,13 @@ func (s *Supervisor) claimed(r *running, req cluster.Request, begin func() func(
 			// Granted, but the fence deadline passed before the start:
 			// the claim says so, if etcd takes it (else a later owner
 			// records it lost).
-			cl.Ended(c, req.Start, time.Now(), "not started: this member's fence deadline passed after the claim")
+			cl.Ended(c, req.Start, s.opts.Now(), "not started: this member's fence deadline passed after the claim")
 			done <- result{c: c, err: claimError{cluster.ErrFenced}}
 			return
 		}
 		p, err := begin()()
 		if err != nil && !req.Proc {
-			cl.Ended(c, req.Start, time.Now(), "could not start: "+err.Error())
+			cl.Ended(c, req.Start, s.opts.Now(), "could not start: "+err.Error())
 		}
 		done <- result{p: p, c: c, err: err}
 	}()
