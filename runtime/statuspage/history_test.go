@@ -222,6 +222,34 @@ func TestHistorySpawnError(t *testing.T) {
 	}
 }
 
+// TestHistoryPIDReuse: a process ID the system gave again to a later run
+// (PIDs wrap around within a day of busy jobs) must not cost the later
+// run its end when the earlier run leaves the window or the cap.
+func TestHistoryPIDReuse(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	code := 0
+	for _, tc := range []struct {
+		name    string
+		max     int
+		respawn time.Time // the later run with the same PID starts
+	}{
+		{"the earlier run leaves the day", 10, t0.Add(25 * time.Hour)},
+		{"the earlier run leaves the cap", 1, t0.Add(time.Hour)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHistory(24*time.Hour, tc.max)
+			h.Observe(journal.Event{Type: journal.Spawned, Unit: "a", PID: 7, Time: t0})
+			h.Observe(journal.Event{Type: journal.Exited, Unit: "a", PID: 7, Time: t0.Add(time.Second), Code: &code, Seconds: 1})
+			h.Observe(journal.Event{Type: journal.Spawned, Unit: "a", PID: 7, Time: tc.respawn})
+			h.Observe(journal.Event{Type: journal.Exited, Unit: "a", PID: 7, Time: tc.respawn.Add(time.Second), Code: &code, Seconds: 1})
+			got := h.Runs(t0.Add(-time.Hour), "a")
+			if len(got) != 1 || !got[0].Start.Equal(tc.respawn) || got[0].Outcome != "success" {
+				t.Errorf("runs %+v, want the later run alone, ended with success", got)
+			}
+		})
+	}
+}
+
 // TestHistoryTail keeps a unit's last tailLines output lines, hands out
 // copies, and forgets them when the unit is removed.
 func TestHistoryTail(t *testing.T) {
