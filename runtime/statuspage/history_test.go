@@ -250,6 +250,27 @@ func TestHistoryPIDReuse(t *testing.T) {
 	}
 }
 
+// TestHistoryCapOfOpenRuns: runs beyond the cap go even while they run,
+// and the history forgets their processes too: it does not keep a
+// process for every run it dropped.
+func TestHistoryCapOfOpenRuns(t *testing.T) {
+	h := NewHistory(24*time.Hour, 2)
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	for pid := 1; pid <= 5; pid++ {
+		h.Observe(journal.Event{Type: journal.Spawned, Unit: "a", PID: pid, Time: t0.Add(time.Duration(pid) * time.Minute)})
+	}
+	got := h.Runs(time.Time{}, "")
+	if len(got) != 2 || got[0].PID != 4 || got[1].PID != 5 {
+		t.Errorf("runs %+v, want 4's and 5's", got)
+	}
+	h.mu.Lock()
+	n := len(h.byPID)
+	h.mu.Unlock()
+	if n != 2 {
+		t.Errorf("the history keeps %d processes, want 2", n)
+	}
+}
+
 // TestHistoryTail keeps a unit's last tailLines output lines, hands out
 // copies, and forgets them when the unit is removed.
 func TestHistoryTail(t *testing.T) {
