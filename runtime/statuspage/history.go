@@ -179,7 +179,9 @@ func (h *History) Observe(ev journal.Event) {
 func (h *History) trim(now time.Time) {
 	cut := 0
 	for cut < len(h.runs) && (len(h.runs)-cut > h.maxRuns || !h.runs[cut].End.IsZero() && h.runs[cut].End.Before(now.Add(-h.keep))) {
-		delete(h.byPID, h.runs[cut].PID)
+		if r := h.runs[cut]; h.byPID[r.PID] == r { // the PID may be a later run's now
+			delete(h.byPID, r.PID)
+		}
 		cut++
 	}
 	if cut > 0 {

@@ -170,3 +170,131 @@ func TestHistoryAfterMissedEvents(t *testing.T) {
 		t.Errorf("after missed events: %+v, want a's run ended unknown and b's open", got)
 	}
 }
+
+// TestHistoryOutcome: a run's outcome and its words come from its exited
+// event: a timeout before the signal that ended it, a signal before a
+// code, and the duration rounded to the millisecond.
+func TestHistoryOutcome(t *testing.T) {
+	zero, three := 0, 3
+	for _, tc := range []struct {
+		name    string
+		exited  journal.Event
+		outcome string
+		how     string
+	}{
+		{"exit 0", journal.Event{Code: &zero, Seconds: 1}, "success", "exit 0 after 1s"},
+		{"exit 3", journal.Event{Code: &three, Seconds: 0.25}, "failure", "exit 3 after 250ms"},
+		{"rounded", journal.Event{Code: &zero, Seconds: 1.23456}, "success", "exit 0 after 1.235s"},
+		{"signal", journal.Event{Signal: "SIGKILL", Seconds: 1.5}, "killed", "killed by SIGKILL after 1.5s"},
+		{"signal from kopf stop", journal.Event{Signal: "SIGTERM", StoppedBy: journal.StoppedStop, Seconds: 2}, "killed", "killed by SIGTERM after 2s (stopped by stop)"},
+		{"timeout", journal.Event{Signal: "SIGTERM", StoppedBy: journal.StoppedTimeout, Seconds: 30}, "timeout", "stopped at its timeout after 30s"},
+		{"timeout, exited by itself", journal.Event{Code: &three, StoppedBy: journal.StoppedTimeout, Seconds: 30}, "timeout", "stopped at its timeout after 30s"},
+		{"neither code nor signal", journal.Event{Seconds: 1}, "failure", "ended after 1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHistory(24*time.Hour, 10)
+			t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+			h.Observe(journal.Event{Type: journal.Spawned, Unit: "a", PID: 9, Time: t0})
+			ex := tc.exited
+			ex.Type, ex.Unit, ex.PID, ex.Time = journal.Exited, "a", 9, t0.Add(time.Minute)
+			h.Observe(ex)
+			got := h.Runs(t0.Add(-time.Hour), "a")
+			if len(got) != 1 || got[0].Outcome != tc.outcome || got[0].How != tc.how || !got[0].End.Equal(t0.Add(time.Minute)) {
+				t.Errorf("run %+v, want outcome %q, how %q, ended at %s", got, tc.outcome, tc.how, t0.Add(time.Minute))
+			}
+		})
+	}
+}
+
+// TestHistorySpawnError: a unit that cannot start has a run that ends as
+// it starts, with why; an exit of a process the history never saw start
+// (its spawn before the page's window) adds nothing.
+func TestHistorySpawnError(t *testing.T) {
+	h := NewHistory(24*time.Hour, 10)
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	h.Observe(journal.Event{Type: journal.SpawnError, Unit: "a", Time: t0, Error: "exec: no such file"})
+	code := 0
+	h.Observe(journal.Event{Type: journal.Exited, Unit: "b", PID: 12, Time: t0, Code: &code})
+	got := h.Runs(t0.Add(-time.Hour), "")
+	if len(got) != 1 || got[0].Unit != "a" || got[0].Outcome != "spawn_error" || got[0].How != "cannot start: exec: no such file" ||
+		!got[0].Start.Equal(t0) || !got[0].End.Equal(t0) {
+		t.Errorf("runs %+v, want a's spawn error alone, ended at its start", got)
+	}
+}
+
+// TestHistoryPIDReuse: a process ID the system gave again to a later run
+// (PIDs wrap around within a day of busy jobs) must not cost the later
+// run its end when the earlier run leaves the window or the cap.
+func TestHistoryPIDReuse(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	code := 0
+	for _, tc := range []struct {
+		name    string
+		max     int
+		respawn time.Time // the later run with the same PID starts
+	}{
+		{"the earlier run leaves the day", 10, t0.Add(25 * time.Hour)},
+		{"the earlier run leaves the cap", 1, t0.Add(time.Hour)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHistory(24*time.Hour, tc.max)
+			h.Observe(journal.Event{Type: journal.Spawned, Unit: "a", PID: 7, Time: t0})
+			h.Observe(journal.Event{Type: journal.Exited, Unit: "a", PID: 7, Time: t0.Add(time.Second), Code: &code, Seconds: 1})
+			h.Observe(journal.Event{Type: journal.Spawned, Unit: "a", PID: 7, Time: tc.respawn})
+			h.Observe(journal.Event{Type: journal.Exited, Unit: "a", PID: 7, Time: tc.respawn.Add(time.Second), Code: &code, Seconds: 1})
+			got := h.Runs(t0.Add(-time.Hour), "a")
+			if len(got) != 1 || !got[0].Start.Equal(tc.respawn) || got[0].Outcome != "success" {
+				t.Errorf("runs %+v, want the later run alone, ended with success", got)
+			}
+		})
+	}
+}
+
+// TestHistoryCapOfOpenRuns: runs beyond the cap go even while they run,
+// and the history forgets their processes too: it does not keep a
+// process for every run it dropped.
+func TestHistoryCapOfOpenRuns(t *testing.T) {
+	h := NewHistory(24*time.Hour, 2)
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	for pid := 1; pid <= 5; pid++ {
+		h.Observe(journal.Event{Type: journal.Spawned, Unit: "a", PID: pid, Time: t0.Add(time.Duration(pid) * time.Minute)})
+	}
+	got := h.Runs(time.Time{}, "")
+	if len(got) != 2 || got[0].PID != 4 || got[1].PID != 5 {
+		t.Errorf("runs %+v, want 4's and 5's", got)
+	}
+	h.mu.Lock()
+	n := len(h.byPID)
+	h.mu.Unlock()
+	if n != 2 {
+		t.Errorf("the history keeps %d processes, want 2", n)
+	}
+}
+
+// TestHistoryTail keeps a unit's last tailLines output lines, hands out
+// copies, and forgets them when the unit is removed.
+func TestHistoryTail(t *testing.T) {
+	h := NewHistory(24*time.Hour, 10)
+	for i := range 60 {
+		h.Output("a", "stdout", fmt.Sprint("line ", i))
+	}
+	h.Output("b", "stderr", "b's")
+	got := h.Tail("a")
+	if len(got) != 50 || got[0] != "line 10" || got[49] != "line 59" {
+		t.Fatalf("a's tail has %d lines, %q … %q; want line 10 … line 59", len(got), got[0], got[len(got)-1])
+	}
+	got[0] = "changed"
+	if again := h.Tail("a"); again[0] != "line 10" {
+		t.Errorf("changing a returned tail changed the history's: %q", again[0])
+	}
+	if got := h.Tail("b"); len(got) != 1 || got[0] != "b's" {
+		t.Errorf("b's tail %q", got)
+	}
+	h.Observe(journal.Event{Type: journal.Source, Op: "remove", Unit: "a", Time: time.Now()})
+	if got := h.Tail("a"); len(got) != 0 {
+		t.Errorf("a removed, its tail is %q", got)
+	}
+	if got := h.Tail("b"); len(got) != 1 {
+		t.Errorf("a removed, b's tail is %q", got)
+	}
+}
