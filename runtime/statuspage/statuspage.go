@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ func New(opts Options) *Server {
 		"hm":    func(t time.Time) string { return t.Format("15:04") },
 		"add":   func(a, b int) int { return a + b },
 		"args":  func(a ...any) []any { return a },
+		// A unit's name as one path segment: a crontab's "# name:" may
+		// hold '?', '#' or '/'.
+		"path": url.PathEscape,
 	}).ParseFS(pages, "page.html"))
 	return &Server{opts: opts, tmpl: t}
 }
@@ -159,7 +163,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := s.opts.Handle(r.Context(), control.Request{Cmd: cmd, Name: r.PathValue("name")})
 	if r.Header.Get("Authorization") == "" { // the page's form: back to the page
-		http.Redirect(w, r, "/units/"+r.PathValue("name"), http.StatusSeeOther)
+		http.Redirect(w, r, "/units/"+url.PathEscape(r.PathValue("name")), http.StatusSeeOther)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -434,7 +434,7 @@ func TestIndex(t *testing.T) {
 			`<td class="state-waiting">waiting for 5m</td>`,
 			"exit 1, 2h30m ago",
 			"2026-12-08 04:00:00 &#43;00:00 UTC",
-			`<a href="/units/web%20%3cb%3e">web &lt;b&gt;</a>`,
+			`<a href="/units/web%20%3Cb%3E">web &lt;b&gt;</a>`,
 			"running for 3d",
 			"healthy (last check failed: dial &lt;tcp&gt;: refused)",
 			"admin=9090 http=8080",
@@ -587,5 +587,41 @@ func TestDefaultClock(t *testing.T) {
 	got, err := time.Parse("2006-01-02 15:04:05 -07:00", m[1])
 	if err != nil || got.Before(before) || got.After(time.Now()) {
 		t.Errorf("the page's time %s (%v), want between %s and now", m[1], err, before)
+	}
+}
+
+// TestNamesThatAreNotPaths: a unit's name may hold what a URL path gives
+// a meaning ('?', '#', '/', '%', a space: a crontab's "# name:" says
+// anything). Its link, each form's action and the redirect after an
+// action lead to that unit, and the daemon is asked about that name.
+func TestNamesThatAreNotPaths(t *testing.T) {
+	for _, name := range []string{"a?b", "c#d", "e/f", "g%20h", "i j", "k&l"} {
+		b := &backend{units: []control.Unit{{Name: name, Kind: "job", State: control.Waiting}}}
+		mux := serve(b, nil, testToken)
+		session := login(t, mux, testToken)
+		index := do(mux, "GET", "/", nil, nil, session).Body.String()
+		link := regexp.MustCompile(`<a href="(/units/[^"]*)">`).FindStringSubmatch(index)
+		if link == nil {
+			t.Fatalf("%q: no link to the unit on the index:\n%s", name, index)
+		}
+		href := strings.ReplaceAll(link[1], "&amp;", "&")
+		page := do(mux, "GET", href, nil, nil, session)
+		if page.Code != 200 || !strings.Contains(page.Body.String(), "kopf journal --job "+strings.ReplaceAll(name, "&", "&amp;")) {
+			t.Errorf("%q: the link %s answers %d, not its page", name, href, page.Code)
+		}
+		action := regexp.MustCompile(`action="(/api/units/[^"]*/trigger)"`).FindStringSubmatch(page.Body.String())
+		if action == nil {
+			t.Fatalf("%q: no trigger form on its page", name)
+		}
+		csrf := csrfInput.FindStringSubmatch(page.Body.String())[1]
+		rec := do(mux, "POST", strings.ReplaceAll(action[1], "&amp;", "&"), url.Values{"csrf": {csrf}}, nil, session)
+		got := b.requests()
+		if rec.Code != 303 || len(got) != 1 || got[0].Name != name {
+			t.Errorf("%q: the form's action %s answered %d and asked %+v", name, action[1], rec.Code, got)
+			continue
+		}
+		if back := do(mux, "GET", rec.Header().Get("Location"), nil, nil, session); back.Code != 200 {
+			t.Errorf("%q: the redirect to %s answers %d", name, rec.Header().Get("Location"), back.Code)
+		}
 	}
 }
