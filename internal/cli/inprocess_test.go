@@ -123,7 +123,7 @@ func TestPrintStatus(t *testing.T) {
 			Kept: []control.Kept{{PID: 77, Run: "web-1", Command: strings.Repeat("x", 100)}}},
 		{Name: "flaky", Kind: "job", State: control.Retrying, Failures: 2, RestartAt: now.Add(45 * time.Second),
 			LastExit: &control.Exit{Code: &code1, At: now.Add(-2*24*time.Hour - 5*time.Hour)},
-			Health: "unhealthy", LastCheck: &control.Check{At: now.Add(-time.Minute), Error: strings.Repeat("refused ", 10)}},
+			Health:   "unhealthy", LastCheck: &control.Check{At: now.Add(-time.Minute), Error: strings.Repeat("refused ", 10)}},
 		{Name: "crashy", Kind: "proc", State: control.BackingOff, RestartAt: now.Add(5*time.Minute + 12*time.Second), LastExit: &control.Exit{Signal: "SIGKILL", At: now.Add(-time.Second)}},
 		{Name: "nightly", Kind: "job", State: control.Waiting, NextFire: time.Date(2026, 12, 8, 3, 0, 0, 0, time.FixedZone("CET", 3600)), Zone: "Europe/Berlin"},
 	}
