@@ -10,28 +10,45 @@ import (
 	"time"
 
 	"github.com/kopf/kopf/compile"
-	"github.com/kopf/kopf/runtime/config"
 )
 
-// Jobs writes every scheduled job of a config for target ("crontab",
+// Job is what an export needs of a job of kopf's config.
+type Job struct {
+	Name string
+	// Schedule is the union of the job's schedules; nil for a job that
+	// has none (a period, or triggers only), which no target can say.
+	Schedule *compile.Schedule
+	// Argv is the command (nil for none); Shell says it is a shell's
+	// argv, whose last element is the command line.
+	Argv  []string
+	Shell bool
+	Env   []string // NAME=VALUE
+	Dir   string
+	// User and Group are whom it runs as; "" for kopf's own.
+	User, Group     string
+	Jitter, Timeout time.Duration
+	// CatchUp says a fire missed while kopf was down runs later.
+	CatchUp bool
+	// Replace says a fire while a run goes on replaces that run (overlap
+	// "replace"); else it waits or is skipped, which targets call Forbid.
+	Replace bool
+}
+
+// Jobs writes every scheduled job for target ("crontab",
 // "kubernetes", "nomad" or "systemd"): systemd .timer and .service pairs
 // into dir, or one crontab, CronJob list (each with image) or set of
 // Nomad periodic blocks on w. Each job ends with its fidelity; a job the
 // target cannot run on a schedule (no schedule: a period or triggers) is
 // named with why. It reports whether every job was exact.
-func Jobs(w io.Writer, jobs []*config.Job, target, dir, image string) (bool, error) {
+func Jobs(w io.Writer, jobs []Job, target, dir, image string) (bool, error) {
 	allExact := true
 	for i, j := range jobs {
-		if len(j.Schedules) == 0 {
+		if j.Schedule == nil {
 			fmt.Fprintf(w, "# job %s: not exported: it has no schedule (a period, a pause or triggers), which %s cannot say\n", j.Name, target)
 			allExact = false
 			continue
 		}
-		var parts []*compile.Schedule
-		for _, sc := range j.Schedules {
-			parts = append(parts, sc.Compiled)
-		}
-		s := compile.Union(parts...)
+		s := j.Schedule
 		lines, f := compile.ExportCron(s)
 		if target == "systemd" {
 			lines, f = compile.ExportSystemd(s)
@@ -93,15 +110,15 @@ func Jobs(w io.Writer, jobs []*config.Job, target, dir, image string) (bool, err
 }
 
 // shellCommand is a job's command as one shell command line.
-func shellCommand(j *config.Job) string {
-	if j.Command == nil {
+func shellCommand(j Job) string {
+	if j.Argv == nil {
 		return "true"
 	}
 	if j.Shell {
-		return j.Command[len(j.Command)-1]
+		return j.Argv[len(j.Argv)-1]
 	}
-	quoted := make([]string, len(j.Command))
-	for i, a := range j.Command {
+	quoted := make([]string, len(j.Argv))
+	for i, a := range j.Argv {
 		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(quoted, " ")
@@ -110,16 +127,16 @@ func shellCommand(j *config.Job) string {
 // writeJobCronJob writes a job's CronJob for one cron line: its overlap
 // as the concurrency policy, catch-up none as a starting deadline, and its
 // environment.
-func writeJobCronJob(w io.Writer, name, line, zone, image, command string, j *config.Job) {
-	policy := map[string]string{"queue": "Forbid", "skip": "Forbid", "replace": "Replace"}[j.Overlap.String()]
-	if policy == "" {
-		policy = "Forbid"
+func writeJobCronJob(w io.Writer, name, line, zone, image, command string, j Job) {
+	policy := "Forbid"
+	if j.Replace {
+		policy = "Replace"
 	}
-	WriteCronJob(w, name, line, zone, policy, j.CatchUp == config.CatchUpNone, image, command, j.Env)
+	WriteCronJob(w, name, line, zone, policy, !j.CatchUp, image, command, j.Env)
 }
 
 // writeUnits writes a job's kopf-NAME.timer and kopf-NAME.service.
-func writeUnits(dir string, j *config.Job, lines []string, f compile.Fidelity) error {
+func writeUnits(dir string, j Job, lines []string, f compile.Fidelity) error {
 	var timer, service strings.Builder
 	fmt.Fprintf(&timer, "# kopf export of job %s: %s\n[Unit]\nDescription=kopf job %s\n\n[Timer]\n", j.Name, f, j.Name)
 	for _, l := range lines {
@@ -129,12 +146,12 @@ func writeUnits(dir string, j *config.Job, lines []string, f compile.Fidelity) e
 		// kopf's jitter is a stable offset: systemd's fixed random delay
 		fmt.Fprintf(&timer, "RandomizedDelaySec=%d\nFixedRandomDelay=true\n", int(j.Jitter.Seconds()))
 	}
-	if j.CatchUp != config.CatchUpNone {
+	if j.CatchUp {
 		timer.WriteString("Persistent=true\n")
 	}
 	timer.WriteString("AccuracySec=1s\n\n[Install]\nWantedBy=timers.target\n")
 	fmt.Fprintf(&service, "# kopf export of job %s\n[Unit]\nDescription=kopf job %s\n\n[Service]\nType=oneshot\n", j.Name, j.Name)
-	argv := j.Command
+	argv := j.Argv
 	if argv == nil {
 		argv = []string{"/bin/true"}
 	}
@@ -151,13 +168,11 @@ func writeUnits(dir string, j *config.Job, lines []string, f compile.Fidelity) e
 	if j.Dir != "" {
 		fmt.Fprintf(&service, "WorkingDirectory=%s\n", j.Dir)
 	}
-	if as := j.As(); as != nil {
-		if as.User != "" {
-			fmt.Fprintf(&service, "User=%s\n", as.User)
-		}
-		if as.Group != "" {
-			fmt.Fprintf(&service, "Group=%s\n", as.Group)
-		}
+	if j.User != "" {
+		fmt.Fprintf(&service, "User=%s\n", j.User)
+	}
+	if j.Group != "" {
+		fmt.Fprintf(&service, "Group=%s\n", j.Group)
 	}
 	if j.Timeout > 0 {
 		fmt.Fprintf(&service, "TimeoutStartSec=%d\n", int(j.Timeout.Seconds()))

@@ -6,25 +6,32 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/kopf/kopf/runtime/config"
+	"github.com/kopf/kopf/compile"
 )
 
-const jobsConfig = `{"jobs": {
-  "backup": {"command": ["tar", "czf", "/backups/it's.tgz", "/etc"], "schedule": "every 1d @ 04:15", "timezone": "Europe/Berlin",
-             "env": {"LANG": "C"}, "dir": "/var/tmp", "jitter": "5m", "catch-up": "last", "timeout": "1h", "user": "backup"},
-  "report": {"command": "date +%F | mail", "cron": "0 9 * * mon-fri"},
-  "halves": {"command": ["true"], "schedule": "every 90m"},
-  "poll": {"command": "poll", "period": "10m"}
-}}`
-
-func jobs(t *testing.T) []*config.Job {
+// jobs are a config's jobs as kopf export --config hands them over.
+func jobs(t *testing.T) []Job {
 	t.Helper()
-	cfg, _, err := config.Parse("kopf.json", []byte(jobsConfig))
+	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg.Jobs
+	schedule := func(src string, loc *time.Location) *compile.Schedule {
+		s, err := compile.ParseIn(src, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return []Job{
+		{Name: "backup", Schedule: schedule("every 1d @ 04:15", berlin), Argv: []string{"tar", "czf", "/backups/it's.tgz", "/etc"},
+			Env: []string{"LANG=C"}, Dir: "/var/tmp", Jitter: 5 * time.Minute, CatchUp: true, Timeout: time.Hour, User: "backup"},
+		{Name: "halves", Schedule: schedule("every 90m", time.UTC), Argv: []string{"true"}},
+		{Name: "poll", Argv: []string{"/bin/sh", "-c", "poll"}, Shell: true},
+		{Name: "report", Schedule: schedule("0 9 * * mon-fri", time.UTC), Argv: []string{"/bin/sh", "-c", "date +%F | mail"}, Shell: true, Replace: true},
+	}
 }
 
 func TestJobsCrontab(t *testing.T) {
@@ -54,7 +61,7 @@ func TestJobsKubernetesAndNomad(t *testing.T) {
 	if _, err := Jobs(&k8s, jobs(t), "kubernetes", "", "busybox:1"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`schedule: "15 4 * * *"`, `timeZone: "Europe/Berlin"`, "image: busybox:1", "concurrencyPolicy: Forbid", `{name: "LANG", value: "C"}`} {
+	for _, want := range []string{`schedule: "15 4 * * *"`, `timeZone: "Europe/Berlin"`, "image: busybox:1", "concurrencyPolicy: Forbid", "concurrencyPolicy: Replace", `{name: "LANG", value: "C"}`} {
 		if !strings.Contains(k8s.String(), want) {
 			t.Errorf("CronJobs lack %q:\n%s", want, k8s.String())
 		}
