@@ -405,7 +405,7 @@ func (m *Member) session(ctx context.Context) error {
 	}
 	clear(m.members)
 	for _, kv := range resp.Kvs {
-		m.memberPut(kv.Value)
+		m.memberPut(kv.Value, false)
 	}
 	m.fenced = false
 	return nil
@@ -491,14 +491,20 @@ func shortPrint(fp string) string {
 	return fmt.Sprintf("%012x", h.Sum64()&(1<<48-1))
 }
 
-// memberPut takes a member's record from the watch; m.mu is held.
-func (m *Member) memberPut(v []byte) {
+// memberPut takes a member's record; m.mu is held. fresh says it was
+// written just now (the watch brought it): only then does its clock tell
+// the member's offset. A record read at start was written whenever its
+// member last changed it — minutes ago, perhaps — and its clock says
+// nothing of the offset (the false warnings after every restart).
+func (m *Member) memberPut(v []byte, fresh bool) {
 	var rec Record
 	if json.Unmarshal(v, &rec) != nil || rec.Member == "" {
 		return
 	}
 	m.members[rec.Member] = rec
-	m.clockSample(rec.Member, rec.Clock)
+	if fresh {
+		m.clockSample(rec.Member, rec.Clock)
+	}
 }
 
 // clockPut takes a member's clock from the watch (clocks/, written at

@@ -32,7 +32,7 @@ func (m *Member) watch() {
 		m.mu.Lock()
 		clear(m.members)
 		for _, kv := range resp.Kvs {
-			m.memberPut(kv.Value)
+			m.memberPut(kv.Value, false)
 		}
 		m.mu.Unlock()
 		m.poke()
@@ -71,7 +71,7 @@ func (m *Member) event(ev *clientv3.Event) {
 			delete(m.samples, name)
 			delete(m.offsets, name)
 		} else {
-			m.memberPut(ev.Kv.Value)
+			m.memberPut(ev.Kv.Value, true)
 		}
 		m.mu.Unlock()
 		if del || ev.IsCreate() {
