@@ -278,7 +278,16 @@ func (m *Member) Ended(c Claim, start, end time.Time, outcome string) {
 		ops = append(ops, clientv3.OpPut(k, string(rec)))
 	}
 	if _, err := m.cli.Txn(ctx).If(conds...).Then(ops...).Commit(); err != nil {
-		m.log.Warn("cluster: writing the outcome of "+c.Unit, "err", err)
+		// etcd did not answer — a partition, which may be why the run
+		// ended (on-lease-loss "kill"). The outcome is written once etcd
+		// answers, over the "lost" a new owner may have written meanwhile:
+		// what happened beats what was assumed.
+		m.log.Warn("cluster: writing the outcome of "+c.Unit+"; it is written once etcd answers", "err", err)
+		m.mu.Lock()
+		for _, k := range c.Keys {
+			m.pending = append(m.pending, pending{key: k, create: c.Fence, value: string(rec)})
+		}
+		m.mu.Unlock()
 	}
 }
 
