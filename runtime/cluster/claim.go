@@ -71,6 +71,7 @@ func (m *Member) Claim(ctx context.Context, req Request, now time.Time) (Claim, 
 		m.notStarted(c)
 		return c, m.refused(c, ErrFenced)
 	}
+	c.Deadline = now.Add(time.Until(m.Deadline()))
 	if !req.Proc {
 		m.cfg.Events(journal.Event{Type: journal.Claimed, Time: now, Unit: req.Unit, At: c.At, Fence: c.Fence, Epoch: epoch, Member: m.cfg.Member})
 	}

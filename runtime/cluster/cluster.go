@@ -207,6 +207,11 @@ type Claim struct {
 	Fence int64    // the claim's revision: increases across the cluster
 	Epoch int64
 	At    time.Time // the first instant; zero for a run no instant started
+	// Deadline is the member's fence deadline when the claim was granted,
+	// on the member's wall clock: after it, another member may own the
+	// unit. It moves on with every keep-alive; a run learns the one of
+	// its start (KOPF_FENCE_DEADLINE).
+	Deadline time.Time
 }
 
 // claimRecord is a claim key's value.

@@ -49,7 +49,7 @@ const (
 	ClaimRefused EventType = "claim_refused" // Unit, At, Reason: the cluster refused the run (another member ran the instant, or this member no longer owns the unit)
 	OwnerGained  EventType = "owner_gained"  // Unit, Epoch, Member, Count, Reason: this member owns the unit from now (Count: instants recorded missed before it)
 	OwnerLost    EventType = "owner_lost"    // Unit, Epoch, Member, Reason: this member no longer owns the unit
-	Fenced       EventType = "fenced"        // Member, Reason: no keep-alive answered in time; the member stopped acting for the cluster until it is answered again
+	Fenced       EventType = "fenced"        // Member, Reason: no keep-alive answered in time; the member stopped acting for the cluster until it is answered again. With Unit, Kind: a run of the unit started after the fence deadline and was stopped at once
 
 	// alerts
 	Alert EventType = "alert" // Unit, Sink ("webhook", "ping"), Reason (the condition: failure, timeout, missed, overdue, recovery; start, success for pings), Action ("sent", "retry", "dropped"), Count (the attempt), Error

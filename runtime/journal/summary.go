@@ -120,6 +120,9 @@ var summaries = map[EventType]func(Event) string{
 		return joinNonEmpty(": ", fmt.Sprintf("%s no longer owns it (epoch %d)", ev.Member, ev.Epoch), ev.Reason)
 	},
 	Fenced: func(ev Event) string {
+		if ev.Unit != "" { // a run stopped because it started too late
+			return ev.Reason
+		}
 		return joinNonEmpty(": ", ev.Member+" stopped acting for the cluster", ev.Reason)
 	},
 	Mail: func(ev Event) string {

@@ -32,6 +32,8 @@ func TestSummary(t *testing.T) {
 		{Event{Type: FileChanged, File: "tor.rc", Action: ActionHUP}, "tor.rc changed: hup"},
 		{Event{Type: Alert, Sink: "webhook", Reason: "failure", Action: ActionRetry, Count: 2, Error: "status 500"}, "webhook failure: retry (attempt 2): status 500"},
 		{Event{Type: Claimed, At: at, Fence: 12, Member: "m1", Epoch: 5}, "instant 2026-12-07T04:00:00Z: fence 12 on m1 (epoch 5)"},
+		{Event{Type: Fenced, Member: "m1", Reason: "the lease expired"}, "m1 stopped acting for the cluster: the lease expired"},
+		{Event{Type: Fenced, Member: "m1", Unit: "job", Reason: "the run started late"}, "the run started late"},
 		{Event{Type: Mail, Action: ActionSent, To: []string{"ops"}, Reason: "backup"}, "mail sent to ops (backup)"},
 		{Event{Type: Dropped, Count: 5, Reason: "5 trigger arguments dropped"}, "5 trigger arguments dropped"},
 		{Event{Type: "from_a_newer_kopf", Reason: "why", Error: "what"}, "why: what"},

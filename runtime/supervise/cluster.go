@@ -63,6 +63,9 @@ func (s *Supervisor) Movable(name string) error {
 	})
 }
 
+// errStaleStart is a run that started after the member's fence deadline.
+var errStaleStart = errors.New("the run started after this member's fence deadline (kopf was frozen between the claim and the start) and was stopped at once")
+
 // claimError is a run the cluster did not grant; the cluster journaled it
 // (claim_refused), so it is no spawn error, and a job does not retry it.
 type claimError struct{ err error }
@@ -100,6 +103,19 @@ func (s *Supervisor) claimed(r *running, req cluster.Request, begin func() func(
 		if err != nil && !req.Proc {
 			cl.Ended(c, req.Start, s.opts.Now(), "could not start: "+err.Error())
 		}
+		if err == nil && !cl.Live() {
+			// The member was frozen (SIGSTOP, a paused VM, swap) between
+			// the check above and the start: the run began after the
+			// fence deadline, when another member may own the unit and
+			// run its next instants. It ends at once, and says so.
+			p.Stop(0)
+			<-p.Done()
+			if !req.Proc {
+				cl.Ended(c, req.Start, s.opts.Now(), "fenced: "+errStaleStart.Error())
+			}
+			done <- result{c: c, err: claimError{errStaleStart}}
+			return
+		}
 		done <- result{p: p, c: c, err: err}
 	}()
 	return func() (Process, error) {
@@ -121,6 +137,9 @@ func claimEnv(c cluster.Claim, member string) []string {
 	}
 	if !c.At.IsZero() {
 		env = append(env, "KOPF_INSTANT="+c.At.UTC().Format(time.RFC3339Nano))
+	}
+	if !c.Deadline.IsZero() {
+		env = append(env, "KOPF_FENCE_DEADLINE="+c.Deadline.UTC().Format(time.RFC3339Nano))
 	}
 	return env
 }

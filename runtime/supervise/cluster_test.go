@@ -26,6 +26,7 @@ type fakeCluster struct {
 	fenced    bool             // Live reports false
 	refuse    map[string]error // Claim's error for a unit
 	fence     int64
+	deadline  time.Duration // a claim's fence deadline after its now; 0 for none
 	epochs    map[string]int64 // a claim's epoch, by unit
 	claims    []string         // "unit@seconds instants catch-up proc"
 	ended     []string         // "unit fence start-end: outcome"
@@ -60,6 +61,9 @@ func (c *fakeCluster) Claim(_ context.Context, req cluster.Request, now time.Tim
 	}
 	c.fence++
 	cl := cluster.Claim{Unit: req.Unit, Fence: c.fence, Epoch: c.epochs[req.Unit]}
+	if c.deadline > 0 {
+		cl.Deadline = now.Add(c.deadline)
+	}
 	if len(req.Instants) > 0 {
 		cl.At = req.Instants[0]
 	}
@@ -520,4 +524,77 @@ func TestClusterCatchUpOfRecordedMisses(t *testing.T) {
 func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
+}
+
+// A member frozen between its claim and the start (here: fenced while
+// the host starts the run) stops the run as soon as it sees it, before
+// the loop takes it as started: no spawned event, no spawn error, the
+// claim ended "fenced", a journaled fenced event of the unit. A run that
+// starts in time learns the fence deadline of its claim.
+func TestClusterStaleStartIsStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cl := &fakeCluster{epochs: map[string]int64{"late": 2}, deadline: 4 * time.Second}
+		host := &fakeHost{how: func(argv []string) behaviour {
+			if time.Since(epoch) < 15*time.Second {
+				cl.mu.Lock()
+				cl.fenced = true // the freeze: the deadline passes while it starts
+				cl.mu.Unlock()
+			}
+			return behaviour{run: time.Second}
+		}}
+		j := &config.Job{Unit: settings("late", "late"), Schedules: []config.Schedule{sched(t, "schedule", "every 10s")}}
+		var got events
+		ss := start(t, host, cfgOf([]*config.Job{j}, nil), Options{Cluster: cl, Events: got.record})
+		ss.own(cluster.Change{Unit: "late", Owned: true, Epoch: 2})
+		ss.until(11)
+		if st := ss.state("late"); st.State == control.Running {
+			t.Errorf("the late run is %s", st.State)
+		}
+		cl.mu.Lock()
+		cl.fenced = false
+		cl.mu.Unlock()
+		ss.until(25)
+		ss.stop()
+
+		if diff := cmp.Diff([]string{"late@10", "late@20"}, host.startsOf()); diff != "" {
+			t.Errorf("starts (-want +got):\n%s", diff)
+		}
+		host.mu.Lock()
+		stops := slices.Clone(host.stops)
+		host.mu.Unlock()
+		if len(stops) == 0 || stops[0] != "1001@10" {
+			t.Errorf("stops %q, want the late run's (pid 1001) at once, at 10", stops)
+		}
+		wantEnded := []string{"late 1 10-10: fenced: " + errStaleStart.Error(), "late 2 20-21: exit 0"}
+		if diff := cmp.Diff(wantEnded, cl.got(&cl.ended)); diff != "" {
+			t.Errorf("claims ended (-want +got):\n%s", diff)
+		}
+		var fenced, spawned, spawnErrors []string
+		for _, ev := range got {
+			at := fmt.Sprintf("%s@%g", ev.Unit, ev.Time.Sub(epoch).Seconds())
+			switch ev.Type {
+			case journal.Fenced:
+				fenced = append(fenced, at)
+				if ev.Reason != errStaleStart.Error() || ev.Member != "a" {
+					t.Errorf("fenced event %+v", ev)
+				}
+			case journal.Spawned:
+				spawned = append(spawned, at)
+			case journal.SpawnError:
+				spawnErrors = append(spawnErrors, at)
+			}
+		}
+		if diff := cmp.Diff([]string{"late@10"}, fenced); diff != "" {
+			t.Errorf("fenced events (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"late@20"}, spawned); diff != "" || len(spawnErrors) > 0 {
+			t.Errorf("spawned %q (want only the run at 20), spawn errors %q", spawned, spawnErrors)
+		}
+		if env := kopfEnv(envOf(host, 1002)); !slices.Contains(env, "KOPF_FENCE_DEADLINE=2000-01-01T00:00:24Z") {
+			t.Errorf("env of the run at 20: %q, want its fence deadline 4s on", env)
+		}
+		if !strings.Contains(ss.logs.String(), "late: "+errStaleStart.Error()) {
+			t.Errorf("the stale start is not logged:\n%s", ss.logs)
+		}
+	})
 }

@@ -715,7 +715,11 @@ func (s *Supervisor) finishSpawn(sp *spawning) error {
 	p, err := sp.wait()
 	if err != nil {
 		s.ports.Release(r.ports)
-		if !errors.As(err, new(claimError)) {
+		switch {
+		case errors.Is(err, errStaleStart):
+			s.log.Warn(fmt.Sprintf("%s: %v", r.title, errStaleStart), "unit", r.unit)
+			s.record(r.start, journal.Event{Type: journal.Fenced, Unit: r.unit, Kind: r.kind(), Member: s.opts.Cluster.Name(), Reason: errStaleStart.Error()})
+		case !errors.As(err, new(claimError)):
 			s.record(r.start, journal.Event{Type: journal.SpawnError, Unit: r.unit, Kind: r.kind(), Argv: argv, Error: err.Error()})
 		}
 		return err
