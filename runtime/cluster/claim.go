@@ -37,7 +37,8 @@ type Request struct {
 // run only on success, and only while Live.
 func (m *Member) Claim(ctx context.Context, req Request, now time.Time) (Claim, error) {
 	m.mu.Lock()
-	epoch, owned := m.owned[req.Unit]
+	epoch, owned := m.told[req.Unit]
+	group := m.groupOf[req.Unit]
 	live, deadline, lease := m.live(), m.deadline, m.lease
 	m.mu.Unlock()
 	c := Claim{Unit: req.Unit, Epoch: epoch}
@@ -52,7 +53,7 @@ func (m *Member) Claim(ctx context.Context, req Request, now time.Time) (Claim, 
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	t := m.claimTxn(req, epoch, lease)
+	t := m.claimTxn(req, group, epoch, lease)
 	c.Keys = t.keys
 	resp, err := m.commit(ctx, req.Unit, t, now)
 	if err != nil {
@@ -78,8 +79,8 @@ func (m *Member) Claim(ctx context.Context, req Request, now time.Time) (Claim, 
 	return c, nil
 }
 
-// claimTxn is a claim's transaction: while this member owns the unit at
-// epoch, and each instant's key is free (a catch-up's first: recorded
+// claimTxn is a claim's transaction: while this member owns the unit's
+// group at epoch, and each instant's key is free (a catch-up's first: recorded
 // missed by this owner), put the claim record at each; else read the
 // owner's key and the first claim's.
 type claimTxn struct {
@@ -90,8 +91,8 @@ type claimTxn struct {
 	rec   []byte   // the record put; nil for a proc
 }
 
-func (m *Member) claimTxn(req Request, epoch int64, lease clientv3.LeaseID) claimTxn {
-	ok := m.key("owners", req.Unit)
+func (m *Member) claimTxn(req Request, group string, epoch int64, lease clientv3.LeaseID) claimTxn {
+	ok := m.prefix + "owners/" + group
 	t := claimTxn{conds: []clientv3.Cmp{
 		clientv3.Compare(clientv3.CreateRevision(ok), "=", epoch),
 		clientv3.Compare(clientv3.Value(ok), "=", m.cfg.Member),
@@ -314,7 +315,7 @@ func (m *Member) consumeTrigger(job string, kv interface {
 	GetModRevision() int64
 }) {
 	m.mu.Lock()
-	_, mine := m.owned[job]
+	_, mine := m.told[job]
 	live := m.live()
 	m.mu.Unlock()
 	if !mine || !live {
@@ -342,22 +343,22 @@ func (m *Member) consumeTrigger(job string, kv interface {
 }
 
 // pendingTriggers consumes the triggers waiting for the jobs this member
-// owns.
+// owns: one read of every trigger waiting (there are few: each is
+// consumed as soon as its job has an owner), oldest first.
 func (m *Member) pendingTriggers() {
-	for name := range m.Owned() {
-		m.pendingTriggersOf(name)
-	}
-}
-
-func (m *Member) pendingTriggersOf(job string) {
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
 	defer cancel()
-	resp, err := m.cli.Get(ctx, m.key("triggers", job)+"/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+	from := m.key("triggers") + "/"
+	resp, err := m.cli.Get(ctx, from, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
 	if err != nil {
 		return
 	}
+	owned := m.Owned()
 	for _, kv := range resp.Kvs {
-		m.consumeTrigger(job, kv)
+		job, _, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), from), "/")
+		if _, ok := owned[unescape(job)]; ok {
+			m.consumeTrigger(unescape(job), kv)
+		}
 	}
 }
 
@@ -385,7 +386,7 @@ func (m *Member) Collect(ctx context.Context) (int64, error) {
 		if at, err := time.Parse(time.RFC3339Nano, string(kv.Value)); err == nil && at.Before(cut) {
 			// Gone from every config for the retention: its mark goes,
 			// unless a member owns it (the mark only changes at a take).
-			ok := m.key("owners", job)
+			ok := m.prefix + "owners/" + m.group(job)
 			m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(ok), "=", 0), clientv3.Compare(clientv3.ModRevision(string(kv.Key)), "=", kv.ModRevision)).
 				Then(clientv3.OpDelete(string(kv.Key))).Commit()
 		}
@@ -481,24 +482,34 @@ func (m *Member) Status(ctx context.Context) (Status, error) {
 		}
 		slices.SortFunc(st.Owners, func(a, b OwnerInfo) int { return strings.Compare(a.Unit, b.Unit) })
 	default:
+		// Each group's owner owns the units this member's config has in
+		// it.
+		m.mu.Lock()
 		for _, kv := range resp.Kvs {
-			o := OwnerInfo{Unit: unescape(strings.TrimPrefix(string(kv.Key), m.key("owners")+"/")), Member: string(kv.Value), Epoch: kv.CreateRevision}
-			st.Owners = append(st.Owners, o)
-			owns[o.Member] = append(owns[o.Member], o.Unit)
+			g := strings.TrimPrefix(string(kv.Key), m.key("owners")+"/")
+			for _, unit := range m.groups[g] {
+				st.Owners = append(st.Owners, OwnerInfo{Unit: unit, Member: string(kv.Value), Epoch: kv.CreateRevision})
+				owns[string(kv.Value)] = append(owns[string(kv.Value)], unit)
+			}
 		}
+		m.mu.Unlock()
+		slices.SortFunc(st.Owners, func(a, b OwnerInfo) int { return strings.Compare(a.Unit, b.Unit) })
 	}
 	m.mu.Lock()
 	st.Live, st.Joined, st.Deadline = m.live(), m.lease != 0, m.deadline
 	st.Recent = slices.Clone(m.recent)
 	for name, r := range m.members {
 		mi := MemberInfo{Record: r, Offset: m.offsets[name], Owns: owns[name]}
-		for u := range r.Units {
-			if spec, ok := m.units[u]; ok && !slices.Contains(order(spec, m.members), name) {
-				mi.Disagrees = append(mi.Disagrees, u)
+		slices.Sort(mi.Owns)
+		for g := range r.Groups {
+			if !slices.Contains(order(g, m.preferOf(g), m.members), name) {
+				// The units of the group as this member's config has them:
+				// the record says only that the member's differ.
+				mi.Disagrees = append(mi.Disagrees, m.groups[g]...)
 			}
 		}
 		slices.Sort(mi.Disagrees)
-		mi.Units = nil
+		mi.Groups = nil
 		st.Members = append(st.Members, mi)
 	}
 	m.mu.Unlock()

@@ -6,8 +6,11 @@
 //
 //	members/<member>          the member's record, on its session lease
 //	clocks/<member>           its wall clock at its latest keep-alive
-//	owners/<unit>             the owning member, on its lease; the key's
-//	                          create revision is the owner's epoch
+//	shards                    the number of shards, set by the first member
+//	owners/<group>            the owning member of a group of units (a
+//	                          shard, s/NNNN, or a unit with prefer,
+//	                          u/<unit>), on its lease; the key's create
+//	                          revision is the owner's epoch
 //	claims/<job>/<instant>    a run of the instant: claimed, then ended,
 //	                          or missed, or lost; no lease, it outlives
 //	                          the member; deleted after the retention
@@ -15,10 +18,10 @@
 //	marks/<job>               when the job's latest owner took it: the
 //	                          instants before were settled then
 //	triggers/<job>/<id>       a trigger for a job, consumed by its owner
-//	handoff/<unit>            the member a unit is to move to
+//	handoff/<group>           the member a group is to move to
 //
 // A claim is one transaction: it succeeds only if this member still owns
-// the unit with the same epoch and none of the run's instant keys exist.
+// the unit's group with the same epoch and none of the run's instant keys exist.
 // A member acts for the cluster only until its fence deadline: the send
 // time of its last answered keep-alive plus the lease's TTL less a second,
 // which is before etcd can expire the lease and let another member take
@@ -27,7 +30,6 @@
 package cluster
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,6 +40,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,7 +82,10 @@ type Config struct {
 	Member    string        // this member's name; "" is the hostname
 	TTL       time.Duration // the session lease; 0 is DefaultTTL
 	Retention time.Duration // claims older than this are deleted; 0 is DefaultRetention
-	Logger    *slog.Logger
+	// Shards is the number of shards a new cluster gets (0 is
+	// DefaultShards); a cluster keeps the number its first member set.
+	Shards int
+	Logger *slog.Logger
 	// Events journals the member's decisions; nil journals nothing.
 	Events func(...journal.Event)
 	// Now is the member's wall clock, for instants and its record; nil is
@@ -147,21 +153,28 @@ type Member struct {
 	wg     sync.WaitGroup
 	kick   chan struct{} // wakes the balancer
 
-	mu       sync.Mutex
-	lease    clientv3.LeaseID
-	deadline time.Time // the fence deadline (monotonic); zero before the first keep-alive
-	fenced   bool
-	units    map[string]Unit
-	owned    map[string]int64  // unit -> epoch
-	members  map[string]Record // alive members, by name
-	offsets  map[string]time.Duration
-	samples  map[string][]time.Duration
-	changes  chan Change // to the Owner callback, in order
-	pending  []pending   // records etcd did not take yet (flush)
-	recent   []Recorded  // the latest missed and lost instants this member recorded
-	// leaving are the units this member lost to a handoff or to the
-	// majority's config, until Release: it must not take them back.
-	leaving map[string]bool
+	mu        sync.Mutex
+	lease     clientv3.LeaseID
+	deadline  time.Time // the fence deadline (monotonic); zero before the first keep-alive
+	fenced    bool
+	shards    int                 // the cluster's number of shards
+	units     map[string]Unit     // the config's units of placement "one"
+	groupOf   map[string]string   // unit -> its group
+	groups    map[string][]string // group -> its units in this member's config, sorted
+	owned     map[string]int64    // group -> epoch
+	told      map[string]int64    // unit -> epoch: the units the Owner callback was told this member owns
+	owners    map[string]string   // group -> its owner, as the watch saw it last
+	members   map[string]Record   // alive members, by name
+	recordRev int64               // the revision of this member's latest write of its record
+	offsets   map[string]time.Duration
+	samples   map[string][]time.Duration
+	changes   chan Change // to the Owner callback, in order
+	pending   []pending   // records etcd did not take yet (flush)
+	recent    []Recorded  // the latest missed and lost instants this member recorded
+	// leaving are the groups this member lost to a handoff or to the
+	// majority's config, with the units whose Release it waits for; it
+	// must not take them back meanwhile.
+	leaving map[string]map[string]bool
 }
 
 // Recorded is an instant a member recorded missed or lost.
@@ -189,15 +202,17 @@ func (m *Member) remember(job, key, state, reason string) {
 
 // Record is a member's record under members/.
 type Record struct {
-	Member  string            `json:"member"`
-	Host    string            `json:"host"`
-	PID     int               `json:"pid"`
-	BootID  string            `json:"boot_id,omitempty"`
-	PIDNS   string            `json:"pid_ns,omitempty"` // its pid namespace, which its pid is of
-	Version string            `json:"version,omitempty"`
-	Lease   int64             `json:"lease"`
-	Clock   time.Time         `json:"clock"`           // the member's wall clock when it wrote the record
-	Units   map[string]string `json:"units,omitempty"` // unit -> short fingerprint
+	Member  string    `json:"member"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	BootID  string    `json:"boot_id,omitempty"`
+	PIDNS   string    `json:"pid_ns,omitempty"` // its pid namespace, which its pid is of
+	Version string    `json:"version,omitempty"`
+	Lease   int64     `json:"lease"`
+	Clock   time.Time `json:"clock"` // the member's wall clock when it wrote the record
+	Units   int       `json:"units"` // how many units of placement "one" its config has
+	// Groups are the digests of the groups its config has units in.
+	Groups map[string]string `json:"groups,omitempty"`
 }
 
 // Claim is a run the cluster granted.
@@ -264,6 +279,12 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Shards == 0 {
+		cfg.Shards = DefaultShards
+	}
+	if cfg.Shards < 1 || cfg.Shards > MaxShards {
+		return nil, fmt.Errorf("cluster: %d shards: from 1 to %d", cfg.Shards, MaxShards)
+	}
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = 5 * time.Second
 	}
@@ -287,11 +308,13 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 	m := &Member{
 		cfg: cfg, cli: cli, prefix: "/kopf/" + cfg.Name + "/", log: cfg.Logger,
 		ctx: mctx, cancel: cancel, kick: make(chan struct{}, 1),
-		units: map[string]Unit{}, owned: map[string]int64{}, members: map[string]Record{},
+		units: map[string]Unit{}, groupOf: map[string]string{}, groups: map[string][]string{},
+		owned: map[string]int64{}, told: map[string]int64{}, owners: map[string]string{}, members: map[string]Record{},
 		offsets: map[string]time.Duration{}, samples: map[string][]time.Duration{},
-		changes: make(chan Change, 1024), leaving: map[string]bool{},
+		changes: make(chan Change, 1024), leaving: map[string]map[string]bool{},
 	}
-	m.fenced = true // until its first session
+	m.fenced = true       // until its first session
+	m.shards = cfg.Shards // until etcd says what the cluster has
 	if err := m.join(ctx); err != nil {
 		cancel()
 		cli.Close()
@@ -389,7 +412,10 @@ func (m *Member) session(ctx context.Context) error {
 	m.lease = g.ID
 	m.deadline = sent.Add(time.Duration(g.TTL)*time.Second - fenceMargin)
 	m.mu.Unlock()
-	err = m.putRecord(ctx)
+	err = m.takeShards(ctx)
+	if err == nil {
+		err = m.putRecord(ctx)
+	}
 	var dup *DuplicateError
 	if errors.As(err, &dup) && m.previousRun(dup.Record) {
 		m.log.Info(fmt.Sprintf("cluster: ending the lease of this member's previous run (pid %d), which is gone", dup.Record.PID))
@@ -410,9 +436,38 @@ func (m *Member) session(ctx context.Context) error {
 	}
 	clear(m.members)
 	for _, kv := range resp.Kvs {
-		m.memberPut(kv.Value, false)
+		m.memberPut(kv.Value, kv.ModRevision, false)
 	}
 	m.fenced = false
+	return nil
+}
+
+// takeShards reads the cluster's number of shards, which its first member
+// set; a member whose own setting differs goes by the cluster's, with a
+// warning (another number takes a new cluster name).
+func (m *Member) takeShards(ctx context.Context) error {
+	k := m.key("shards")
+	resp, err := m.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+		Then(clientv3.OpPut(k, strconv.Itoa(m.cfg.Shards))).Else(clientv3.OpGet(k)).Commit()
+	if err != nil || resp.Succeeded {
+		return err
+	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	n, err := strconv.Atoi(string(kvs[0].Value))
+	if err != nil || n < 1 || n > MaxShards {
+		return fmt.Errorf("the cluster's shards key holds %q, not a number of shards", kvs[0].Value)
+	}
+	if n != m.cfg.Shards {
+		m.log.Warn(fmt.Sprintf("cluster: %s has %d shards, this member's setting says %d; it goes by the cluster's (another number takes another cluster name)", m.cfg.Name, n, m.cfg.Shards))
+	}
+	m.mu.Lock()
+	regroup := n != m.shards
+	m.shards = n
+	units := slices.Collect(maps.Values(m.units))
+	m.mu.Unlock()
+	if regroup {
+		m.SetUnits(units)
+	}
 	return nil
 }
 
@@ -449,10 +504,14 @@ func (m *Member) putRecord(ctx context.Context) error {
 	host, _ := os.Hostname()
 	rec := Record{
 		Member: m.cfg.Member, Host: host, PID: os.Getpid(), BootID: m.cfg.BootID, PIDNS: pidNamespace(), Version: m.cfg.Version,
-		Lease: int64(m.lease), Clock: m.cfg.Now().UTC(), Units: map[string]string{},
+		Lease: int64(m.lease), Clock: m.cfg.Now().UTC(), Units: len(m.units), Groups: map[string]string{},
 	}
-	for name, u := range m.units {
-		rec.Units[name] = shortPrint(u.Fingerprint)
+	for g, names := range m.groups {
+		units := make([]Unit, len(names))
+		for i, name := range names {
+			units[i] = m.units[name]
+		}
+		rec.Groups[g] = digest(units)
 	}
 	lease := m.lease
 	m.mu.Unlock()
@@ -484,12 +543,13 @@ func (m *Member) putRecord(ctx context.Context) error {
 	// of its units' order (seen on a loaded machine).
 	m.mu.Lock()
 	m.members[m.cfg.Member] = rec
+	m.recordRev = resp.Header.Revision
 	m.mu.Unlock()
 	return nil
 }
 
 // shortPrint is a fingerprint in 12 hex digits: enough to tell configs
-// apart in a record that lists every unit.
+// apart in a record that lists every group.
 func shortPrint(fp string) string {
 	h := fnv.New64a()
 	h.Write([]byte(fp))
@@ -501,9 +561,13 @@ func shortPrint(fp string) string {
 // the member's offset. A record read at start was written whenever its
 // member last changed it — minutes ago, perhaps — and its clock says
 // nothing of the offset (the false warnings after every restart).
-func (m *Member) memberPut(v []byte, fresh bool) {
+//
+// rev is the record's revision: a read that etcd served before this
+// member's latest write of its own record does not replace it (the
+// watch's first read may come after the write that followed it).
+func (m *Member) memberPut(v []byte, rev int64, fresh bool) {
 	var rec Record
-	if json.Unmarshal(v, &rec) != nil || rec.Member == "" {
+	if json.Unmarshal(v, &rec) != nil || rec.Member == "" || rec.Member == m.cfg.Member && rev < m.recordRev {
 		return
 	}
 	m.members[rec.Member] = rec
@@ -656,13 +720,14 @@ func (m *Member) fence(reason string) {
 	}
 }
 
-// dropAll forgets every owned unit; m.mu is held.
+// dropAll forgets every owned group; m.mu is held.
 func (m *Member) dropAll() []Change {
 	var lost []Change
-	for _, name := range slices.Sorted(maps.Keys(m.owned)) {
-		lost = append(lost, Change{Unit: name, Epoch: m.owned[name]})
+	for _, name := range slices.Sorted(maps.Keys(m.told)) {
+		lost = append(lost, Change{Unit: name, Epoch: m.told[name]})
 	}
 	clear(m.owned)
+	clear(m.told)
 	return lost
 }
 
@@ -719,23 +784,53 @@ func (m *Member) Close() error {
 }
 
 // SetUnits sets the units of placement "one" the member's config has:
-// new ones are taken when free, removed ones released.
+// the groups they fall in are taken when free; a unit removed is
+// forgotten (the supervisor stops it), and a group left with none of this
+// member's units is released.
 func (m *Member) SetUnits(units []Unit) {
 	m.mu.Lock()
 	next := make(map[string]Unit, len(units))
+	unitGroup := make(map[string]string, len(units))
+	groups := map[string][]string{}
 	for _, u := range units {
-		next[u.Name] = u
+		g := groupOf(u, m.shards)
+		next[u.Name], unitGroup[u.Name] = u, g
+		groups[g] = append(groups[g], u.Name)
 	}
-	var gone []Change
-	for name, epoch := range m.owned {
+	for _, names := range groups {
+		slices.Sort(names)
+	}
+	var moved []Change
+	for name, epoch := range m.told {
 		if _, ok := next[name]; !ok {
-			delete(m.owned, name)
-			gone = append(gone, Change{Unit: name, Epoch: epoch, Reason: "removed from the config"})
+			delete(m.told, name) // removed from the config: the supervisor stops it
+		} else if g := unitGroup[name]; g != m.groupOf[name] && m.owned[g] != epoch {
+			// Its group changed ("prefer" came or went) to one this
+			// member does not own.
+			delete(m.told, name)
+			moved = append(moved, Change{Unit: name, Epoch: epoch, Reason: "its placement changed; it moves to the owner of " + groupName(g)})
 		}
 	}
-	m.units = next
+	var empty []Change // groups owned with none of this member's units left
+	for g, epoch := range m.owned {
+		if _, ok := groups[g]; !ok {
+			delete(m.owned, g)
+			empty = append(empty, Change{Unit: g, Epoch: epoch})
+		}
+	}
+	for _, waiting := range m.leaving {
+		for name := range waiting {
+			if _, ok := next[name]; !ok {
+				delete(waiting, name)
+			}
+		}
+	}
+	m.units, m.groupOf, m.groups = next, unitGroup, groups
 	m.mu.Unlock()
-	for _, c := range gone {
+	for _, c := range moved {
+		m.lost(c)
+	}
+	for _, c := range empty {
 		m.release(c.Unit, c.Epoch)
 	}
 	if err := m.putRecord(m.ctx); err != nil {
@@ -744,11 +839,11 @@ func (m *Member) SetUnits(units []Unit) {
 	m.poke()
 }
 
-// release deletes the owners/ key of a unit this member held at epoch.
-func (m *Member) release(unit string, epoch int64) {
-	k := m.key("owners", unit)
+// release deletes the owners/ key of a group this member held at epoch.
+func (m *Member) release(group string, epoch int64) {
+	k := m.prefix + "owners/" + group
 	// Tried until etcd answers or the lease would have freed the key
-	// anyway: a key left behind keeps the unit from every member.
+	// anyway: a key left behind keeps the group from every member.
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
 	defer cancel()
 	for {
@@ -757,82 +852,38 @@ func (m *Member) release(unit string, epoch int64) {
 			return
 		}
 		if ctx.Err() != nil {
-			m.log.Warn("cluster: releasing "+unit+" failed; it is free once this member's lease ends", "err", err)
+			m.log.Warn("cluster: releasing "+groupName(group)+" failed; it is free once this member's lease ends", "err", err)
 			return
 		}
 		m.sleep(claimBackoff)
 	}
 }
 
-// Release gives up a unit handed off (Change.Release) once its run ended.
+// Release gives up a unit handed off (Change.Release) once its run ended;
+// its group is released once every unit of it has been.
 func (m *Member) Release(unit string, epoch int64) {
-	m.release(unit, epoch)
 	m.mu.Lock()
-	delete(m.leaving, unit)
+	g, known := m.groupOf[unit]
+	if !known {
+		g = shardOf(unit, m.shards)
+	}
+	waiting := m.leaving[g]
+	delete(waiting, unit)
+	done := len(waiting) == 0
+	if done {
+		delete(m.leaving, g)
+	}
 	m.mu.Unlock()
+	if done {
+		m.release(g, epoch)
+	}
 }
 
 // Owned returns the units this member owns, with their epochs.
 func (m *Member) Owned() map[string]int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return maps.Clone(m.owned)
-}
-
-// score is a member's rendezvous weight for a unit.
-func score(member, unit string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(member))
-	h.Write([]byte{0})
-	h.Write([]byte(unit))
-	// FNV's last bytes barely reach its high bits: mix them (splitmix64's
-	// finalizer), or names that differ in one letter sort alike for every
-	// unit.
-	x := h.Sum64()
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
-// order is the members in the order they should try to own a unit:
-// prefer's first, then by rendezvous weight. Members whose fingerprint for
-// the unit disagrees with the majority's are left out.
-func order(u Unit, members map[string]Record) []string {
-	counts := map[string]int{}
-	for _, r := range members {
-		if fp, ok := r.Units[u.Name]; ok {
-			counts[fp]++
-		}
-	}
-	best, n := "", 0
-	for fp, c := range counts {
-		if c > n || c == n && fp < best {
-			best, n = fp, c
-		}
-	}
-	var names []string
-	for name, r := range members {
-		fp, ok := r.Units[u.Name]
-		if ok && (fp == best || counts[fp] == n) { // a tie agrees with everyone
-			names = append(names, name)
-		}
-	}
-	rank := func(name string) int {
-		if i := slices.Index(u.Prefer, name); i >= 0 {
-			return i
-		}
-		return len(u.Prefer)
-	}
-	slices.SortFunc(names, func(a, b string) int {
-		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
-			return c
-		}
-		return cmp.Compare(score(b, u.Name), score(a, u.Name))
-	})
-	return names
+	return maps.Clone(m.told)
 }
 
 // emit queues a change for the Owner callback; once the member is

@@ -371,7 +371,7 @@ func TestHandoff(t *testing.T) {
 	eventually(t, 5*time.Second, "b sees odd's units", func() bool {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		return len(b.members["odd"].Units) == 1
+		return b.members["odd"].Units == 1
 	})
 	for to, want := range map[string]string{
 		"c":   `no member named "c" is alive in cluster t (members: a, b, odd)`,
