@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +127,41 @@ func TestHandoffMovesTheShard(t *testing.T) {
 	}
 	a.Release(second, epoch)
 	eventually(t, 5*testTTL, "b owns both", func() bool { return b.owns(first) && b.owns(second) })
+}
+
+// The first member sets the cluster's number of shards; a member whose
+// setting differs goes by the cluster's, and says so: two numbers would
+// put a unit in two groups, owned by two members.
+func TestShardsSetByTheFirstMember(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a := join(t, etcd.Endpoints(), "a", func(c *Config) { c.Shards = 16 })
+	var log syncBuffer
+	b := join(t, etcd.Endpoints(), "b", func(c *Config) {
+		c.Shards = 64
+		c.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	if !strings.Contains(log.String(), "t has 16 shards, this member's setting says 64") {
+		t.Errorf("no warning:\n%s", log.String())
+	}
+	us := units("j1", "j2", "j3", "j4", "j5", "j6")
+	a.SetUnits(us)
+	b.SetUnits(us)
+	eventually(t, 5*testTTL, "each unit owned once", func() bool {
+		for _, u := range us {
+			if ownerCount(u.Name, a, b) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	owners, err := client(t, etcd).Get(context.Background(), "/kopf/t/owners/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range owners.Kvs {
+		var n int
+		if _, err := fmt.Sscanf(string(kv.Key), "/kopf/t/owners/s/%d", &n); err != nil || n >= 16 {
+			t.Errorf("owner key %s: not one of 16 shards", kv.Key)
+		}
+	}
 }

@@ -22,7 +22,13 @@ type Cluster struct {
 	Name      string        // "" is the default
 	Lease     time.Duration // 0 is the default
 	Retention time.Duration // 0 is the default
+	// Shards is how many shards the units hash to, for a new cluster (its
+	// first member sets it); 0 is the default.
+	Shards int
 }
+
+// MaxShards bounds "shards" (runtime/cluster's MaxShards).
+const MaxShards = 4096
 
 // MinRetention is the least time claims are kept. A claim deleted is an
 // instant that could run again, on a member whose clock is behind the
@@ -56,7 +62,7 @@ func CheckEtcdURL(s string) error {
 	return nil
 }
 
-var clusterKeys = []string{"etcd", "lease", "name", "retention"}
+var clusterKeys = []string{"etcd", "lease", "name", "retention", "shards"}
 
 // cluster reads the top-level `cluster` section.
 func (l *loader) cluster(n *node) *Cluster {
@@ -91,6 +97,10 @@ func (l *loader) cluster(n *node) *Cluster {
 			c.Retention = l.duration("retention", v)
 			if c.Retention != 0 && c.Retention < MinRetention {
 				l.errorf(v.pos, "the cluster's \"retention\" must be at least %s, found %s", formatDuration(MinRetention), formatDuration(c.Retention))
+			}
+		case "shards":
+			if c.Shards = l.count("shards", v, 1); c.Shards > MaxShards {
+				l.errorf(v.pos, "the cluster's \"shards\" must be at most %d, found %d", MaxShards, c.Shards)
 			}
 		default:
 			hint := ""

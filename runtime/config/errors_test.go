@@ -765,12 +765,21 @@ func TestClusterSection(t *testing.T) {
 		{"short lease", "", `{"cluster": {"etcd": "http://a:2379", "lease": "2s"}}`, []string{
 			`k.json:1:48: the cluster's "lease" must be whole seconds, at least 5s, found 2s`,
 		}},
+		{"no shards", "", `{"cluster": {"etcd": "http://a:2379", "shards": 0}}`, []string{
+			`k.json:1:49: "shards" must be at least 1, found 0`,
+		}},
+		{"too many shards", "", `{"cluster": {"etcd": "http://a:2379", "shards": 5000}}`, []string{
+			`k.json:1:49: the cluster's "shards" must be at most 4096, found 5000`,
+		}},
+		{"shards not whole", "", `{"cluster": {"etcd": "http://a:2379", "shards": 2.5}}`, []string{
+			`k.json:1:49: "shards" must be a whole number, found 2.5`,
+		}},
 	})
-	cfg, _, err := Parse("k.json", []byte(`{"cluster": {"etcd": "http://a:2379,http://b:2379", "lease": 15}}`))
+	cfg, _, err := Parse("k.json", []byte(`{"cluster": {"etcd": "http://a:2379,http://b:2379", "lease": 15, "shards": 64}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := cfg.Cluster; c == nil || len(c.Etcd) != 2 || c.Etcd[1] != "http://b:2379" || c.Lease != 15*time.Second {
+	if c := cfg.Cluster; c == nil || len(c.Etcd) != 2 || c.Etcd[1] != "http://b:2379" || c.Lease != 15*time.Second || c.Shards != 64 {
 		t.Errorf("cluster: %+v", c)
 	}
 }

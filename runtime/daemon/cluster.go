@@ -24,6 +24,9 @@ type Cluster struct {
 	// TTL is the member's lease, Retention how long claims are kept; 0
 	// is the config's, or the default.
 	TTL, Retention time.Duration
+	// Shards is the number of shards of a new cluster; 0 is the config's,
+	// or the default.
+	Shards int
 	// ClockOffset moves the daemon's wall clock, for tests of members
 	// whose clocks disagree.
 	ClockOffset time.Duration
@@ -49,6 +52,9 @@ func (c Cluster) with(cc *config.Cluster) Cluster {
 	}
 	if c.Retention == 0 && cc.Retention > 0 {
 		c.Retention = cc.Retention
+	}
+	if c.Shards == 0 {
+		c.Shards = cc.Shards
 	}
 	return c
 }
@@ -111,7 +117,7 @@ func (p *clusterPart) Start(ctx context.Context) error {
 	}
 	cfg := cluster.Config{
 		Endpoints: c.Endpoints, Name: c.Name, Member: c.Member,
-		TTL: c.TTL, Retention: c.Retention, Logger: d.log, Events: d.events.Publish,
+		TTL: c.TTL, Retention: c.Retention, Shards: c.Shards, Logger: d.log, Events: d.events.Publish,
 		Version: d.cfg.Build.Version, BootID: journal.BootID(),
 		Owner:   func(ch cluster.Change) { sup().OwnerChanged(ch) },
 		Trigger: func(job string, args []string, by string) { sup().ClusterTrigger(job, args, by) },
