@@ -703,3 +703,20 @@ func TestNamesWithSlashes(t *testing.T) {
 	})
 	eventually(t, 10*time.Second, "b owns x y%2F", func() bool { return b.owns("x y%2F") && a.owns("x") })
 }
+
+// A take that a reload overtook — SetUnits dropped the unit after
+// takeFree listed it, before its owners/ key was written — leaves no key
+// behind: the member does not own the unit, which another member may
+// take (or, moved to placement "each", nobody owns).
+func TestTakeOfAUnitDroppedMeanwhile(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	a := join(t, etcd.Endpoints(), "a")
+	eventually(t, 5*testTTL, "a live", a.Live)
+	a.take(Unit{Name: "j", Fingerprint: "x"}) // j was never in a's units, as if dropped meanwhile
+	if a.owns("j") {
+		t.Error("a owns j, which its config no longer has")
+	}
+	if resp, err := client(t, etcd).Get(context.Background(), "/kopf/t/owners/j", clientv3.WithCountOnly()); err != nil || resp.Count != 0 {
+		t.Errorf("j's owners/ key: %d (%v), want none", resp.Count, err)
+	}
+}
