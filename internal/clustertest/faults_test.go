@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Three members, a job every second; the job's owner is SIGKILLed at
@@ -111,15 +113,26 @@ func TestEtcdLeaderKilled(t *testing.T) {
 	// leaders, no node leads.
 	leader := -1
 	w.eventually(patience(), "an etcd node leads", func() bool { leader = w.etcd.Leader(); return leader >= 0 })
+	// The probe's client knows only the nodes left, and probes while
+	// StopNode runs: etcd's Close, after the node stopped, takes seconds
+	// to end its connections, which are not the election's.
+	probe, err := clientv3.New(clientv3.Config{Endpoints: slices.Delete(w.etcd.Endpoints(), leader, leader+1), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
 	killed := time.Now()
-	w.etcd.StopNode(leader)
+	stopped := make(chan struct{})
+	go func() { w.etcd.StopNode(leader); close(stopped) }()
+	defer func() { <-stopped }() // before the cleanup, which stops every node
 	w.eventually(patience(), "etcd takes writes again", func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		_, err := w.cli.Put(ctx, "/probe", "x")
+		_, err := probe.Put(ctx, "/probe", "x")
 		return err == nil
 	})
 	elected := time.Since(killed)
+	<-stopped
 	time.Sleep(time.Duration(*seconds) * time.Second / 2)
 	w.etcd.StartNode(leader)
 	time.Sleep(3 * time.Second)
