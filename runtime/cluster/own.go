@@ -319,6 +319,15 @@ func (m *Member) take(u Unit) {
 		m.mu.Unlock()
 		return
 	}
+	if _, ok := m.units[u.Name]; !ok {
+		// SetUnits took the unit out of the config while this member
+		// was taking it (a reload), too early to release a key it did
+		// not own yet: the key goes now, or it would keep the unit from
+		// every member for as long as this one lives.
+		m.mu.Unlock()
+		m.release(u.Name, epoch)
+		return
+	}
 	m.owned[u.Name] = epoch
 	m.mu.Unlock()
 	reason := "free, and this member is first in its order among those alive"
