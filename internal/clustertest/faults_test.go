@@ -2,10 +2,15 @@ package clustertest
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Three members, a job every second; the job's owner is SIGKILLed at
@@ -32,19 +37,17 @@ func TestKillOwner(t *testing.T) {
 		w.kill(victim, syscall.SIGKILL)
 		if i%2 == 0 { // first, so that a short run has both kinds
 			w.restart(victim)
-			w.eventually(4*lease, "an owner after the restart", func() bool { o, e := w.ownerEpoch("tick"); return o != "" && e != epoch })
+			w.eventually(patience(), "an owner after the restart", func() bool { o, e := w.ownerEpoch("tick"); return o != "" && e != epoch })
 			restarts = append(restarts, time.Since(killed))
 			continue
 		}
-		w.eventually(4*lease, "a new owner", func() bool { o := w.owner("tick"); return o != "" && o != victim })
+		w.eventually(patience(), "a new owner", func() bool { o := w.owner("tick"); return o != "" && o != victim })
 		failovers = append(failovers, time.Since(killed))
 		w.restart(victim)
 	}
 	time.Sleep(time.Until(end))
-	to := time.Now().Add(-2 * time.Second) // the last instants' runs may still be starting
-	for name := range w.members {
-		w.kill(name, syscall.SIGTERM)
-	}
+	to := time.Now()
+	w.stopAll(from, to, "tick")
 	rep := w.check("tick", from, to)
 	t.Logf("SIGKILL of the owner, %d times: %s; failover after a kill %v; owned again after a kill and an immediate restart %v", len(failovers)+len(restarts), rep, failovers, restarts)
 	if rep.ran == 0 || len(failovers)+len(restarts) == 0 {
@@ -68,18 +71,24 @@ func TestFrozenOwner(t *testing.T) {
 	from := time.Now()
 	time.Sleep(3 * time.Second)
 	victim := w.owner("tick")
+	if victim == "" {
+		t.Fatal("tick lost its owner with no fault")
+	}
+	session := w.memberLease(victim)
 	frozen := time.Now()
 	w.kill(victim, syscall.SIGSTOP)
-	w.eventually(4*lease, "a new owner", func() bool { o := w.owner("tick"); return o != "" && o != victim })
+	w.eventually(patience(), "a new owner", func() bool { o := w.owner("tick"); return o != "" && o != victim })
 	took := time.Since(frozen)
 	time.Sleep(3 * time.Second)
 	w.kill(victim, syscall.SIGCONT)
 	thawed := time.Now()
-	time.Sleep(5 * time.Second)
-	to := time.Now().Add(-2 * time.Second)
-	for name := range w.members {
-		w.kill(name, syscall.SIGTERM)
-	}
+	// Thawed, it finds its fence deadline passed and joins again on a new
+	// lease: it runs again, and must leave tick to its owner, for a few
+	// instants more.
+	w.eventually(patience(), victim+" joined again on a new lease", func() bool { l := w.memberLease(victim); return l != 0 && l != session })
+	time.Sleep(3 * time.Second)
+	to := time.Now()
+	w.stopAll(from, to, "tick")
 	rep := w.check("tick", from, to)
 	// Its fence deadline came at most lease-1s after its last answered
 	// keep-alive, which was before the freeze.
@@ -100,26 +109,35 @@ func TestEtcdLeaderKilled(t *testing.T) {
 	w.tickOn("m1", "m2", "m3")
 	from := time.Now()
 	time.Sleep(3 * time.Second)
-	leader := w.etcd.Leader()
-	if leader < 0 {
-		t.Fatal("no etcd node leads")
+	// A loaded machine may hold an election now and then: between two
+	// leaders, no node leads.
+	leader := -1
+	w.eventually(patience(), "an etcd node leads", func() bool { leader = w.etcd.Leader(); return leader >= 0 })
+	// The probe's client knows only the nodes left, and probes while
+	// StopNode runs: etcd's Close, after the node stopped, takes seconds
+	// to end its connections, which are not the election's.
+	probe, err := clientv3.New(clientv3.Config{Endpoints: slices.Delete(w.etcd.Endpoints(), leader, leader+1), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer probe.Close()
 	killed := time.Now()
-	w.etcd.StopNode(leader)
-	w.eventually(10*time.Second, "etcd takes writes again", func() bool {
+	stopped := make(chan struct{})
+	go func() { w.etcd.StopNode(leader); close(stopped) }()
+	defer func() { <-stopped }() // before the cleanup, which stops every node
+	w.eventually(patience(), "etcd takes writes again", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		_, err := w.cli.Put(ctx, "/probe", "x")
+		_, err := probe.Put(ctx, "/probe", "x")
 		return err == nil
 	})
 	elected := time.Since(killed)
+	<-stopped
 	time.Sleep(time.Duration(*seconds) * time.Second / 2)
 	w.etcd.StartNode(leader)
 	time.Sleep(3 * time.Second)
-	to := time.Now().Add(-2 * time.Second)
-	for name := range w.members {
-		w.kill(name, syscall.SIGTERM)
-	}
+	to := time.Now()
+	w.stopAll(from, to, "tick")
 	rep := w.check("tick", from, to)
 	t.Logf("etcd leader (node %d) killed; writes again after %s, node %d leads: %s", leader, elected.Round(time.Millisecond), w.etcd.Leader(), rep)
 }
@@ -132,14 +150,17 @@ func TestEtcdDownLongerThanTheLease(t *testing.T) {
 	w.tickOn("m1", "m2")
 	from := time.Now()
 	time.Sleep(3 * time.Second)
-	down := time.Now()
 	w.etcd.StopNode(0)
+	// etcd answers nothing from now on (and may have answered until
+	// StopNode returned, which a loaded machine may take a while to do).
+	down := time.Now()
 	time.Sleep(2 * lease)
+	restart := time.Now()
 	w.etcd.StartNode(0)
 	up := time.Now()
 	// etcd kept the owner's lease (a restarted etcd renews every lease),
 	// so the owner key stays; what counts is the job running again.
-	w.eventually(6*lease, "tick runs again", func() bool {
+	w.eventually(patience(), "tick runs again", func() bool {
 		for _, r := range w.readRuns() {
 			if at, _ := time.Parse(time.RFC3339, r.instant); at.After(up) {
 				return true
@@ -149,15 +170,13 @@ func TestEtcdDownLongerThanTheLease(t *testing.T) {
 	})
 	back := time.Since(up)
 	time.Sleep(3 * time.Second)
-	to := time.Now().Add(-2 * time.Second)
-	for name := range w.members {
-		w.kill(name, syscall.SIGTERM)
-	}
+	to := time.Now()
+	w.stopAll(from, to, "tick")
 	rep := w.check("tick", from, to)
 	for _, r := range w.readRuns() {
 		at, _ := time.Parse(time.RFC3339, r.instant)
-		if at.After(down.Add(lease)) && at.Before(up) {
-			t.Errorf("%s ran %s while etcd was down (%s to %s)", r.member, r.instant, down.Format(time.RFC3339Nano), up.Format(time.RFC3339Nano))
+		if at.After(down.Add(lease)) && at.Before(restart) {
+			t.Errorf("%s ran %s while etcd was down (%s to %s)", r.member, r.instant, down.Format(time.RFC3339Nano), restart.Format(time.RFC3339Nano))
 		}
 	}
 	if rep.missed == 0 {
@@ -176,7 +195,7 @@ func TestClockSkew(t *testing.T) {
 	w.start("behind", cfg, "--test-clock-offset", "-90s")
 	w.start("true", cfg)
 	w.waitMembers(3)
-	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	w.eventually(patience(), "tick owned", func() bool { return w.owner("tick") != "" })
 	end := time.Now().Add(time.Duration(*seconds) * time.Second)
 	moves := 0
 	for time.Now().Before(end.Add(-2 * lease)) {
@@ -186,7 +205,7 @@ func TestClockSkew(t *testing.T) {
 			continue
 		}
 		w.kill(victim, syscall.SIGKILL)
-		w.eventually(4*lease, "a new owner", func() bool { o := w.owner("tick"); return o != "" && o != victim })
+		w.eventually(patience(), "a new owner", func() bool { o := w.owner("tick"); return o != "" && o != victim })
 		moves++
 		w.restart(victim)
 	}
@@ -219,7 +238,7 @@ func TestFiveMembersAndAConfigChange(t *testing.T) {
 		w.start(m, cfg)
 	}
 	w.waitMembers(5)
-	w.eventually(20*time.Second, "every job owned", func() bool {
+	w.eventually(patience(), "every job owned", func() bool {
 		for _, j := range jobs {
 			if w.owner(j) == "" {
 				return false
@@ -231,8 +250,32 @@ func TestFiveMembersAndAConfigChange(t *testing.T) {
 	for _, j := range jobs {
 		owners[w.owner(j)]++
 	}
-	if len(owners) < 3 {
-		t.Errorf("ten jobs on five members started together went to %d members: %v", len(owners), owners)
+	// The members whose records listed the jobs when the first was
+	// taken (etcd's state at the revision before): on a loaded machine
+	// some start late, and a member that joins later takes nothing from
+	// the others. Ten jobs spread over any two members, over three of
+	// all five.
+	first := int64(0)
+	for _, kv := range w.get("/kopf/t/owners/", clientv3.WithPrefix()).Kvs {
+		if first == 0 || kv.CreateRevision < first {
+			first = kv.CreateRevision
+		}
+	}
+	joined := 0
+	for _, kv := range w.get("/kopf/t/members/", clientv3.WithPrefix(), clientv3.WithRev(first-1)).Kvs {
+		var rec struct {
+			Units int `json:"units"`
+		}
+		if json.Unmarshal(kv.Value, &rec) == nil && rec.Units > 0 {
+			joined++
+		}
+	}
+	want := min(joined, 2)
+	if joined == len(names) {
+		want = 3
+	}
+	if len(owners) < want {
+		t.Errorf("ten jobs on %d members that had joined went to %d members: %v", joined, len(owners), owners)
 	}
 	// m1's config of j0 differs from the four others'.
 	odd := w.owner("j0")
@@ -241,12 +284,10 @@ func TestFiveMembersAndAConfigChange(t *testing.T) {
 	w.kill(odd, syscall.SIGTERM)
 	w.members[odd].args[len(w.members[odd].args)-1] = other
 	w.restart(odd)
-	w.eventually(4*lease, "j0 owned by a member that agrees", func() bool { o := w.owner("j0"); return o != "" && o != odd })
+	w.eventually(patience(), "j0 owned by a member that agrees", func() bool { o := w.owner("j0"); return o != "" && o != odd })
 	time.Sleep(time.Duration(*seconds/2) * time.Second)
-	to := time.Now().Add(-2 * time.Second)
-	for name := range w.members {
-		w.kill(name, syscall.SIGTERM)
-	}
+	to := time.Now()
+	w.stopAll(from, to, jobs...)
 	for _, j := range jobs {
 		rep := w.check(j, from, to)
 		if j == "j0" && rep.byMember[odd] > 0 && !from.IsZero() {
@@ -262,5 +303,5 @@ func TestFiveMembersAndAConfigChange(t *testing.T) {
 			t.Logf("j0 after its owner's config changed: %s", rep)
 		}
 	}
-	t.Logf("five members, ten jobs: owners at start %v", owners)
+	t.Logf("five members, ten jobs: owners at start %v (%d members had joined when the first job was taken)", owners, joined)
 }

@@ -10,11 +10,12 @@
 package clustertest
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,10 +30,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kopf/kopf/internal/cli"
+	"github.com/kopf/kopf/runtime/cluster"
 	"github.com/kopf/kopf/runtime/cluster/etcdtest"
 )
 
-var seconds = flag.Int("cluster.seconds", 20, "how long each fault run lasts, in seconds (docs/cluster.md's figures: 60)")
+var (
+	seconds = flag.Int("cluster.seconds", 20, "how long each fault run lasts, in seconds (docs/cluster.md's figures: 60)")
+	scale   = flag.Float64("cluster.scale", 1, "stretches every wait for the cluster to act, on a machine slower than a loaded 2-core one")
+)
 
 func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "kopf" {
@@ -56,6 +61,15 @@ func kopfPath(t *testing.T) string {
 
 // lease is the members' lease in these tests: the least kopf allows.
 const lease = 5 * time.Second
+
+// patience bounds each wait for the cluster to act: a member starting and
+// joining, a unit moving once its owner's lease ran out, a reload, a run,
+// etcd answering again. Each takes about a lease or less; other go test
+// runs on a 2-core machine stretch that several times, so a wait allows
+// six leases (-cluster.scale stretches them further). A wait is a
+// retried condition: what the tests assert is what happened, never how
+// soon.
+func patience() time.Duration { return time.Duration(6 * float64(lease) * *scale) }
 
 // world is a cluster under test: etcd, the members, and the file each
 // run appends "instant member fence" to.
@@ -130,7 +144,7 @@ func (w *world) tickOn(names ...string) {
 		w.start(m, cfg)
 	}
 	w.waitMembers(len(names))
-	w.eventually(15*time.Second, "tick owned", func() bool { return w.owner("tick") != "" })
+	w.eventually(patience(), "tick owned", func() bool { return w.owner("tick") != "" })
 }
 
 // start starts member name with the config, and its own journal and
@@ -180,7 +194,7 @@ func (w *world) kill(name string, sig syscall.Signal) {
 	if sig == syscall.SIGKILL || sig == syscall.SIGTERM {
 		select {
 		case <-m.exited:
-		case <-time.After(30 * time.Second):
+		case <-time.After(patience()):
 			w.t.Errorf("member %s did not exit after %s", name, sig)
 		}
 	}
@@ -192,7 +206,7 @@ func (w *world) restart(name string) { w.launch(&member{name: name, args: w.memb
 // waitMembers waits until n members are registered.
 func (w *world) waitMembers(n int) {
 	w.t.Helper()
-	w.eventually(30*time.Second, fmt.Sprintf("%d members", n), func() bool {
+	w.eventually(patience(), fmt.Sprintf("%d members", n), func() bool {
 		resp, err := w.cli.Get(context.Background(), "/kopf/t/members/", clientv3.WithPrefix(), clientv3.WithCountOnly())
 		return err == nil && resp.Count == int64(n)
 	})
@@ -204,15 +218,43 @@ func (w *world) owner(unit string) string {
 	return o
 }
 
-// ownerEpoch is the member that owns unit now and its epoch.
+// ownerEpoch is the member that owns unit now and its epoch: the owner
+// of the unit's group, its own (a unit with prefer) or its shard's.
 func (w *world) ownerEpoch(unit string) (string, int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	resp, err := w.cli.Get(ctx, "/kopf/t/owners/"+unit)
-	if err != nil || len(resp.Kvs) == 0 {
-		return "", 0
+	for _, g := range []string{"u/" + url.PathEscape(unit), cluster.ShardOf(unit, cluster.DefaultShards)} {
+		if resp := w.get("/kopf/t/owners/" + g); len(resp.Kvs) > 0 {
+			return string(resp.Kvs[0].Value), resp.Kvs[0].CreateRevision
+		}
 	}
-	return string(resp.Kvs[0].Value), resp.Kvs[0].CreateRevision
+	return "", 0
+}
+
+// memberLease is the lease of member's record, 0 while it has none.
+func (w *world) memberLease(member string) int64 {
+	resp := w.get("/kopf/t/members/" + member)
+	if len(resp.Kvs) == 0 {
+		return 0
+	}
+	return resp.Kvs[0].Lease
+}
+
+// get reads from etcd, tried again until etcd answers: a read that timed
+// out on a loaded machine says nothing of the key (an owner lookup that
+// took it for "no owner" would see an owner change that did not happen).
+func (w *world) get(key string, opts ...clientv3.OpOption) *clientv3.GetResponse {
+	w.t.Helper()
+	var err error
+	for end := time.Now().Add(patience()); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var resp *clientv3.GetResponse
+		resp, err = w.cli.Get(ctx, key, opts...)
+		cancel()
+		if err == nil {
+			return resp
+		}
+	}
+	w.t.Fatalf("after %s, etcd does not answer a read of %s: %v", patience(), key, err)
+	return nil
 }
 
 func (w *world) eventually(d time.Duration, what string, ok func() bool) {
@@ -230,18 +272,21 @@ type run struct {
 	job, instant, member, fence string
 }
 
+// readRuns reads the runs file's lines; a last line not yet ended (a run
+// writing it as the test reads) waits for the next read.
 func (w *world) readRuns() []run {
-	f, err := os.Open(w.runs)
+	b, err := os.ReadFile(w.runs)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	var out []run
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for _, line := range strings.Split(string(b[:bytes.LastIndexByte(b, '\n')+1]), "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.Fields(line)
 		if len(f) != 4 {
-			w.t.Errorf("runs file line %q: want job instant member fence", sc.Text())
+			w.t.Errorf("runs file line %q: want job instant member fence", line)
 			continue
 		}
 		out = append(out, run{f[0], f[1], f[2], f[3]})
@@ -257,10 +302,7 @@ type claim struct {
 }
 
 func (w *world) claims(job string) map[string]claim {
-	resp, err := w.cli.Get(context.Background(), "/kopf/t/claims/"+job+"/", clientv3.WithPrefix())
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	resp := w.get("/kopf/t/claims/"+job+"/", clientv3.WithPrefix())
 	out := map[string]claim{}
 	for _, kv := range resp.Kvs {
 		var c claim
@@ -284,6 +326,47 @@ func (r report) String() string {
 		r.instants, r.ran, r.byMember, r.duplicates, r.missed, r.lost, r.joined)
 }
 
+// instants are the whole seconds in (from, to): the instants of a job
+// every second that check looks at.
+func instants(from, to time.Time) []string {
+	var out []string
+	for at := from.Truncate(time.Second).Add(time.Second); at.Before(to); at = at.Add(time.Second) {
+		out = append(out, at.UTC().Format(time.RFC3339))
+	}
+	return out
+}
+
+// stopAll stops every member (SIGTERM) once each instant of the jobs in
+// (from, to) ran or has a claim — the owner claims an instant when it is
+// due and the next owner records the ones it missed, which a loaded
+// machine may delay for seconds — or after patience: check then names
+// what neither ran nor was recorded. Stopped sooner, a member would leave
+// instants unrecorded only because the test ended first.
+func (w *world) stopAll(from, to time.Time, jobs ...string) {
+	w.t.Helper()
+	recorded := func() bool {
+		ran := map[string]bool{}
+		for _, r := range w.readRuns() {
+			ran[r.job+" "+r.instant] = true
+		}
+		for _, job := range jobs {
+			claims := w.claims(job)
+			for _, key := range instants(from, to) {
+				if _, ok := claims[key]; !ok && !ran[job+" "+key] {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for end := time.Now().Add(patience()); !recorded() && time.Now().Before(end); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	for name := range w.members {
+		w.kill(name, syscall.SIGTERM)
+	}
+}
+
 func (w *world) check(job string, from, to time.Time) report {
 	w.t.Helper()
 	runs := w.readRuns()
@@ -295,8 +378,7 @@ func (w *world) check(job string, from, to time.Time) report {
 		}
 	}
 	rep := report{byMember: map[string]int{}}
-	for at := from.Truncate(time.Second).Add(time.Second); at.Before(to); at = at.Add(time.Second) {
-		key := at.UTC().Format(time.RFC3339)
+	for _, key := range instants(from, to) {
 		rep.instants++
 		rs, c := ran[key], claims[key]
 		switch {

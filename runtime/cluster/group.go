@@ -37,6 +37,11 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
+// ShardOf is the group of a unit without "prefer" in a cluster of n
+// shards: "s/NNNN", whose owner is under owners/s/NNNN (tests and tools
+// that read etcd).
+func ShardOf(name string, n int) string { return shardOf(name, n) }
+
 // shardOf is the shard of a unit's name among n.
 func shardOf(name string, n int) string {
 	h := fnv.New64a()

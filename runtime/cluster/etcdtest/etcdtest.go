@@ -2,18 +2,26 @@
 // go.etcd.io/etcd/server/v3/embed, on 127.0.0.1 ports of their own: one
 // node, or a cluster of three whose nodes a test can stop and start again.
 // It is only for tests; it links the whole etcd server.
+//
+// Each port is held for the cluster's life by a socket bound to it that
+// never listens (reserve): no other process can take it between the
+// moment it is chosen and the one etcd binds it, nor while a node is
+// stopped, as a port found free and let go could be (other tests, and
+// any connection's source port, draw from the same ephemeral range).
 package etcdtest
 
 import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // Cluster is a running etcd cluster.
@@ -32,6 +40,19 @@ type node struct {
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
+	// Registered first, so run last: the ports are let go once every
+	// node has stopped.
+	var held []int
+	t.Cleanup(func() {
+		for _, fd := range held {
+			unix.Close(fd)
+		}
+	})
+	port := func() url.URL {
+		u, fd := reserve(t)
+		held = append(held, fd)
+		return u
+	}
 	var initial []string
 	for i := range n {
 		cfg := embed.NewConfig()
@@ -44,7 +65,10 @@ func Start(t testing.TB, n int) *Cluster {
 		cfg.TickMs, cfg.ElectionMs = 50, 500
 		// A test's data is thrown away: fsync only slows it.
 		cfg.UnsafeNoFsync = true
-		client, peer := freeURL(t), freeURL(t)
+		// etcd's listeners share their ports with the sockets that hold
+		// them (reserve).
+		cfg.SocketOpts.ReusePort = true
+		client, peer := port(), port()
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 		initial = append(initial, cfg.Name+"="+peer.String())
@@ -70,14 +94,34 @@ func Start(t testing.TB, n int) *Cluster {
 	return c
 }
 
-// freeURL is an http URL on a 127.0.0.1 port free a moment ago.
-func freeURL(t testing.TB) url.URL {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// reserve returns an http URL on a 127.0.0.1 port of its own, and the
+// socket that holds it: bound with SO_REUSEPORT, so that etcd's listeners,
+// which set it too (Config.SocketOpts.ReusePort), can bind the port as
+// well, and never listening, so that every connection goes to etcd's.
+// The kernel gives a bound port to no other socket that does not ask for
+// that very port with SO_REUSEPORT under this user: not for a port 0, not
+// as a connection's source port.
+func reserve(t testing.TB) (url.URL, int) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return url.URL{Scheme: "http", Host: l.Addr().String()}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	port := sa.(*unix.SockaddrInet4).Port
+	return url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}, fd
 }
 
 func (c *Cluster) start(i int) error {
