@@ -26,7 +26,7 @@ type fakeCluster struct {
 	fenced    bool             // Live reports false
 	refuse    map[string]error // Claim's error for a unit
 	fence     int64
-	deadline  time.Duration // a claim's fence deadline after its now; 0 for none
+	deadline  time.Duration    // a claim's fence deadline after its now; 0 for none
 	epochs    map[string]int64 // a claim's epoch, by unit
 	claims    []string         // "unit@seconds instants catch-up proc"
 	ended     []string         // "unit fence start-end: outcome"
