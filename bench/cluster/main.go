@@ -246,34 +246,51 @@ func waitReady(m *member) {
 // units units (less those lost since), and returns how many are owned.
 // It reads the journals as they grow rather than asking the members for
 // their status, which at 100k units costs a member more than the cluster
-// does.
+// does; a journal rotated meanwhile (it does, at 100k units) is read to
+// its end under its new name first.
 func waitOwned(ms []*member, units int, limit time.Duration) int {
 	deadline := time.Now().Add(limit)
-	offsets := make([]int64, len(ms))
+	type place struct {
+		ino    uint64
+		offset int64
+	}
+	at := make([]place, len(ms))
 	n := 0
 	gained, lost := []byte(`"type":"owner_gained"`), []byte(`"type":"owner_lost"`)
+	count := func(path string, from int64) int64 {
+		f, err := os.Open(path)
+		if err != nil {
+			return from
+		}
+		defer f.Close()
+		f.Seek(from, 0)
+		r := bufio.NewReaderSize(f, 1<<20)
+		for {
+			line, err := r.ReadBytes('\n') // a state event may be megabytes long
+			if err != nil {
+				return from // a line not yet whole is read again next time
+			}
+			from += int64(len(line))
+			switch {
+			case bytes.Contains(line, gained):
+				n++
+			case bytes.Contains(line, lost):
+				n--
+			}
+		}
+	}
 	for {
 		for i, m := range ms {
-			f, err := os.Open(m.journal)
-			if err != nil {
+			var st syscall.Stat_t
+			if syscall.Stat(m.journal, &st) != nil {
 				continue
 			}
-			f.Seek(offsets[i], 0)
-			r := bufio.NewReaderSize(f, 1<<20)
-			for {
-				line, err := r.ReadBytes('\n') // a state event may be megabytes long
-				if err != nil {
-					break // a line not yet whole is read again next time
-				}
-				offsets[i] += int64(len(line))
-				switch {
-				case bytes.Contains(line, gained):
-					n++
-				case bytes.Contains(line, lost):
-					n--
-				}
+			if at[i].ino != 0 && st.Ino != at[i].ino {
+				count(m.journal+".1", at[i].offset) // rotated: the rest of the old file
+				at[i].offset = 0
 			}
-			f.Close()
+			at[i].ino = st.Ino
+			at[i].offset = count(m.journal, at[i].offset)
 		}
 		if n >= units || time.Now().After(deadline) {
 			return n
