@@ -3,6 +3,10 @@
 // node, or a cluster of three whose nodes a test can stop and start again.
 // It is only for tests; it links the whole etcd server.
 //
+// With Binary set (a path to an etcd binary, like Debian's etcd-server's
+// /usr/bin/etcd), the nodes are processes of that binary instead: the
+// same tests then run against the etcd users install (UseBinary).
+//
 // Each port is held for the cluster's life by a socket bound to it that
 // never listens (reserve): no other process can take it between the
 // moment it is chosen and the one etcd binds it, nor while a node is
@@ -13,9 +17,14 @@ package etcdtest
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,8 +40,22 @@ type Cluster struct {
 }
 
 type node struct {
-	cfg *embed.Config
-	e   *embed.Etcd // nil while stopped
+	cfg    *embed.Config
+	e      *embed.Etcd // nil while stopped
+	cmd    *exec.Cmd   // the node's process, with Binary; nil while stopped
+	exited chan error  // its Wait's
+	held   []int       // the sockets that hold its ports; with Binary let go as it starts
+}
+
+// Binary, when set, is the etcd binary the nodes run as processes of,
+// rather than embedded servers. Tests set it with UseBinary.
+var Binary string
+
+// UseBinary runs the clusters that the rest of the test starts on the
+// etcd binary at path, and the embedded server again afterwards.
+func UseBinary(t testing.TB, path string) {
+	Binary = path
+	t.Cleanup(func() { Binary = "" })
 }
 
 // Start starts an etcd cluster of n nodes (1 or 3), stopped at the end of
@@ -42,15 +65,18 @@ func Start(t testing.TB, n int) *Cluster {
 	c := &Cluster{t: t}
 	// Registered first, so run last: the ports are let go once every
 	// node has stopped.
-	var held []int
 	t.Cleanup(func() {
-		for _, fd := range held {
-			unix.Close(fd)
+		for _, nd := range c.nodes {
+			for _, fd := range nd.held {
+				unix.Close(fd)
+			}
+			nd.held = nil
 		}
 	})
+	var nodeHeld []int
 	port := func() url.URL {
 		u, fd := reserve(t)
-		held = append(held, fd)
+		nodeHeld = append(nodeHeld, fd)
 		return u
 	}
 	var initial []string
@@ -72,7 +98,8 @@ func Start(t testing.TB, n int) *Cluster {
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 		initial = append(initial, cfg.Name+"="+peer.String())
-		c.nodes = append(c.nodes, &node{cfg: cfg})
+		c.nodes = append(c.nodes, &node{cfg: cfg, held: nodeHeld})
+		nodeHeld = nil
 	}
 	for _, nd := range c.nodes {
 		nd.cfg.InitialCluster = strings.Join(initial, ",")
@@ -126,6 +153,9 @@ func reserve(t testing.TB) (url.URL, int) {
 
 func (c *Cluster) start(i int) error {
 	nd := c.nodes[i]
+	if Binary != "" {
+		return c.startBinary(i)
+	}
 	e, err := embed.StartEtcd(nd.cfg)
 	if err != nil {
 		return fmt.Errorf("etcd node %d: %w", i, err)
@@ -140,6 +170,61 @@ func (c *Cluster) start(i int) error {
 	return nil
 }
 
+// startBinary starts node i as a process of Binary, and waits until it
+// answers /health (it has a leader). An etcd binary does not share its
+// ports (3.4 has no SO_REUSEPORT option): the sockets that held them are
+// let go just before it starts, and a node started again takes its ports
+// back as they are, free unless something took them meanwhile.
+func (c *Cluster) startBinary(i int) error {
+	nd := c.nodes[i]
+	for _, fd := range nd.held {
+		unix.Close(fd)
+	}
+	nd.held = nil
+	state := "new"
+	if nd.cfg.ClusterState == embed.ClusterStateFlagExisting {
+		state = "existing"
+	}
+	client, peer := nd.cfg.ListenClientUrls[0].String(), nd.cfg.ListenPeerUrls[0].String()
+	cmd := exec.Command(Binary, "--name", nd.cfg.Name, "--data-dir", nd.cfg.Dir,
+		"--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--initial-cluster", nd.cfg.InitialCluster, "--initial-cluster-token", nd.cfg.InitialClusterToken,
+		"--initial-cluster-state", state, "--heartbeat-interval", "50", "--election-timeout", "500")
+	log, err := os.OpenFile(filepath.Join(nd.cfg.Dir, "etcd.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("etcd node %d: %w", i, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(filepath.Join(nd.cfg.Dir, "etcd.log"))
+			return fmt.Errorf("etcd node %d (%s) exited: %v\n%s", i, Binary, err, b)
+		default:
+		}
+		if resp, err := http.Get(client + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				nd.cmd, nd.exited = cmd, exited
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("etcd node %d (%s) not healthy after 30 s", i, Binary)
+		}
+	}
+}
+
 // Endpoints are the client URLs of every node.
 func (c *Cluster) Endpoints() []string {
 	var out []string
@@ -151,8 +236,38 @@ func (c *Cluster) Endpoints() []string {
 
 // Leader is the index of the node that leads now, or -1.
 func (c *Cluster) Leader() int {
+	if Binary != "" {
+		return c.binaryLeader()
+	}
 	for i, nd := range c.nodes {
 		if nd.e != nil && nd.e.Server.Leader() == nd.e.Server.MemberID() {
+			return i
+		}
+	}
+	return -1
+}
+
+// binaryLeader asks each running node's /metrics whether it leads.
+func (c *Cluster) binaryLeader() int {
+	for i, nd := range c.nodes {
+		if nd.cmd == nil {
+			continue
+		}
+		resp, err := http.Get(nd.cfg.ListenClientUrls[0].String() + "/metrics")
+		if err != nil {
+			continue
+		}
+		var b strings.Builder
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		resp.Body.Close()
+		if strings.Contains(b.String(), "\netcd_server_is_leader 1\n") {
 			return i
 		}
 	}
@@ -162,6 +277,11 @@ func (c *Cluster) Leader() int {
 // StopNode stops node i, as a crash would: without handing its
 // leadership to another node first (its data stays).
 func (c *Cluster) StopNode(i int) {
+	if nd := c.nodes[i]; nd.cmd != nil {
+		nd.cmd.Process.Signal(syscall.SIGKILL)
+		<-nd.exited
+		nd.cmd = nil
+	}
 	if nd := c.nodes[i]; nd.e != nil {
 		nd.e.Server.HardStop()
 		nd.e.Close()
