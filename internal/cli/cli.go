@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kopf/kopf/lang"
+	"github.com/kopf/kopf/runtime/daemon"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"io"
@@ -104,6 +105,9 @@ type env struct {
 // Main runs kopf with the process's arguments and streams and returns the
 // exit status.
 func Main() int {
+	if status, ok := daemon.GuardMain(); ok {
+		return status // this kopf is a daemon's guard, which kopf run started
+	}
 	e := &env{
 		stdout: os.Stdout,
 		stderr: os.Stderr,

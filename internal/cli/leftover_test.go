@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,6 +147,10 @@ func TestNoProcessOutlivesItsRun(t *testing.T) {
 			} else if mode.cgroup == "" {
 				t.Skipf("no cgroups here: %s", d.stderr)
 			}
+			// The guard first: what is tested here is what the next kopf
+			// does when nothing stopped the runs (the guard killed too, or
+			// a whole process group SIGKILLed).
+			killGuard(t, d.cmd.Process.Pid)
 			if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -246,5 +251,73 @@ func TestSIGTERMWhileStarting(t *testing.T) {
 	}
 	if alive(pid) {
 		t.Errorf("the leftover %d still runs", pid)
+	}
+}
+
+// guardOf is the pid of kopf's guard, the child of daemon whose
+// environment has KOPF_GUARD; 0 for none.
+func guardOf(daemon int) int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", daemon))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", daemon, task.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			env, _ := os.ReadFile("/proc/" + f + "/environ")
+			if strings.Contains("\x00"+string(env), "\x00KOPF_GUARD=") {
+				pid, _ := strconv.Atoi(f)
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// killGuard SIGKILLs daemon's guard, and waits until it is gone.
+func killGuard(t *testing.T, daemon int) {
+	t.Helper()
+	var g int
+	waitFor(t, "kopf's guard", nil, func() bool { g = guardOf(daemon); return g != 0 })
+	syscall.Kill(g, syscall.SIGKILL)
+	waitFor(t, "kopf's guard gone", nil, func() bool { return !alive(g) })
+}
+
+// A SIGKILLed kopf's guard stops what its runs left at once — a job's
+// double-forked grandchild in a session of its own, a proc's background
+// child — rather than leaving them to the next start; a clean stop
+// leaves no guard behind.
+func TestGuardStopsADeadKopfsRuns(t *testing.T) {
+	dir := t.TempDir()
+	f := func(name string) string { return filepath.Join(dir, name) }
+	cfg := writeConfig(t, dir, "kopf.json", fmt.Sprintf(`{
+		"jobs": {"j": {"command": ["kopftest", "orphan", %q, "pid", %q], "run-on-start": true}},
+		"procs": {"p": {"command": ["kopftest", "bg", %q, "pid", %q]}}
+	}`, f("gc"), f("j.pid"), f("bg"), f("p.pid")))
+	d := startKopfWith(t, "--cgroup", "none", cfg)
+	waitFor(t, "the runs and what they leave", d, func() bool {
+		return pidTicksAlive(f("gc")) && pidTicksAlive(f("bg")) && readPid(f("j.pid")) != 0 && readPid(f("p.pid")) != 0
+	})
+	gc, _ := readPidTicks(f("gc"))
+	bg, _ := readPidTicks(f("bg"))
+	t.Cleanup(func() { killPid(gc); killPid(bg) })
+	guard := 0
+	waitFor(t, "kopf's guard", d, func() bool { guard = guardOf(d.cmd.Process.Pid); return guard != 0 })
+	killed := time.Now()
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	d.done <- nil
+	waitFor(t, "the guard to stop what the runs left", nil, func() bool { return !pidTicksAlive(f("gc")) && !pidTicksAlive(f("bg")) })
+	t.Logf("the runs' leftovers were gone %s after kopf's SIGKILL", time.Since(killed).Round(time.Millisecond))
+	waitFor(t, "the guard to end", nil, func() bool { return !alive(guard) })
+
+	// A clean stop ends the guard and sweeps nothing: the next kopf's
+	// runs are its own.
+	d = startKopfWith(t, "--cgroup", "none", cfg)
+	waitFor(t, "kopf's guard again", d, func() bool { guard = guardOf(d.cmd.Process.Pid); return guard != 0 })
+	if code := d.stop(); code != 0 {
+		t.Errorf("kopf exited %d:\n%s", code, d.stderr)
+	}
+	if alive(guard) {
+		t.Error("the guard outlived kopf's clean stop")
 	}
 }

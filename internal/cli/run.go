@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -124,7 +125,7 @@ func (f *runFlags) resolve(e *env, pos []string) (daemon.Config, error) {
 	if err != nil {
 		return cfg, usagef("--%v", err)
 	}
-	cfg = daemon.Config{Sources: f.srcs.spec(first(pos)), Log: log, Hosts: *f.hosts, Health: *f.health, Cluster: cluster}
+	cfg = daemon.Config{Sources: f.srcs.spec(first(pos)), Log: log, Hosts: *f.hosts, Health: *f.health, Cluster: cluster, Guard: os.Args[0]}
 	switch *f.crontab {
 	case "cron":
 	case "inherit":

@@ -10,6 +10,7 @@
 //	host             the process host (cgroups)
 //	control          the control socket
 //	leftovers        the previous daemon's processes, stopped before anything starts
+//	guard            the process that stops this daemon's runs if it dies
 //	health           --health's port
 //	advertise        the link at the clients' default socket path
 //	deliveries       mail and alerts; their last deliveries get 10 s at the end
@@ -83,6 +84,11 @@ type Config struct {
 	Cluster Cluster
 	// Build names this kopf in its metrics and its member record.
 	Build metrics.Build
+	// Guard is the program to start as kopf's guard (GuardMain): kopf
+	// itself, as it was started (os.Args[0]). When the daemon dies, the
+	// guard stops its runs at once. "" starts none: a dead daemon's runs
+	// are stopped at its next start.
+	Guard string
 }
 
 // HTTP is the --http server.
@@ -170,6 +176,7 @@ type daemon struct {
 	log *slog.Logger // cfg.Log, then with its warnings journaled
 
 	jnl    *journal.Journal
+	guard  *proc.Process  // the guard (Config.Guard); nil without
 	events *stream.Stream // the journal first, then every other subscriber
 	prev   *journal.Previous
 	set    *sources.Set
@@ -222,6 +229,7 @@ func (d *daemon) parts() []part {
 		funcPart{d.startHost, d.stopHost},
 		funcPart{d.startControl, d.stopControl},
 		funcPart{d.startLeftovers, nil},
+		funcPart{d.startGuard, d.stopGuard},
 		funcPart{d.startHealth, d.stopHealth},
 		&advertisePart{d: d},
 		funcPart{d.startDeliveries, d.stopDeliveries},

@@ -61,6 +61,9 @@ type Spec struct {
 	// LeftoverGrace is how long the processes left when the run's process
 	// ends get between SIGTERM and SIGKILL; 0 is 10 seconds.
 	LeftoverGrace time.Duration
+	// DeathSignal is the signal the child gets when kopf dies (Pdeathsig);
+	// 0 is SIGKILL. kopf's guard gets SIGTERM, to act on the death.
+	DeathSignal syscall.Signal
 }
 
 // Exit is how a process ended.
@@ -110,6 +113,9 @@ type Options struct {
 // while one is open (ErrHostOpen), and everything that starts processes in
 // kopf — runs, health-check commands — starts them through the one Host.
 type Host struct {
+	// sweeper is the cgroup of the process that sweeps with this Host
+	// (Sweep): the guard's own run, which it must not wait to empty.
+	sweeper string
 	// forking is held for reading by each spawner from fork to
 	// registration, and for writing by the wait loop around each wait4: a
 	// pid is always registered before it can be reaped, and the spawners
@@ -467,6 +473,9 @@ func (h *Host) spawn(r startReq) error {
 		return ErrClosed
 	}
 	sys := &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if r.spec.DeathSignal != 0 {
+		sys.Pdeathsig = r.spec.DeathSignal
+	}
 	if r.cgfd >= 0 {
 		sys.UseCgroupFD, sys.CgroupFD = true, r.cgfd
 	}

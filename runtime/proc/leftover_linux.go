@@ -114,6 +114,9 @@ func (h *Host) StopLeftovers(recorded []Leftover, grace func(unit string) time.D
 				continue
 			}
 			dir := filepath.Join(string(c.dir), e.Name())
+			if dir == h.sweeper {
+				continue // the guard's own run: it is the one sweeping
+			}
 			g := &group{c: Cleanup{Leftover: scanned(e.Name(), dir)}, cg: cgroupDir(dir), members: map[int]task{}}
 			groups = append(groups, g)
 			byRun[e.Name()] = g
@@ -148,6 +151,22 @@ func (h *Host) StopLeftovers(recorded []Leftover, grace func(unit string) time.D
 		out[i] = g.c
 	}
 	return out
+}
+
+// Sweep stops every run a Host named name left — the runs below its
+// cgroup dir ("" for a Host without cgroups), and the processes
+// that carry a KOPF_RUN of its name, with their sessions' and their
+// descendants — giving each grace between SIGTERM and SIGKILL. It is what
+// the next daemon's StopLeftovers does with no journal: kopf's guard calls
+// it the moment its daemon dies, so that a dead daemon's runs do not wait
+// for the next start. The calling process is never among them.
+func Sweep(name, dir string, grace time.Duration) []Cleanup {
+	h := &Host{name: name, track: sessions{started: func(int) bool { return false }}}
+	if dir != "" {
+		h.track = &cgroups{dir: cgroupDir(dir)}
+		h.sweeper, _ = OwnCgroup()
+	}
+	return h.StopLeftovers(nil, func(string) time.Duration { return grace })
 }
 
 // isRunCgroup reports whether dir may be a run's cgroup of a Host of this
