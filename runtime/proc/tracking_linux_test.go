@@ -41,14 +41,20 @@ func TestStopEndsTheWholeRun(t *testing.T) {
 func TestLeftoversOfAnEndedRun(t *testing.T) {
 	inBothModes(t, func(t *testing.T, opts proc.Options, h *proc.Host) {
 		out := newLines()
-		s := helperSpec(out,
+		// The run ends once its three children are up (SIGUSR1 from the
+		// test): a fixed sleep let a loaded machine end it before the
+		// stubborn one had ignored SIGTERM.
+		s := helperSpec(out, "onusr1",
 			"spawn", "group", "5", "ignoreterm", "pid", "stubborn", "sleep", "60s",
 			"spawn", "setsid", "4", "pid", "gc", "sleep", "60s",
 			"spawn", "group", "4", "pid", "bg", "sleep", "60s",
-			"sleep", "300ms", "exit", "3")
+			"waitusr1", "exit", "3")
 		s.LeftoverGrace = 200 * time.Millisecond
 		p := start(t, h, s)
 		pids := []int{out.waitForPid(t, "stubborn"), out.waitForPid(t, "gc"), out.waitForPid(t, "bg")}
+		if err := p.Signal(syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
 		e := wait(t, p)
 		if diff := cmp.Diff(proc.Exit{Pid: p.Pid(), Code: 3, Leftovers: 3}, e, ignoreUsage); diff != "" {
 			t.Errorf("Exit mismatch (-want +got):\n%s", diff)
