@@ -99,6 +99,7 @@ func TestRestartStopsAProcessThePreviousKopfLeft(t *testing.T) {
 	cfg := writeConfig(t, dir, "kopf.json", fmt.Sprintf(`{"procs": {"p": {"command": ["kopftest", "nodeathsig", "pid", %q], "stop-time": 2}}}`, pidFile))
 	d := startKopfWith(t, "--journal", jpath, cfg)
 	old := waitStarted(t, d, "p", pidFile, 0)
+	killGuard(t, d.cmd.Process.Pid) // this tests the next start, not the guard
 	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -262,6 +263,7 @@ func TestJournalRemovedWhileKopfRuns(t *testing.T) {
 	if r := evs[0].Running; !slices.ContainsFunc(r, func(u journal.Proc) bool { return u.Unit == "p" && u.PID == old }) {
 		t.Errorf("the new journal's state names %+v running; want p, pid %d, among them", r, old)
 	}
+	killGuard(t, d.cmd.Process.Pid) // the next start, from the new journal, is what is tested
 	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
