@@ -160,7 +160,12 @@ func (p *Process) settle() {
 		p.stopLocked(p.leftoverGrace) // no second SIGTERM after a Stop
 		giveUp := p.killAt.Add(5 * time.Second)
 		p.mu.Unlock()
-		for wait := time.Millisecond; len(t.members(p.run)) > 0; wait = min(2*wait, 20*time.Millisecond) {
+		// Until what was found has ended too, not only until no member is
+		// found: a process SIGKILLed mid-exit has lost its memory (so its
+		// environ, and its KOPF_RUN, read empty) before it is a zombie,
+		// and would no longer be found while it still runs (a loaded
+		// machine showed it).
+		for wait := time.Millisecond; anyRunning(left) || len(t.members(p.run)) > 0; wait = min(2*wait, 20*time.Millisecond) {
 			if time.Now().After(giveUp) {
 				break // unkillable (uninterruptible sleep): kept, for KillOrphans
 			}
@@ -255,4 +260,15 @@ func splitLines() bufio.SplitFunc {
 		}
 		return 0, nil, nil
 	}
+}
+
+// anyRunning reports whether a task of ts still runs (same pid, same
+// start time, not a zombie).
+func anyRunning(ts []task) bool {
+	for _, t := range ts {
+		if same(t) {
+			return true
+		}
+	}
+	return false
 }
