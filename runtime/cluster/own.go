@@ -264,7 +264,13 @@ func (m *Member) takeFree() {
 	if !m.Live() {
 		return
 	}
-	handoffs := m.handoffTargets()
+	handoffs, ok := m.handoffTargets()
+	if !ok {
+		// Without the handoffs, a member that just handed a group off
+		// would see itself first in its order and take it back (a loaded
+		// machine did): the next pass tries again.
+		return
+	}
 	m.mu.Lock()
 	if !m.live() {
 		m.mu.Unlock()
@@ -373,19 +379,20 @@ func (m *Member) preferOf(g string) []string {
 	return nil
 }
 
-// handoffTargets reads handoff/: the member each group is to move to.
-func (m *Member) handoffTargets() map[string]string {
-	ctx, cancel := context.WithTimeout(m.ctx, time.Second)
+// handoffTargets reads handoff/: the member each group is to move to;
+// ok is false when etcd did not answer.
+func (m *Member) handoffTargets() (map[string]string, bool) {
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL/3)
 	defer cancel()
 	resp, err := m.cli.Get(ctx, m.key("handoff")+"/", clientv3.WithPrefix())
-	out := map[string]string{}
 	if err != nil {
-		return out
+		return nil, false
 	}
+	out := map[string]string{}
 	for _, kv := range resp.Kvs {
 		out[strings.TrimPrefix(string(kv.Key), m.key("handoff")+"/")] = string(kv.Value)
 	}
-	return out
+	return out, true
 }
 
 // take tries to own group g: create its owners/ key if absent; or adopt
