@@ -268,7 +268,8 @@ func (m *Member) takeFree() {
 	if !ok {
 		// Without the handoffs, a member that just handed a group off
 		// would see itself first in its order and take it back (a loaded
-		// machine did): the next pass tries again.
+		// machine did): another pass comes soon, not a lease later.
+		time.AfterFunc(200*time.Millisecond, m.poke)
 		return
 	}
 	m.mu.Lock()
