@@ -285,38 +285,25 @@ func (m *Member) takeFree() {
 	var minority []Change
 	fresh := map[string]int64{} // owned groups with units not yet told
 	for g, names := range m.groups {
-		ord := order(g, m.preferOf(g), m.members)
-		if epoch, ok := m.owned[g]; ok {
-			if !slices.Contains(ord, m.cfg.Member) {
-				delete(m.owned, g)
-				minority = append(minority, m.untell(g, epoch, "its config on this member differs from the majority's; it moves to another member after its current run", true)...)
-				if len(m.leaving[g]) == 0 {
-					m.leaving[g] = map[string]bool{} // released below
-				}
-				continue
+		epoch, owned := m.owned[g]
+		allTold := !slices.ContainsFunc(names, func(n string) bool { _, told := m.told[n]; return !told })
+		owner, taken := m.owners[g]
+		if !taken {
+			owner = ""
+		}
+		act, rank := decideGroup(m.cfg.Member, order(g, m.preferOf(g), m.members), owned, allTold, m.leaving[g] != nil, owner, handoffs[g])
+		switch act {
+		case groupLeave:
+			delete(m.owned, g)
+			minority = append(minority, m.untell(g, epoch, "its config on this member differs from the majority's; it moves to another member after its current run", true)...)
+			if len(m.leaving[g]) == 0 {
+				m.leaving[g] = map[string]bool{} // released below
 			}
-			for _, name := range names {
-				if _, told := m.told[name]; !told {
-					fresh[g] = epoch
-				}
-			}
-			continue
+		case groupTell:
+			fresh[g] = epoch
+		case groupTry:
+			cands = append(cands, cand{g, rank})
 		}
-		if m.leaving[g] != nil {
-			continue // handed off, or in the minority: its owners/ key goes once its runs end
-		}
-		if owner, taken := m.owners[g]; taken && owner != m.cfg.Member {
-			continue
-		}
-		if to, ok := handoffs[g]; ok && to != "-" {
-			ord = slices.DeleteFunc(ord, func(s string) bool { return s == to })
-			ord = append([]string{to}, ord...)
-		}
-		rank := slices.Index(ord, m.cfg.Member)
-		if rank < 0 {
-			continue // its config disagrees with the majority's
-		}
-		cands = append(cands, cand{g, rank})
 	}
 	var releaseNow []Change
 	for g, waiting := range m.leaving {
@@ -340,20 +327,64 @@ func (m *Member) takeFree() {
 	slices.SortFunc(cands, func(a, b cand) int { return a.rank - b.rank })
 	start := time.Now()
 	for _, c := range cands {
-		if d := time.Duration(c.rank)*rankStep - time.Since(start); d > 0 {
-			m.sleep(d)
-		}
-		if m.ctx.Err() != nil || !m.Live() {
+		if !m.tryAt(c.g, start.Add(time.Duration(c.rank)*rankStep)) {
 			return
 		}
-		m.mu.Lock()
-		owner, taken := m.owners[c.g]
-		m.mu.Unlock()
-		if taken && owner != m.cfg.Member {
-			continue // taken meanwhile: the watch said so
-		}
-		m.take(c.g)
 	}
+}
+
+// tryAt takes group g at the moment its rank gives it, unless the watch
+// says another member took it meanwhile; false once the member stops or
+// is fenced.
+func (m *Member) tryAt(g string, at time.Time) bool {
+	if d := time.Until(at); d > 0 {
+		m.sleep(d)
+	}
+	if m.ctx.Err() != nil || !m.Live() {
+		return false
+	}
+	m.mu.Lock()
+	owner, taken := m.owners[g]
+	m.mu.Unlock()
+	if !taken || owner == m.cfg.Member {
+		m.take(g)
+	}
+	return true
+}
+
+// groupAction is what a balancer pass does with one group.
+type groupAction int
+
+const (
+	groupNone  groupAction = iota
+	groupLeave             // owned, but this member's config of it is in the minority
+	groupTell              // owned, with units the owner callback was not told of
+	groupTry               // free, or its key still this member's: try it at its rank
+)
+
+// decideGroup is a pass's decision for one group, from what the member
+// knows of it: the members' order for it (ord), whether this member owns
+// it and told the owner callback of all its units, whether it is leaving
+// it (handed off, or in the minority), its owner as the watch saw it last
+// ("" for none), and the member a handoff names ("" for none, "-" for any
+// other). For groupTry, rank is this member's place in the order.
+func decideGroup(self string, ord []string, owned, allTold, leaving bool, owner, handoffTo string) (groupAction, int) {
+	switch {
+	case owned && !slices.Contains(ord, self):
+		return groupLeave, 0
+	case owned && !allTold:
+		return groupTell, 0
+	case owned, leaving, owner != "" && owner != self:
+		return groupNone, 0 // a leaving group's owners/ key goes once its runs end
+	}
+	if handoffTo != "" && handoffTo != "-" {
+		ord = append([]string{handoffTo}, slices.DeleteFunc(slices.Clone(ord), func(s string) bool { return s == handoffTo })...)
+	}
+	rank := slices.Index(ord, self)
+	if rank < 0 {
+		return groupNone, 0 // its config on this member disagrees with the majority's
+	}
+	return groupTry, rank
 }
 
 // epochOf reads the epoch of group g's owners/ key while it is this
